@@ -1,0 +1,314 @@
+// Package platform reads platform.yaml, the platform team's configuration that lives at the root of the
+// platform repository: the domain, the environments with their backend and approval policy, the size classes
+// per kind and the settings of the local backend.
+package platform
+
+import (
+	_ "embed"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/goldenpathidp/goldenpath/internal/strictyaml"
+)
+
+// Path is where platform.yaml lives in the platform repository.
+const Path = "platform.yaml"
+
+// Backends an environment may name.
+const (
+	BackendLocal     = "local"
+	BackendAWS       = "aws"
+	BackendTerraform = "terraform"
+)
+
+// Config is platform.yaml.
+type Config struct {
+	APIVersion   string        `json:"apiVersion"`
+	Kind         string        `json:"kind"`
+	Domain       string        `json:"domain"`
+	Environments []Environment `json:"environments"`
+	SizeClasses  SizeClasses   `json:"sizeClasses"`
+	Local        Local         `json:"local"`
+}
+
+// Environment is one deployment environment.
+type Environment struct {
+	Name      string `json:"name"`
+	Backend   string `json:"backend,omitempty"`
+	Approvals int    `json:"approvals,omitempty"`
+}
+
+// SizeClasses maps, per kind, a class name (small, medium, ...) to concrete settings.
+type SizeClasses struct {
+	RDS map[string]RDSSize `json:"rds,omitempty"`
+	S3  map[string]S3Size  `json:"s3,omitempty"`
+	ECR map[string]ECRSize `json:"ecr,omitempty"`
+	EKS map[string]EKSSize `json:"eks,omitempty"`
+}
+
+type RDSSize struct {
+	InstanceClass  string `json:"instanceClass"`
+	StorageGB      int    `json:"storageGB"`
+	MaxConnections int    `json:"maxConnections"`
+}
+
+type S3Size struct {
+	QuotaGB int `json:"quotaGB"`
+}
+
+type ECRSize struct {
+	MaxImages int `json:"maxImages"`
+}
+
+type EKSSize struct {
+	NodeInstanceType string `json:"nodeInstanceType"`
+	NodeCount        int    `json:"nodeCount"`
+}
+
+// Local configures the embedded backend.
+type Local struct {
+	Postgres Postgres `json:"postgres"`
+}
+
+// Postgres names the server that backs RDSRequests locally. The URL carries no password: platform.yaml is in git.
+type Postgres struct {
+	URL string `json:"url,omitempty"`
+}
+
+//go:embed schema.json
+var schemaJSON []byte
+
+// Schema returns the published JSON Schema of platform.yaml.
+func Schema() []byte { return schemaJSON }
+
+var compiled = sync.OnceValues(func() (*strictyaml.Schema, error) {
+	return strictyaml.Compile("https://goldenpath.io/schemas/v1/platform.json", schemaJSON, map[string]string{
+		`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`: "is not a DNS domain: lowercase labels of letters, digits and '-' separated by dots, e.g. goldenpathidp.io",
+		`^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$`:                    "is not a valid environment name: a lowercase DNS label of at most 32 characters that starts with a letter",
+		`^[a-z][a-z0-9-]{0,30}$`:                               "is not a valid size class name: lowercase letters, digits and '-', starting with a letter",
+	})
+})
+
+// Parse decodes and validates platform.yaml. Errors are strictyaml.Errors naming file, field, line and rule.
+func Parse(file string, data []byte) (*Config, error) {
+	docs, err := strictyaml.Parse(file, data)
+	if err != nil {
+		return nil, err
+	}
+	if len(docs) != 1 {
+		return nil, &strictyaml.FieldError{File: file, Rule: fmt.Sprintf("must hold exactly one YAML document, found %d", len(docs))}
+	}
+	doc := docs[0]
+	s, err := compiled()
+	if err != nil {
+		return nil, err
+	}
+	if err := doc.Validate(s); err != nil {
+		return nil, err
+	}
+	var c Config
+	if err := doc.Decode(&c); err != nil {
+		return nil, err
+	}
+	c.applyDefaults()
+	if errs := c.check(doc); len(errs) > 0 {
+		return nil, errs
+	}
+	return &c, nil
+}
+
+func (c *Config) applyDefaults() {
+	for i := range c.Environments {
+		if c.Environments[i].Backend == "" {
+			c.Environments[i].Backend = BackendLocal
+		}
+		if c.Environments[i].Approvals == 0 {
+			c.Environments[i].Approvals = 1
+		}
+	}
+}
+
+// check enforces the rules a JSON Schema cannot express.
+func (c *Config) check(doc *strictyaml.Document) strictyaml.Errors {
+	var errs strictyaml.Errors
+	seen := map[string]int{}
+	for i, e := range c.Environments {
+		field := fmt.Sprintf("environments[%d]", i)
+		if j, dup := seen[e.Name]; dup {
+			errs = append(errs, doc.Errorf(field+".name", "environment %q is already defined at environments[%d]", e.Name, j))
+		}
+		seen[e.Name] = i
+		if e.Backend != BackendLocal {
+			errs = append(errs, doc.Errorf(field+".backend", "backend %q is not available in this version of goldenpath; use %q", e.Backend, BackendLocal))
+		}
+	}
+	if u := c.Local.Postgres.URL; u != "" {
+		if err := checkPostgresURL(u); err != nil {
+			errs = append(errs, doc.Errorf("local.postgres.url", "%v", err))
+		}
+	}
+	return errs
+}
+
+func checkPostgresURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("not a URL: %v", err)
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return fmt.Errorf("scheme must be postgres:// or postgresql://, got %q", u.Scheme)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("must name a host, e.g. postgres://postgres@127.0.0.1:5432/postgres")
+	}
+	if _, has := u.User.Password(); has || u.Query().Has("password") {
+		return fmt.Errorf("must not contain a password, because platform.yaml is stored in git; set GOLDENPATH_POSTGRES_PASSWORD (or GOLDENPATH_POSTGRES_URL) where goldenpath runs")
+	}
+	return nil
+}
+
+// Environment returns the named environment.
+func (c *Config) Environment(name string) (Environment, bool) {
+	for _, e := range c.Environments {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return Environment{}, false
+}
+
+// EnvironmentNames lists the environments in file order.
+func (c *Config) EnvironmentNames() []string {
+	names := make([]string, len(c.Environments))
+	for i, e := range c.Environments {
+		names[i] = e.Name
+	}
+	return names
+}
+
+// SizeClassNames lists the classes defined for a kind key ("rds", "s3", "ecr", "eks"), sorted by size order
+// (small, medium, large, xlarge first, then the rest alphabetically).
+func (c *Config) SizeClassNames(kindKey string) []string {
+	var names []string
+	switch kindKey {
+	case "rds":
+		names = keys(c.SizeClasses.RDS)
+	case "s3":
+		names = keys(c.SizeClasses.S3)
+	case "ecr":
+		names = keys(c.SizeClasses.ECR)
+	case "eks":
+		names = keys(c.SizeClasses.EKS)
+	}
+	order := []string{"small", "medium", "large", "xlarge"}
+	sort.Slice(names, func(i, j int) bool {
+		oi, oj := slices.Index(order, names[i]), slices.Index(order, names[j])
+		if oi < 0 {
+			oi = len(order)
+		}
+		if oj < 0 {
+			oj = len(order)
+		}
+		if oi != oj {
+			return oi < oj
+		}
+		return names[i] < names[j]
+	})
+	return names
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// PostgresURL returns the admin URL for RDSRequests, letting the server's environment override platform.yaml
+// (so a password never has to be in git). It returns "" when no server is configured.
+func (c *Config) PostgresURL(getenv func(string) string) string {
+	if u := getenv("GOLDENPATH_POSTGRES_URL"); u != "" {
+		return u
+	}
+	raw := c.Local.Postgres.URL
+	if raw == "" {
+		return ""
+	}
+	pw := getenv("GOLDENPATH_POSTGRES_PASSWORD")
+	if pw == "" {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	name := "postgres"
+	if u.User != nil && u.User.Username() != "" {
+		name = u.User.Username()
+	}
+	u.User = url.UserPassword(name, pw)
+	return u.String()
+}
+
+// Redact hides any password in a URL for display.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
+
+// DefaultYAML is the platform.yaml seeded into a new platform repository.
+func DefaultYAML(domain string) []byte {
+	return []byte(strings.ReplaceAll(defaultYAML, "{{domain}}", domain))
+}
+
+const defaultYAML = `# platform.yaml — the platform team's configuration, read by goldenpath from main of this repository.
+# Change it through a change request like any other file; goldenpath validates it strictly
+# (goldenpath schema platform prints the JSON Schema).
+apiVersion: goldenpath.io/v1
+kind: Platform
+domain: {{domain}}
+environments:
+  - name: dev
+    backend: local
+    approvals: 1
+  - name: staging
+    backend: local
+    approvals: 1
+  - name: prod
+    backend: local
+    approvals: 2
+sizeClasses:
+  rds:
+    small:  {instanceClass: db.t4g.micro,  storageGB: 20,  maxConnections: 20}
+    medium: {instanceClass: db.t4g.medium, storageGB: 50,  maxConnections: 50}
+    large:  {instanceClass: db.r6g.large,  storageGB: 200, maxConnections: 100}
+    xlarge: {instanceClass: db.r6g.xlarge, storageGB: 500, maxConnections: 200}
+  s3:
+    small:  {quotaGB: 5}
+    medium: {quotaGB: 50}
+    large:  {quotaGB: 500}
+    xlarge: {quotaGB: 0}
+  ecr:
+    small:  {maxImages: 50}
+    medium: {maxImages: 200}
+    large:  {maxImages: 1000}
+    xlarge: {maxImages: 0}
+  eks:
+    small:  {nodeInstanceType: t3.medium, nodeCount: 2}
+    medium: {nodeInstanceType: m6i.large, nodeCount: 3}
+    large:  {nodeInstanceType: m6i.xlarge, nodeCount: 5}
+    xlarge: {nodeInstanceType: m6i.2xlarge, nodeCount: 10}
+local:
+  # The PostgreSQL server that backs RDSRequests in the local backend. No password here (this file is in git):
+  # give it to the server with GOLDENPATH_POSTGRES_PASSWORD, or set the whole URL with GOLDENPATH_POSTGRES_URL.
+  postgres:
+    url: ""
+`

@@ -93,11 +93,11 @@ func specSchema(k Kind) map[string]any {
 
 func kindSchema(info KindInfo) map[string]any {
 	return map[string]any{
-		"$schema":     "https://json-schema.org/draft/2020-12/schema",
-		"$id":         schemaURL(info.Kind),
-		"title":       string(info.Kind),
-		"description": fmt.Sprintf("A request for a %s. Lives at %s.", info.Title, PathFor(info.Kind, "<name>")),
-		"type":        "object",
+		"$schema":              "https://json-schema.org/draft/2020-12/schema",
+		"$id":                  schemaURL(info.Kind),
+		"title":                string(info.Kind),
+		"description":          fmt.Sprintf("A request for a %s. Lives at %s.", info.Title, PathFor(info.Kind, "<name>")),
+		"type":                 "object",
 		"additionalProperties": false,
 		"required":             []string{"apiVersion", "kind", "metadata", "spec"},
 		"properties": map[string]any{

@@ -1,0 +1,321 @@
+package forge
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// emptyTree is the id of the empty tree in SHA-1 repositories (the only kind CreateRepo makes).
+const emptyTree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+// Change is one file to write or delete in a Commit.
+type Change struct {
+	Path    string
+	Content []byte
+	Delete  bool   // remove Path; deleting a file that does not exist changes nothing
+	Mode    string // "" = 100644; "100755" for executables; "120000" for a symlink (Content = target)
+}
+
+// CommitOptions describe a Commit.
+type CommitOptions struct {
+	Branch     string // e.g. "main" or "request/rds-dev-orders-1"
+	Parent     string // expected current tip of Branch ("" = Branch must not exist yet; then Base is used)
+	Base       string // when creating the branch: start from this commit ("" = an orphan root commit)
+	Message    string
+	Author     Signature
+	Changes    []Change
+	AllowEmpty bool // default false: a commit that changes nothing returns ErrNoChanges
+}
+
+// Commit writes o.Changes on top of o.Parent as one new commit and moves o.Branch to it. Objects are
+// written first and the branch moves last by compare-and-swap, so a concurrent writer makes this fail
+// with ErrConflict (re-read the tip and retry) and never loses either commit.
+func (r *Repo) Commit(ctx context.Context, o CommitOptions) (sha string, err error) {
+	if err := validateCommitOptions(&o); err != nil {
+		return "", err
+	}
+	ref := "refs/heads/" + o.Branch
+	parent, old, err := r.commitParent(ctx, ref, o)
+	if err != nil {
+		return "", err
+	}
+	err = r.f.withTempDir(func(tmp string) error {
+		tree, err := r.buildTree(ctx, tmp, parent, o.Changes)
+		if err != nil {
+			return err
+		}
+		if !o.AllowEmpty {
+			if err := r.checkChanged(ctx, parent, tree); err != nil {
+				return err
+			}
+		}
+		sha, err = r.commitTree(ctx, tree, o.Message, o.Author, parentList(parent)...)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("committing to %s in %s: %w", o.Branch, r.name, err)
+	}
+	if err := r.casRef(ctx, ref, sha, old, "goldenpath: commit"); err != nil {
+		return "", err
+	}
+	return sha, nil
+}
+
+func parentList(parent string) []string {
+	if parent == "" {
+		return nil
+	}
+	return []string{parent}
+}
+
+func validateCommitOptions(o *CommitOptions) error {
+	if err := validateBranchName(o.Branch); err != nil {
+		return fmt.Errorf("Branch: %w", err)
+	}
+	if o.Parent != "" {
+		if err := validateSHA("Parent", o.Parent); err != nil {
+			return err
+		}
+		if o.Base != "" {
+			return fmt.Errorf("Base %q: only allowed when creating a branch (Parent empty)", o.Base)
+		}
+	}
+	if strings.TrimSpace(o.Message) == "" {
+		return fmt.Errorf("Message must not be empty")
+	}
+	if err := validateSignature("Author", o.Author); err != nil {
+		return err
+	}
+	return validateChanges(o.Changes)
+}
+
+func validateChanges(changes []Change) error {
+	seen := make(map[string]bool, len(changes))
+	for i, c := range changes {
+		if err := validatePath(c.Path); err != nil {
+			return fmt.Errorf("Changes[%d]: %w", i, err)
+		}
+		if seen[c.Path] {
+			return fmt.Errorf("Changes[%d]: path %q appears more than once", i, c.Path)
+		}
+		seen[c.Path] = true
+		switch c.Mode {
+		case "", "100644", "100755", "120000":
+		default:
+			return fmt.Errorf("Changes[%d]: mode %q of %q: must be \"\", 100644, 100755 or 120000", i, c.Mode, c.Path)
+		}
+		if c.Delete && len(c.Content) > 0 {
+			return fmt.Errorf("Changes[%d]: %q has Delete set and Content: choose one", i, c.Path)
+		}
+	}
+	return nil
+}
+
+// commitParent works out the new commit's parent and the value the branch must still have when we
+// move it (ZeroSHA: must not exist). Checking here fails fast; casRef is what guarantees it.
+func (r *Repo) commitParent(ctx context.Context, ref string, o CommitOptions) (parent, old string, err error) {
+	cur, err := r.refTip(ctx, ref)
+	if err != nil {
+		return "", "", err
+	}
+	if o.Parent != "" {
+		if cur != o.Parent {
+			return "", "", fmt.Errorf("branch %q of %s is at %q, not Parent %s: %w", o.Branch, r.name, cur, o.Parent, ErrConflict)
+		}
+		return o.Parent, o.Parent, nil
+	}
+	if cur != "" {
+		return "", "", fmt.Errorf("branch %q of %s already exists (at %s) and Parent is empty: %w", o.Branch, r.name, cur, ErrConflict)
+	}
+	if o.Base == "" {
+		return "", ZeroSHA, nil
+	}
+	base, err := r.ResolveRef(ctx, o.Base)
+	if err != nil {
+		return "", "", fmt.Errorf("Base: %w", err)
+	}
+	return base, ZeroSHA, nil
+}
+
+// buildTree applies changes to parent's tree ("" = empty) in a private index file and writes the result.
+func (r *Repo) buildTree(ctx context.Context, tmp, parent string, changes []Change) (string, error) {
+	if err := r.checkFileDirClashes(ctx, parent, changes); err != nil {
+		return "", err
+	}
+	env := runOpts{env: []string{"GIT_INDEX_FILE=" + filepath.Join(tmp, "index")}}
+	readTree := []string{"read-tree", "--empty"}
+	if parent != "" {
+		readTree = []string{"read-tree", parent}
+	}
+	if _, err := r.git(ctx, env, readTree...); err != nil {
+		return "", err
+	}
+	blobs, err := r.writeBlobs(ctx, tmp, changes)
+	if err != nil {
+		return "", err
+	}
+	var info bytes.Buffer
+	for i, c := range changes {
+		if c.Delete {
+			fmt.Fprintf(&info, "0 %s\t%s\x00", ZeroSHA, c.Path)
+			continue
+		}
+		fmt.Fprintf(&info, "%s %s\t%s\x00", modeOrDefault(c.Mode), blobs[i], c.Path)
+	}
+	env.stdin = &info
+	if _, err := r.git(ctx, env, "update-index", "-z", "--index-info"); err != nil {
+		return "", err
+	}
+	env.stdin = nil
+	out, err := r.git(ctx, env, "write-tree")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func modeOrDefault(mode string) string {
+	if mode == "" {
+		return "100644"
+	}
+	return mode
+}
+
+// writeBlobs stores the contents of the non-delete changes with one hash-object process (contents go
+// through temp files because --stdin takes only one object) and returns their ids by change index.
+func (r *Repo) writeBlobs(ctx context.Context, tmp string, changes []Change) (map[int]string, error) {
+	var paths []string
+	var idx []int
+	for i, c := range changes {
+		if c.Delete {
+			continue
+		}
+		p := filepath.Join(tmp, fmt.Sprintf("blob-%d", i))
+		if err := os.WriteFile(p, c.Content, 0o600); err != nil {
+			return nil, fmt.Errorf("staging %s: %w", c.Path, err)
+		}
+		paths, idx = append(paths, p), append(idx, i)
+	}
+	blobs := make(map[int]string, len(idx))
+	if len(paths) == 0 {
+		return blobs, nil
+	}
+	out, err := r.git(ctx, runOpts{stdin: strings.NewReader(strings.Join(paths, "\n") + "\n")},
+		"hash-object", "-w", "--no-filters", "--stdin-paths")
+	if err != nil {
+		return nil, err
+	}
+	oids := strings.Fields(string(out))
+	if len(oids) != len(idx) {
+		return nil, fmt.Errorf("git hash-object returned %d ids for %d files", len(oids), len(idx))
+	}
+	for k, i := range idx {
+		blobs[i] = oids[k]
+	}
+	return blobs, nil
+}
+
+// checkFileDirClashes refuses writes that git's index would resolve by silently dropping files:
+// writing "a/b" where "a" is a file, or "a" where "a" is a directory.
+func (r *Repo) checkFileDirClashes(ctx context.Context, parent string, changes []Change) error {
+	writes, deletes := map[string]bool{}, map[string]bool{}
+	for _, c := range changes {
+		if c.Delete {
+			deletes[c.Path] = true
+		} else {
+			writes[c.Path] = true
+		}
+	}
+	asked := map[string]bool{}
+	var specs, names []string
+	ask := func(p string) {
+		if parent != "" && !asked[p] {
+			asked[p] = true
+			specs, names = append(specs, parent+":"+p), append(names, p)
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(writes)) {
+		for dir := range parentDirs(p) {
+			if writes[dir] {
+				return fmt.Errorf("path %q: %q is also written as a file in this commit", p, dir)
+			}
+			if !deletes[dir] {
+				ask(dir)
+			}
+		}
+		ask(p)
+	}
+	return r.catFileCheck(ctx, specs, func(i int, obj object) error {
+		switch {
+		case obj.typ == "tree" && writes[names[i]]:
+			return fmt.Errorf("path %q: is a directory in the parent commit", names[i])
+		case obj.typ == "blob" && !writes[names[i]]:
+			return fmt.Errorf("path %q: is a file in the parent commit, so nothing can be written under it", names[i])
+		}
+		return nil
+	})
+}
+
+// parentDirs yields "a" and "a/b" for "a/b/c".
+func parentDirs(p string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for i := range len(p) {
+			if p[i] == '/' && !yield(p[:i]) {
+				return
+			}
+		}
+	}
+}
+
+// checkChanged returns ErrNoChanges when tree is the parent's tree.
+func (r *Repo) checkChanged(ctx context.Context, parent, tree string) error {
+	before := emptyTree
+	if parent != "" {
+		out, err := r.git(ctx, runOpts{}, "rev-parse", "--verify", parent+"^{tree}")
+		if err != nil {
+			return err
+		}
+		before = strings.TrimSpace(string(out))
+	}
+	if before == tree {
+		return ErrNoChanges
+	}
+	return nil
+}
+
+// commitTree writes a commit object; the message goes through stdin so it is never parsed as options.
+func (r *Repo) commitTree(ctx context.Context, tree, message string, author Signature, parents ...string) (string, error) {
+	args := []string{"commit-tree", tree}
+	for _, p := range parents {
+		args = append(args, "-p", p)
+	}
+	if !strings.HasSuffix(message, "\n") {
+		message += "\n"
+	}
+	when := author.When
+	if when.IsZero() {
+		when = time.Now()
+	}
+	o := runOpts{stdin: strings.NewReader(message), env: []string{
+		"GIT_AUTHOR_NAME=" + author.Name,
+		"GIT_AUTHOR_EMAIL=" + author.Email,
+		"GIT_AUTHOR_DATE=" + gitDate(when),
+	}}
+	out, err := r.git(ctx, o, args...)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// gitDate formats t the way git stores dates: seconds since the epoch and the zone offset.
+func gitDate(t time.Time) string {
+	return fmt.Sprintf("@%d %s", t.Unix(), t.Format("-0700"))
+}

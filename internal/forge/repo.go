@@ -1,0 +1,252 @@
+package forge
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// CommitInfo describes one commit.
+type CommitInfo struct {
+	SHA, Message string
+	Author       Signature
+	Parents      []string
+}
+
+// ResolveRef turns "main", "refs/heads/x", a tag or a (possibly abbreviated) sha into a full commit sha.
+func (r *Repo) ResolveRef(ctx context.Context, ref string) (string, error) {
+	if err := validateRev(ref); err != nil {
+		return "", err
+	}
+	out, err := r.git(ctx, runOpts{}, "rev-parse", "--verify", "--quiet", ref+"^{commit}")
+	if err != nil {
+		if exitCode(err) == 1 {
+			return "", fmt.Errorf("resolving %q in %s: %w", ref, r.name, ErrNotFound)
+		}
+		return "", fmt.Errorf("resolving %q in %s: %w", ref, r.name, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// refTip returns the sha a full ref points at, or "" when the ref does not exist. Unlike ResolveRef it
+// never guesses: "refs/heads/main" means exactly that ref.
+func (r *Repo) refTip(ctx context.Context, ref string) (string, error) {
+	out, err := r.git(ctx, runOpts{}, "for-each-ref", "--format=%(objectname) %(refname)", ref)
+	if err != nil {
+		return "", fmt.Errorf("reading %s in %s: %w", ref, r.name, err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		sha, name, ok := strings.Cut(line, " ")
+		if ok && name == ref {
+			return sha, nil
+		}
+	}
+	return "", nil
+}
+
+// Branches maps every branch name to its tip commit.
+func (r *Repo) Branches(ctx context.Context) (map[string]string, error) {
+	out, err := r.git(ctx, runOpts{}, "for-each-ref", "--format=%(objectname) %(refname:strip=2)", "refs/heads/")
+	if err != nil {
+		return nil, fmt.Errorf("listing branches of %s: %w", r.name, err)
+	}
+	branches := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if sha, name, ok := strings.Cut(line, " "); ok {
+			branches[name] = sha
+		}
+	}
+	return branches, nil
+}
+
+// ReadFile returns the content of path at rev. A missing rev or path (or a path that is a directory)
+// is ErrNotFound.
+func (r *Repo) ReadFile(ctx context.Context, rev, path string) ([]byte, error) {
+	if err := validatePath(path); err != nil {
+		return nil, err
+	}
+	commit, err := r.ResolveRef(ctx, rev)
+	if err != nil {
+		return nil, err
+	}
+	var content []byte
+	var found bool
+	err = r.catFile(ctx, []string{commit + ":" + path}, func(_ int, obj object) error {
+		if obj.typ != "blob" {
+			return nil
+		}
+		found, content = true, obj.data
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s at %s in %s: %w", path, rev, r.name, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("file %q at %s in %s: %w", path, rev, r.name, ErrNotFound)
+	}
+	return content, nil
+}
+
+// Log returns up to n commits reachable from rev, newest first; n <= 0 means all.
+func (r *Repo) Log(ctx context.Context, rev string, n int) ([]CommitInfo, error) {
+	commit, err := r.ResolveRef(ctx, rev)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"log", "-z", "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%B"}
+	if n > 0 {
+		args = append(args, fmt.Sprintf("--max-count=%d", n))
+	}
+	out, err := r.git(ctx, runOpts{}, append(args, commit, "--")...)
+	if err != nil {
+		return nil, fmt.Errorf("reading log of %s in %s: %w", rev, r.name, err)
+	}
+	var commits []CommitInfo
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		if len(rec) == 0 {
+			continue
+		}
+		c, err := parseLogRecord(string(rec))
+		if err != nil {
+			return nil, fmt.Errorf("reading log of %s in %s: %w", rev, r.name, err)
+		}
+		commits = append(commits, c)
+	}
+	return commits, nil
+}
+
+// parseLogRecord parses one "%H %P %an %ae %aI %B" record; the message comes last so it may contain
+// anything but NUL.
+func parseLogRecord(rec string) (CommitInfo, error) {
+	f := strings.SplitN(strings.TrimPrefix(rec, "\n"), "\x1f", 6)
+	if len(f) != 6 {
+		return CommitInfo{}, fmt.Errorf("unexpected log record %.60q", rec)
+	}
+	when, err := time.Parse(time.RFC3339, f[4])
+	if err != nil {
+		return CommitInfo{}, fmt.Errorf("parsing author date %q: %w", f[4], err)
+	}
+	return CommitInfo{
+		SHA:     f[0],
+		Parents: strings.Fields(f[1]),
+		Author:  Signature{Name: f[2], Email: f[3], When: when},
+		Message: strings.TrimRight(f[5], "\n"),
+	}, nil
+}
+
+// MergeBase returns the best common ancestor of a and b; ErrNotFound when they share no history.
+func (r *Repo) MergeBase(ctx context.Context, a, b string) (string, error) {
+	shaA, err := r.ResolveRef(ctx, a)
+	if err != nil {
+		return "", err
+	}
+	shaB, err := r.ResolveRef(ctx, b)
+	if err != nil {
+		return "", err
+	}
+	out, err := r.git(ctx, runOpts{}, "merge-base", shaA, shaB)
+	if err != nil {
+		if exitCode(err) == 1 {
+			return "", fmt.Errorf("%s and %s have no common ancestor: %w", a, b, ErrNotFound)
+		}
+		return "", fmt.Errorf("finding merge base of %s and %s in %s: %w", a, b, r.name, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// isAncestor reports whether commit a is reachable from commit b (a == b counts).
+func (r *Repo) isAncestor(ctx context.Context, a, b string) (bool, error) {
+	_, err := r.git(ctx, runOpts{}, "merge-base", "--is-ancestor", a, b)
+	switch {
+	case err == nil:
+		return true, nil
+	case exitCode(err) == 1:
+		return false, nil
+	default:
+		return false, fmt.Errorf("checking ancestry of %s and %s in %s: %w", a, b, r.name, err)
+	}
+}
+
+// UpdateRef moves ref from oldSHA to newSHA atomically. ref is a full ref ("refs/heads/x") or a branch
+// name. oldSHA "" (or ZeroSHA) means the ref must not exist yet; newSHA "" deletes the ref, which then
+// requires oldSHA. If the ref is not at oldSHA, the error wraps ErrConflict.
+func (r *Repo) UpdateRef(ctx context.Context, ref, newSHA, oldSHA string) error {
+	if !strings.HasPrefix(ref, "refs/") {
+		if err := validateBranchName(ref); err != nil {
+			return err
+		}
+		ref = "refs/heads/" + ref
+	}
+	if err := validateRefName(ref); err != nil {
+		return err
+	}
+	if oldSHA == "" {
+		oldSHA = ZeroSHA
+	}
+	if err := validateSHA("oldSHA", oldSHA); err != nil {
+		return err
+	}
+	if newSHA == "" {
+		if oldSHA == ZeroSHA {
+			return fmt.Errorf("deleting %s: oldSHA is required", ref)
+		}
+		newSHA = ZeroSHA
+	}
+	if err := validateSHA("newSHA", newSHA); err != nil {
+		return err
+	}
+	return r.casRef(ctx, ref, newSHA, oldSHA, "goldenpath: update-ref")
+}
+
+// casRef is the compare-and-swap every write ends with. update-ref takes the ref's lock and checks the
+// old value under it, so of two racing writers exactly one wins; we tell the loser apart from other
+// failures (bad object, not a commit) by re-reading the ref.
+func (r *Repo) casRef(ctx context.Context, ref, newSHA, oldSHA, reason string) error {
+	args := []string{"update-ref", "-m", reason, ref, newSHA, oldSHA}
+	if newSHA == ZeroSHA {
+		args = []string{"update-ref", "-m", reason, "-d", ref, oldSHA}
+	}
+	_, err := r.git(ctx, runOpts{}, args...)
+	if err == nil {
+		return nil
+	}
+	cur, readErr := r.refTip(ctx, ref)
+	if readErr == nil {
+		if cur == "" {
+			cur = ZeroSHA
+		}
+		if cur != oldSHA {
+			return fmt.Errorf("updating %s in %s: now at %s, expected %s: %w", ref, r.name, cur, oldSHA, ErrConflict)
+		}
+	}
+	return fmt.Errorf("updating %s in %s: %w", ref, r.name, err)
+}
+
+// DeleteBranch deletes branch name if it still points at expected ("" = whatever it points at now).
+// The repository's default branch (HEAD) cannot be deleted.
+func (r *Repo) DeleteBranch(ctx context.Context, name, expected string) error {
+	if err := validateBranchName(name); err != nil {
+		return err
+	}
+	ref := "refs/heads/" + name
+	head, err := r.git(ctx, runOpts{}, "symbolic-ref", "--quiet", "HEAD")
+	if err == nil && strings.TrimSpace(string(head)) == ref {
+		return fmt.Errorf("deleting branch %q of %s: it is the default branch", name, r.name)
+	}
+	cur, err := r.refTip(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if cur == "" {
+		return fmt.Errorf("branch %q of %s: %w", name, r.name, ErrNotFound)
+	}
+	if expected == "" {
+		expected = cur
+	}
+	if err := validateSHA("expected", expected); err != nil {
+		return err
+	}
+	return r.casRef(ctx, ref, ZeroSHA, expected, "goldenpath: delete branch")
+}

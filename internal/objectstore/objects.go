@@ -1,0 +1,333 @@
+package objectstore
+
+import (
+	"context"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+const (
+	maxUserMetadata = 2 << 10 // S3's limit on x-amz-meta-* names and values together
+	metaPrefix      = "x-amz-meta-"
+	defaultType     = "binary/octet-stream"
+)
+
+// storedStandardHeaders are the standard headers kept with an object and returned on GET.
+var storedStandardHeaders = []string{"Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires"}
+
+// objectHeaders extracts the content type and the headers stored with an object.
+func objectHeaders(h http.Header) (string, map[string]string, error) {
+	out := map[string]string{}
+	size := 0
+	for name, values := range h {
+		lower := strings.ToLower(name)
+		if !strings.HasPrefix(lower, metaPrefix) {
+			continue
+		}
+		v := strings.Join(values, ",")
+		out[lower] = v
+		size += len(lower) - len(metaPrefix) + len(v)
+	}
+	if size > maxUserMetadata {
+		return "", nil, newAPIError(http.StatusBadRequest, "MetadataTooLarge",
+			"Your metadata headers are %d bytes; the maximum is %d.", size, maxUserMetadata)
+	}
+	for _, name := range storedStandardHeaders {
+		v := h.Get(name)
+		if name == "Content-Encoding" {
+			v = stripAWSChunked(v) // a transfer detail of this request, not of the object
+		}
+		if v != "" {
+			out[name] = v
+		}
+	}
+	ct := h.Get("Content-Type")
+	if ct == "" {
+		ct = defaultType
+	}
+	return ct, out, nil
+}
+
+func stripAWSChunked(v string) string {
+	var keep []string
+	for _, enc := range strings.Split(v, ",") {
+		if enc = strings.TrimSpace(enc); enc != "" && !strings.EqualFold(enc, "aws-chunked") {
+			keep = append(keep, enc)
+		}
+	}
+	return strings.Join(keep, ",")
+}
+
+func validVersionID(id string) bool {
+	if id == nullVersion {
+		return true
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil && len(id) == 32
+}
+
+func versionIDParam(q url.Values) (string, error) {
+	id := q.Get("versionId")
+	if q.Has("versionId") && !validVersionID(id) {
+		return "", errInvalidArgument("Invalid version id specified: %q.", id)
+	}
+	return id, nil
+}
+
+func (s *Store) putObject(ctx context.Context, rq *request) error {
+	b, err := mustBucket(ctx, s.db, rq.bucket)
+	if err != nil {
+		return err
+	}
+	contentType, headers, err := objectHeaders(rq.r.Header)
+	if err != nil {
+		return err
+	}
+	p, err := openPayload(rq.r, rq.sr, maxPutSize)
+	if err != nil {
+		return err
+	}
+	if err := s.precheckQuota(ctx, b, rq.key, p.size); err != nil {
+		return err
+	}
+	blob, err := s.blobs.write(p)
+	if err != nil {
+		return err
+	}
+	v := versionRow{bucket: rq.bucket, key: rq.key, size: blob.size, etag: hex.EncodeToString(blob.md5),
+		contentType: contentType, headers: headers, blob: blob.id, modified: s.now().UTC()}
+	if blob.checksum != nil {
+		v.checksumAlgo, v.checksum = blob.checksum.algo, blob.checksum.value
+	}
+	if err := s.commitVersion(ctx, &v, putOptions{ifNoneMatchAny: rq.r.Header.Get("If-None-Match") == "*"}); err != nil {
+		return err
+	}
+	setVersionHeaders(rq.w, v)
+	if v.checksumAlgo != "" {
+		rq.w.Header().Set(checksumHdr+v.checksumAlgo, v.checksum)
+	}
+	rq.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// precheckQuota refuses an upload whose declared size cannot fit before reading it.
+// The authoritative check runs again when the version is committed.
+func (s *Store) precheckQuota(ctx context.Context, b bucketRow, key string, size int64) error {
+	if b.quota <= 0 || size < 0 {
+		return nil
+	}
+	var freed int64
+	if b.versioning != versioningEnabled {
+		if old, ok, err := versionByID(ctx, s.db, b.name, key, nullVersion); err != nil {
+			return err
+		} else if ok {
+			freed = old.size
+		}
+	}
+	return checkQuota(b, size, freed)
+}
+
+// commitVersion makes v visible, or removes its blob if it cannot be.
+func (s *Store) commitVersion(ctx context.Context, v *versionRow, o putOptions) error {
+	err := s.inTx(ctx, func(t *txn) error {
+		b, err := mustBucket(ctx, t, v.bucket)
+		if err != nil {
+			return err
+		}
+		return putVersion(ctx, t, b, v, o)
+	})
+	if err != nil {
+		if rmErr := s.blobs.remove(v.blob); rmErr != nil {
+			s.log.Warn("removing blob of failed put", "blob", v.blob, "err", rmErr)
+		}
+	}
+	return err
+}
+
+func setVersionHeaders(w http.ResponseWriter, v versionRow) {
+	if v.etag != "" {
+		w.Header().Set("ETag", quoteETag(v.etag))
+	}
+	if v.versionID != "" && v.versionID != nullVersion {
+		w.Header().Set("x-amz-version-id", v.versionID)
+	}
+}
+
+func (s *Store) deleteObject(ctx context.Context, rq *request) error {
+	versionID, err := versionIDParam(rq.query())
+	if err != nil {
+		return err
+	}
+	res, err := s.deleteOne(ctx, rq.bucket, rq.key, versionID)
+	if err != nil {
+		return err
+	}
+	if res.versionID != "" {
+		rq.w.Header().Set("x-amz-version-id", res.versionID)
+	}
+	if res.deleteMarker {
+		rq.w.Header().Set("x-amz-delete-marker", "true")
+	}
+	rq.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Store) deleteOne(ctx context.Context, bucket, key, versionID string) (deleteResult, error) {
+	var res deleteResult
+	err := s.inTx(ctx, func(t *txn) error {
+		b, err := mustBucket(ctx, t, bucket)
+		if err != nil {
+			return err
+		}
+		if versionID == "" {
+			res, err = deleteCurrent(ctx, t, b, key, s.now().UTC())
+		} else {
+			res, err = deleteVersion(ctx, t, b, key, versionID)
+		}
+		return err
+	})
+	return res, err
+}
+
+const maxDeleteObjects = 1000
+
+func (s *Store) deleteObjects(ctx context.Context, rq *request) error {
+	var req deleteRequest
+	ok, err := readXMLBody(rq, &req)
+	if err != nil {
+		return err
+	}
+	if !ok || len(req.Objects) == 0 || len(req.Objects) > maxDeleteObjects {
+		return errMalformedXML(nil)
+	}
+	if _, err := mustBucket(ctx, s.db, rq.bucket); err != nil {
+		return err
+	}
+	out := deleteResultDoc{Xmlns: s3Namespace}
+	for _, o := range req.Objects {
+		res, err := s.deleteListed(ctx, rq.bucket, o.Key, o.VersionID)
+		if err != nil {
+			ae := asAPIError(err)
+			if ae.status >= 500 {
+				s.log.Error("deleting object in batch", "bucket", rq.bucket, "key", o.Key, "err", err)
+			}
+			out.Errors = append(out.Errors, deleteErrItem{Key: o.Key, VersionID: o.VersionID, Code: ae.code, Message: ae.message})
+			continue
+		}
+		if req.Quiet {
+			continue
+		}
+		d := deletedEntry{Key: o.Key, VersionID: o.VersionID, DeleteMarker: res.deleteMarker}
+		if o.VersionID == "" && res.deleteMarker {
+			d.DeleteMarkerVersionID = res.versionID
+		}
+		out.Deleted = append(out.Deleted, d)
+	}
+	writeXML(rq.w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Store) deleteListed(ctx context.Context, bucket, key, versionID string) (deleteResult, error) {
+	if key == "" {
+		return deleteResult{}, errInvalidArgument("Every Object in a Delete request needs a Key.")
+	}
+	if err := validateKey(key); err != nil {
+		return deleteResult{}, err
+	}
+	if versionID != "" && !validVersionID(versionID) {
+		return deleteResult{}, errInvalidArgument("Invalid version id specified: %q.", versionID)
+	}
+	return s.deleteOne(ctx, bucket, key, versionID)
+}
+
+// copySource is the parsed x-amz-copy-source header: "/bucket/key?versionId=...".
+type copySource struct {
+	bucket, key, versionID string
+}
+
+func parseCopySource(h string) (copySource, error) {
+	path, rawQuery, _ := strings.Cut(h, "?")
+	if p, err := url.PathUnescape(path); err == nil {
+		path = p
+	}
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	if bucket == "" || key == "" {
+		return copySource{}, errInvalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey.")
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return copySource{}, errInvalidArgument("The query of x-amz-copy-source is malformed.")
+	}
+	id, err := versionIDParam(q)
+	if err != nil {
+		return copySource{}, err
+	}
+	return copySource{bucket: bucket, key: key, versionID: id}, validateKey(key)
+}
+
+func (s *Store) copyObject(ctx context.Context, rq *request) error {
+	src, err := parseCopySource(rq.r.Header.Get("X-Amz-Copy-Source"))
+	if err != nil {
+		return err
+	}
+	if !rq.sr.cred.mayUse(src.bucket) {
+		return errAccessDenied("Access Denied: this access key may not read the copy source bucket %q.", src.bucket)
+	}
+	directive := strings.ToUpper(rq.r.Header.Get("X-Amz-Metadata-Directive"))
+	if directive != "" && directive != "COPY" && directive != "REPLACE" {
+		return errInvalidArgument("x-amz-metadata-directive must be COPY or REPLACE, got %q.", directive)
+	}
+	if src.bucket == rq.bucket && src.key == rq.key && src.versionID == "" && directive != "REPLACE" {
+		return errInvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+	}
+	if _, err := mustBucket(ctx, s.db, rq.bucket); err != nil {
+		return err
+	}
+	if _, err := mustBucket(ctx, s.db, src.bucket); err != nil {
+		return err
+	}
+	from, err := findObject(ctx, s.db, src.bucket, src.key, src.versionID)
+	if err != nil {
+		return err
+	}
+	if err := checkCopyPreconditions(rq.r.Header, from); err != nil {
+		return err
+	}
+	v, err := s.copiedVersion(rq, from, directive == "REPLACE")
+	if err != nil {
+		return err
+	}
+	if err := s.commitVersion(ctx, &v, putOptions{}); err != nil {
+		return err
+	}
+	if v.versionID != nullVersion {
+		rq.w.Header().Set("x-amz-version-id", v.versionID)
+	}
+	if from.versionID != nullVersion {
+		rq.w.Header().Set("x-amz-copy-source-version-id", from.versionID)
+	}
+	writeXML(rq.w, http.StatusOK, copyObjectResult{Xmlns: s3Namespace, ETag: quoteETag(v.etag), LastModified: s3Time(v.modified)})
+	return nil
+}
+
+// copiedVersion gives the destination its own blob (sharing bytes by hard link) and the
+// source's metadata unless the request replaces it.
+func (s *Store) copiedVersion(rq *request, from versionRow, replace bool) (versionRow, error) {
+	v := from
+	v.bucket, v.key, v.modified = rq.bucket, rq.key, s.now().UTC()
+	if replace {
+		ct, headers, err := objectHeaders(rq.r.Header)
+		if err != nil {
+			return v, err
+		}
+		v.contentType, v.headers = ct, headers
+	}
+	id, err := s.blobs.clone(from.blob)
+	if err != nil {
+		return v, errInternal(err)
+	}
+	v.blob = id
+	return v, nil
+}

@@ -254,6 +254,8 @@ type Store interface {
 	Complete(ctx context.Context, requestID string, gen int64) error
 	// Retry releases the item to run again at notBefore (immediately if a newer generation arrived).
 	Retry(ctx context.Context, requestID string, gen int64, notBefore time.Time, lastErr string) error
+	// ReleaseLeases releases every lease (at start-up, when no other worker can be running).
+	ReleaseLeases(ctx context.Context) error
 	// NextDue tells when the earliest item becomes leasable (zero if the queue is empty).
 	NextDue(ctx context.Context) (time.Time, error)
 	QueueLength(ctx context.Context) (int, error)

@@ -83,3 +83,8 @@ func (s *Store) QueueLength(ctx context.Context) (int, error) {
 	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM work_items`).Scan(&n)
 	return n, err
 }
+
+func (s *Store) ReleaseLeases(ctx context.Context) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE work_items SET lease_until = 0, lease_owner = '' WHERE lease_until <> 0`)
+	return err
+}

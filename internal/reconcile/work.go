@@ -1,0 +1,193 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/goldenpathidp/goldenpath/internal/contract"
+	"github.com/goldenpathidp/goldenpath/internal/request"
+	"github.com/goldenpathidp/goldenpath/internal/store"
+)
+
+// Retry timing.
+const (
+	baseBackoff  = time.Second
+	maxBackoff   = 5 * time.Minute
+	waitingRetry = 30 * time.Second
+	failAfter    = 5 // attempts after which a transient error shows the request as Failed (still retried)
+)
+
+func backoff(attempts int) time.Duration {
+	d := baseBackoff << min(attempts-1, 20)
+	return min(d, maxBackoff)
+}
+
+func (r *Reconciler) work(ctx context.Context) {
+	for ctx.Err() == nil {
+		item, ok, err := r.store.Lease(ctx, r.owner, r.now(), r.leaseFor)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log.Error("leasing work", "err", err)
+			}
+			r.sleep(ctx, time.Second)
+			continue
+		}
+		if !ok {
+			r.idle(ctx)
+			continue
+		}
+		r.process(ctx, item)
+	}
+}
+
+// idle waits until new work is signalled or the earliest queued item becomes due.
+func (r *Reconciler) idle(ctx context.Context) {
+	wait := r.resync
+	if due, err := r.store.NextDue(ctx); err == nil && !due.IsZero() {
+		wait = min(max(time.Until(due), 10*time.Millisecond), r.resync)
+	}
+	r.sleep(ctx, wait)
+}
+
+func (r *Reconciler) sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-r.wake:
+	case <-t.C:
+	}
+}
+
+// recorder writes steps to the request's timeline and calls the test hook.
+type recorder struct {
+	r      *Reconciler
+	id     contract.ID
+	action string
+}
+
+func (rc *recorder) Step(ctx context.Context, name string) error {
+	if rc.r.hook != nil {
+		if err := rc.r.hook(ctx, rc.id, rc.action, name); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rc.Event(ctx, "Step", name)
+	return nil
+}
+
+func (rc *recorder) Event(ctx context.Context, reason, message string) {
+	_, err := rc.r.store.UpdateRequest(ctx, string(rc.id), func(*store.Request) ([]store.Event, error) {
+		return []store.Event{{Reason: reason, Message: message}}, nil
+	})
+	if err != nil {
+		rc.r.log.Warn("recording event", "request", rc.id, "err", err)
+	}
+}
+
+func (r *Reconciler) process(ctx context.Context, item store.WorkItem) {
+	log := r.log.With("request", item.RequestID, "action", item.Action, "attempt", item.Attempts)
+	rec, err := r.store.GetRequest(ctx, item.RequestID)
+	if err != nil {
+		log.Error("work item without a request record; dropping it", "err", err)
+		_ = r.store.Complete(ctx, item.RequestID, item.Generation)
+		return
+	}
+	req, err := contract.ParseOne(rec.ID, []byte(rec.Spec))
+	cfg := r.cfg.Load()
+	if err != nil || cfg == nil {
+		log.Error("cannot read the request's contract", "err", err)
+		r.fail(ctx, item, rec, Permanent("InvalidContract", "the stored contract cannot be read: %v", err))
+		return
+	}
+	prov := r.provisioner(cfg, req)
+	if prov == nil {
+		env, _ := cfg.Environment(req.Metadata.Environment)
+		r.fail(ctx, item, rec, Permanent("NoProvisioner", "no %s provisioner for %s on backend %q", req.Kind, req.Metadata.Environment, env.Backend))
+		return
+	}
+	rc := &recorder{r: r, id: req.ID(), action: item.Action}
+	start := r.now()
+	var out Outputs
+	if item.Action == store.ActionDelete {
+		err = prov.Delete(ctx, req, cfg, rc)
+	} else {
+		out, err = prov.Apply(ctx, req, cfg, rc)
+	}
+	if ctx.Err() != nil {
+		return // stopping: leave the lease; the next start releases it and the step repeats idempotently
+	}
+	if err != nil {
+		log.Warn("provisioning failed", "err", err)
+		r.fail(ctx, item, rec, err)
+		return
+	}
+	log.Info("provisioned", "took", r.now().Sub(start).Round(time.Millisecond))
+	r.succeed(ctx, item, out)
+}
+
+func (r *Reconciler) succeed(ctx context.Context, item store.WorkItem, out Outputs) {
+	_, err := r.store.UpdateRequest(ctx, item.RequestID, func(s *store.Request) ([]store.Event, error) {
+		if item.Action == store.ActionDelete {
+			s.Phase, s.Outputs, s.ObservedHash = store.PhaseDeleted, nil, ""
+			request.SetCondition(s, "Ready", "False", "Deleted", "the resource was deprovisioned")
+			return []store.Event{{Reason: "Deleted", Message: "deprovisioned"}}, nil
+		}
+		s.ObservedHash, s.Outputs = item.SpecHash, out
+		if s.SpecHash == item.SpecHash {
+			s.Phase = store.PhaseReady
+			request.SetCondition(s, "Ready", "True", "Provisioned", "the resource is ready")
+		}
+		return []store.Event{{Reason: "Ready", Message: "provisioned"}}, nil
+	})
+	if err == nil {
+		err = r.store.Complete(ctx, item.RequestID, item.Generation)
+	}
+	if err != nil {
+		r.log.Error("recording success", "request", item.RequestID, "err", err)
+	}
+}
+
+func (r *Reconciler) fail(ctx context.Context, item store.WorkItem, rec store.Request, cause error) {
+	e := classify(cause)
+	var next time.Time
+	phase := store.PhaseProvisioning
+	if item.Action == store.ActionDelete {
+		phase = store.PhaseDeleting
+	}
+	switch e.Class {
+	case ClassPermanent:
+		phase = store.PhaseFailed
+	case ClassWaiting:
+		next = r.now().Add(waitingRetry)
+	default:
+		next = r.now().Add(backoff(item.Attempts))
+		if item.Attempts >= failAfter {
+			phase = store.PhaseFailed
+		}
+	}
+	msg := e.Error()
+	if !next.IsZero() {
+		msg += fmt.Sprintf(" (attempt %d; retrying at %s)", item.Attempts, next.UTC().Format(time.TimeOnly))
+	}
+	_, err := r.store.UpdateRequest(ctx, item.RequestID, func(s *store.Request) ([]store.Event, error) {
+		s.Phase = phase
+		request.SetCondition(s, "Ready", "False", e.Reason, msg)
+		return []store.Event{{Type: store.EventWarning, Reason: e.Reason, Message: msg}}, nil
+	})
+	if err == nil {
+		if next.IsZero() {
+			err = r.store.Complete(ctx, item.RequestID, item.Generation)
+		} else {
+			err = r.store.Retry(ctx, item.RequestID, item.Generation, next, msg)
+		}
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		r.log.Error("recording failure", "request", item.RequestID, "err", err)
+	}
+}

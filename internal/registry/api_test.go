@@ -207,3 +207,34 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		t.Errorf("New with negative MaxManifestBytes: got %v, want an error naming MaxManifestBytes", err)
 	}
 }
+
+// Repository names may contain the API's own keywords; the operation is
+// always read from the end of the path.
+func TestParseRoute(t *testing.T) {
+	dg := sha256Digest(nil)
+	tests := []struct {
+		path string
+		want route
+		ok   bool
+	}{
+		{"/v2/", route{kind: routeBase}, true},
+		{"/v2/_catalog", route{kind: routeCatalog}, true},
+		{"/v2/a/tags/tags/list", route{kind: routeTags, name: "a/tags"}, true},
+		{"/v2/x/manifests/manifests/v1", route{kind: routeManifest, name: "x/manifests", ref: "v1"}, true},
+		{"/v2/x/blobs/blobs/" + dg, route{kind: routeBlob, name: "x/blobs", ref: dg}, true},
+		{"/v2/x/blobs/uploads/", route{kind: routeUploadStart, name: "x"}, true},
+		{"/v2/x/blobs/uploads", route{kind: routeUploadStart, name: "x"}, true},
+		{"/v2/x/y/blobs/uploads/abc", route{kind: routeUpload, name: "x/y", ref: "abc"}, true},
+		{"/v2/x/referrers/" + dg, route{}, false},
+		{"/v2/tags/list", route{}, false},
+		{"/v2x/", route{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			got, ok := parseRoute(tt.path)
+			if ok != tt.ok || got != tt.want {
+				t.Errorf("parseRoute(%q) = %+v, %v; want %+v, %v", tt.path, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}

@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"crypto/sha512"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,6 +29,11 @@ func imageManifest(mediaType, config string, layers ...string) []byte {
 	}
 	b, _ := json.Marshal(m)
 	return b
+}
+
+func sha512Digest(b []byte) string {
+	s := sha512.Sum512(b)
+	return "sha512:" + hex.EncodeToString(s[:])
 }
 
 func indexManifest(children ...string) []byte {
@@ -58,6 +65,7 @@ func TestManifestValidation(t *testing.T) {
 	}{
 		{"valid by tag", "v1", mediaOCIManifest, good, http.StatusCreated, "", ""},
 		{"valid by digest", sha256Digest(good), mediaOCIManifest, good, http.StatusCreated, "", ""},
+		{"valid by sha512 digest", sha512Digest(good), mediaOCIManifest, good, http.StatusCreated, "", ""},
 		{"type from mediaType field", "v2", "", good, http.StatusCreated, "", ""},
 		{"not JSON", "bad", mediaOCIManifest, []byte("{not json"), http.StatusBadRequest, codeManifestInvalid, "not valid JSON"},
 		{"unsupported type", "bad", "application/vnd.docker.distribution.manifest.v1+json",
@@ -93,9 +101,14 @@ func TestManifestValidation(t *testing.T) {
 			resp := env.do(t, "PUT", "/v2/dev/orders/manifests/"+tt.ref, tt.body, hdr)
 			wantStatus(t, resp, tt.status)
 			if tt.code == "" {
-				if got := resp.Header.Get("Docker-Content-Digest"); got != sha256Digest(tt.body) {
-					t.Errorf("got Docker-Content-Digest %q, want %s", got, sha256Digest(tt.body))
+				want := sha256Digest(tt.body)
+				if strings.HasPrefix(tt.ref, "sha512:") {
+					want = tt.ref
 				}
+				if got := resp.Header.Get("Docker-Content-Digest"); got != want {
+					t.Errorf("got Docker-Content-Digest %q, want %s", got, want)
+				}
+				wantStatus(t, env.do(t, "HEAD", resp.Header.Get("Location"), nil, nil), http.StatusOK)
 				return
 			}
 			code, msg := errorCode(t, resp)

@@ -156,6 +156,8 @@ type Registry struct {
 	uploads uploadTable
 }
 
+var _ http.Handler = (*Registry)(nil)
+
 // repository is the in-memory handle of a repository; the disk is the truth.
 type repository struct {
 	name string
@@ -182,6 +184,7 @@ func New(dir string, opts Options) (*Registry, error) {
 		onPush:           opts.OnPush,
 		maxManifestBytes: opts.MaxManifestBytes,
 		repos:            map[string]*repository{},
+		uploads:          uploadTable{entries: map[string]*upload{}},
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -200,7 +203,6 @@ func New(dir string, opts Options) (*Registry, error) {
 	for name, meta := range found {
 		r.repos[name] = &repository{name: name, meta: meta}
 	}
-	r.uploads.entries = map[string]*upload{}
 	return r, nil
 }
 

@@ -98,11 +98,18 @@ func (e *env) client(key, secret string, optFns ...func(*s3.Options)) *s3.Client
 
 func (e *env) admin() *s3.Client { return e.client(adminKey, adminSecret) }
 
+// sdkClient builds the SDK's S3 client with the defaults config.LoadDefaultConfig
+// resolves for applications (CRC32 request checksums and response checksum validation
+// "when supported"). A bare aws.Config leaves both unset, and LoadDefaultConfig itself
+// reads the environment (AWS_CA_BUNDLE, profiles), which would make the tests depend
+// on the machine.
 func sdkClient(url string, hc *http.Client, key, secret string, optFns ...func(*s3.Options)) *s3.Client {
 	cfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider(key, secret, ""),
-		HTTPClient:  hc,
+		Region:                     "us-east-1",
+		Credentials:                credentials.NewStaticCredentialsProvider(key, secret, ""),
+		HTTPClient:                 hc,
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
 	}
 	optFns = append([]func(*s3.Options){func(o *s3.Options) {
 		o.BaseEndpoint = aws.String(url)

@@ -223,19 +223,23 @@ func (s *Store) chooseParts(ctx context.Context, uploadID string, req completeMu
 	for _, p := range stored {
 		byNumber[p.number] = p
 	}
-	chosen := make([]partRow, 0, len(req.Parts))
-	for i, want := range req.Parts {
-		if i > 0 && want.PartNumber <= req.Parts[i-1].PartNumber {
+	for i := 1; i < len(req.Parts); i++ {
+		if req.Parts[i].PartNumber <= req.Parts[i-1].PartNumber {
 			return nil, errInvalidRequest("The list of parts was not in ascending order. The parts list must be specified in order by part number.").withCode("InvalidPartOrder")
 		}
+	}
+	chosen := make([]partRow, 0, len(req.Parts))
+	for _, want := range req.Parts {
 		p, ok := byNumber[want.PartNumber]
 		if !ok || strings.Trim(want.ETag, `"`) != p.etag {
 			return nil, errInvalidRequest("One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag (part %d).", want.PartNumber).withCode("InvalidPart")
 		}
-		if i < len(req.Parts)-1 && p.size < minPartSize {
+		chosen = append(chosen, p)
+	}
+	for _, p := range chosen[:len(chosen)-1] {
+		if p.size < minPartSize {
 			return nil, errInvalidRequest("Your proposed upload is smaller than the minimum allowed size: part %d is %d bytes; every part but the last must be at least %d bytes.", p.number, p.size, minPartSize).withCode("EntityTooSmall")
 		}
-		chosen = append(chosen, p)
 	}
 	return chosen, nil
 }

@@ -65,6 +65,7 @@ func (r *Repo) Commit(ctx context.Context, o CommitOptions) (sha string, err err
 	if err := r.casRef(ctx, ref, sha, old, "goldenpath: commit"); err != nil {
 		return "", err
 	}
+	r.wrote(ctx, len(o.Changes)+2) // blobs, about one tree per change, the commit
 	return sha, nil
 }
 

@@ -103,6 +103,7 @@ type Forge struct {
 	opts      Options
 	log       *slog.Logger
 	committer Signature
+	packer    packer
 }
 
 // New opens (creating if needed) the forge rooted at dir. It fails when git is missing or older than 2.38.

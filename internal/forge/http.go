@@ -172,6 +172,9 @@ func gitServiceArgs(service string, extra ...string) []string {
 	if service == uploadPack {
 		// Allow partial clone (--filter) and fetching any reachable commit by id.
 		args = append(args, "-c", "uploadpack.allowFilter=true", "-c", "uploadpack.allowReachableSHA1InWant=true")
+	} else {
+		// Housekeeping is ours (Repo.wrote); git's would fork a gc that outlives the request.
+		args = append(args, "-c", "receive.autogc=false")
 	}
 	args = append(args, service, "--stateless-rpc")
 	args = append(args, extra...)

@@ -50,6 +50,7 @@ func (r *Repo) MergeWith(ctx context.Context, o MergeOptions) (string, error) {
 	if err := r.casRef(ctx, ref, sha, o.ExpectedInto, "goldenpath: merge "+o.Head); err != nil {
 		return "", err
 	}
+	r.wrote(ctx, 4) // a merge commit and a few trees (merged blobs too, on textual merges)
 	return sha, nil
 }
 

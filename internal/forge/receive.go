@@ -101,6 +101,7 @@ func (f *Forge) runReceivePack(ctx context.Context, w http.ResponseWriter, r *ht
 		f.log.WarnContext(ctx, "git receive-pack failed", "repo", req.repo.name, "error", gitErr)
 	}
 	f.reportPush(detached(ctx), req, cmds.updates, before)
+	req.repo.wrote(ctx, pushObjectEstimate)
 }
 
 // reportPush compares the pushed refs with their values before the push and tells OnPush about the

@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// printer renders command results as json, yaml or a table.
+type printer struct {
+	format string
+	out    io.Writer
+}
+
+func (p printer) validate() error {
+	switch p.format {
+	case "table", "json", "yaml":
+		return nil
+	}
+	return fmt.Errorf("invalid value %q for -o: want table, json or yaml", p.format)
+}
+
+// print shows v as JSON or YAML, or calls table for the table format.
+func (p printer) print(v any, table func(w *tabwriter.Writer)) error {
+	switch p.format {
+	case "json":
+		enc := json.NewEncoder(p.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case "yaml":
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		var generic any
+		if err := json.Unmarshal(raw, &generic); err != nil {
+			return err
+		}
+		enc := yaml.NewEncoder(p.out)
+		enc.SetIndent(2)
+		return enc.Encode(generic)
+	}
+	w := tabwriter.NewWriter(p.out, 0, 4, 2, ' ', 0)
+	table(w)
+	return w.Flush()
+}
+
+func row(w io.Writer, cols ...any) {
+	s := make([]string, len(cols))
+	for i, c := range cols {
+		s[i] = fmt.Sprint(c)
+	}
+	fmt.Fprintln(w, strings.Join(s, "\t"))
+}
+
+func shortSHA(s string) string {
+	if len(s) > 10 {
+		return s[:10]
+	}
+	return s
+}

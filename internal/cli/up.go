@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/goldenpathidp/goldenpath/internal/app"
+	"github.com/goldenpathidp/goldenpath/internal/platform"
+	"github.com/spf13/cobra"
+)
+
+type upFlags struct {
+	addr, s3Addr, domain, logLevel string
+}
+
+func (f *upFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:7070", "address of the API, git and registry listener")
+	cmd.Flags().StringVar(&f.s3Addr, "s3-addr", "127.0.0.1:7071", "address of the S3 listener")
+	cmd.Flags().StringVar(&f.domain, "domain", "goldenpathidp.io", "domain seeded into platform.yaml on first start")
+	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+func upCmd(g *globals) *cobra.Command {
+	var f upFlags
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run goldenpath with everything embedded (no cloud account, no Kubernetes)",
+		Long: `Run goldenpath with everything embedded: REST API, git forge, OCI registry, S3 store, secret store and the
+reconciler, with data under --data-dir (default ./.goldenpath). The first start seeds the platform repository
+and creates an admin whose token is printed and saved in the data dir. Stop with Ctrl-C; a second up on the
+same data dir resumes where the first stopped.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd, g, f, nil) },
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func serveCmd(g *globals) *cobra.Command {
+	var f upFlags
+	var config string
+	cmd := &cobra.Command{
+		Use:   "serve --config platform.yaml",
+		Short: "Run goldenpath as a server, seeding a new platform repository from a platform.yaml you provide",
+		Long: `Run goldenpath as a server. --config names a platform.yaml that is validated strictly and, on first
+start, seeded into the platform repository; afterwards the repository's main is the truth (change it through
+change requests). Production backends (PostgreSQL store, GitHub, AWS) arrive in later versions; today serve runs
+the embedded backends like up, without writing the admin token to disk.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if config == "" {
+				return fmt.Errorf("%w: --config is required", errUsage)
+			}
+			raw, err := os.ReadFile(config)
+			if err != nil {
+				return fmt.Errorf("reading --config: %w", err)
+			}
+			cfg, err := platform.Parse(config, raw)
+			if err != nil {
+				return err
+			}
+			return run(cmd, g, f, &seedConfig{raw: raw, cfg: cfg})
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&config, "config", "", "platform.yaml to seed the platform repository with (required)")
+	return cmd
+}
+
+type seedConfig struct {
+	raw []byte
+	cfg *platform.Config
+}
+
+func run(cmd *cobra.Command, g *globals, f upFlags, seed *seedConfig) error {
+	start := time.Now()
+	log, err := newLogger(g.env.Stderr, f.logLevel)
+	if err != nil {
+		return err
+	}
+	cfg := app.Config{DataDir: g.home(), Addr: f.addr, S3Addr: f.s3Addr, Domain: f.domain, Version: Version, Logger: log, Getenv: g.env.Getenv}
+	if seed != nil {
+		cfg.PlatformYAML = seed.raw
+	}
+	a, err := app.Start(cmd.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	_ = os.WriteFile(filepath.Join(a.DataDir(), "server.url"), []byte(a.URL()+"\n"), 0o600)
+	out := g.env.Stdout
+	fmt.Fprintf(out, "goldenpath %s is up in %s (data in %s)\n\n", Version, time.Since(start).Round(time.Millisecond), a.DataDir())
+	fmt.Fprintf(out, "  API        %s/api/v1   (OpenAPI: %s/api/v1/openapi.json)\n", a.URL(), a.URL())
+	fmt.Fprintf(out, "  git        %s/git/%s.git\n", a.URL(), app.PlatformRepo)
+	fmt.Fprintf(out, "  registry   %s\n", a.URL()[len("http://"):])
+	fmt.Fprintf(out, "  S3         %s   (path-style, region us-east-1)\n", a.S3URL())
+	switch {
+	case a.AdminToken != "" && seed == nil:
+		fmt.Fprintf(out, "  admin      token %s (saved in %s)\n", a.AdminToken, filepath.Join(a.DataDir(), app.AdminTokenFile))
+	case a.AdminToken != "":
+		_ = os.Remove(filepath.Join(a.DataDir(), app.AdminTokenFile))
+		fmt.Fprintf(out, "  admin      token %s (shown once; not saved)\n", a.AdminToken)
+	default:
+		fmt.Fprintf(out, "  admin      token from the first start (in %s when started with up)\n", filepath.Join(a.DataDir(), app.AdminTokenFile))
+	}
+	fmt.Fprintln(out, "\nPress Ctrl-C to stop.")
+	<-cmd.Context().Done()
+	fmt.Fprintln(out, "stopping...")
+	return a.Close()
+}

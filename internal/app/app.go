@@ -181,7 +181,7 @@ func (a *App) open(ctx context.Context, host string) error {
 	}
 	a.Auth = auth.New(st)
 	if a.Forge, err = forge.New(filepath.Join(dir, "repos"), forge.Options{
-		Authorize: a.authorizeGit, BeforePush: a.beforePush, OnPush: a.onPush, Logger: a.log.With("component", "forge"),
+		Authorize: a.authorizeGit, BeforePush: a.beforePush, OnPush: a.onPush, Logger: a.log,
 	}); err != nil {
 		return err
 	}
@@ -202,13 +202,17 @@ func (a *App) open(ctx context.Context, host string) error {
 	if a.Platform, err = a.Forge.Repo(PlatformRepo); err != nil {
 		return err
 	}
+	installation, err := installationID(ctx, st)
+	if err != nil {
+		return err
+	}
 	a.Reconciler = reconcile.New(reconcile.Options{
 		Repo: a.Platform, Store: st, Logger: a.log, Workers: a.cfg.Workers, Resync: a.cfg.Resync, StepHook: a.cfg.StepHook,
 		Backends: reconcile.Backends{platform.BackendLocal: {
 			contract.ECR:    &local.ECR{Registry: a.Registry, Host: host},
 			contract.S3:     &local.S3{Store: a.Objects, Vault: a.Vault, Endpoint: a.s3url, Region: a.cfg.Region},
 			contract.Secret: &local.Secret{Vault: a.Vault},
-			contract.RDS:    &local.RDS{Vault: a.Vault, Getenv: a.cfg.Getenv},
+			contract.RDS:    &local.RDS{Vault: a.Vault, Getenv: a.cfg.Getenv, Installation: installation},
 			contract.EKS:    local.EKS{},
 		}},
 	})

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -78,3 +80,18 @@ One directory per request kind (ecr-requests, rds-requests, s3-requests, secret-
 directory per request name, one YAML document per environment in the request's file. Schemas:
 ` + "`goldenpath schema RDSRequest`" + `.
 `
+
+// installationID returns this data directory's identity, creating it on first start.
+func installationID(ctx context.Context, st store.Store) (string, error) {
+	id, err := st.GetMeta(ctx, "installation.id")
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	id = hex.EncodeToString(b)
+	return id, st.SetMeta(ctx, "installation.id", id)
+}

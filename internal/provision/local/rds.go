@@ -25,6 +25,9 @@ import (
 type RDS struct {
 	Vault  Vault
 	Getenv func(string) string
+	// Installation identifies this goldenpath's data directory; it is part of every tag, so two
+	// installations sharing a PostgreSQL server never take over each other's databases.
+	Installation string
 }
 
 var _ reconcile.Provisioner = (*RDS)(nil)
@@ -66,7 +69,9 @@ func (p *RDS) ConfigKey(r *contract.Request, cfg *platform.Config) string {
 	return p.serverURL(cfg) + "|" + strconv.Itoa(cfg.SizeClasses.RDS[r.Spec.Size].MaxConnections)
 }
 
-func tag(r *contract.Request) string { return LabelRequestID + "=" + string(r.ID()) }
+func (p *RDS) tag(r *contract.Request) string {
+	return LabelRequestID + "=" + string(r.ID()) + " goldenpath.io/installation=" + p.Installation
+}
 
 func (p *RDS) connect(ctx context.Context, cfg *platform.Config) (*pgx.Conn, *url.URL, error) {
 	raw := p.serverURL(cfg)
@@ -138,7 +143,7 @@ func (p *RDS) ensureRole(ctx context.Context, conn *pgx.Conn, r *contract.Reques
 	if err != nil {
 		return pgErr("reading role "+name, err)
 	}
-	if exists && owner != tag(r) {
+	if exists && owner != p.tag(r) {
 		return notManaged("postgres role", name, r, strings.TrimPrefix(owner, LabelRequestID+"="))
 	}
 	ident := pgx.Identifier{name}.Sanitize()
@@ -156,7 +161,7 @@ func (p *RDS) ensureRole(ctx context.Context, conn *pgx.Conn, r *contract.Reques
 	if _, err := tx.Exec(ctx, stmt); err != nil {
 		return pgErr(strings.ToLower(verb)+" role "+name, err)
 	}
-	if _, err := tx.Exec(ctx, fmt.Sprintf("COMMENT ON ROLE %s IS %s", ident, literal(tag(r)))); err != nil {
+	if _, err := tx.Exec(ctx, fmt.Sprintf("COMMENT ON ROLE %s IS %s", ident, literal(p.tag(r)))); err != nil {
 		return pgErr("tagging role "+name, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -170,7 +175,7 @@ func (p *RDS) ensureDatabase(ctx context.Context, conn *pgx.Conn, r *contract.Re
 	if err != nil {
 		return pgErr("reading database "+name, err)
 	}
-	if exists && owner != tag(r) && owner != "" {
+	if exists && owner != p.tag(r) && owner != "" {
 		return notManaged("postgres database", name, r, strings.TrimPrefix(owner, LabelRequestID+"="))
 	}
 	ident := pgx.Identifier{name}.Sanitize()
@@ -189,7 +194,7 @@ func (p *RDS) ensureDatabase(ctx context.Context, conn *pgx.Conn, r *contract.Re
 		}
 	}
 	for _, stmt := range []string{
-		fmt.Sprintf("COMMENT ON DATABASE %s IS %s", ident, literal(tag(r))),
+		fmt.Sprintf("COMMENT ON DATABASE %s IS %s", ident, literal(p.tag(r))),
 		fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", ident),
 		fmt.Sprintf("GRANT ALL ON DATABASE %s TO %s", ident, ident),
 	} {
@@ -236,7 +241,7 @@ func (p *RDS) Delete(ctx context.Context, r *contract.Request, cfg *platform.Con
 	ident := pgx.Identifier{name}.Sanitize()
 	if owner, exists, err := comment(ctx, conn, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`, name); err != nil {
 		return pgErr("reading database "+name, err)
-	} else if exists && owner == tag(r) {
+	} else if exists && owner == p.tag(r) {
 		if err := rec.Step(ctx, "drop database "+name); err != nil {
 			return err
 		}
@@ -249,7 +254,7 @@ func (p *RDS) Delete(ctx context.Context, r *contract.Request, cfg *platform.Con
 	}
 	if owner, exists, err := comment(ctx, conn, `SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = $1`, name); err != nil {
 		return pgErr("reading role "+name, err)
-	} else if exists && owner == tag(r) {
+	} else if exists && owner == p.tag(r) {
 		if err := rec.Step(ctx, "drop role "+name); err != nil {
 			return err
 		}

@@ -42,21 +42,23 @@ func (r *Repo) Commit(ctx context.Context, o CommitOptions) (sha string, err err
 		return "", err
 	}
 	ref := "refs/heads/" + o.Branch
-	parent, old, err := r.commitParent(ctx, ref, o)
+	startRev, old, err := r.commitStart(ctx, ref, o)
 	if err != nil {
 		return "", err
 	}
+	start, err := r.inspectStart(ctx, startRev, o.Changes)
+	if err != nil {
+		return "", fmt.Errorf("committing to %s in %s: %w", o.Branch, r.name, err)
+	}
 	err = r.f.withTempDir(func(tmp string) error {
-		tree, err := r.buildTree(ctx, tmp, parent, o.Changes)
+		tree, err := r.buildTree(ctx, tmp, start.commit, o.Changes)
 		if err != nil {
 			return err
 		}
-		if !o.AllowEmpty {
-			if err := r.checkChanged(ctx, parent, tree); err != nil {
-				return err
-			}
+		if tree == start.tree && !o.AllowEmpty {
+			return ErrNoChanges
 		}
-		sha, err = r.commitTree(ctx, tree, o.Message, o.Author, parentList(parent)...)
+		sha, err = r.commitTree(ctx, tree, o.Message, o.Author, parentList(start.commit)...)
 		return err
 	})
 	if err != nil {
@@ -86,6 +88,11 @@ func validateCommitOptions(o *CommitOptions) error {
 		}
 		if o.Base != "" {
 			return fmt.Errorf("Base %q: only allowed when creating a branch (Parent empty)", o.Base)
+		}
+	}
+	if o.Base != "" {
+		if err := validateRev(o.Base); err != nil {
+			return fmt.Errorf("Base: %w", err)
 		}
 	}
 	if strings.TrimSpace(o.Message) == "" {
@@ -119,37 +126,111 @@ func validateChanges(changes []Change) error {
 	return nil
 }
 
-// commitParent works out the new commit's parent and the value the branch must still have when we
-// move it (ZeroSHA: must not exist). Checking here fails fast; casRef is what guarantees it.
-func (r *Repo) commitParent(ctx context.Context, ref string, o CommitOptions) (parent, old string, err error) {
+// commitStart works out what the new commit builds on (o.Parent, o.Base or "" for a root commit) and
+// the value the branch must still have when we move it (ZeroSHA: must not exist). Checking the branch
+// here fails fast; casRef is what guarantees it.
+func (r *Repo) commitStart(ctx context.Context, ref string, o CommitOptions) (startRev, old string, err error) {
 	cur, err := r.refTip(ctx, ref)
 	if err != nil {
 		return "", "", err
 	}
-	if o.Parent != "" {
-		if cur != o.Parent {
-			return "", "", fmt.Errorf("branch %q of %s is at %q, not Parent %s: %w", o.Branch, r.name, cur, o.Parent, ErrConflict)
-		}
+	switch {
+	case o.Parent != "" && cur != o.Parent:
+		return "", "", fmt.Errorf("branch %q of %s is at %q, not Parent %s: %w", o.Branch, r.name, cur, o.Parent, ErrConflict)
+	case o.Parent != "":
 		return o.Parent, o.Parent, nil
-	}
-	if cur != "" {
+	case cur != "":
 		return "", "", fmt.Errorf("branch %q of %s already exists (at %s) and Parent is empty: %w", o.Branch, r.name, cur, ErrConflict)
 	}
-	if o.Base == "" {
-		return "", ZeroSHA, nil
+	return o.Base, ZeroSHA, nil
+}
+
+// startPoint is the commit a Commit builds on and its tree (the empty tree for a root commit).
+type startPoint struct{ commit, tree string }
+
+// inspectStart resolves startRev to a commit and its tree and refuses writes that git's index would
+// resolve by silently dropping files (writing "a/b" where "a" is a file, or "a" where "a" is a
+// directory), all with one `cat-file --batch-check`.
+func (r *Repo) inspectStart(ctx context.Context, startRev string, changes []Change) (startPoint, error) {
+	if startRev == "" {
+		return startPoint{tree: emptyTree}, checkNewPaths(changes, nil)
 	}
-	base, err := r.ResolveRef(ctx, o.Base)
+	specs := append([]string{startRev + "^{commit}", startRev + "^{tree}"}, clashSpecs(startRev, changes)...)
+	var found []object
+	err := r.catFileCheck(ctx, specs, func(_ int, obj object) error {
+		found = append(found, obj)
+		return nil
+	})
 	if err != nil {
-		return "", "", fmt.Errorf("Base: %w", err)
+		return startPoint{}, err
 	}
-	return base, ZeroSHA, nil
+	if found[0].typ != "commit" || found[1].typ != "tree" {
+		return startPoint{}, fmt.Errorf("Base %q: %w", startRev, ErrNotFound)
+	}
+	types := map[string]string{}
+	for i, spec := range specs[2:] {
+		types[strings.TrimPrefix(spec, startRev+":")] = found[i+2].typ
+	}
+	return startPoint{commit: found[0].oid, tree: found[1].oid}, checkNewPaths(changes, types)
+}
+
+// clashSpecs names, in startRev, every written path and each of its parent directories that this
+// commit does not delete.
+func clashSpecs(startRev string, changes []Change) []string {
+	writes, deletes := splitChanges(changes)
+	asked := map[string]bool{}
+	var specs []string
+	ask := func(p string) {
+		if !asked[p] {
+			asked[p] = true
+			specs = append(specs, startRev+":"+p)
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(writes)) {
+		for dir := range parentDirs(p) {
+			if !deletes[dir] {
+				ask(dir)
+			}
+		}
+		ask(p)
+	}
+	return specs
+}
+
+func splitChanges(changes []Change) (writes, deletes map[string]bool) {
+	writes, deletes = map[string]bool{}, map[string]bool{}
+	for _, c := range changes {
+		if c.Delete {
+			deletes[c.Path] = true
+		} else {
+			writes[c.Path] = true
+		}
+	}
+	return writes, deletes
+}
+
+// checkNewPaths reports file/directory clashes given the object types existing paths have in the
+// start tree (types maps path -> "blob", "tree" or "missing").
+func checkNewPaths(changes []Change, types map[string]string) error {
+	writes, deletes := splitChanges(changes)
+	for _, p := range slices.Sorted(maps.Keys(writes)) {
+		for dir := range parentDirs(p) {
+			switch {
+			case writes[dir]:
+				return fmt.Errorf("path %q: %q is also written as a file in this commit", p, dir)
+			case !deletes[dir] && types[dir] == "blob":
+				return fmt.Errorf("path %q: %q is a file in the parent commit, so nothing can be written under it", p, dir)
+			}
+		}
+		if types[p] == "tree" {
+			return fmt.Errorf("path %q: is a directory in the parent commit", p)
+		}
+	}
+	return nil
 }
 
 // buildTree applies changes to parent's tree ("" = empty) in a private index file and writes the result.
 func (r *Repo) buildTree(ctx context.Context, tmp, parent string, changes []Change) (string, error) {
-	if err := r.checkFileDirClashes(ctx, parent, changes); err != nil {
-		return "", err
-	}
 	env := runOpts{env: []string{"GIT_INDEX_FILE=" + filepath.Join(tmp, "index")}}
 	readTree := []string{"read-tree", "--empty"}
 	if parent != "" {
@@ -189,24 +270,43 @@ func modeOrDefault(mode string) string {
 	return mode
 }
 
-// writeBlobs stores the contents of the non-delete changes with one hash-object process (contents go
-// through temp files because --stdin takes only one object) and returns their ids by change index.
+// writeBlobs stores the contents of the non-delete changes and returns their ids by change index:
+// as one pack when there are many, else as loose objects with one hash-object process.
 func (r *Repo) writeBlobs(ctx context.Context, tmp string, changes []Change) (map[int]string, error) {
-	var paths []string
 	var idx []int
+	var contents [][]byte
 	for i, c := range changes {
-		if c.Delete {
-			continue
+		if !c.Delete {
+			idx, contents = append(idx, i), append(contents, c.Content)
 		}
-		p := filepath.Join(tmp, fmt.Sprintf("blob-%d", i))
-		if err := os.WriteFile(p, c.Content, 0o600); err != nil {
-			return nil, fmt.Errorf("staging %s: %w", c.Path, err)
-		}
-		paths, idx = append(paths, p), append(idx, i)
+	}
+	var oids []string
+	var err error
+	switch {
+	case len(idx) == 0:
+	case len(idx) >= packBlobsMin:
+		oids, err = r.writeBlobPack(ctx, contents)
+	default:
+		oids, err = r.writeLooseBlobs(ctx, tmp, contents)
+	}
+	if err != nil {
+		return nil, err
 	}
 	blobs := make(map[int]string, len(idx))
-	if len(paths) == 0 {
-		return blobs, nil
+	for k, i := range idx {
+		blobs[i] = oids[k]
+	}
+	return blobs, nil
+}
+
+// writeLooseBlobs hashes contents through temp files, since hash-object --stdin takes only one object.
+func (r *Repo) writeLooseBlobs(ctx context.Context, tmp string, contents [][]byte) ([]string, error) {
+	paths := make([]string, len(contents))
+	for i, c := range contents {
+		paths[i] = filepath.Join(tmp, fmt.Sprintf("blob-%d", i))
+		if err := os.WriteFile(paths[i], c, 0o600); err != nil {
+			return nil, fmt.Errorf("staging blob: %w", err)
+		}
 	}
 	out, err := r.git(ctx, runOpts{stdin: strings.NewReader(strings.Join(paths, "\n") + "\n")},
 		"hash-object", "-w", "--no-filters", "--stdin-paths")
@@ -214,54 +314,10 @@ func (r *Repo) writeBlobs(ctx context.Context, tmp string, changes []Change) (ma
 		return nil, err
 	}
 	oids := strings.Fields(string(out))
-	if len(oids) != len(idx) {
-		return nil, fmt.Errorf("git hash-object returned %d ids for %d files", len(oids), len(idx))
+	if len(oids) != len(contents) {
+		return nil, fmt.Errorf("git hash-object returned %d ids for %d files", len(oids), len(contents))
 	}
-	for k, i := range idx {
-		blobs[i] = oids[k]
-	}
-	return blobs, nil
-}
-
-// checkFileDirClashes refuses writes that git's index would resolve by silently dropping files:
-// writing "a/b" where "a" is a file, or "a" where "a" is a directory.
-func (r *Repo) checkFileDirClashes(ctx context.Context, parent string, changes []Change) error {
-	writes, deletes := map[string]bool{}, map[string]bool{}
-	for _, c := range changes {
-		if c.Delete {
-			deletes[c.Path] = true
-		} else {
-			writes[c.Path] = true
-		}
-	}
-	asked := map[string]bool{}
-	var specs, names []string
-	ask := func(p string) {
-		if parent != "" && !asked[p] {
-			asked[p] = true
-			specs, names = append(specs, parent+":"+p), append(names, p)
-		}
-	}
-	for _, p := range slices.Sorted(maps.Keys(writes)) {
-		for dir := range parentDirs(p) {
-			if writes[dir] {
-				return fmt.Errorf("path %q: %q is also written as a file in this commit", p, dir)
-			}
-			if !deletes[dir] {
-				ask(dir)
-			}
-		}
-		ask(p)
-	}
-	return r.catFileCheck(ctx, specs, func(i int, obj object) error {
-		switch {
-		case obj.typ == "tree" && writes[names[i]]:
-			return fmt.Errorf("path %q: is a directory in the parent commit", names[i])
-		case obj.typ == "blob" && !writes[names[i]]:
-			return fmt.Errorf("path %q: is a file in the parent commit, so nothing can be written under it", names[i])
-		}
-		return nil
-	})
+	return oids, nil
 }
 
 // parentDirs yields "a" and "a/b" for "a/b/c".
@@ -273,22 +329,6 @@ func parentDirs(p string) func(yield func(string) bool) {
 			}
 		}
 	}
-}
-
-// checkChanged returns ErrNoChanges when tree is the parent's tree.
-func (r *Repo) checkChanged(ctx context.Context, parent, tree string) error {
-	before := emptyTree
-	if parent != "" {
-		out, err := r.git(ctx, runOpts{}, "rev-parse", "--verify", parent+"^{tree}")
-		if err != nil {
-			return err
-		}
-		before = strings.TrimSpace(string(out))
-	}
-	if before == tree {
-		return ErrNoChanges
-	}
-	return nil
 }
 
 // commitTree writes a commit object; the message goes through stdin so it is never parsed as options.

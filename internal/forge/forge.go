@@ -238,6 +238,11 @@ func (f *Forge) CreateRepo(ctx context.Context, name string, defaultBranch strin
 		"--initial-branch="+defaultBranch, bare); err != nil {
 		return false, fmt.Errorf("creating repository %q: %w", name, err)
 	}
+	// Bare repositories keep no reflog by default; with one, a bad force-push to a branch of the
+	// platform repository can be undone by hand.
+	if _, err := f.run(ctx, runOpts{gitDir: bare}, "config", "core.logAllRefUpdates", "true"); err != nil {
+		return false, fmt.Errorf("creating repository %q: %w", name, err)
+	}
 	if err := os.Rename(bare, path); err != nil {
 		if isRepo(path) {
 			return false, nil

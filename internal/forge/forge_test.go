@@ -1,6 +1,7 @@
 package forge
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -13,6 +14,7 @@ import (
 )
 
 func TestValidateRepoName(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		wantErr string
@@ -44,6 +46,7 @@ func TestValidateRepoName(t *testing.T) {
 }
 
 func TestCreateRepoAndList(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newForge(t, Options{})
 	created, err := f.CreateRepo(ctx, "platform", "")
@@ -84,6 +87,7 @@ func TestCreateRepoAndList(t *testing.T) {
 }
 
 func TestCreateRepoConcurrently(t *testing.T) {
+	t.Parallel()
 	f := newForge(t, Options{})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -110,6 +114,7 @@ func TestCreateRepoConcurrently(t *testing.T) {
 }
 
 func TestNewChecksGit(t *testing.T) {
+	t.Parallel()
 	fakeGit := func(version string) string {
 		p := filepath.Join(t.TempDir(), "git")
 		if err := os.WriteFile(p, []byte("#!/bin/sh\necho '"+version+"'\n"), 0o755); err != nil {
@@ -139,6 +144,7 @@ func TestNewChecksGit(t *testing.T) {
 }
 
 func TestCommit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newForge(t, Options{})
 	r := newRepo(t, f, "platform")
@@ -164,7 +170,7 @@ func TestCommit(t *testing.T) {
 		{name: "newline", opts: CommitOptions{Branch: "main", Parent: root, Changes: []Change{{Path: "a\nb"}}}, wantMsg: "must not contain"},
 		{name: "duplicate path", opts: CommitOptions{Branch: "main", Parent: root, Changes: []Change{{Path: "a"}, {Path: "a"}}}, wantMsg: "appears more than once"},
 		{name: "bad mode", opts: CommitOptions{Branch: "main", Parent: root, Changes: []Change{{Path: "a", Mode: "100600"}}}, wantMsg: `mode "100600"`},
-		{name: "file under a file", opts: CommitOptions{Branch: "main", Parent: root, Changes: []Change{{Path: "README.md/x", Content: []byte("x")}}}, wantMsg: `"README.md": is a file`},
+		{name: "file under a file", opts: CommitOptions{Branch: "main", Parent: root, Changes: []Change{{Path: "README.md/x", Content: []byte("x")}}}, wantMsg: `"README.md" is a file in the parent commit`},
 		{name: "file over a directory", opts: CommitOptions{Branch: "main", Parent: root, Changes: []Change{{Path: "apps", Content: []byte("x")}}}, wantMsg: `"apps": is a directory`},
 		{name: "bad branch", opts: CommitOptions{Branch: "a..b", Changes: []Change{{Path: "x"}}}, wantMsg: "Branch:"},
 		{name: "short parent", opts: CommitOptions{Branch: "main", Parent: root[:7]}, wantMsg: "Parent"},
@@ -198,6 +204,7 @@ func TestCommit(t *testing.T) {
 }
 
 func TestCommitCreatesBranchesAndFiles(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newForge(t, Options{})
 	r := newRepo(t, f, "platform")
@@ -265,6 +272,7 @@ func TestCommitCreatesBranchesAndFiles(t *testing.T) {
 }
 
 func TestReadFile(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newForge(t, Options{})
 	r := newRepo(t, f, "platform")
@@ -298,6 +306,7 @@ func TestReadFile(t *testing.T) {
 }
 
 func TestReadTree(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newForge(t, Options{})
 	r := newRepo(t, f, "platform")
@@ -365,6 +374,44 @@ func seedManyFiles(t testing.TB, r *Repo, n int) map[string]string {
 		t.Fatalf("seeding %d files: %v", n, err)
 	}
 	return files
+}
+
+// Big commits go through a packfile we encode ourselves; sizes cover every length-header width.
+func TestCommitManyBlobsAsPack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newForge(t, Options{})
+	r := newRepo(t, f, "platform")
+	sizes := []int{0, 1, 15, 16, 127, 128, 2047, 2048, 1 << 16, 300000}
+	want := map[string][]byte{}
+	var changes []Change
+	for i := range packBlobsMin + 8 {
+		content := make([]byte, sizes[i%len(sizes)])
+		for j := range content {
+			content[j] = byte(i + j*7)
+		}
+		p := "blobs/" + strconv.Itoa(i)
+		want[p] = content
+		changes = append(changes, Change{Path: p, Content: content})
+	}
+	if _, err := r.Commit(ctx, CommitOptions{Branch: "main", Message: "many", Author: testAuthor, Changes: changes}); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	files, err := r.ReadTree(ctx, "main", "blobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != len(want) {
+		t.Fatalf("ReadTree returned %d files, want %d", len(files), len(want))
+	}
+	for _, fl := range files {
+		if !bytes.Equal(fl.Content, want[fl.Path]) {
+			t.Errorf("%s: got %d bytes, want the %d committed", fl.Path, len(fl.Content), len(want[fl.Path]))
+		}
+	}
+	if _, err := r.git(ctx, runOpts{}, "fsck", "--no-dangling"); err != nil {
+		t.Errorf("git fsck after a packed commit: %v", err)
+	}
 }
 
 func BenchmarkReadTree(b *testing.B) {

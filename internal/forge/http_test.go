@@ -15,6 +15,7 @@ import (
 )
 
 func TestCloneEmptyRepoThenPush(t *testing.T) {
+	t.Parallel()
 	f := newForge(t, Options{})
 	repo := newRepo(t, f, "platform")
 	srv := newServer(t, f)
@@ -34,6 +35,7 @@ func TestCloneEmptyRepoThenPush(t *testing.T) {
 }
 
 func TestCloneProtocolVersions(t *testing.T) {
+	t.Parallel()
 	f := newForge(t, Options{})
 	repo := newRepo(t, f, "platform")
 	sha := commitFiles(t, repo, "main", "", "", map[string]string{"apps/api.yaml": "kind: App\n", "README.md": "hi\n"})
@@ -74,6 +76,7 @@ func TestCloneProtocolVersions(t *testing.T) {
 }
 
 func TestPartialClone(t *testing.T) {
+	t.Parallel()
 	f := newForge(t, Options{})
 	repo := newRepo(t, f, "platform")
 	commitFiles(t, repo, "main", "", "", map[string]string{"a.txt": "a\n", "b.txt": "b\n"})
@@ -90,6 +93,7 @@ func TestPartialClone(t *testing.T) {
 }
 
 func TestPushBranchFetchAndForcePush(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newForge(t, Options{})
 	repo := newRepo(t, f, "platform")
@@ -154,6 +158,7 @@ func basicAuth(r *http.Request, repo string, write bool) (string, error) {
 }
 
 func TestAuthorizeOverHTTP(t *testing.T) {
+	t.Parallel()
 	f := newForge(t, Options{Authorize: basicAuth})
 	repo := newRepo(t, f, "platform")
 	commitFiles(t, repo, "main", "", "", map[string]string{"README.md": "hi\n"})
@@ -193,6 +198,7 @@ func TestAuthorizeOverHTTP(t *testing.T) {
 }
 
 func TestAuthorizeWithGitClient(t *testing.T) {
+	t.Parallel()
 	f := newForge(t, Options{Authorize: basicAuth})
 	repo := newRepo(t, f, "platform")
 	commitFiles(t, repo, "main", "", "", map[string]string{"README.md": "hi\n"})
@@ -221,6 +227,7 @@ func TestAuthorizeWithGitClient(t *testing.T) {
 }
 
 func TestBeforePushRefuses(t *testing.T) {
+	t.Parallel()
 	var seen []RefUpdate
 	var mu sync.Mutex
 	f := newForge(t, Options{
@@ -269,6 +276,7 @@ func TestBeforePushRefuses(t *testing.T) {
 }
 
 func TestOnPushEvent(t *testing.T) {
+	t.Parallel()
 	events := make(chan PushEvent, 10)
 	f := newForge(t, Options{
 		Authorize: basicAuth,
@@ -316,6 +324,7 @@ func sortUpdates(u []RefUpdate) {
 }
 
 func TestPushTooLarge(t *testing.T) {
+	t.Parallel()
 	const limit = 256 << 10
 	tests := []struct {
 		name string
@@ -371,6 +380,7 @@ func (g *gzipSeen) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestFetchWithGzipNegotiation(t *testing.T) {
+	t.Parallel()
 	f := newForge(t, Options{})
 	repo := newRepo(t, f, "platform")
 	base := commitFiles(t, repo, "main", "", "", map[string]string{"README.md": "hi\n"})
@@ -394,6 +404,7 @@ func TestFetchWithGzipNegotiation(t *testing.T) {
 }
 
 func TestHTTPErrors(t *testing.T) {
+	t.Parallel()
 	f := newForge(t, Options{})
 	newRepo(t, f, "platform")
 	srv := newServer(t, f)
@@ -429,6 +440,7 @@ func TestHTTPErrors(t *testing.T) {
 }
 
 func TestInfoRefsHeaders(t *testing.T) {
+	t.Parallel()
 	f := newForge(t, Options{})
 	newRepo(t, f, "platform")
 	srv := newServer(t, f)

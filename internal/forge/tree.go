@@ -113,10 +113,8 @@ func (r *Repo) batch(ctx context.Context, withData bool, specs []string, fn func
 	if len(specs) == 0 {
 		return nil
 	}
-	for _, s := range specs {
-		if strings.ContainsAny(s, "\n\x00") {
-			return fmt.Errorf("object name %q must not contain newlines", s)
-		}
+	if err := checkSpecs(specs); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -151,6 +149,16 @@ func (r *Repo) batch(ctx context.Context, withData bool, specs []string, fn func
 	}
 	if waitErr != nil {
 		return &gitError{subcommand: "cat-file", stderr: strings.TrimSpace(stderr.String()), err: waitErr}
+	}
+	return nil
+}
+
+// checkSpecs guards the line-based protocol: a newline in a name would shift every later answer.
+func checkSpecs(specs []string) error {
+	for _, s := range specs {
+		if strings.ContainsAny(s, "\n\x00") {
+			return fmt.Errorf("object name %q must not contain newlines", s)
+		}
 	}
 	return nil
 }

@@ -54,6 +54,7 @@ func TestCloneProtocolVersions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			c := newGitClient(t)
 			c.env = append(c.env, "GIT_TRACE_PACKET=1")
 			dir := filepath.Join(t.TempDir(), "clone")
@@ -323,22 +324,27 @@ func sortUpdates(u []RefUpdate) {
 	}
 }
 
-func TestPushTooLarge(t *testing.T) {
+func TestPushSizeLimit(t *testing.T) {
 	t.Parallel()
 	const limit = 256 << 10
 	tests := []struct {
-		name string
-		size int
+		name        string
+		size        int
+		wantChunked bool // git streams bodies above its 1 MiB http.postBuffer without a Content-Length
+		wantOK      bool
 	}{
-		{name: "declared length over limit", size: 512 << 10},
-		{name: "chunked body over limit", size: 3 << 20}, // above git's 1 MiB http.postBuffer
+		{name: "under the limit", size: 64 << 10, wantOK: true},
+		{name: "declared length over the limit", size: 400 << 10},
+		{name: "chunked body over the limit", size: 1200 << 10, wantChunked: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := newForge(t, Options{MaxPushBytes: limit})
 			repo := newRepo(t, f, "platform")
 			before := commitFiles(t, repo, "main", "", "", map[string]string{"README.md": "hi\n"})
-			srv := newServer(t, f)
+			rec := &pushLengths{h: f}
+			srv := newServer(t, rec)
 			c := newGitClient(t)
 			dir := c.clone(srv.URL + "/git/platform.git")
 			blob := make([]byte, tt.size)
@@ -348,10 +354,20 @@ func TestPushTooLarge(t *testing.T) {
 			}
 			c.must(dir, "add", "big.bin")
 			c.must(dir, "commit", "-q", "-m", "big")
+			pushed := c.must(dir, "rev-parse", "HEAD")
 
 			_, stderr, err := c.run(dir, "push", "origin", "main")
+			if tt.wantOK {
+				if err != nil || tip(t, repo, "main") != pushed {
+					t.Fatalf("push of %d bytes under a %d byte limit failed: %v\n%s", tt.size, limit, err, stderr)
+				}
+				return
+			}
 			if err == nil {
 				t.Fatalf("push of %d bytes with a %d byte limit succeeded", tt.size, limit)
+			}
+			if got := rec.chunked(); got != tt.wantChunked {
+				t.Errorf("push body chunked = %v, want %v (the test does not exercise its path)", got, tt.wantChunked)
 			}
 			if want := fmt.Sprintf("push exceeds the limit of %d bytes", limit); !strings.Contains(stderr, want) {
 				t.Errorf("git push stderr = %q, want it to contain %q", stderr, want)
@@ -361,6 +377,28 @@ func TestPushTooLarge(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pushLengths records the Content-Length of the last receive-pack request (-1 when chunked).
+type pushLengths struct {
+	h      http.Handler
+	mu     sync.Mutex
+	length int64
+}
+
+func (p *pushLengths) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/git-receive-pack") {
+		p.mu.Lock()
+		p.length = r.ContentLength
+		p.mu.Unlock()
+	}
+	p.h.ServeHTTP(w, r)
+}
+
+func (p *pushLengths) chunked() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.length < 0
 }
 
 // gzipSeen records whether any request arrived gzip-encoded.

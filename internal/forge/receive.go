@@ -15,18 +15,16 @@ import (
 // serveReceivePack handles a push: it reads the command list to ask BeforePush, then streams the
 // commands and the pack into git receive-pack, and reports what actually changed to OnPush.
 func (f *Forge) serveReceivePack(w http.ResponseWriter, r *http.Request, req gitRequest) {
-	ctx := r.Context()
 	body, err := requestBody(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	defer body.Close()
-	limited := &limitReader{r: body, n: f.opts.MaxPushBytes}
-	br := bufio.NewReaderSize(limited, 64<<10)
-	cmds, err := readPushCommands(br)
+	in := newPushBody(body, f.opts.MaxPushBytes)
+	cmds, err := readPushCommands(in.buffered)
 	if err != nil {
-		if limited.exceeded.Load() {
+		if in.limited.exceeded.Load() {
 			http.Error(w, f.tooLargeMessage(), http.StatusRequestEntityTooLarge)
 			return
 		}
@@ -35,11 +33,23 @@ func (f *Forge) serveReceivePack(w http.ResponseWriter, r *http.Request, req git
 	}
 	w.Header().Set("Content-Type", "application/x-git-receive-pack-result")
 	noCache(w.Header())
-	if unpack, reason := f.refusePush(ctx, req, cmds, r.ContentLength); reason != "" {
-		f.reject(w, r, req, cmds, body, unpack, reason)
+	if unpack, reason := f.refusePush(r.Context(), req, cmds, r.ContentLength); reason != "" {
+		f.reject(w, r, req, cmds, in.raw, unpack, reason)
 		return
 	}
-	f.runReceivePack(ctx, w, r, req, cmds, br, limited, body)
+	f.runReceivePack(w, r, req, cmds, in)
+}
+
+// pushBody is a push request body, read through the size limit and a buffer we parse commands from.
+type pushBody struct {
+	raw      io.Reader // decoded body, for draining
+	limited  *limitReader
+	buffered *bufio.Reader // what git reads after the commands
+}
+
+func newPushBody(body io.Reader, limit int64) *pushBody {
+	limited := &limitReader{r: body, n: limit}
+	return &pushBody{raw: body, limited: limited, buffered: bufio.NewReaderSize(limited, 64<<10)}
 }
 
 // refusePush decides, before git runs, whether to turn the push away: too large by its declared
@@ -62,10 +72,14 @@ func (f *Forge) tooLargeMessage() string {
 	return fmt.Sprintf("push exceeds the limit of %d bytes", f.opts.MaxPushBytes)
 }
 
+// maxDrain bounds how much of a refused push we read and discard so the client hears why.
+const maxDrain = 64 << 20
+
 // reject answers with a report-status that fails every ref. The unread rest of the body is drained
-// first (up to the push limit): a client still sending its pack does not read our answer.
+// first: a client still sending its pack does not read our answer. Beyond the drain bound we stop
+// reading, and the client sees a broken connection instead of the message.
 func (f *Forge) reject(w http.ResponseWriter, r *http.Request, req gitRequest, cmds *pushCommands, body io.Reader, unpack, reason string) {
-	_, _ = io.CopyN(io.Discard, body, f.opts.MaxPushBytes)
+	_, _ = io.CopyN(io.Discard, body, max(f.opts.MaxPushBytes, maxDrain))
 	if err := cmds.writeRejection(w, unpack, reason); err != nil {
 		f.log.DebugContext(r.Context(), "writing push rejection", "repo", req.repo.name, "error", err)
 	}
@@ -74,24 +88,20 @@ func (f *Forge) reject(w http.ResponseWriter, r *http.Request, req gitRequest, c
 // runReceivePack runs git on the commands we already read followed by the rest of the body. git's
 // answer is held back until the whole body was read within the limit, so a push that turns out too
 // large gets our explanation instead of git's "early EOF".
-func (f *Forge) runReceivePack(ctx context.Context, w http.ResponseWriter, r *http.Request, req gitRequest,
-	cmds *pushCommands, rest io.Reader, limited *limitReader, body io.Reader) {
-	refs := make([]string, 0, len(cmds.updates))
-	for _, u := range cmds.updates {
-		refs = append(refs, u.Ref)
-	}
-	before, err := req.repo.refValues(ctx, refs)
+func (f *Forge) runReceivePack(w http.ResponseWriter, r *http.Request, req gitRequest, cmds *pushCommands, in *pushBody) {
+	ctx := r.Context()
+	before, err := req.repo.refValues(ctx, refNames(cmds.updates))
 	if err != nil {
 		f.log.ErrorContext(ctx, "reading refs before push", "repo", req.repo.name, "error", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	out := &gatedWriter{dst: &flushWriter{w: w, rc: http.NewResponseController(w)}}
-	stdin := io.MultiReader(bytes.NewReader(cmds.raw), &eofReader{r: rest, onEOF: out.release})
+	stdin := io.MultiReader(bytes.NewReader(cmds.raw), &eofReader{r: in.buffered, onEOF: out.release})
 	_, gitErr := req.repo.git(ctx, runOpts{stdin: stdin, stdout: out, env: protocolEnv(r)}, gitServiceArgs(receivePack)...)
-	if limited.exceeded.Load() {
+	if in.limited.exceeded.Load() {
 		f.log.InfoContext(ctx, "push too large", "repo", req.repo.name, "subject", req.subject, "limit", f.opts.MaxPushBytes)
-		f.reject(w, r, req, cmds, body, f.tooLargeMessage(), f.tooLargeMessage())
+		f.reject(w, r, req, cmds, in.raw, f.tooLargeMessage(), f.tooLargeMessage())
 		return
 	}
 	if err := out.release(); err != nil {
@@ -110,11 +120,7 @@ func (f *Forge) reportPush(ctx context.Context, req gitRequest, asked []RefUpdat
 	if len(asked) == 0 {
 		return
 	}
-	refs := make([]string, 0, len(asked))
-	for _, u := range asked {
-		refs = append(refs, u.Ref)
-	}
-	after, err := req.repo.refValues(ctx, refs)
+	after, err := req.repo.refValues(ctx, refNames(asked))
 	if err != nil {
 		f.log.ErrorContext(ctx, "reading refs after push", "repo", req.repo.name, "error", err)
 		return
@@ -133,6 +139,14 @@ func (f *Forge) reportPush(ctx context.Context, req gitRequest, asked []RefUpdat
 	if f.opts.OnPush != nil {
 		f.opts.OnPush(ctx, PushEvent{Repo: req.repo.name, Subject: req.subject, Updates: changed})
 	}
+}
+
+func refNames(updates []RefUpdate) []string {
+	refs := make([]string, 0, len(updates))
+	for _, u := range updates {
+		refs = append(refs, u.Ref)
+	}
+	return refs
 }
 
 func valueOrZero(m map[string]string, k string) string {

@@ -127,22 +127,28 @@ func validateChanges(changes []Change) error {
 }
 
 // commitStart works out what the new commit builds on (o.Parent, o.Base or "" for a root commit) and
-// the value the branch must still have when we move it (ZeroSHA: must not exist). Checking the branch
-// here fails fast; casRef is what guarantees it.
+// the value the branch must still have when we move it (ZeroSHA: must not exist). A stale Parent is
+// caught by the compare-and-swap in casRef; a new branch's name is checked here so that the caller
+// hears "already exists" rather than a bare conflict.
 func (r *Repo) commitStart(ctx context.Context, ref string, o CommitOptions) (startRev, old string, err error) {
+	if o.Parent != "" {
+		return o.Parent, o.Parent, nil
+	}
 	cur, err := r.refTip(ctx, ref)
 	if err != nil {
 		return "", "", err
 	}
-	switch {
-	case o.Parent != "" && cur != o.Parent:
-		return "", "", fmt.Errorf("branch %q of %s is at %q, not Parent %s: %w", o.Branch, r.name, cur, o.Parent, ErrConflict)
-	case o.Parent != "":
-		return o.Parent, o.Parent, nil
-	case cur != "":
+	if cur != "" {
 		return "", "", fmt.Errorf("branch %q of %s already exists (at %s) and Parent is empty: %w", o.Branch, r.name, cur, ErrConflict)
 	}
-	return o.Base, ZeroSHA, nil
+	if o.Base == "" {
+		return "", ZeroSHA, nil
+	}
+	base, err := r.ResolveRef(ctx, o.Base)
+	if err != nil {
+		return "", "", fmt.Errorf("Base: %w", err)
+	}
+	return base, ZeroSHA, nil
 }
 
 // startPoint is the commit a Commit builds on and its tree (the empty tree for a root commit).
@@ -165,7 +171,7 @@ func (r *Repo) inspectStart(ctx context.Context, startRev string, changes []Chan
 		return startPoint{}, err
 	}
 	if found[0].typ != "commit" || found[1].typ != "tree" {
-		return startPoint{}, fmt.Errorf("Base %q: %w", startRev, ErrNotFound)
+		return startPoint{}, fmt.Errorf("commit %s: %w", startRev, ErrNotFound)
 	}
 	types := map[string]string{}
 	for i, spec := range specs[2:] {

@@ -119,10 +119,10 @@ func New(dir string, opts Options) (*Forge, error) {
 	if err := f.applyDefaults(); err != nil {
 		return nil, err
 	}
-	if err := f.prepareDirs(); err != nil {
+	if err := f.checkGitVersion(context.Background()); err != nil {
 		return nil, err
 	}
-	if err := f.checkGitVersion(context.Background()); err != nil {
+	if err := f.prepareDirs(); err != nil {
 		return nil, err
 	}
 	return f, nil

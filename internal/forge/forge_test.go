@@ -148,7 +148,8 @@ func TestCommit(t *testing.T) {
 	ctx := context.Background()
 	f := newForge(t, Options{})
 	r := newRepo(t, f, "platform")
-	root := commitFiles(t, r, "main", "", "", map[string]string{"README.md": "hi\n", "apps/api.yaml": "api\n", "bin/run": "#!/bin/sh\n"})
+	old := commitFiles(t, r, "main", "", "", map[string]string{"README.md": "old\n"})
+	root := commitFiles(t, r, "main", old, "", map[string]string{"README.md": "hi\n", "apps/api.yaml": "api\n", "bin/run": "#!/bin/sh\n"})
 
 	tests := []struct {
 		name    string
@@ -156,7 +157,8 @@ func TestCommit(t *testing.T) {
 		wantErr error  // errors.Is target
 		wantMsg string // substring of the error
 	}{
-		{name: "stale parent", opts: CommitOptions{Branch: "main", Parent: strings.Repeat("1", 40), Changes: []Change{{Path: "x", Content: []byte("x")}}}, wantErr: ErrConflict},
+		{name: "stale parent", opts: CommitOptions{Branch: "main", Parent: old, Changes: []Change{{Path: "x", Content: []byte("x")}}}, wantErr: ErrConflict},
+		{name: "unknown parent", opts: CommitOptions{Branch: "main", Parent: strings.Repeat("1", 40), Changes: []Change{{Path: "x", Content: []byte("x")}}}, wantErr: ErrNotFound},
 		{name: "branch exists but no parent", opts: CommitOptions{Branch: "main", Changes: []Change{{Path: "x", Content: []byte("x")}}}, wantErr: ErrConflict},
 		{name: "same content", opts: CommitOptions{Branch: "main", Parent: root, Changes: []Change{{Path: "README.md", Content: []byte("hi\n")}}}, wantErr: ErrNoChanges},
 		{name: "delete missing file", opts: CommitOptions{Branch: "main", Parent: root, Changes: []Change{{Path: "nope", Delete: true}}}, wantErr: ErrNoChanges},
@@ -302,6 +304,50 @@ func TestReadFile(t *testing.T) {
 	}
 	if _, err := r.ReadFile(ctx, "--output=/tmp/x", "empty"); err == nil || errors.Is(err, ErrNotFound) {
 		t.Errorf("ReadFile with an option-like rev = %v, want a validation error", err)
+	}
+}
+
+// A tag pushed under a branch's name must not change what "main" means.
+func TestResolveRefPrefersBranches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newForge(t, Options{})
+	r := newRepo(t, f, "platform")
+	good := commitFiles(t, r, "main", "", "", map[string]string{"state.yaml": "good\n"})
+	evil := commitFiles(t, r, "evil", "", "", map[string]string{"state.yaml": "evil\n"})
+	if err := r.UpdateRef(ctx, "refs/tags/main", evil, ""); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ rev, want string }{
+		{rev: "main", want: good},
+		{rev: "refs/heads/main", want: good},
+		{rev: "refs/tags/main", want: evil},
+		{rev: "evil", want: evil},
+		{rev: good, want: good},
+		{rev: good[:10], want: good},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rev, func(t *testing.T) {
+			if got, err := r.ResolveRef(ctx, tt.rev); err != nil || got != tt.want {
+				t.Errorf("ResolveRef(%q) = %s, %v; want %s", tt.rev, got, err, tt.want)
+			}
+		})
+	}
+	for _, rev := range []string{"main~0", "main^", "main:state.yaml", "a..b", "-x", "HEAD@{1}", "refs/heads/a b"} {
+		if _, err := r.ResolveRef(ctx, rev); err == nil || errors.Is(err, ErrNotFound) {
+			t.Errorf("ResolveRef(%q) = %v, want a validation error", rev, err)
+		}
+	}
+	if got, _ := r.ReadFile(ctx, "main", "state.yaml"); string(got) != "good\n" {
+		t.Errorf("ReadFile(main) = %q, want the branch's content", got)
+	}
+	sha, err := r.Commit(ctx, CommitOptions{Branch: "request/x", Base: "main", Message: "m", Author: testAuthor,
+		Changes: []Change{{Path: "x", Content: []byte("x")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if log, _ := r.Log(ctx, sha, 1); log[0].Parents[0] != good {
+		t.Errorf("branch from Base main has parent %s, want the main branch %s", log[0].Parents[0], good)
 	}
 }
 

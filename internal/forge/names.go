@@ -123,21 +123,22 @@ func validatePath(p string) error {
 	return nil
 }
 
-// validateRev checks a revision given by a caller ("main", "refs/heads/x", a sha) before it is passed to
-// git: it must not look like an option or carry control characters.
+// validateRev checks a revision given by a caller: "HEAD", a branch or tag name, a full ref
+// ("refs/...") or a commit id (at least 4 hex digits). Revision expressions ("main~1", "a..b") are
+// refused: they would bypass the branch-first resolution ResolveRef promises.
 func validateRev(rev string) error {
 	switch {
 	case rev == "":
 		return errors.New("revision must not be empty")
 	case len(rev) > maxRev:
 		return fmt.Errorf("revision %.40q...: must be at most %d characters", rev, maxRev)
-	case strings.HasPrefix(rev, "-"):
-		return fmt.Errorf("revision %q must not start with \"-\"", rev)
+	case rev == "HEAD", len(rev) >= 4 && len(rev) <= 64 && isHexString(rev):
+		return nil
+	case strings.HasPrefix(rev, "refs/"):
+		return validateRefName(rev)
 	}
-	for _, c := range rev {
-		if c < 0x20 || c == 0x7f {
-			return fmt.Errorf("revision %q must not contain control characters", rev)
-		}
+	if err := validateBranchName(rev); err != nil {
+		return fmt.Errorf("revision %q must be a branch or tag name, a full ref (refs/...) or a commit id", rev)
 	}
 	return nil
 }

@@ -245,7 +245,8 @@ func TestConcurrentCommits(t *testing.T) {
 				mu.Lock()
 				conflicts++
 				mu.Unlock()
-				time.Sleep(time.Duration(rand.IntN(20)) * time.Millisecond) // jitter, as a real caller would
+				// Back off with jitter, as a real caller would.
+				time.Sleep(time.Duration(rand.IntN(50*(attempt+1))) * time.Millisecond)
 			}
 		}()
 	}

@@ -16,34 +16,40 @@ type CommitInfo struct {
 }
 
 // ResolveRef turns "main", "refs/heads/x", a tag or a (possibly abbreviated) sha into a full commit sha.
+// A plain name means the branch first: a tag someone pushed as "main" must not stand in for the main
+// branch that desired state is read from.
 func (r *Repo) ResolveRef(ctx context.Context, ref string) (string, error) {
 	if err := validateRev(ref); err != nil {
 		return "", err
 	}
-	out, err := r.git(ctx, runOpts{}, "rev-parse", "--verify", "--quiet", ref+"^{commit}")
-	if err != nil {
-		if exitCode(err) == 1 {
-			return "", fmt.Errorf("resolving %q in %s: %w", ref, r.name, ErrNotFound)
+	candidates := []string{ref + "^{commit}"}
+	if !isFullSHA(ref) && !strings.HasPrefix(ref, "refs/") && validateBranchName(ref) == nil {
+		candidates = []string{"refs/heads/" + ref + "^{commit}", ref + "^{commit}"}
+	}
+	var sha string
+	err := r.catFileCheck(ctx, candidates, func(_ int, obj object) error {
+		if sha == "" && obj.typ == "commit" {
+			sha = obj.oid
 		}
+		return nil
+	})
+	if err != nil {
 		return "", fmt.Errorf("resolving %q in %s: %w", ref, r.name, err)
 	}
-	return strings.TrimSpace(string(out)), nil
+	if sha == "" {
+		return "", fmt.Errorf("resolving %q in %s: %w", ref, r.name, ErrNotFound)
+	}
+	return sha, nil
 }
 
 // refTip returns the sha a full ref points at, or "" when the ref does not exist. Unlike ResolveRef it
 // never guesses: "refs/heads/main" means exactly that ref.
 func (r *Repo) refTip(ctx context.Context, ref string) (string, error) {
-	out, err := r.git(ctx, runOpts{}, "for-each-ref", "--format=%(objectname) %(refname)", ref)
+	values, err := r.refValues(ctx, []string{ref})
 	if err != nil {
 		return "", fmt.Errorf("reading %s in %s: %w", ref, r.name, err)
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		sha, name, ok := strings.Cut(line, " ")
-		if ok && name == ref {
-			return sha, nil
-		}
-	}
-	return "", nil
+	return values[ref], nil
 }
 
 // Branches maps every branch name to its tip commit.

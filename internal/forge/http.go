@@ -16,6 +16,8 @@ const (
 	receivePack = "receive-pack"
 )
 
+var _ http.Handler = (*Forge)(nil)
+
 // gitRequest is a parsed smart-HTTP request.
 type gitRequest struct {
 	repo    *Repo

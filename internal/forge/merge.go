@@ -41,7 +41,7 @@ func (r *Repo) MergeWith(ctx context.Context, o MergeOptions) (string, error) {
 	}
 	head, err := r.ResolveRef(ctx, o.Head)
 	if err != nil {
-		return "", fmt.Errorf("Head: %w", err)
+		return "", fmt.Errorf("head: %w", err)
 	}
 	sha, err := r.mergeCommit(ctx, o, head)
 	if err != nil {

@@ -143,6 +143,10 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	if err := r.store.ReleaseLeases(ctx); err != nil {
 		return fmt.Errorf("releasing stale leases: %w", err)
 	}
+	// Read desired state before working the queue, so workers know the configuration.
+	if err := r.Sync(ctx); err != nil && ctx.Err() == nil {
+		r.log.Error("first sync failed", "err", err)
+	}
 	var wg sync.WaitGroup
 	for i := 0; i < r.workers; i++ {
 		wg.Add(1)
@@ -160,14 +164,14 @@ func (r *Reconciler) syncLoop(ctx context.Context) {
 	t := time.NewTicker(r.resync)
 	defer t.Stop()
 	for {
-		if err := r.Sync(ctx); err != nil && ctx.Err() == nil {
-			r.log.Error("sync failed", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.syncReq:
 		case <-t.C:
+		}
+		if err := r.Sync(ctx); err != nil && ctx.Err() == nil {
+			r.log.Error("sync failed", "err", err)
 		}
 	}
 }

@@ -69,16 +69,21 @@ type recorder struct {
 }
 
 func (rc *recorder) Step(ctx context.Context, name string) error {
+	if err := rc.boundary(ctx, name); err != nil {
+		return err
+	}
+	rc.Event(ctx, "Step", name)
+	return nil
+}
+
+// boundary is a point where the process may stop; the hook lets tests stop it there.
+func (rc *recorder) boundary(ctx context.Context, name string) error {
 	if rc.r.hook != nil {
 		if err := rc.r.hook(ctx, rc.id, rc.action, name); err != nil {
 			return err
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	rc.Event(ctx, "Step", name)
-	return nil
+	return ctx.Err()
 }
 
 func (rc *recorder) Event(ctx context.Context, reason, message string) {
@@ -98,9 +103,14 @@ func (r *Reconciler) process(ctx context.Context, item store.WorkItem) {
 		_ = r.store.Complete(ctx, item.RequestID, item.Generation)
 		return
 	}
-	req, err := contract.ParseOne(rec.ID, []byte(rec.Spec))
 	cfg := r.cfg.Load()
-	if err != nil || cfg == nil {
+	if cfg == nil {
+		// No valid platform.yaml read yet (the first sync failed): try again once it is.
+		_ = r.store.Retry(ctx, item.RequestID, item.Generation, r.now().Add(waitingRetry), "waiting for a valid platform.yaml on main")
+		return
+	}
+	req, err := contract.ParseOne(rec.ID, []byte(rec.Spec))
+	if err != nil {
 		log.Error("cannot read the request's contract", "err", err)
 		r.fail(ctx, item, rec, Permanent("InvalidContract", "the stored contract cannot be read: %v", err))
 		return
@@ -126,6 +136,9 @@ func (r *Reconciler) process(ctx context.Context, item store.WorkItem) {
 		log.Warn("provisioning failed", "err", err)
 		r.fail(ctx, item, rec, err)
 		return
+	}
+	if err := rc.boundary(ctx, "record the outcome"); err != nil {
+		return // stopped between the last step and recording its success
 	}
 	log.Info("provisioned", "took", r.now().Sub(start).Round(time.Millisecond))
 	r.succeed(ctx, item, out)

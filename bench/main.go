@@ -1,0 +1,46 @@
+// Command bench measures goldenpath: merge → Ready latency per local kind (p50, p95), the time to reconcile
+// 1,000 requests merged at once, and `goldenpath up`'s cold start and idle RSS. It prints the figures; the
+// targets live in the issue tracker and docs/benchmarks.md, not in timed tests.
+//
+//	go run ./bench [-n 30] [-bulk 1000] [-postgres URL]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"time"
+)
+
+func main() {
+	n := flag.Int("n", 30, "samples per kind for merge → Ready")
+	bulk := flag.Int("bulk", 1000, "requests merged at once")
+	pg := flag.String("postgres", os.Getenv("GOLDENPATH_TEST_POSTGRES_URL"), "PostgreSQL admin URL for RDSRequests (empty: skip RDS)")
+	starts := flag.Int("starts", 5, "cold starts of the binary to time")
+	flag.Parse()
+	ctx := context.Background()
+	fmt.Printf("goldenpath benchmarks — %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339))
+	if err := run(ctx, *n, *bulk, *pg, *starts); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, n, bulk int, pg string, starts int) error {
+	if err := latency(ctx, n, pg); err != nil {
+		return fmt.Errorf("merge → Ready: %w", err)
+	}
+	if err := bulkReconcile(ctx, bulk); err != nil {
+		return fmt.Errorf("bulk reconcile: %w", err)
+	}
+	bin := filepath.Join(os.TempDir(), fmt.Sprintf("goldenpath-bench-%d", os.Getpid()))
+	defer os.Remove(bin)
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/goldenpath").CombinedOutput(); err != nil {
+		return fmt.Errorf("building the binary (run from the repository root): %v\n%s", err, out)
+	}
+	return coldStart(ctx, bin, starts)
+}

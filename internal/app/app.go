@@ -186,12 +186,12 @@ func (a *App) open(ctx context.Context, host string) error {
 		return err
 	}
 	if a.Registry, err = registry.New(filepath.Join(dir, "registry"), registry.Options{
-		Authorize: a.authorizeRegistry, Logger: a.log.With("component", "registry"),
+		Authorize: a.authorizeRegistry, Logger: a.log,
 	}); err != nil {
 		return err
 	}
 	if a.Objects, err = objectstore.New(filepath.Join(dir, "objects"), objectstore.Options{
-		Region: a.cfg.Region, Credentials: &local.Keys{Vault: a.Vault}, Logger: a.log.With("component", "objectstore"),
+		Region: a.cfg.Region, Credentials: &local.Keys{Vault: a.Vault}, Logger: a.log,
 	}); err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func (p printer) validate() error {
 	case "table", "json", "yaml":
 		return nil
 	}
-	return fmt.Errorf("invalid value %q for -o: want table, json or yaml", p.format)
+	return usagef("invalid value %q for -o: want table, json or yaml", p.format)
 }
 
 // print shows v as JSON or YAML, or calls table for the table format.

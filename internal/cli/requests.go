@@ -45,7 +45,7 @@ func requestCreateCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
-				return fmt.Errorf("%w: -f FILE is required", errUsage)
+				return usagef("-f FILE is required")
 			}
 			var raw []byte
 			var err error

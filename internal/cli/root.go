@@ -91,18 +91,26 @@ func Run(ctx context.Context, args []string, env Env) int {
 			}
 		}
 		for _, r := range p.Reasons {
-			fmt.Fprintf(env.Stderr, "  - %s\n", r)
+			if len(p.Reasons) > 1 || !strings.Contains(p.Message, r) {
+				fmt.Fprintf(env.Stderr, "  - %s\n", r)
+			}
 		}
 		return p.Code.ExitCode()
 	}
 	fmt.Fprintf(env.Stderr, "error: %v\n", err)
-	if errors.Is(err, errUsage) || strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "accepts") {
+	var ue *usageError
+	if errors.As(err, &ue) || strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "accepts") {
 		return 2
 	}
 	return 1
 }
 
-var errUsage = errors.New("usage")
+// usageError is a mistake in how the command was called (exit code 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
 
 func newRoot(g *globals) *cobra.Command {
 	root := &cobra.Command{

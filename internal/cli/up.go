@@ -51,7 +51,7 @@ the embedded backends like up, without writing the admin token to disk.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if config == "" {
-				return fmt.Errorf("%w: --config is required", errUsage)
+				return usagef("--config is required")
 			}
 			raw, err := os.ReadFile(config)
 			if err != nil {

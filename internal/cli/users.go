@@ -111,7 +111,7 @@ func secretCmd(g *globals) *cobra.Command {
 			v := value
 			switch {
 			case value != "" && file != "":
-				return fmt.Errorf("%w: give --value or --from-file, not both", errUsage)
+				return usagef("give --value or --from-file, not both")
 			case file != "":
 				b, err := os.ReadFile(file)
 				if err != nil {

@@ -12,12 +12,12 @@ var nowFunc = func() time.Time { return time.Now().UTC() }
 
 // ChangeMerged records the merge on the requests of c; the reconciler takes it from there.
 func (s *Service) ChangeMerged(ctx context.Context, c store.Change) {
-	s.event(ctx, c, "Merged", fmt.Sprintf("change request #%d merged by %s", c.Number, c.ClosedBy), nil)
+	s.event(ctx, c, c.ClosedBy, "Merged", fmt.Sprintf("change request #%d merged by %s", c.Number, c.ClosedBy), nil)
 }
 
 // ChangeReviewed records an approval on the requests of c.
 func (s *Service) ChangeReviewed(ctx context.Context, c store.Change, r store.Review) {
-	s.event(ctx, c, "Approved", fmt.Sprintf("change request #%d approved by %s", c.Number, r.Reviewer), nil)
+	s.event(ctx, c, r.Reviewer, "Approved", fmt.Sprintf("change request #%d approved by %s", c.Number, r.Reviewer), nil)
 }
 
 // ChangeClosed marks requests that were only proposed by c as rejected.
@@ -26,7 +26,7 @@ func (s *Service) ChangeClosed(ctx context.Context, c store.Change) {
 	if c.CloseReason != "" {
 		msg += ": " + c.CloseReason
 	}
-	s.event(ctx, c, "ChangeRequest"+title(c.State), msg, func(rec *store.Request) {
+	s.event(ctx, c, c.ClosedBy, "ChangeRequest"+title(c.State), msg, func(rec *store.Request) {
 		if rec.Phase == store.PhasePending {
 			rec.Phase = store.PhaseRejected
 			SetCondition(rec, "Ready", "False", "ChangeRequest"+title(c.State), msg)
@@ -41,7 +41,7 @@ func title(s string) string {
 	return string(s[0]-'a'+'A') + s[1:]
 }
 
-func (s *Service) event(ctx context.Context, c store.Change, reason, msg string, mutate func(*store.Request)) {
+func (s *Service) event(ctx context.Context, c store.Change, actor, reason, msg string, mutate func(*store.Request)) {
 	for _, id := range c.RequestIDs {
 		_, _ = s.store.UpdateRequest(ctx, id, func(rec *store.Request) ([]store.Event, error) {
 			if rec.Phase == "" {
@@ -50,7 +50,7 @@ func (s *Service) event(ctx context.Context, c store.Change, reason, msg string,
 			if mutate != nil {
 				mutate(rec)
 			}
-			return []store.Event{{Reason: reason, Message: msg, Actor: c.ClosedBy}}, nil
+			return []store.Event{{Reason: reason, Message: msg, Actor: actor}}, nil
 		})
 	}
 }

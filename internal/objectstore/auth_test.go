@@ -401,7 +401,7 @@ func TestDefaultSDKClientOverHTTPAndHTTPS(t *testing.T) {
 				srv.Start()
 			}
 			defer srv.Close()
-			c := sdkClient(srv.URL, srv.Client(), adminKey, adminSecret)
+			c := sdkClient(srv.URL, sdkHTTPClient(srv), adminKey, adminSecret)
 			data := randomBytes(t, 300_000)
 			ctx := context.Background()
 			if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("alpha"), Key: aws.String("k"), Body: bytes.NewReader(data)}); err != nil {

@@ -2,6 +2,7 @@ package objectstore
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -46,6 +47,7 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	err := s.serve(r.Context(), rq)
 	if err != nil && !sw.wroteHeader {
+		drainBody(r)
 		writeError(sw, r, rq.id, asAPIError(err))
 	}
 	s.logRequest(rq, sw.status, err, time.Since(start))
@@ -67,6 +69,22 @@ func (s *Store) serve(ctx context.Context, rq *request) error {
 		}
 	}
 	return rq.op.handle(s, ctx, rq)
+}
+
+// maxDrain bounds how much of an unread body is read before answering with an error.
+const maxDrain = 64 << 20
+
+// drainBody reads what is left of a body the handler refused before reading it. Go's
+// server discards only 256 KiB itself and then closes the connection, so a client still
+// sending (a 6 MiB PutObject over quota, say) sees "connection reset" instead of the S3
+// error, and the SDK retries it as a network failure. Clients that sent Expect:
+// 100-continue are drained too: leaving them waiting races with the server closing the
+// connection, which the SDK also reports as a reset.
+func drainBody(r *http.Request) {
+	if r.Body == nil {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, r.Body, maxDrain)
 }
 
 func authorize(rq *request) error {

@@ -32,7 +32,7 @@ const (
 
 // env is a store served over loopback HTTP, as goldenpath runs it.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	store *objectstore.Store
 	srv   *httptest.Server
@@ -50,7 +50,7 @@ func withRegion(region string) envOption {
 	return func(o *objectstore.Options) { o.Region = region }
 }
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), logs: &syncBuffer{}}
 	e.creds = objectstore.NewStaticCredentials(
@@ -93,7 +93,16 @@ func (e *env) close() {
 
 // client is the AWS SDK's default S3 client, pointed at the store path-style.
 func (e *env) client(key, secret string, optFns ...func(*s3.Options)) *s3.Client {
-	return sdkClient(e.srv.URL, e.srv.Client(), key, secret, optFns...)
+	return sdkClient(e.srv.URL, sdkHTTPClient(e.srv), key, secret, optFns...)
+}
+
+// sdkHTTPClient is the SDK's default HTTP client (which, unlike httptest's, waits for
+// "100 Continue" before sending large bodies), trusting srv's certificate if it has one.
+func sdkHTTPClient(srv *httptest.Server) aws.HTTPClient {
+	tlsConfig := srv.Client().Transport.(*http.Transport).TLSClientConfig
+	return awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.TLSClientConfig = tlsConfig
+	})
 }
 
 func (e *env) admin() *s3.Client { return e.client(adminKey, adminSecret) }
@@ -103,7 +112,7 @@ func (e *env) admin() *s3.Client { return e.client(adminKey, adminSecret) }
 // "when supported"). A bare aws.Config leaves both unset, and LoadDefaultConfig itself
 // reads the environment (AWS_CA_BUNDLE, profiles), which would make the tests depend
 // on the machine.
-func sdkClient(url string, hc *http.Client, key, secret string, optFns ...func(*s3.Options)) *s3.Client {
+func sdkClient(url string, hc aws.HTTPClient, key, secret string, optFns ...func(*s3.Options)) *s3.Client {
 	cfg := aws.Config{
 		Region:                     "us-east-1",
 		Credentials:                credentials.NewStaticCredentialsProvider(key, secret, ""),

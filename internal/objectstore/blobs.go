@@ -18,10 +18,14 @@ import (
 type blobStore struct {
 	root string // blobs/
 	tmp  string // tmp/, on the same filesystem so that rename is atomic
+	// reserve records a blob id as unreferenced before its file appears in blobs/; the
+	// transaction that references the blob claims it. A crash in between leaves the
+	// reservation, and the next start deletes the file.
+	reserve func(id string) error
 }
 
-func newBlobStore(dir string) (*blobStore, error) {
-	b := &blobStore{root: filepath.Join(dir, "blobs"), tmp: filepath.Join(dir, "tmp")}
+func newBlobStore(dir string, reserve func(id string) error) (*blobStore, error) {
+	b := &blobStore{root: filepath.Join(dir, "blobs"), tmp: filepath.Join(dir, "tmp"), reserve: reserve}
 	// Anything in tmp/ was being received when the process stopped: never visible, so drop it.
 	if err := os.RemoveAll(b.tmp); err != nil {
 		return nil, fmt.Errorf("clearing %s: %w", b.tmp, err)
@@ -117,6 +121,10 @@ func (b *blobStore) commit(f *os.File) (string, error) {
 		return "", fmt.Errorf("closing %s: %w", f.Name(), err)
 	}
 	id := newID()
+	if err := b.reserve(id); err != nil {
+		_ = os.Remove(f.Name())
+		return "", err
+	}
 	if err := os.MkdirAll(filepath.Dir(b.path(id)), 0o700); err != nil {
 		_ = os.Remove(f.Name())
 		return "", fmt.Errorf("creating blob directory: %w", err)
@@ -136,12 +144,14 @@ func (b *blobStore) discard(f *os.File) {
 // clone gives a copy of blob src its own id, by hard link when the filesystem allows
 // (blobs are never modified, so sharing the inode is safe) and by copying otherwise.
 func (b *blobStore) clone(src string) (string, error) {
-	id := newID()
-	if err := os.MkdirAll(filepath.Dir(b.path(id)), 0o700); err != nil {
-		return "", fmt.Errorf("creating blob directory: %w", err)
-	}
-	if err := os.Link(b.path(src), b.path(id)); err == nil {
-		return id, nil
+	link := filepath.Join(b.tmp, "link-"+newID())
+	if err := os.Link(b.path(src), link); err == nil {
+		f, err := os.Open(link)
+		if err != nil {
+			_ = os.Remove(link)
+			return "", fmt.Errorf("opening linked blob: %w", err)
+		}
+		return b.commit(f)
 	}
 	in, err := b.open(src)
 	if err != nil {

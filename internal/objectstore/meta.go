@@ -94,6 +94,32 @@ func (t *txn) trash(ctx context.Context, blob string) error {
 	return nil
 }
 
+// claim marks a reserved blob as referenced; call it in the transaction that references it.
+func (t *txn) claim(ctx context.Context, blob string) error {
+	if blob == "" {
+		return nil
+	}
+	if _, err := t.ExecContext(ctx, `DELETE FROM trash WHERE blob = ?`, blob); err != nil {
+		return fmt.Errorf("claiming blob %s: %w", blob, err)
+	}
+	return nil
+}
+
+// reserveBlob records a new blob as unreferenced until a transaction claims it.
+func (s *Store) reserveBlob(id string) error {
+	if _, err := s.db.Exec(`INSERT OR IGNORE INTO trash(blob) VALUES (?)`, id); err != nil {
+		return fmt.Errorf("reserving blob %s: %w", id, err)
+	}
+	return nil
+}
+
+// dropBlob deletes a blob that no committed row references (a failed put).
+func (s *Store) dropBlob(ctx context.Context, id string) {
+	if id != "" {
+		s.emptyTrash(context.WithoutCancel(ctx), []string{id})
+	}
+}
+
 // inTx runs fn in a transaction and then deletes the blobs it trashed.
 func (s *Store) inTx(ctx context.Context, fn func(t *txn) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)

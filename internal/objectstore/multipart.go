@@ -154,12 +154,15 @@ func (s *Store) uploadPart(ctx context.Context, rq *request) error {
 		if err := t.trash(ctx, old); err != nil {
 			return err
 		}
+		if err := t.claim(ctx, blob.id); err != nil {
+			return err
+		}
 		_, err = t.ExecContext(ctx, `INSERT OR REPLACE INTO parts (upload_id, part_number, size, etag, blob, modified)
 			VALUES (?, ?, ?, ?, ?, ?)`, uploadID, n, blob.size, etag, blob.id, s.now().UnixNano())
 		return err
 	})
 	if err != nil {
-		_ = s.blobs.remove(blob.id)
+		s.dropBlob(ctx, blob.id)
 		return err
 	}
 	rq.w.Header().Set("ETag", quoteETag(etag))
@@ -275,7 +278,7 @@ func (s *Store) commitUpload(ctx context.Context, u uploadRow, v *versionRow) er
 		return dropUpload(ctx, t, u.id)
 	})
 	if err != nil {
-		_ = s.blobs.remove(v.blob)
+		s.dropBlob(ctx, v.blob)
 	}
 	return err
 }

@@ -139,9 +139,7 @@ func (s *Store) commitVersion(ctx context.Context, v *versionRow, o putOptions) 
 		return putVersion(ctx, t, b, v, o)
 	})
 	if err != nil {
-		if rmErr := s.blobs.remove(v.blob); rmErr != nil {
-			s.log.Warn("removing blob of failed put", "blob", v.blob, "err", rmErr)
-		}
+		s.dropBlob(ctx, v.blob)
 	}
 	return err
 }

@@ -77,10 +77,11 @@ func New(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("creating store directory %s: %w", dir, err)
 	}
 	var err error
-	if s.blobs, err = newBlobStore(dir); err != nil {
+	if s.db, err = openDB(filepath.Join(dir, "meta.db")); err != nil {
 		return nil, err
 	}
-	if s.db, err = openDB(filepath.Join(dir, "meta.db")); err != nil {
+	if s.blobs, err = newBlobStore(dir, s.reserveBlob); err != nil {
+		s.db.Close()
 		return nil, err
 	}
 	if err := s.drainTrash(context.Background()); err != nil {

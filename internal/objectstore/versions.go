@@ -138,6 +138,9 @@ func currentExists(ctx context.Context, q querier, bucket, key string) (bool, er
 }
 
 func insertVersion(ctx context.Context, t *txn, v versionRow) error {
+	if err := t.claim(ctx, v.blob); err != nil {
+		return err
+	}
 	if _, err := t.ExecContext(ctx, `UPDATE versions SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1`,
 		v.bucket, v.key); err != nil {
 		return fmt.Errorf("demoting previous version of %q: %w", v.key, err)

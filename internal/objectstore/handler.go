@@ -54,12 +54,12 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Store) serve(ctx context.Context, rq *request) error {
+	rq.op = route(rq.r, rq.bucket, rq.key) // before authenticating, so that denials log the operation
 	sr, err := s.authenticate(rq.r)
 	if err != nil {
 		return err
 	}
 	rq.sr = sr
-	rq.op = route(rq.r, rq.bucket, rq.key)
 	if err := authorize(rq); err != nil {
 		return err
 	}

@@ -141,36 +141,41 @@ func (s *Store) uploadPart(ctx context.Context, rq *request) error {
 	if err != nil {
 		return err
 	}
-	etag := hex.EncodeToString(blob.md5)
-	err = s.inTx(ctx, func(t *txn) error {
-		if _, err := getUpload(ctx, t, rq.bucket, rq.key, uploadID); err != nil {
-			return err // aborted or completed while the part was arriving
-		}
-		var old string
-		err := t.QueryRowContext(ctx, `SELECT blob FROM parts WHERE upload_id = ? AND part_number = ?`, uploadID, n).Scan(&old)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("reading part %d: %w", n, err)
-		}
-		if err := t.trash(ctx, old); err != nil {
-			return err
-		}
-		if err := t.claim(ctx, blob.id); err != nil {
-			return err
-		}
-		_, err = t.ExecContext(ctx, `INSERT OR REPLACE INTO parts (upload_id, part_number, size, etag, blob, modified)
-			VALUES (?, ?, ?, ?, ?, ?)`, uploadID, n, blob.size, etag, blob.id, s.now().UnixNano())
-		return err
-	})
-	if err != nil {
+	part := partRow{number: n, size: blob.size, etag: hex.EncodeToString(blob.md5), blob: blob.id, modified: s.now().UTC()}
+	if err := s.commitPart(ctx, rq, uploadID, part); err != nil {
 		s.dropBlob(ctx, blob.id)
 		return err
 	}
-	rq.w.Header().Set("ETag", quoteETag(etag))
+	rq.w.Header().Set("ETag", quoteETag(part.etag))
 	if blob.checksum != nil {
 		rq.w.Header().Set(checksumHdr+blob.checksum.algo, blob.checksum.value)
 	}
 	rq.w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// commitPart records an uploaded part, replacing (and trashing) an earlier upload of the
+// same part number.
+func (s *Store) commitPart(ctx context.Context, rq *request, uploadID string, p partRow) error {
+	return s.inTx(ctx, func(t *txn) error {
+		if _, err := getUpload(ctx, t, rq.bucket, rq.key, uploadID); err != nil {
+			return err // aborted or completed while the part was arriving
+		}
+		var old string
+		err := t.QueryRowContext(ctx, `SELECT blob FROM parts WHERE upload_id = ? AND part_number = ?`, uploadID, p.number).Scan(&old)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("reading part %d: %w", p.number, err)
+		}
+		if err := t.trash(ctx, old); err != nil {
+			return err
+		}
+		if err := t.claim(ctx, p.blob); err != nil {
+			return err
+		}
+		_, err = t.ExecContext(ctx, `INSERT OR REPLACE INTO parts (upload_id, part_number, size, etag, blob, modified)
+			VALUES (?, ?, ?, ?, ?, ?)`, uploadID, p.number, p.size, p.etag, p.blob, p.modified.UnixNano())
+		return err
+	})
 }
 
 func (s *Store) completeMultipartUpload(ctx context.Context, rq *request) error {

@@ -165,6 +165,11 @@ func (s *Store) listObjectsV2(ctx context.Context, rq *request) error {
 	if page.truncated {
 		out.NextContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(page.next))
 	}
+	if q.Get("fetch-owner") == "true" {
+		for i := range out.Contents {
+			out.Contents[i].Owner = theOwner()
+		}
+	}
 	writeXML(rq.w, http.StatusOK, out)
 	return nil
 }

@@ -89,6 +89,11 @@ func TestListObjectsV2PrefixAndDelimiter(t *testing.T) {
 			if got, want := aws.ToInt32(out.KeyCount), int32(len(tt.wantKeys)+len(tt.wantPrefixes)); got != want {
 				t.Errorf("KeyCount: got %d, want %d", got, want)
 			}
+			for _, o := range out.Contents {
+				if o.Owner != nil {
+					t.Errorf("Owner of %s: got %+v without fetch-owner, want none", aws.ToString(o.Key), o.Owner)
+				}
+			}
 		})
 	}
 }
@@ -147,6 +152,17 @@ func TestListObjectsV2PaginatesPast1000Keys(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("fetch-owner", func(t *testing.T) {
+		out, err := e.admin().ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("alpha"),
+			MaxKeys: aws.Int32(1), FetchOwner: aws.Bool(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Contents) != 1 || out.Contents[0].Owner == nil || aws.ToString(out.Contents[0].Owner.ID) == "" {
+			t.Fatalf("FetchOwner: got %+v, want one object with an owner", out.Contents)
+		}
+	})
 
 	t.Run("start-after", func(t *testing.T) {
 		out, err := e.admin().ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("alpha"),

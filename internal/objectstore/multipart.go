@@ -216,9 +216,16 @@ func (s *Store) completeMultipartUpload(ctx context.Context, rq *request) error 
 	}
 	setVersionHeaders(rq.w, v)
 	writeXML(rq.w, http.StatusOK, completeMultipartUploadResult{Xmlns: s3Namespace,
-		Location: "http://" + rq.r.Host + "/" + rq.bucket + "/" + awsURIEncode(rq.key, false),
+		Location: requestScheme(rq.r) + "://" + rq.r.Host + "/" + rq.bucket + "/" + awsURIEncode(rq.key, false),
 		Bucket:   rq.bucket, Key: rq.key, ETag: quoteETag(v.etag)})
 	return nil
+}
+
+func requestScheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
 }
 
 // chooseParts checks the client's part list against the uploaded parts, as S3 does.

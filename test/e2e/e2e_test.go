@@ -42,6 +42,11 @@ func (e *env) credentials(id, token string) map[string]any {
 	r := e.must(200, "GET", "/api/v1/requests/"+id+"/credentials", token, nil)
 	var v map[string]any
 	r.json(e.t, &v)
+	for k, s := range v["secrets"].(map[string]any) {
+		if k != "accessKeyId" { // an access key ID identifies a key, like a user name; logging it is normal
+			e.secretsSeen = append(e.secretsSeen, s.(string))
+		}
+	}
 	return v
 }
 
@@ -59,6 +64,19 @@ func TestGoldenPath(t *testing.T) {
 	t.Run("EKSRequest", func(t *testing.T) { e.t = t; eksFlow(e, tm) })
 	t.Run("RDSRequest", func(t *testing.T) { e.t = t; rdsFlow(e, tm, postgresURL(t)) })
 	t.Run("prod needs two approvals", func(t *testing.T) { e.t = t; prodFlow(e, tm) })
+	e.t = t
+	// No secret handed out above ever reached the log (the program logs at debug level here).
+	logs := e.log()
+	for _, s := range e.secretsSeen {
+		if strings.Contains(logs, s) {
+			t.Errorf("a secret (%s...) appears in the log", s[:4])
+		}
+	}
+	for _, tok := range []string{tm.alice, tm.bob, e.admin} {
+		if strings.Contains(logs, tok) {
+			t.Error("an API token appears in the log")
+		}
+	}
 }
 
 func s3Client(e *env, creds map[string]any) *s3.Client {
@@ -169,6 +187,7 @@ func secretFlow(e *env, tm team) {
 	e.approveAndMerge(n, tm.bob)
 	e.waitPhase("secret.dev.stripe-key", "Ready", 10*time.Second)
 	e.must(200, "PUT", "/api/v1/secrets/secret.dev.stripe-key", tm.alice, map[string]string{"value": "sk_live_51abc"})
+	e.secretsSeen = append(e.secretsSeen, "sk_live_51abc")
 	if got := e.must(200, "GET", "/api/v1/secrets/secret.dev.stripe-key", tm.alice, nil).field(t, "value"); got != "sk_live_51abc" {
 		t.Errorf("owner read %v", got)
 	}

@@ -52,6 +52,16 @@ type env struct {
 	dir   string
 	admin string
 	http  *http.Client
+	logs  *logBuffer
+	// secretsSeen collects every secret handed out, to check none reaches the log.
+	secretsSeen []string
+}
+
+// log returns everything the program logged so far.
+func (e *env) log() string {
+	e.logs.mu.Lock()
+	defer e.logs.mu.Unlock()
+	return e.logs.buf.String()
 }
 
 type startOptions struct {
@@ -75,7 +85,7 @@ func start(t *testing.T, o startOptions) *env {
 	if err != nil {
 		t.Fatalf("starting goldenpath: %v", err)
 	}
-	e := &env{t: t, app: a, dir: o.dir, admin: a.AdminToken, http: &http.Client{Timeout: time.Minute}}
+	e := &env{t: t, app: a, dir: o.dir, admin: a.AdminToken, http: &http.Client{Timeout: time.Minute}, logs: logs}
 	if e.admin == "" {
 		raw, _ := os.ReadFile(o.dir + "/" + app.AdminTokenFile)
 		e.admin = strings.TrimSpace(string(raw))

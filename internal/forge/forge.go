@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -104,6 +105,7 @@ type Forge struct {
 	log       *slog.Logger
 	committer Signature
 	packer    packer
+	commits   sync.Map // "<repo path>\x00<sha>" → struct{}: objects known to be commits (they never change)
 }
 
 // New opens (creating if needed) the forge rooted at dir. It fails when git is missing or older than 2.38.

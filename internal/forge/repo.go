@@ -22,6 +22,9 @@ func (r *Repo) ResolveRef(ctx context.Context, ref string) (string, error) {
 	if err := validateRev(ref); err != nil {
 		return "", err
 	}
+	if sha, ok := r.fastResolve(ref); ok {
+		return sha, nil
+	}
 	candidates := []string{ref + "^{commit}"}
 	if !isFullSHA(ref) && !strings.HasPrefix(ref, "refs/") && validateBranchName(ref) == nil {
 		candidates = []string{"refs/heads/" + ref + "^{commit}", ref + "^{commit}"}
@@ -39,6 +42,7 @@ func (r *Repo) ResolveRef(ctx context.Context, ref string) (string, error) {
 	if sha == "" {
 		return "", fmt.Errorf("resolving %q in %s: %w", ref, r.name, ErrNotFound)
 	}
+	r.f.commits.Store(r.path+"\x00"+sha, struct{}{})
 	return sha, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/goldenpathidp/goldenpath/internal/auth"
 	"github.com/goldenpathidp/goldenpath/internal/change"
@@ -38,6 +39,9 @@ type Service struct {
 	repo    Repo
 	changes Changes
 	store   store.Store
+	// mu makes "no open change request for this request yet" and opening one a single step, so two
+	// simultaneous filings of the same request cannot both open a change request.
+	mu sync.Mutex
 }
 
 // New returns a Service.
@@ -81,6 +85,8 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, r *contract.Requ
 	if errs := r.Validate(cfg); len(errs) > 0 {
 		return Filed{}, errs
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.noOpenChange(ctx, r.ID()); err != nil {
 		return Filed{}, err
 	}
@@ -139,6 +145,8 @@ func (s *Service) Delete(ctx context.Context, p auth.Principal, id contract.ID) 
 		return Filed{}, problem.New(problem.Forbidden, "only the owner (%s), members of team %s or an admin can delete %s",
 			existing.Metadata.Owner, existing.Metadata.Team, id)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.noOpenChange(ctx, id); err != nil {
 		return Filed{}, err
 	}

@@ -433,15 +433,15 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	u, err := s.Users.AddUser(r.Context(), store.User{Name: in.Name, DisplayName: in.DisplayName, Email: in.Email, Roles: in.Roles, Teams: in.Teams})
+	u := store.User{Name: in.Name, DisplayName: in.DisplayName, Email: in.Email, Roles: in.Roles, Teams: in.Teams}
+	if err := auth.ValidateUser(u); err != nil {
+		return problem.New(problem.Invalid, "%v", err)
+	}
+	u, err := s.Users.AddUser(r.Context(), u)
 	if errors.Is(err, store.ErrExists) {
 		return problem.New(problem.Conflict, "user %q already exists", in.Name)
 	}
 	if err != nil {
-		var pe *problem.Error
-		if !errors.As(err, &pe) && !errors.Is(err, store.ErrNotFound) {
-			return problem.New(problem.Invalid, "%v", err)
-		}
 		return err
 	}
 	s.audit(r, p, "user.add", u.Name)

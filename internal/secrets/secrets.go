@@ -120,13 +120,20 @@ func (v *Vault) List(ctx context.Context, prefix string) ([]string, error) {
 	return v.store.ListSecrets(ctx, prefix)
 }
 
-// Generate returns a random secret of n bytes rendered as URL-safe text without padding.
+// Generate returns a random secret of n letters and digits (about 5.95 bits each), drawn without
+// modulo bias.
 func Generate(n int) Value {
 	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
+	const limit = 256 - 256%len(alphabet) // bytes at or above this would favour the first letters
+	out := make([]byte, 0, n)
+	buf := make([]byte, 2*n)
+	for len(out) < n {
+		_, _ = rand.Read(buf)
+		for _, b := range buf {
+			if int(b) < limit && len(out) < n {
+				out = append(out, alphabet[int(b)%len(alphabet)])
+			}
+		}
 	}
-	return Value(b)
+	return Value(out)
 }

@@ -72,3 +72,17 @@ func TestLoadKeyRefusesOpenPermissions(t *testing.T) {
 		t.Errorf("got %v, want a permissions error", err)
 	}
 }
+
+func TestGenerate(t *testing.T) {
+	seen := map[string]bool{}
+	for i := 0; i < 100; i++ {
+		v := Generate(32).Reveal()
+		if len(v) != 32 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
+			t.Fatalf("Generate(32) = %q", v)
+		}
+		if seen[v] {
+			t.Fatal("Generate repeated itself")
+		}
+		seen[v] = true
+	}
+}

@@ -77,6 +77,15 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 
+	t.Run("duplicate requests filed at once", func(t *testing.T) {
+		e.t = t
+		doc := contractDoc("S3Request", "twice", "alice", "payments", "dev", "  size: small\n")
+		statuses := race(3, func(int) int { return e.call("POST", "/api/v1/requests", tm.alice, doc).status })
+		if !sameSet(statuses, []int{201, 409, 409}) {
+			t.Errorf("three simultaneous filings: %v, want one 201 and two 409", statuses)
+		}
+	})
+
 	t.Run("approval by the requester", func(t *testing.T) {
 		e.t = t
 		n := e.file(tm.bob, contractDoc("SecretRequest", "bob-own", "bob", "platform", "dev", "  description: x\n"))

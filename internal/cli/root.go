@@ -16,6 +16,7 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/contract"
 	"github.com/goldenpathidp/goldenpath/internal/platform"
 	"github.com/goldenpathidp/goldenpath/internal/problem"
+	"github.com/goldenpathidp/goldenpath/internal/strictyaml"
 	"github.com/spf13/cobra"
 )
 
@@ -78,17 +79,22 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if err == nil {
 		return 0
 	}
+	if _, ok := strictyaml.AsErrors(err); ok {
+		err = problem.From(err)
+	}
 	var p *problem.Error
 	if errors.As(err, &p) {
-		fmt.Fprintf(env.Stderr, "error: %s\n", p.Message)
-		for _, fe := range p.Errors {
-			if len(p.Errors) > 1 {
+		if len(p.Errors) > 1 {
+			fmt.Fprintf(env.Stderr, "error: %d problems:\n", len(p.Errors))
+			for _, fe := range p.Errors {
 				loc := fe.File
 				if fe.Line > 0 {
 					loc += fmt.Sprintf(":%d", fe.Line)
 				}
 				fmt.Fprintf(env.Stderr, "  - %s: %s: %s\n", loc, fe.Field, fe.Rule)
 			}
+		} else {
+			fmt.Fprintf(env.Stderr, "error: %s\n", p.Message)
 		}
 		for _, r := range p.Reasons {
 			if len(p.Reasons) > 1 || !strings.Contains(p.Message, r) {

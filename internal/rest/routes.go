@@ -177,14 +177,15 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request, p auth.Prin
 	}
 	sec := map[string]string{}
 	for _, n := range names {
-		if n == local.SecretValueName(contract.ID(rec.ID)) {
-			continue // a SecretRequest's value is read through /secrets
+		key := strings.TrimPrefix(n, prefix)
+		if n == local.SecretValueName(contract.ID(rec.ID)) || rec.Outputs[key] != "" {
+			continue // a SecretRequest's value is read through /secrets; outputs are shown once
 		}
 		v, _, err := s.Vault.Get(r.Context(), n)
 		if err != nil {
 			return err
 		}
-		sec[strings.TrimPrefix(n, prefix)] = v.Reveal()
+		sec[key] = v.Reveal()
 	}
 	s.audit(r, p, "request.credentials", rec.ID)
 	w.Header().Set("Cache-Control", "no-store")

@@ -10,11 +10,11 @@ import (
 
 // FileDiff is one changed file of a Diff.
 type FileDiff struct {
-	Path    string
-	OldPath string // for renames
-	Status  string // "added" | "modified" | "deleted" | "renamed"
-	Patch   string // unified diff text for this file (text files; "Binary files differ" otherwise)
-	Binary  bool
+	Path    string `json:"path"`
+	OldPath string `json:"oldPath,omitempty"` // for renames
+	Status  string `json:"status"`            // "added" | "modified" | "deleted" | "renamed"
+	Patch   string `json:"patch,omitempty"`   // unified diff text for this file (text files; "Binary files differ" otherwise)
+	Binary  bool   `json:"binary,omitempty"`
 }
 
 // binaryPatch is the Patch of a binary file.

@@ -175,6 +175,16 @@ func ecrFlow(e *env, tm team) {
 	if _, err := remote.Image(ref, remote.WithAuth(&authn.Basic{Username: "alice", Password: tm.alice})); err == nil {
 		t.Error("image still pullable after the repository was deleted")
 	}
+	blobs := 0
+	_ = filepath.WalkDir(filepath.Join(e.dir, "registry", "blobs"), func(_ string, d os.DirEntry, _ error) error {
+		if d != nil && !d.IsDir() {
+			blobs++
+		}
+		return nil
+	})
+	if blobs != 0 {
+		t.Errorf("%d blobs left on disk after the only repository was deleted", blobs)
+	}
 }
 
 func secretFlow(e *env, tm team) {

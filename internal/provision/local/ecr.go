@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"github.com/goldenpathidp/goldenpath/internal/contract"
@@ -16,6 +17,7 @@ type Registry interface {
 	CreateRepository(ctx context.Context, name string, s registry.RepoSettings) (bool, error)
 	Repository(ctx context.Context, name string) (registry.RepoInfo, bool, error)
 	DeleteRepository(ctx context.Context, name string) error
+	GarbageCollect(ctx context.Context) (registry.GCResult, error)
 }
 
 // ECR provisions ECRRequests as repositories of the embedded OCI registry.
@@ -89,5 +91,12 @@ func (p *ECR) Delete(ctx context.Context, r *contract.Request, _ *platform.Confi
 	if err := rec.Step(ctx, "delete repository "+name); err != nil {
 		return err
 	}
-	return p.Registry.DeleteRepository(ctx, name)
+	if err := p.Registry.DeleteRepository(ctx, name); err != nil {
+		return reconcile.Transient("RegistryError", err, "deleting repository %s", name)
+	}
+	// Free the layers no other repository uses; a failure here leaves garbage, not a broken registry.
+	if gc, err := p.Registry.GarbageCollect(ctx); err == nil {
+		rec.Event(ctx, "GarbageCollected", fmt.Sprintf("freed %d blobs (%d bytes) no other repository uses", gc.Blobs, gc.Bytes))
+	}
+	return nil
 }

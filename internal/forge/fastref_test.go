@@ -40,3 +40,24 @@ func TestResolveRefFastPath(t *testing.T) {
 		t.Errorf("tag: %s, %v; want %s", got, err, first)
 	}
 }
+
+// Owner/name repositories (a Backstage repoUrl's owner and repo) are served and listed like any other.
+func TestOwnerRepos(t *testing.T) {
+	ctx := context.Background()
+	f := newForge(t, Options{})
+	newRepo(t, f, "platform")
+	r := newRepo(t, f, "payments/orders")
+	commitFiles(t, r, "main", "", "", map[string]string{"README.md": "orders"})
+	names, err := f.Repos()
+	if err != nil || len(names) != 2 || names[0] != "payments/orders" || names[1] != "platform" {
+		t.Errorf("Repos() = %v, %v", names, err)
+	}
+	srv := newServer(t, f)
+	g := newGitClient(t)
+	dir := g.clone(srv.URL + "/git/payments/orders.git")
+	g.commitFile(dir, "NOTES.md", "pushed", "add notes")
+	g.must(dir, "push", "origin", "main")
+	if got, err := r.ReadFile(ctx, "main", "NOTES.md"); string(got) != "pushed" {
+		t.Errorf("NOTES.md after push = %q, %v", got, err)
+	}
+}

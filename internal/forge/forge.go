@@ -245,6 +245,9 @@ func (f *Forge) CreateRepo(ctx context.Context, name string, defaultBranch strin
 	if _, err := f.run(ctx, runOpts{gitDir: bare}, "config", "core.logAllRefUpdates", "true"); err != nil {
 		return false, fmt.Errorf("creating repository %q: %w", name, err)
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return false, fmt.Errorf("creating repository %q: %w", name, err)
+	}
 	if err := os.Rename(bare, path); err != nil {
 		if isRepo(path) {
 			return false, nil
@@ -280,11 +283,27 @@ func (f *Forge) Repos() ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), ".git")
-		if !ok || !e.IsDir() || ValidateRepoName(name) != nil || !isRepo(filepath.Join(f.dir, e.Name())) {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		names = append(names, name)
+		if name, ok := strings.CutSuffix(e.Name(), ".git"); ok {
+			if ValidateRepoName(name) == nil && isRepo(filepath.Join(f.dir, e.Name())) {
+				names = append(names, name)
+			}
+			continue
+		}
+		// An owner directory holding owner/name repositories.
+		owned, err := os.ReadDir(filepath.Join(f.dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		for _, o := range owned {
+			name, ok := strings.CutSuffix(o.Name(), ".git")
+			full := e.Name() + "/" + name
+			if ok && o.IsDir() && ValidateRepoName(full) == nil && isRepo(filepath.Join(f.dir, e.Name(), o.Name())) {
+				names = append(names, full)
+			}
+		}
 	}
 	sort.Strings(names)
 	return names, nil

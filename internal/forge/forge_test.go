@@ -29,7 +29,12 @@ func TestValidateRepoName(t *testing.T) {
 		{name: "-x", wantErr: "[a-z0-9][a-z0-9._-]*"},
 		{name: ".hidden", wantErr: "[a-z0-9][a-z0-9._-]*"},
 		{name: "a..b", wantErr: `".."`},
-		{name: "a/b", wantErr: "[a-z0-9][a-z0-9._-]*"},
+		{name: "payments/orders"},
+		{name: "a/b/c", wantErr: "at most one"},
+		{name: "/b", wantErr: "non-empty"},
+		{name: "a/", wantErr: "non-empty"},
+		{name: "a.git/b", wantErr: ".git"},
+		{name: "A/b", wantErr: "[a-z0-9][a-z0-9._-]*"},
 		{name: "x.git", wantErr: `".git"`},
 	}
 	for _, tt := range tests {

@@ -13,8 +13,9 @@ const (
 	maxRev      = 512
 )
 
-// ValidateRepoName checks that name is a usable repository name: [a-z0-9][a-z0-9._-]*, at most 100
-// characters, no "..", and no ".git" suffix (the URL's optional ".git" would make it ambiguous).
+// ValidateRepoName checks that name is a usable repository name: "name" or "owner/name" (as on GitHub,
+// so a Backstage repoUrl's owner and repo map onto the forge), each part [a-z0-9][a-z0-9._-]*, at most 100
+// characters in all, no "..", and no ".git" suffix (the URL's optional ".git" would make it ambiguous).
 func ValidateRepoName(name string) error {
 	switch {
 	case name == "":
@@ -25,13 +26,20 @@ func ValidateRepoName(name string) error {
 		return fmt.Errorf("repository name %q: must not contain \"..\"", name)
 	case strings.HasSuffix(name, ".git"):
 		return fmt.Errorf("repository name %q: must not end in \".git\"", name)
+	case strings.Count(name, "/") > 1:
+		return fmt.Errorf("repository name %q: at most one \"/\" (owner/name)", name)
 	}
-	for i, c := range name {
-		lowerOrDigit := (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-		if lowerOrDigit || (i > 0 && (c == '.' || c == '_' || c == '-')) {
-			continue
+	for _, part := range strings.Split(name, "/") {
+		if part == "" || strings.HasSuffix(part, ".git") {
+			return fmt.Errorf("repository name %q: owner and name must be non-empty and must not end in \".git\"", name)
 		}
-		return fmt.Errorf("repository name %q: must match [a-z0-9][a-z0-9._-]*", name)
+		for i, c := range part {
+			lowerOrDigit := (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+			if lowerOrDigit || (i > 0 && (c == '.' || c == '_' || c == '-')) {
+				continue
+			}
+			return fmt.Errorf("repository name %q: must be name or owner/name, each matching [a-z0-9][a-z0-9._-]*", name)
+		}
 	}
 	return nil
 }

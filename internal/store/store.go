@@ -271,5 +271,61 @@ type Store interface {
 	Audit(ctx context.Context, e AuditEntry) error
 	AuditLog(ctx context.Context, limit int) ([]AuditEntry, error)
 
+	Tasks
+
 	Close() error
+}
+
+// Task states (Backstage's).
+const (
+	TaskOpen       = "open"
+	TaskProcessing = "processing"
+	TaskCompleted  = "completed"
+	TaskFailed     = "failed"
+	TaskCancelled  = "cancelled"
+)
+
+// Task is a scaffolder task: a template run.
+type Task struct {
+	ID              string
+	TemplateRef     string
+	Spec            string // JSON: the template, its source and the parameters (secret fields removed)
+	Status          string
+	CreatedBy       string
+	CreatedAt       time.Time
+	LastHeartbeatAt time.Time
+	State           string // JSON: step results and output
+	Attempts        int
+	CancelRequested bool
+}
+
+// TaskFilter selects tasks.
+type TaskFilter struct {
+	CreatedBy string
+	Status    string
+	Limit     int
+	Offset    int
+	Ascending bool // by creation; newest first by default
+}
+
+// TaskEvent is one entry of a task's log.
+type TaskEvent struct {
+	ID        int64
+	TaskID    string
+	Type      string // log, completion, cancelled, recovered
+	Body      string // JSON
+	CreatedAt time.Time
+}
+
+// Tasks stores scaffolder tasks; every Store implements it.
+type Tasks interface {
+	CreateTask(ctx context.Context, t Task) error
+	GetTask(ctx context.Context, id string) (Task, error)
+	ListTasks(ctx context.Context, f TaskFilter) ([]Task, int, error)
+	// UpdateTask reads the task, lets fn change it and writes it back in one transaction.
+	UpdateTask(ctx context.Context, id string, fn func(t *Task) error) (Task, error)
+	// ClaimTask moves the oldest open task to processing and returns it.
+	ClaimTask(ctx context.Context, now time.Time) (Task, bool, error)
+	AddTaskEvent(ctx context.Context, e *TaskEvent) error
+	TaskEvents(ctx context.Context, taskID string, after int64) ([]TaskEvent, error)
 }

@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"work queue", queue},
 		{"work queue leases exclusively", queueExclusive},
 		{"secrets and meta", secretsAndMeta},
+		{"tasks", tasks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -238,4 +239,77 @@ func secretsAndMeta(t *testing.T, s store.Store) {
 	if v, _ := s.GetMeta(ctx, "x"); v != "2" {
 		t.Errorf("meta = %q, want 2", v)
 	}
+}
+
+func tasks(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	base := time.Now()
+	for i := 0; i < 5; i++ {
+		if err := s.CreateTask(ctx, store.Task{ID: fmt.Sprintf("t%d", i), TemplateRef: "template:default/x", Spec: "{}",
+			Status: store.TaskOpen, CreatedBy: "user:default/alice", CreatedAt: base.Add(time.Duration(i) * time.Millisecond)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Claims are exclusive and oldest first.
+	claimed := race(t, 8, func() (string, bool) {
+		task, ok, err := s.ClaimTask(ctx, time.Now())
+		if err != nil {
+			t.Error(err)
+		}
+		return task.ID, ok
+	})
+	if len(claimed) != 5 {
+		t.Errorf("claimed %v, want each of the 5 tasks once", claimed)
+	}
+	list, total, err := s.ListTasks(ctx, store.TaskFilter{Status: store.TaskProcessing, Limit: 2, Ascending: true})
+	if err != nil || total != 5 || len(list) != 2 || list[0].ID != "t0" {
+		t.Errorf("ListTasks = %v (total %d), %v", list, total, err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := s.AddTaskEvent(ctx, &store.TaskEvent{TaskID: "t0", Type: "log", Body: fmt.Sprintf(`{"n":%d}`, i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, _ := s.TaskEvents(ctx, "t0", 0)
+	if len(evs) != 3 {
+		t.Fatalf("events = %v", evs)
+	}
+	after, _ := s.TaskEvents(ctx, "t0", evs[0].ID)
+	if len(after) != 2 || after[0].ID != evs[1].ID {
+		t.Errorf("events after %d = %v", evs[0].ID, after)
+	}
+	got, err := s.UpdateTask(ctx, "t0", func(task *store.Task) error { task.Status = store.TaskCompleted; return nil })
+	if err != nil || got.Status != store.TaskCompleted {
+		t.Errorf("UpdateTask = %+v, %v", got, err)
+	}
+}
+
+// race runs fn from n goroutines until each returns false, and returns every value claimed, checking that
+// none was claimed twice.
+func race(t *testing.T, n int, fn func() (string, bool)) []string {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var out []string
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				v, ok := fn()
+				if !ok {
+					return
+				}
+				mu.Lock()
+				if seen[v] {
+					t.Errorf("%s claimed twice", v)
+				}
+				seen[v] = true
+				out = append(out, v)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }

@@ -1,0 +1,154 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"strings"
+)
+
+// crawlResult is what reading a location and the Location entities it leads to produced.
+type crawlResult struct {
+	claims []claim
+	errs   EntityErrors
+	keep   map[string]bool // refs of currently invalid documents: their stored version stays
+	unread map[string]bool // managed-by-location values of files that could not be read or parsed in full
+}
+
+// crawl reads a url location and follows the Location entities in it (breadth first, each file once).
+// Only a failure to read the root target is fatal; everything else is a per-entity error.
+func (c *Catalog) crawl(ctx context.Context, loc Location) (crawlResult, error) {
+	res := crawlResult{keep: map[string]bool{}, unread: map[string]bool{}}
+	origin := loc.Type + ":" + loc.Target
+	queue, visited := []string{loc.Target}, map[string]bool{loc.Target: true}
+	firstFile := map[string]string{} // ref -> file that provided it first
+	for len(queue) > 0 {
+		target := queue[0]
+		queue = queue[1:]
+		source := loc.Type + ":" + target
+		data, err := c.read(ctx, target)
+		if err != nil {
+			if target == loc.Target {
+				return res, fmt.Errorf("reading %s: %w", target, err)
+			}
+			res.unread[source] = true
+			res.errs = append(res.errs, &EntityError{File: target, Rule: "cannot read: " + err.Error(), Err: err})
+			continue
+		}
+		entities, errs := ParseEntities(target, data)
+		res.noteErrors(source, errs)
+		for _, e := range entities {
+			ref := e.Ref().String()
+			if first, dup := firstFile[ref]; dup {
+				res.errs = append(res.errs, &EntityError{File: target, Ref: ref, Err: ErrConflict,
+					Rule: "is also defined in " + first + ", which keeps it"})
+				continue
+			}
+			firstFile[ref] = target
+			c.resolvePlaceholders(ctx, target, e, &res)
+			annotate(e, source, origin)
+			res.claims = append(res.claims, claim{entity: e, file: target})
+			for _, next := range c.follow(target, e, &res) {
+				if visited[next] {
+					continue
+				}
+				if len(visited) >= c.opts.MaxFiles {
+					res.errs = append(res.errs, &EntityError{File: target, Ref: ref, Field: "spec.targets",
+						Rule: fmt.Sprintf("location expands to more than %d files; %s is not read", c.opts.MaxFiles, next)})
+					continue
+				}
+				visited[next] = true
+				queue = append(queue, next)
+			}
+		}
+	}
+	return res, nil
+}
+
+// noteErrors records a file's errors. An invalid entity whose ref is known keeps its stored version; an
+// error that cannot be tied to an entity (broken YAML) keeps the whole file's entities.
+func (res *crawlResult) noteErrors(source string, errs []error) {
+	for _, err := range errs {
+		res.errs = append(res.errs, err)
+		var ee *EntityError
+		if errors.As(err, &ee) && ee.Ref != "" {
+			res.keep[ee.Ref] = true
+		} else {
+			res.unread[source] = true
+		}
+	}
+}
+
+// follow returns the absolute targets of a Location entity; relative ones are resolved against the file
+// the entity came from, as Backstage does.
+func (c *Catalog) follow(file string, e *Entity, res *crawlResult) []string {
+	if e.Kind != "Location" {
+		return nil
+	}
+	if t, _ := e.Spec["type"].(string); t != "" && t != "url" {
+		res.errs = append(res.errs, &EntityError{File: file, Ref: e.Ref().String(), Field: "spec.type",
+			Rule: fmt.Sprintf("location type %q is not supported; use url", t)})
+		return nil
+	}
+	var out []string
+	targets := refValues(e.Spec["targets"])
+	if t, ok := e.Spec["target"].(string); ok {
+		targets = append([]string{t}, targets...)
+	}
+	for _, t := range targets {
+		out = append(out, resolveTarget(file, t))
+	}
+	return out
+}
+
+// resolveTarget resolves target against base: URLs by RFC 3986, plain paths relative to base's directory.
+func resolveTarget(base, target string) string {
+	if b, err := url.Parse(base); err == nil && b.Scheme != "" {
+		if t, err := url.Parse(target); err == nil {
+			return b.ResolveReference(t).String()
+		}
+	}
+	if strings.Contains(target, "://") || path.IsAbs(target) {
+		return target
+	}
+	return path.Join(path.Dir(base), target)
+}
+
+// resolvePlaceholders replaces Backstage placeholders in the spec ({$text: ./openapi.yaml}, $json, $yaml,
+// $openapi, $asyncapi) by the referenced file, read through the same Reader. A failure is reported and
+// leaves the placeholder in place.
+func (c *Catalog) resolvePlaceholders(ctx context.Context, file string, e *Entity, res *crawlResult) {
+	for _, k := range sortedKeys(e.Spec) {
+		if !isPlaceholder(e.Spec[k]) {
+			continue
+		}
+		for kind, raw := range e.Spec[k].(map[string]any) {
+			v, err := c.placeholder(ctx, file, kind, raw.(string))
+			if err != nil {
+				res.errs = append(res.errs, &EntityError{File: file, Ref: e.Ref().String(), Field: "spec." + k, Rule: err.Error()})
+				continue
+			}
+			e.Spec[k] = v
+		}
+	}
+}
+
+func (c *Catalog) placeholder(ctx context.Context, file, kind, target string) (any, error) {
+	abs := resolveTarget(file, target)
+	data, err := c.read(ctx, abs)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: cannot read %s: %w", kind, target, abs, err)
+	}
+	switch kind {
+	case "$json", "$yaml":
+		v, err := decodeData(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", kind, target, err)
+		}
+		return v, nil
+	}
+	// $text, and $openapi/$asyncapi which Backstage also inlines as text.
+	return string(data), nil
+}

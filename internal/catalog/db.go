@@ -1,0 +1,212 @@
+package catalog
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Reader reads a location's target (e.g. a URL into the embedded git forge); the caller provides it.
+type Reader func(ctx context.Context, target string) ([]byte, error)
+
+// Options tunes a Catalog. The zero value is what Open uses.
+type Options struct {
+	// OrphanGrace is how long an entity its location no longer provides stays visible, annotated
+	// backstage.io/orphan, before it is removed. Zero removes orphans at once.
+	OrphanGrace time.Duration
+	// MaxFiles bounds how many files one location may expand to by following Location entities
+	// (default 1000), so a cycle or a runaway tree cannot stall a refresh.
+	MaxFiles int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Catalog is the entity index, kept in its own SQLite file.
+type Catalog struct {
+	db   *sql.DB
+	read Reader
+	log  *slog.Logger
+	opts Options
+
+	mu    sync.Mutex
+	locks map[string]*locationLock // per location: one refresh at a time, so an older read never wins
+}
+
+type locationLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// Open opens (creating if needed) the catalog database at path. read fetches location targets; log may be nil.
+func Open(ctx context.Context, path string, read Reader, log *slog.Logger) (*Catalog, error) {
+	return OpenWith(ctx, path, read, log, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, read Reader, log *slog.Logger, opts Options) (*Catalog, error) {
+	if path == "" {
+		return nil, fmt.Errorf("opening catalog: path must not be empty")
+	}
+	if read == nil {
+		return nil, fmt.Errorf("opening catalog: read must not be nil")
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.OrphanGrace < 0 {
+		return nil, fmt.Errorf("opening catalog: OrphanGrace must not be negative")
+	}
+	if opts.MaxFiles <= 0 {
+		opts.MaxFiles = 1000
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	db, err := openDB(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return &Catalog{db: db, read: read, log: log.With("component", "catalog"), opts: opts, locks: map[string]*locationLock{}}, nil
+}
+
+func openDB(ctx context.Context, path string) (*sql.DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	// Immediate transactions take the write lock up front, so two writers queue instead of failing with
+	// SQLITE_BUSY when the first upgrades from reading to writing.
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("opening catalog %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrating catalog %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (c *Catalog) Close() error { return c.db.Close() }
+
+// migrations are applied in order and recorded in PRAGMA user_version; append, never edit.
+func migrations() []string {
+	return []string{`
+CREATE TABLE locations (
+	id         TEXT PRIMARY KEY,
+	type       TEXT NOT NULL,
+	target     TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	UNIQUE (type, target)
+);
+CREATE TABLE entities (
+	id          INTEGER PRIMARY KEY,
+	uid         TEXT NOT NULL UNIQUE,
+	ref         TEXT NOT NULL UNIQUE,  -- canonical lower-case kind:namespace/name
+	kind        TEXT NOT NULL,         -- lower-case
+	namespace   TEXT NOT NULL,
+	name        TEXT NOT NULL,
+	owner       TEXT NOT NULL DEFAULT '', -- canonical ref of spec.owner
+	location_id TEXT REFERENCES locations(id) ON DELETE SET NULL,
+	source      TEXT NOT NULL,         -- managed-by-location, e.g. url:https://host/repo/catalog-info.yaml
+	hash        TEXT NOT NULL,         -- of the content, to skip rewrites that change nothing
+	etag        TEXT NOT NULL,
+	body        TEXT NOT NULL,         -- the entity as JSON, without relations
+	orphaned_at INTEGER NOT NULL DEFAULT 0,
+	created_at  INTEGER NOT NULL,
+	updated_at  INTEGER NOT NULL
+);
+CREATE INDEX entities_kind_ref ON entities (kind, ref);
+CREATE INDEX entities_owner_ref ON entities (owner, ref) WHERE owner <> '';
+CREATE INDEX entities_location ON entities (location_id);
+CREATE INDEX entities_orphaned ON entities (orphaned_at) WHERE orphaned_at <> 0;
+-- Relations are stored per originating entity (the one whose spec produced them), so re-processing an
+-- entity replaces exactly its own and inverse relations.
+CREATE TABLE relations (
+	origin     INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+	source_ref TEXT NOT NULL,
+	type       TEXT NOT NULL,
+	target_ref TEXT NOT NULL
+);
+CREATE INDEX relations_source ON relations (source_ref, type, target_ref);
+CREATE INDEX relations_type_target ON relations (type, target_ref);
+CREATE INDEX relations_origin ON relations (origin);
+`}
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	var version int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("reading schema version: %w", err)
+	}
+	all := migrations()
+	if version > len(all) {
+		return fmt.Errorf("schema version %d is newer than this program knows (%d)", version, len(all))
+	}
+	for i := version; i < len(all); i++ {
+		err := inTx(ctx, db, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, all[i]); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, i+1))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// lockLocation serialises refreshes of one location and returns the unlock function.
+func (c *Catalog) lockLocation(id string) func() {
+	c.mu.Lock()
+	l := c.locks[id]
+	if l == nil {
+		l = &locationLock{}
+		c.locks[id] = l
+	}
+	l.refs++
+	c.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		c.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(c.locks, id)
+		}
+		c.mu.Unlock()
+	}
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,162 @@
+// Package catalog is goldenpath's software catalog: Backstage's entity model (catalog-info.yaml descriptors,
+// entity refs, validation rules and derived relations) and an index of registered locations and their
+// entities kept in its own SQLite file.
+//
+// The scaffolder's catalog:register, catalog:fetch and catalog:write actions talk to it, and the forge calls
+// Refresh/RefreshTarget on every push, so a registered entity reflects its file as soon as the push lands
+// instead of after a poll interval. The schema is laid out for a large catalog: entities are looked up by
+// canonical ref, uid, kind and owner through indexes, and relations live in their own indexed table.
+package catalog
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Well-known annotations the catalog maintains on every stored entity (Backstage's names).
+const (
+	AnnotationManagedByLocation       = "backstage.io/managed-by-location"
+	AnnotationManagedByOriginLocation = "backstage.io/managed-by-origin-location"
+	AnnotationOrphan                  = "backstage.io/orphan"
+)
+
+// ErrNotFound is returned (wrapped) when an entity does not exist.
+var ErrNotFound = errors.New("entity not found")
+
+// ErrLocationNotFound is returned (wrapped) when a location does not exist.
+var ErrLocationNotFound = errors.New("location not found")
+
+// ErrConflict marks an entity that another location already provides; the first location keeps it.
+var ErrConflict = errors.New("entity conflict")
+
+// Entity is one catalog entity in Backstage's envelope format.
+type Entity struct {
+	APIVersion string         `json:"apiVersion"`
+	Kind       string         `json:"kind"`
+	Metadata   Metadata       `json:"metadata"`
+	Spec       map[string]any `json:"spec,omitempty"`
+	Relations  []Relation     `json:"relations,omitempty"` // derived, never read from files
+}
+
+// Metadata is the metadata block common to all kinds.
+type Metadata struct {
+	UID         string            `json:"uid,omitempty"`
+	Etag        string            `json:"etag,omitempty"`
+	Name        string            `json:"name"`
+	Namespace   string            `json:"namespace,omitempty"`
+	Title       string            `json:"title,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Tags        []string          `json:"tags,omitempty"`
+	Links       []Link            `json:"links,omitempty"`
+	// Extra keeps metadata fields Backstage does not define: its schema allows them and plugins use them.
+	Extra map[string]any `json:"-"`
+}
+
+// Link is an external hyperlink of an entity.
+type Link struct {
+	URL   string `json:"url"`
+	Title string `json:"title,omitempty"`
+	Icon  string `json:"icon,omitempty"`
+	Type  string `json:"type,omitempty"`
+}
+
+// Relation is one directed relation from an entity to the entity named by TargetRef.
+type Relation struct {
+	Type      string `json:"type"`
+	TargetRef string `json:"targetRef"`
+}
+
+// Location is a registered place the catalog reads entities from. Type "url" is read through the Reader;
+// other types are synthetic locations created by Upsert and are never read.
+type Location struct {
+	ID     string `json:"id"`
+	Type   string `json:"type"`
+	Target string `json:"target"`
+}
+
+// Ref returns the entity's canonical reference. The namespace defaults to "default".
+func (e *Entity) Ref() Ref {
+	ns := e.Metadata.Namespace
+	if ns == "" {
+		ns = defaultNS
+	}
+	return Ref{Kind: strings.ToLower(e.Kind), Namespace: strings.ToLower(ns), Name: strings.ToLower(e.Metadata.Name)}
+}
+
+// isMetadataKey reports whether Metadata declares the field; everything else goes to Extra.
+func isMetadataKey(k string) bool {
+	switch k {
+	case "uid", "etag", "name", "namespace", "title", "description", "labels", "annotations", "tags", "links":
+		return true
+	}
+	return false
+}
+
+// metadataAlias has Metadata's fields without its methods, so the JSON methods can use the default encoding.
+type metadataAlias Metadata
+
+// MarshalJSON writes the declared fields and the Extra ones side by side, as they appear in a descriptor.
+func (m Metadata) MarshalJSON() ([]byte, error) {
+	known, err := json.Marshal(metadataAlias(m))
+	if err != nil || len(m.Extra) == 0 {
+		return known, err
+	}
+	merged := make(map[string]any, len(m.Extra)+8)
+	for k, v := range m.Extra {
+		if !isMetadataKey(k) {
+			merged[k] = v
+		}
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(known, &fields); err != nil {
+		return nil, err
+	}
+	for k, v := range fields {
+		merged[k] = v
+	}
+	return json.Marshal(merged)
+}
+
+// UnmarshalJSON reads the declared fields and keeps the others in Extra.
+func (m *Metadata) UnmarshalJSON(data []byte) error {
+	var a metadataAlias
+	if err := json.Unmarshal(data, &a); err != nil {
+		return err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return err
+	}
+	for k, raw := range fields {
+		if isMetadataKey(k) {
+			continue
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("metadata.%s: %w", k, err)
+		}
+		if a.Extra == nil {
+			a.Extra = map[string]any{}
+		}
+		a.Extra[k] = v
+	}
+	*m = Metadata(a)
+	return nil
+}
+
+// clone returns a deep copy, so stored entities never share maps with the caller's.
+func (e *Entity) clone() (*Entity, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("encoding entity %s: %w", e.Ref(), err)
+	}
+	var out Entity
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("decoding entity %s: %w", e.Ref(), err)
+	}
+	return &out, nil
+}

@@ -1,0 +1,269 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// AddLocation registers a location and reads it at once, storing its entities and following the Location
+// entities in it (spec.target/targets). It is idempotent by type and target: registering again returns the
+// existing location, its stored entities and exists=true. With dryRun nothing is stored and the entities
+// come back without uid or etag. Only type "url" can be registered.
+//
+// A location whose target cannot be read is not registered (the error wraps the Reader's). Problems with
+// single entities (invalid, conflicting with another location) do not stop the others: the location is
+// registered and the error is an EntityErrors listing them.
+func (c *Catalog) AddLocation(ctx context.Context, typ, target string, dryRun bool) (Location, []*Entity, bool, error) {
+	if typ != "url" {
+		return Location{}, nil, false, fmt.Errorf("location type %q is not supported; use url", typ)
+	}
+	if strings.TrimSpace(target) == "" {
+		return Location{}, nil, false, fmt.Errorf("location target: must not be empty")
+	}
+	if existing, err := c.locationBy(ctx, `type = ? AND target = ?`, typ, target); err == nil {
+		entities, err := c.locationEntities(ctx, existing.ID)
+		return existing, entities, true, err
+	} else if !errors.Is(err, ErrLocationNotFound) {
+		return Location{}, nil, false, err
+	}
+	loc := Location{ID: newUUID(), Type: typ, Target: target}
+	res, err := c.crawl(ctx, loc)
+	if err != nil {
+		return Location{}, nil, false, fmt.Errorf("adding location %s:%s: %w", typ, target, err)
+	}
+	entities, err := c.store(ctx, loc, res, true, dryRun)
+	if errors.Is(err, errLocationExists) {
+		// Registered concurrently by someone else between our lookup and our insert.
+		return c.AddLocation(ctx, typ, target, dryRun)
+	}
+	if err != nil {
+		return Location{}, nil, false, fmt.Errorf("adding location %s:%s: %w", typ, target, err)
+	}
+	if !dryRun {
+		c.log.Info("location added", "location", loc.ID, "target", target, "entities", len(entities), "problems", len(res.errs))
+	}
+	return loc, entities, false, res.errs.orNil()
+}
+
+var errLocationExists = errors.New("location exists")
+
+// store writes a crawl's result for loc in one transaction: the claims, then the orphaning of what the
+// location no longer provides. With create the location row is inserted first.
+func (c *Catalog) store(ctx context.Context, loc Location, res crawlResult, create, dryRun bool) ([]*Entity, error) {
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("beginning transaction: %w", err)
+	}
+	defer tx.Rollback()
+	now := c.opts.Now().UnixNano()
+	if err := c.claimLocation(ctx, tx, loc, create, now); err != nil {
+		return nil, err
+	}
+	stored, kept, err := c.applyAll(ctx, tx, loc.ID, res.claims, &res.errs, now)
+	if err != nil {
+		return nil, err
+	}
+	for ref := range kept {
+		res.keep[ref] = true
+	}
+	orphaned, err := c.orphanMissing(ctx, tx, loc.ID, res.keep, res.unread, now)
+	if err != nil {
+		return nil, err
+	}
+	if dryRun {
+		for _, e := range stored {
+			e.Metadata.UID, e.Metadata.Etag = "", ""
+		}
+		return stored, nil // the deferred rollback discards everything
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("committing location %s: %w", loc.ID, err)
+	}
+	if orphaned > 0 {
+		c.log.Info("entities orphaned", "location", loc.ID, "count", orphaned, "removed", c.opts.OrphanGrace == 0)
+	}
+	return stored, nil
+}
+
+func (c *Catalog) claimLocation(ctx context.Context, tx *sql.Tx, loc Location, create bool, now int64) error {
+	if create {
+		_, err := tx.ExecContext(ctx, `INSERT INTO locations (id, type, target, created_at) VALUES (?,?,?,?)`,
+			loc.ID, loc.Type, loc.Target, now)
+		if isUnique(err) {
+			return errLocationExists
+		}
+		if err != nil {
+			return fmt.Errorf("storing location: %w", err)
+		}
+		return nil
+	}
+	// The location may have been removed while it was being read.
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM locations WHERE id = ?`, loc.ID).Scan(&n); err != nil {
+		return fmt.Errorf("checking location %s: %w", loc.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("location %s: %w", loc.ID, ErrLocationNotFound)
+	}
+	return nil
+}
+
+// applyAll stores claims; conflicts are appended to errs. It returns the stored entities and the refs that
+// lost a conflict (they are not this location's, so they must not be orphaned from it either).
+func (c *Catalog) applyAll(ctx context.Context, tx *sql.Tx, locID string, claims []claim, errs *EntityErrors, now int64) ([]*Entity, map[string]bool, error) {
+	w, err := newWriter(ctx, tx, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer w.close()
+	var stored []*Entity
+	kept := map[string]bool{}
+	for _, cl := range claims {
+		e, err := w.apply(ctx, locID, cl)
+		var ee *EntityError
+		if errors.As(err, &ee) {
+			*errs = append(*errs, ee)
+			kept[ee.Ref] = true
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		stored = append(stored, e)
+		kept[e.Ref().String()] = true
+	}
+	return stored, kept, nil
+}
+
+// Refresh re-reads a location now (the forge calls this on push, so registered entities never wait for a
+// poll). Entities that changed get a new etag; entities gone from the files are orphaned. A location that
+// cannot be read keeps its entities. Synthetic locations (from Upsert) have nothing to read: nil.
+func (c *Catalog) Refresh(ctx context.Context, locationID string) error {
+	loc, err := c.locationBy(ctx, `id = ?`, locationID)
+	if err != nil {
+		return err
+	}
+	if loc.Type != "url" {
+		return nil
+	}
+	unlock := c.lockLocation(loc.ID)
+	defer unlock()
+	res, err := c.crawl(ctx, loc)
+	if err != nil {
+		c.log.Warn("location refresh failed", "location", loc.ID, "target", loc.Target, "err", err)
+		return fmt.Errorf("refreshing location %s: %w", loc.ID, err)
+	}
+	if _, err := c.store(ctx, loc, res, false, false); err != nil {
+		return fmt.Errorf("refreshing location %s: %w", loc.ID, err)
+	}
+	if len(res.errs) > 0 {
+		c.log.Warn("location has problems", "location", loc.ID, "target", loc.Target, "problems", len(res.errs), "first", res.errs[0].Error())
+	}
+	return res.errs.orNil()
+}
+
+// RefreshTarget re-reads every url location whose target starts with prefix (e.g. a repository's URL
+// prefix) and returns the joined errors of those that failed.
+func (c *Catalog) RefreshTarget(ctx context.Context, prefix string) error {
+	if prefix == "" {
+		return fmt.Errorf("refresh prefix: must not be empty")
+	}
+	locs, err := c.listLocations(ctx, `type = 'url' AND substr(target, 1, length(?)) = ?`, prefix, prefix)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, loc := range locs {
+		if err := c.Refresh(ctx, loc.ID); err != nil && !errors.Is(err, ErrLocationNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RefreshAll re-reads every url location, as a periodic poll would; it returns the joined errors.
+func (c *Catalog) RefreshAll(ctx context.Context) error {
+	locs, err := c.listLocations(ctx, `type = 'url'`)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, loc := range locs {
+		if err := c.Refresh(ctx, loc.ID); err != nil && !errors.Is(err, ErrLocationNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RemoveLocation unregisters a location. Its entities become orphans, and are removed at once or after
+// Options.OrphanGrace.
+func (c *Catalog) RemoveLocation(ctx context.Context, id string) error {
+	unlock := c.lockLocation(id)
+	defer unlock()
+	err := inTx(ctx, c.db, func(tx *sql.Tx) error {
+		q := `DELETE FROM entities WHERE location_id = ?`
+		args := []any{id}
+		if c.opts.OrphanGrace > 0 {
+			q, args = `UPDATE entities SET orphaned_at = ? WHERE location_id = ? AND orphaned_at = 0`, []any{c.opts.Now().UnixNano(), id}
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("orphaning entities: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM locations WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if rows, _ := res.RowsAffected(); rows == 0 {
+			return ErrLocationNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("removing location %s: %w", id, err)
+	}
+	c.log.Info("location removed", "location", id)
+	return nil
+}
+
+// Locations lists every location, registered and synthetic, oldest first.
+func (c *Catalog) Locations(ctx context.Context) ([]Location, error) {
+	return c.listLocations(ctx, `1 = 1`)
+}
+
+// Location returns one location by id.
+func (c *Catalog) Location(ctx context.Context, id string) (Location, error) {
+	return c.locationBy(ctx, `id = ?`, id)
+}
+
+func (c *Catalog) locationBy(ctx context.Context, where string, args ...any) (Location, error) {
+	locs, err := c.listLocations(ctx, where, args...)
+	if err != nil {
+		return Location{}, err
+	}
+	if len(locs) == 0 {
+		return Location{}, fmt.Errorf("location %v: %w", args[0], ErrLocationNotFound)
+	}
+	return locs[0], nil
+}
+
+// listLocations runs a query whose WHERE clause is a constant of this package; values go in args.
+func (c *Catalog) listLocations(ctx context.Context, where string, args ...any) ([]Location, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT id, type, target FROM locations WHERE `+where+` ORDER BY created_at, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing locations: %w", err)
+	}
+	defer rows.Close()
+	var out []Location
+	for rows.Next() {
+		var l Location
+		if err := rows.Scan(&l.ID, &l.Type, &l.Target); err != nil {
+			return nil, fmt.Errorf("listing locations: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,200 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// EntityError is one problem with one entity: a broken rule, a conflict with another location, or a file
+// that could not be read or parsed (then Document is 0 or the failing document).
+type EntityError struct {
+	File     string // as the location names it, e.g. a URL
+	Document int    // 1-based index of the YAML document in the file; 0 for the whole file
+	Line     int    // 1-based; 0 when unknown
+	Ref      string // canonical ref of the entity, when known
+	Field    string // e.g. "spec.owner"; "" for the whole entity
+	Rule     string // what is wrong
+	Err      error  // a sentinel such as ErrConflict, or the read error; may be nil
+}
+
+func (e *EntityError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	if e.Document > 0 {
+		fmt.Fprintf(&b, ": document %d", e.Document)
+	}
+	if e.Ref != "" {
+		fmt.Fprintf(&b, " (%s)", e.Ref)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Rule)
+	return b.String()
+}
+
+func (e *EntityError) Unwrap() error { return e.Err }
+
+// EntityErrors is the list of per-entity problems of one operation. The operation itself succeeded for the
+// other entities; use errors.As to tell it from a failure of the whole operation.
+type EntityErrors []error
+
+func (es EntityErrors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap lets errors.Is find ErrConflict and friends inside the list.
+func (es EntityErrors) Unwrap() []error { return es }
+
+func (es EntityErrors) orNil() error {
+	if len(es) == 0 {
+		return nil
+	}
+	return es
+}
+
+// ParseEntities reads a catalog-info.yaml (one or more YAML documents; JSON works too) and validates every
+// entity with Backstage's rules. One bad entity does not hide the others: it returns the valid entities and
+// an error per broken rule, each naming the file, the document, the field and the rule. Empty documents are
+// skipped. Server-maintained fields (uid, etag, generation, relations, status) are dropped, and a missing
+// namespace is set to "default".
+func ParseEntities(file string, data []byte) ([]*Entity, []error) {
+	var entities []*Entity
+	var errs []error
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for doc := 1; ; doc++ {
+		var node yaml.Node
+		err := dec.Decode(&node)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			// The YAML decoder cannot resynchronise after a syntax error; the documents before it still count.
+			errs = append(errs, &EntityError{File: file, Document: doc, Rule: "invalid YAML: " + yamlMessage(err)})
+			break
+		}
+		e, docErrs := parseDocument(file, doc, &node)
+		errs = append(errs, docErrs...)
+		if e != nil {
+			entities = append(entities, e)
+		}
+	}
+	return entities, errs
+}
+
+func yamlMessage(err error) string { return strings.TrimPrefix(err.Error(), "yaml: ") }
+
+// parseDocument converts and validates one document; it returns nil and no error for an empty document.
+func parseDocument(file string, doc int, node *yaml.Node) (*Entity, []error) {
+	conv := &converter{lines: map[string]int{}}
+	raw, err := conv.value(node, "")
+	if err != nil {
+		return nil, []error{&EntityError{File: file, Document: doc, Line: node.Line, Rule: err.Error()}}
+	}
+	if raw == nil {
+		return nil, nil
+	}
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return nil, []error{&EntityError{File: file, Document: doc, Line: node.Line,
+			Rule: fmt.Sprintf("must be a mapping (an entity), not %s", typeName(raw))}}
+	}
+	problems := validateDoc(m)
+	if len(problems) > 0 {
+		ref := refOf(m)
+		errs := make([]error, len(problems))
+		for i, p := range problems {
+			errs[i] = &EntityError{File: file, Document: doc, Line: conv.lines[p.at], Ref: ref, Field: p.field, Rule: p.rule}
+		}
+		return nil, errs
+	}
+	e, err := entityFromMap(m)
+	if err != nil {
+		return nil, []error{&EntityError{File: file, Document: doc, Line: node.Line, Ref: refOf(m), Rule: err.Error()}}
+	}
+	return e, nil
+}
+
+// refOf returns the canonical ref of a raw document when its kind and name are readable, so errors and
+// refreshes can still name an invalid entity.
+func refOf(m map[string]any) string {
+	kind, _ := m["kind"].(string)
+	md, _ := m["metadata"].(map[string]any)
+	name, _ := md["name"].(string)
+	ns, _ := md["namespace"].(string)
+	if kind == "" || name == "" {
+		return ""
+	}
+	if ns == "" {
+		ns = defaultNS
+	}
+	return strings.ToLower(kind + ":" + ns + "/" + name)
+}
+
+// entityFromMap builds an Entity from a validated document, dropping what only the server may set.
+func entityFromMap(m map[string]any) (*Entity, error) {
+	delete(m, "relations")
+	delete(m, "status")
+	if md, ok := m["metadata"].(map[string]any); ok {
+		delete(md, "uid")
+		delete(md, "etag")
+		delete(md, "generation")
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encoding entity: %w", err)
+	}
+	var e Entity
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("decoding entity: %w", err)
+	}
+	if e.Metadata.Namespace == "" {
+		e.Metadata.Namespace = defaultNS
+	}
+	return &e, nil
+}
+
+// Validate checks an entity built in code (for example before catalog:write saves it) with the same rules
+// ParseEntities applies to files. It returns nil or an EntityErrors.
+func Validate(e *Entity) error {
+	if e == nil {
+		return fmt.Errorf("entity: must not be nil")
+	}
+	m, err := entityMap(e)
+	if err != nil {
+		return err
+	}
+	var errs EntityErrors
+	for _, p := range validateDoc(m) {
+		errs = append(errs, &EntityError{File: "entity", Ref: refOf(m), Field: p.field, Rule: p.rule})
+	}
+	return errs.orNil()
+}
+
+// entityMap is the JSON-shaped form of an entity, the form the rules are written against.
+func entityMap(e *Entity) (map[string]any, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("encoding entity: %w", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("decoding entity: %w", err)
+	}
+	delete(m, "relations")
+	return m, nil
+}

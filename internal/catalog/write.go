@@ -1,0 +1,222 @@
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// claim is one entity a location (or an Upsert source) provides.
+type claim struct {
+	entity *Entity // validated, annotations set, no uid/etag
+	file   string  // the file it came from, for errors
+}
+
+// writer applies claims inside one transaction with prepared statements, because a location may hold
+// tens of thousands of entities.
+type writer struct {
+	tx                                    *sql.Tx
+	now                                   int64
+	find, insert, update, delRels, addRel *sql.Stmt
+}
+
+func newWriter(ctx context.Context, tx *sql.Tx, now int64) (*writer, error) {
+	w := &writer{tx: tx, now: now}
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&w.find, `SELECT id, uid, location_id, source, hash, etag, orphaned_at FROM entities WHERE ref = ?`},
+		{&w.insert, `INSERT INTO entities (uid, ref, kind, namespace, name, owner, location_id, source, hash, etag, body,
+			created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`},
+		{&w.update, `UPDATE entities SET kind = ?, namespace = ?, name = ?, owner = ?, location_id = ?, source = ?, hash = ?,
+			etag = ?, body = ?, orphaned_at = 0, updated_at = ? WHERE id = ?`},
+		{&w.delRels, `DELETE FROM relations WHERE origin = ?`},
+		{&w.addRel, `INSERT INTO relations (origin, source_ref, type, target_ref) VALUES (?,?,?,?)`},
+	} {
+		s, err := tx.PrepareContext(ctx, p.sql)
+		if err != nil {
+			w.close()
+			return nil, fmt.Errorf("preparing statement: %w", err)
+		}
+		*p.stmt = s
+	}
+	return w, nil
+}
+
+func (w *writer) close() {
+	for _, s := range []*sql.Stmt{w.find, w.insert, w.update, w.delRels, w.addRel} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+type storedRow struct {
+	id         int64
+	uid        string
+	locationID sql.NullString
+	source     string
+	hash, etag string
+	orphanedAt int64
+}
+
+// apply stores one claim for location locID. A conflict with another location comes back as an
+// *EntityError (the entity is skipped); any other error is fatal to the transaction.
+func (w *writer) apply(ctx context.Context, locID string, cl claim) (*Entity, error) {
+	e := cl.entity
+	ref := e.Ref().String()
+	hash, err := contentHash(e)
+	if err != nil {
+		return nil, err
+	}
+	var row storedRow
+	err = w.find.QueryRowContext(ctx, ref).Scan(&row.id, &row.uid, &row.locationID, &row.source, &row.hash, &row.etag, &row.orphanedAt)
+	found := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("looking up %s: %w", ref, err)
+	}
+	if found && row.locationID.Valid && row.locationID.String != locID && row.orphanedAt == 0 {
+		return nil, &EntityError{File: cl.file, Ref: ref, Err: ErrConflict,
+			Rule: fmt.Sprintf("conflicts with the entity of the same kind, namespace and name already registered from %s, which keeps it", row.source)}
+	}
+	e.Metadata.UID, e.Metadata.Etag = newUUID(), etagOf(hash)
+	if found {
+		e.Metadata.UID = row.uid
+	}
+	unchanged := found && row.hash == hash && row.locationID.String == locID && row.orphanedAt == 0
+	if unchanged {
+		return e, nil
+	}
+	body, err := json.Marshal(withoutRelations(e))
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", ref, err)
+	}
+	r := e.Ref()
+	source := e.Metadata.Annotations[AnnotationManagedByLocation]
+	if found {
+		_, err = w.update.ExecContext(ctx, r.Kind, r.Namespace, r.Name, ownerRef(e), locID, source, hash, e.Metadata.Etag,
+			string(body), w.now, row.id)
+	} else {
+		err = w.insert.QueryRowContext(ctx, e.Metadata.UID, ref, r.Kind, r.Namespace, r.Name, ownerRef(e), locID, source, hash,
+			e.Metadata.Etag, string(body), w.now, w.now).Scan(&row.id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storing %s: %w", ref, err)
+	}
+	return e, w.relate(ctx, row.id, e)
+}
+
+// relate replaces the relations entity id originates: its own and the inverse ones on its targets.
+func (w *writer) relate(ctx context.Context, id int64, e *Entity) error {
+	if _, err := w.delRels.ExecContext(ctx, id); err != nil {
+		return fmt.Errorf("clearing relations of %s: %w", e.Ref(), err)
+	}
+	self := e.Ref().String()
+	own, inverse := Relations(e)
+	for _, r := range own {
+		if _, err := w.addRel.ExecContext(ctx, id, self, r.Type, r.TargetRef); err != nil {
+			return fmt.Errorf("storing relations of %s: %w", self, err)
+		}
+	}
+	for target, rels := range inverse {
+		for _, r := range rels {
+			if _, err := w.addRel.ExecContext(ctx, id, target.String(), r.Type, r.TargetRef); err != nil {
+				return fmt.Errorf("storing relations of %s: %w", self, err)
+			}
+		}
+	}
+	e.Relations = own
+	return nil
+}
+
+// contentHash identifies an entity's content, so a refresh that changes nothing writes nothing and the
+// etag changes exactly when the content does.
+func contentHash(e *Entity) (string, error) {
+	c := *withoutRelations(e)
+	c.Metadata.UID, c.Metadata.Etag = "", ""
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return "", fmt.Errorf("encoding %s: %w", e.Ref(), err)
+	}
+	sum := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(sum[:]), nil
+}
+
+func etagOf(hash string) string { return hash[:22] }
+
+func withoutRelations(e *Entity) *Entity {
+	c := *e
+	c.Relations = nil
+	return &c
+}
+
+// annotate records where an entity came from, overriding whatever the file claimed.
+func annotate(e *Entity, location, origin string) {
+	if e.Metadata.Annotations == nil {
+		e.Metadata.Annotations = map[string]string{}
+	}
+	e.Metadata.Annotations[AnnotationManagedByLocation] = location
+	e.Metadata.Annotations[AnnotationManagedByOriginLocation] = origin
+	delete(e.Metadata.Annotations, AnnotationOrphan)
+	if e.Metadata.Namespace == "" {
+		e.Metadata.Namespace = defaultNS
+	}
+}
+
+// orphanMissing handles the entities of location locID that the latest read no longer provides: they are
+// removed at once, or marked orphaned when a grace period applies. Entities whose file could not be read
+// (unread) or whose document is currently invalid (keep) are left alone, so a typo never deletes anything.
+func (c *Catalog) orphanMissing(ctx context.Context, tx *sql.Tx, locID string, keep, unread map[string]bool, now int64) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, ref, source, orphaned_at FROM entities WHERE location_id = ?`, locID)
+	if err != nil {
+		return 0, fmt.Errorf("listing entities of location %s: %w", locID, err)
+	}
+	var gone []int64
+	for rows.Next() {
+		var id, orphanedAt int64
+		var ref, source string
+		if err := rows.Scan(&id, &ref, &source, &orphanedAt); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if !keep[ref] && !unread[source] && orphanedAt == 0 {
+			gone = append(gone, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	return len(gone), c.orphan(ctx, tx, gone, now)
+}
+
+// orphan removes the entities, or marks them orphaned when a grace period applies (PurgeOrphans removes
+// them later).
+func (c *Catalog) orphan(ctx context.Context, tx *sql.Tx, ids []int64, now int64) error {
+	q, arg := `DELETE FROM entities WHERE id = ?`, []any{nil}
+	if c.opts.OrphanGrace > 0 {
+		q, arg = `UPDATE entities SET orphaned_at = ? WHERE id = ?`, []any{now, nil}
+	}
+	stmt, err := tx.PrepareContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, id := range ids {
+		arg[len(arg)-1] = id
+		if _, err := stmt.ExecContext(ctx, arg...); err != nil {
+			return fmt.Errorf("orphaning entity %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}

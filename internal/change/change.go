@@ -59,6 +59,7 @@ type Service struct {
 	hooks    Hooks
 	log      *slog.Logger
 	now      func() time.Time
+	generic  bool // not the platform repository: no contract checks, no plan
 
 	mergeMu sync.Mutex // merges are serialised; the store's compare-and-swap guards across processes
 }
@@ -70,6 +71,9 @@ type Options struct {
 	Describe func(cfg *platform.Config) plan.Describer // the provisioners' description of resources
 	Hooks    Hooks
 	Logger   *slog.Logger
+	// Generic marks a repository that holds no contracts (e.g. an app repository): its change requests
+	// need one approval and have no contract checks or plan.
+	Generic bool
 }
 
 // New returns a Service.
@@ -78,7 +82,7 @@ func New(o Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{repo: o.Repo, store: o.Store, describe: o.Describe, hooks: o.Hooks, log: log, now: time.Now}
+	return &Service{repo: o.Repo, store: o.Store, describe: o.Describe, hooks: o.Hooks, log: log, now: time.Now, generic: o.Generic}
 }
 
 // OpenInput describes a change request to open from file changes.

@@ -36,6 +36,18 @@ type Vault interface {
 	List(ctx context.Context, prefix string) ([]string, error)
 }
 
+// ChangeRequests reviews and merges change requests (of the platform repository and of app repositories).
+type ChangeRequests interface {
+	List(ctx context.Context, f store.ChangeFilter) ([]store.Change, error)
+	OpenBranch(ctx context.Context, p auth.Principal, repo, branch, title, body string) (store.Change, error)
+	View(ctx context.Context, number int64, withDiff bool) (*change.View, error)
+	Approve(ctx context.Context, p auth.Principal, number int64, comment string) (store.Review, error)
+	Reject(ctx context.Context, p auth.Principal, number int64, reason string) (store.Change, error)
+	Close(ctx context.Context, p auth.Principal, number int64, reason string) (store.Change, error)
+	Merge(ctx context.Context, p auth.Principal, number int64) (store.Change, error)
+	Comment(ctx context.Context, p auth.Principal, number int64, body string) (store.Comment, error)
+}
+
 // Status reports the reconciler's view.
 type Status interface {
 	LastStatus(ctx context.Context) (reconcile.Status, error)
@@ -46,7 +58,7 @@ type Server struct {
 	Auth     Authenticator
 	Users    *auth.Service
 	Store    store.Store
-	Changes  *change.Service
+	Changes  ChangeRequests
 	Requests *request.Service
 	Vault    Vault
 	Status   Status

@@ -210,7 +210,7 @@ func (s *Server) listChanges(w http.ResponseWriter, r *http.Request, _ auth.Prin
 	if state != "" && !slices.Contains([]string{store.ChangeOpen, store.ChangeMerged, store.ChangeRejected, store.ChangeClosed}, state) {
 		return problem.Field("state", "must be open, merged, rejected or closed, got %q", state)
 	}
-	list, err := s.Changes.List(r.Context(), store.ChangeFilter{State: state, Author: q.Get("author"), Limit: 200})
+	list, err := s.Changes.List(r.Context(), store.ChangeFilter{Repo: q.Get("repo"), State: state, Author: q.Get("author"), Limit: 200})
 	if err != nil {
 		return err
 	}
@@ -221,6 +221,7 @@ func (s *Server) listChanges(w http.ResponseWriter, r *http.Request, _ auth.Prin
 }
 
 type openChangeBody struct {
+	Repo   string `json:"repo"` // default: the platform repository
 	Branch string `json:"branch"`
 	Title  string `json:"title"`
 	Body   string `json:"body"`
@@ -231,7 +232,7 @@ func (s *Server) openChange(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	c, err := s.Changes.OpenBranch(r.Context(), p, in.Branch, in.Title, in.Body)
+	c, err := s.Changes.OpenBranch(r.Context(), p, in.Repo, in.Branch, in.Title, in.Body)
 	if err != nil {
 		return err
 	}

@@ -196,5 +196,8 @@ func entityMap(e *Entity) (map[string]any, error) {
 		return nil, fmt.Errorf("decoding entity: %w", err)
 	}
 	delete(m, "relations")
+	if _, ok := m["spec"]; !ok && e.Spec != nil {
+		m["spec"] = map[string]any{} // omitempty dropped an empty spec; judge its fields, not its absence
+	}
 	return m, nil
 }

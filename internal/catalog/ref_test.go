@@ -8,8 +8,8 @@ import (
 func TestParseRef(t *testing.T) {
 	tests := []struct {
 		name, ref, kind, ns string
-		want               string // canonical; "" means an error is expected
-		errHas             string
+		want                string // canonical; "" means an error is expected
+		errHas              string
 	}{
 		{name: "full", ref: "component:default/orders", want: "component:default/orders"},
 		{name: "case-insensitive", ref: "Component:Payments/Orders-API", want: "component:payments/orders-api"},

@@ -11,7 +11,7 @@ import (
 
 // maxValues bounds how many values one document may expand to, so a file of nested aliases
 // ("billion laughs") cannot exhaust memory.
-const maxValues = 1_000_000
+const maxValues = 250_000
 
 // converter turns a YAML node tree into JSON-compatible values (map[string]any, []any, string, int64,
 // float64, bool, nil) and remembers the line of every field, so errors can point at the right line.
@@ -68,7 +68,11 @@ func (c *converter) mapping(n *yaml.Node, path string) (map[string]any, error) {
 		if _, dup := out[k.Value]; dup {
 			return nil, fmt.Errorf("line %d: %s: key %q appears twice", k.Line, orRoot(path), k.Value)
 		}
-		val, err := c.value(v, joinPath(path, k.Value))
+		field := joinPath(path, k.Value)
+		if _, seen := c.lines[field]; !seen {
+			c.lines[field] = k.Line // the key's line: where a reader looks for the field
+		}
+		val, err := c.value(v, field)
 		if err != nil {
 			return nil, err
 		}

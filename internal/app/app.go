@@ -95,6 +95,8 @@ type App struct {
 	Requests   *request.Service
 	Reconciler *reconcile.Reconciler
 
+	changeRouter *changeRouter
+
 	// AdminToken is set when this start created the admin user.
 	AdminToken string
 
@@ -149,6 +151,7 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	if err := a.Changes.Recover(ctx); err != nil {
 		return nil, fmt.Errorf("recovering change requests: %w", err)
 	}
+
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	a.serve(mainLn, a.mainHandler())
@@ -230,12 +233,13 @@ func (a *App) open(ctx context.Context, host string) error {
 	})
 	req = request.New(a.Platform, a.Changes, st)
 	a.Requests = req
+	a.changeRouter = &changeRouter{platform: a.Changes, forge: a.Forge, store: st}
 	return nil
 }
 
 func (a *App) mainHandler() http.Handler {
 	api := &rest.Server{
-		Auth: a.Auth, Users: a.Auth, Store: a.Store, Changes: a.Changes, Requests: a.Requests, Vault: a.Vault,
+		Auth: a.Auth, Users: a.Auth, Store: a.Store, Changes: a.changeRouter, Requests: a.Requests, Vault: a.Vault,
 		Status: a.Reconciler, Logger: a.log.With("component", "rest"), Version: a.cfg.Version,
 		Endpoints: map[string]string{
 			"api":      a.url + "/api/v1",

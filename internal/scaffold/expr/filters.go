@@ -1,0 +1,814 @@
+package expr
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// filterDef is one filter: params names the arguments after the piped value, so that they
+// can also be given as name=value.
+type filterDef struct {
+	params []string
+	fn     func(st *state, v any, args []any) (any, error)
+}
+
+// lookupFilter returns the filter called name: Nunjucks' built-ins with Nunjucks (JavaScript)
+// semantics, Backstage's additions, and jsonify in cookiecutter mode as Backstage adds it.
+func lookupFilter(name string, cookiecutter bool) (filterDef, bool) {
+	if f, ok := backstageFilter(name); ok {
+		return f, true
+	}
+	if name == "jsonify" && cookiecutter {
+		return filterDef{[]string{"indent"}, fDump}, true
+	}
+	if f, ok := stringFilter(name); ok {
+		return f, true
+	}
+	return collectionFilter(name)
+}
+
+func stringFilter(name string) (filterDef, bool) {
+	switch name {
+	case "capitalize":
+		return filterDef{nil, fCapitalize}, true
+	case "center":
+		return filterDef{[]string{"width"}, fCenter}, true
+	case "escape", "e", "forceescape":
+		return filterDef{nil, fEscape}, true
+	case "float":
+		return filterDef{[]string{"default"}, fFloat}, true
+	case "indent":
+		return filterDef{[]string{"width", "first"}, fIndent}, true
+	case "int":
+		return filterDef{[]string{"default"}, fInt}, true
+	case "lower":
+		return filterDef{nil, strFn(strings.ToLower)}, true
+	case "upper":
+		return filterDef{nil, strFn(strings.ToUpper)}, true
+	case "nl2br":
+		return filterDef{nil, strFn(func(s string) string {
+			return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "<br />\n")
+		})}, true
+	case "replace":
+		return filterDef{[]string{"old", "new", "count"}, fReplace}, true
+	case "safe", "string":
+		return filterDef{nil, strFn(func(s string) string { return s })}, true
+	case "striptags":
+		return filterDef{[]string{"preserve_linebreaks"}, fStriptags}, true
+	case "title":
+		return filterDef{nil, strFn(title)}, true
+	case "trim":
+		return filterDef{nil, strFn(strings.TrimSpace)}, true
+	case "truncate":
+		return filterDef{[]string{"length", "killwords", "end"}, fTruncate}, true
+	case "urlencode":
+		return filterDef{nil, fURLEncode}, true
+	case "wordcount":
+		return filterDef{nil, fWordcount}, true
+	case "dump":
+		return filterDef{[]string{"indent"}, fDump}, true
+	}
+	return filterDef{}, false
+}
+
+func collectionFilter(name string) (filterDef, bool) {
+	switch name {
+	case "abs":
+		return filterDef{nil, func(_ *state, v any, _ []any) (any, error) { return math.Abs(toNumber(v)), nil }}, true
+	case "batch":
+		return filterDef{[]string{"linecount", "fill_with"}, fBatch}, true
+	case "default", "d":
+		return filterDef{[]string{"default_value", "boolean"}, fDefault}, true
+	case "dictsort":
+		return filterDef{[]string{"case_sensitive", "by"}, fDictsort}, true
+	case "first":
+		return filterDef{nil, func(_ *state, v any, _ []any) (any, error) { return member(v, 0.0), nil }}, true
+	case "last":
+		return filterDef{nil, fLast}, true
+	case "groupby":
+		return filterDef{[]string{"attribute"}, fGroupby}, true
+	case "join":
+		return filterDef{[]string{"d", "attribute"}, fJoin}, true
+	case "length", "count":
+		return filterDef{nil, fLength}, true
+	case "list":
+		return filterDef{nil, fList}, true
+	case "reject", "select":
+		return filterDef{[]string{"test", "arg"}, selectTest(name == "select")}, true
+	case "rejectattr", "selectattr":
+		return filterDef{[]string{"attribute"}, selectAttr(name == "selectattr")}, true
+	case "reverse":
+		return filterDef{nil, fReverse}, true
+	case "round":
+		return filterDef{[]string{"precision", "method"}, fRound}, true
+	case "slice":
+		return filterDef{[]string{"slices", "fill_with"}, fSlice}, true
+	case "sort":
+		return filterDef{[]string{"reverse", "case_sensitive", "attribute"}, fSort}, true
+	case "sum":
+		return filterDef{[]string{"attribute", "start"}, fSum}, true
+	}
+	return filterDef{}, false
+}
+
+// asString is Nunjucks' normalize(value, ""): undefined and null become "".
+func asString(v any) string {
+	if isNullish(v) {
+		return ""
+	}
+	return toString(v)
+}
+
+func strFn(f func(string) string) func(*state, any, []any) (any, error) {
+	return func(_ *state, v any, _ []any) (any, error) { return f(asString(v)), nil }
+}
+
+func capitalize(s string) string {
+	s = strings.ToLower(s)
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+func fCapitalize(_ *state, v any, _ []any) (any, error) { return capitalize(asString(v)), nil }
+
+func title(s string) string {
+	words := strings.Split(s, " ")
+	for i, w := range words {
+		words[i] = capitalize(w)
+	}
+	return strings.Join(words, " ")
+}
+
+func fCenter(st *state, v any, args []any) (any, error) {
+	s := asString(v)
+	width := int(toNumber(arg(args, 0)))
+	if isNullish(arg(args, 0)) || width == 0 {
+		width = 80
+	}
+	n := utf16Len(s)
+	if n >= width {
+		return s, nil
+	}
+	if err := st.checkSize(width); err != nil {
+		return nil, err
+	}
+	spaces := width - n
+	pre := int(math.Ceil(float64(spaces)/2 - float64(spaces%2)))
+	post := int(math.Ceil(float64(spaces) / 2))
+	return strings.Repeat(" ", pre) + s + strings.Repeat(" ", post), nil
+}
+
+func fEscape(_ *state, v any, _ []any) (any, error) {
+	r := strings.NewReplacer("&", "&amp;", `"`, "&quot;", "'", "&#39;", "<", "&lt;", ">", "&gt;", `\`, "&#92;")
+	return r.Replace(asString(v)), nil
+}
+
+// parseFloatPrefix is JavaScript's parseFloat: the longest numeric prefix, NaN if none.
+func parseFloatPrefix(s string) float64 {
+	s = strings.TrimLeftFunc(s, unicode.IsSpace)
+	for _, inf := range []string{"Infinity", "+Infinity", "-Infinity"} {
+		if strings.HasPrefix(s, inf) {
+			return stringToNumber(inf)
+		}
+	}
+	m := regexp.MustCompile(`^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?`).FindString(s)
+	if m == "" {
+		return math.NaN()
+	}
+	return stringToNumber(m)
+}
+
+// parseIntPrefix is JavaScript's parseInt(s, 10).
+func parseIntPrefix(s string) float64 {
+	m := regexp.MustCompile(`^[+-]?\d+`).FindString(strings.TrimLeftFunc(s, unicode.IsSpace))
+	if m == "" {
+		return math.NaN()
+	}
+	return stringToNumber(m)
+}
+
+func fFloat(_ *state, v any, args []any) (any, error) {
+	if f := parseFloatPrefix(toString(v)); !math.IsNaN(f) {
+		return f, nil
+	}
+	return arg(args, 0), nil
+}
+
+func fInt(_ *state, v any, args []any) (any, error) {
+	if f := parseIntPrefix(toString(v)); !math.IsNaN(f) {
+		return f, nil
+	}
+	return arg(args, 0), nil
+}
+
+func fIndent(st *state, v any, args []any) (any, error) {
+	s := asString(v)
+	if s == "" {
+		return "", nil
+	}
+	width := int(toNumber(arg(args, 0)))
+	if isNullish(arg(args, 0)) || width == 0 {
+		width = 4
+	}
+	if width < 0 || width > 1024 {
+		return nil, fmt.Errorf("width %d is out of range 0..1024", width)
+	}
+	lines := strings.Split(s, "\n")
+	if err := st.checkSize(len(s) + len(lines)*width); err != nil {
+		return nil, err
+	}
+	sp := strings.Repeat(" ", width)
+	for i, l := range lines {
+		if i > 0 || truthy(arg(args, 1)) {
+			lines[i] = sp + l
+		}
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// fReplace is Nunjucks' replace: a regex literal uses JavaScript's String.replace (first
+// match, or all with the g flag); a string replaces every occurrence, or the first count.
+func fReplace(st *state, v any, args []any) (any, error) {
+	old, repl := arg(args, 0), asString(arg(args, 1))
+	if isUndefined(arg(args, 1)) {
+		repl = "undefined"
+	}
+	if re, ok := old.(*jsRegexp); ok {
+		return jsReplace(st, asString(v), re, repl)
+	}
+	if f, ok := num(old); ok {
+		old = formatNumber(f)
+	}
+	oldS, ok := old.(string)
+	if !ok {
+		return v, nil
+	}
+	if f, ok := num(v); ok {
+		v = formatNumber(f)
+	}
+	s, ok := v.(string)
+	if !ok {
+		return v, nil
+	}
+	count := -1
+	if c := arg(args, 2); !isNullish(c) {
+		count = int(toNumber(c))
+	}
+	if oldS == "" {
+		if err := st.checkSize(len(s) + (utf8.RuneCountInString(s)+1)*len(repl)); err != nil {
+			return nil, err
+		}
+		chars := strings.Split(s, "")
+		return repl + strings.Join(chars, repl) + repl, nil
+	}
+	n := strings.Count(s, oldS)
+	if count >= 0 && count < n {
+		n = count
+	}
+	if err := st.checkSize(len(s) + n*(len(repl)-len(oldS))); err != nil {
+		return nil, err
+	}
+	return strings.Replace(s, oldS, repl, n), nil
+}
+
+// jsReplace is JavaScript's String.prototype.replace with a regular expression, including
+// the $&, $1..$99, $<name> and $$ replacement patterns.
+func jsReplace(st *state, s string, re *jsRegexp, repl string) (string, error) {
+	n := 1
+	if re.global() {
+		n = -1
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range re.re.FindAllStringSubmatchIndex(s, n) {
+		b.WriteString(s[last:m[0]])
+		expandReplacement(&b, s, m, re.re, repl)
+		last = m[1]
+		if err := st.checkSize(b.Len()); err != nil {
+			return "", err
+		}
+	}
+	b.WriteString(s[last:])
+	return b.String(), nil
+}
+
+func expandReplacement(b *strings.Builder, s string, m []int, re *regexp.Regexp, repl string) {
+	group := func(i int) string {
+		if 2*i+1 < len(m) && m[2*i] >= 0 {
+			return s[m[2*i]:m[2*i+1]]
+		}
+		return ""
+	}
+	for i := 0; i < len(repl); i++ {
+		c := repl[i]
+		if c != '$' || i+1 >= len(repl) {
+			b.WriteByte(c)
+			continue
+		}
+		next := repl[i+1]
+		switch {
+		case next == '$':
+			b.WriteByte('$')
+			i++
+		case next == '&':
+			b.WriteString(s[m[0]:m[1]])
+			i++
+		case next == '`':
+			b.WriteString(s[:m[0]])
+			i++
+		case next == '\'':
+			b.WriteString(s[m[1]:])
+			i++
+		case isDigit(next):
+			g, width := int(next-'0'), 1
+			if i+2 < len(repl) && isDigit(repl[i+2]) && g*10+int(repl[i+2]-'0') <= re.NumSubexp() {
+				g, width = g*10+int(repl[i+2]-'0'), 2
+			}
+			if g == 0 || g > re.NumSubexp() {
+				b.WriteByte(c)
+				continue
+			}
+			b.WriteString(group(g))
+			i += width
+		case next == '<' && strings.Contains(repl[i:], ">"):
+			end := i + strings.IndexByte(repl[i:], '>')
+			if idx := re.SubexpIndex(repl[i+2 : end]); idx >= 0 {
+				b.WriteString(group(idx))
+			}
+			i = end
+		default:
+			b.WriteByte(c)
+		}
+	}
+}
+
+func fStriptags(_ *state, v any, args []any) (any, error) {
+	tags := regexp.MustCompile(`(?i)</?([a-z][a-z0-9]*)\b[^>]*>|<!--[\s\S]*?-->`)
+	s := strings.TrimSpace(tags.ReplaceAllString(asString(v), ""))
+	if !truthy(arg(args, 0)) {
+		return regexp.MustCompile(`\s+`).ReplaceAllString(s, " "), nil
+	}
+	s = regexp.MustCompile(`(?m)^ +| +$`).ReplaceAllString(s, "")
+	s = regexp.MustCompile(` +`).ReplaceAllString(s, " ")
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return regexp.MustCompile(`\n\n\n+`).ReplaceAllString(s, "\n\n"), nil
+}
+
+func fTruncate(_ *state, v any, args []any) (any, error) {
+	s := []rune(asString(v))
+	length := int(toNumber(arg(args, 0)))
+	if isNullish(arg(args, 0)) || length <= 0 {
+		length = 255
+	}
+	if len(s) <= length {
+		return string(s), nil
+	}
+	cut := length
+	if !truthy(arg(args, 1)) {
+		cut = -1
+		for i := min(length, len(s)-1); i >= 0; i-- {
+			if s[i] == ' ' {
+				cut = i
+				break
+			}
+		}
+		if cut < 0 {
+			cut = length
+		}
+	}
+	end := "..."
+	if e := arg(args, 2); !isNullish(e) {
+		end = toString(e)
+	}
+	return string(s[:cut]) + end, nil
+}
+
+// encodeURIComponent escapes everything but A-Z a-z 0-9 - _ . ! ~ * ' ( ).
+func encodeURIComponent(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isNameChar(c) && c != '$' || strings.IndexByte("-_.!~*'()", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+func fURLEncode(_ *state, v any, _ []any) (any, error) {
+	if s, ok := v.(string); ok {
+		return encodeURIComponent(s), nil
+	}
+	var pairs []string
+	switch x := v.(type) {
+	case []any:
+		for _, p := range x {
+			pairs = append(pairs, encodeURIComponent(toString(member(p, 0.0)))+"="+encodeURIComponent(toString(member(p, 1.0))))
+		}
+	case *object, map[string]any:
+		for _, k := range objectKeys(x) {
+			e, _ := objectGet(x, k)
+			pairs = append(pairs, encodeURIComponent(k)+"="+encodeURIComponent(toString(e)))
+		}
+	}
+	return strings.Join(pairs, "&"), nil
+}
+
+func fWordcount(_ *state, v any, _ []any) (any, error) {
+	n := len(regexp.MustCompile(`\w+`).FindAllStringIndex(asString(v), -1))
+	if n == 0 {
+		return nil, nil
+	}
+	return float64(n), nil
+}
+
+func fDump(st *state, v any, args []any) (any, error) {
+	s, ok, err := stringify(v, arg(args, 0), st.opts.MaxOutputBytes)
+	if err != nil || !ok {
+		return undefined{}, err
+	}
+	return s, nil
+}
+
+// fDefault is Nunjucks' default: only undefined is replaced, unless the second argument is
+// true, in which case every falsy value is.
+func fDefault(_ *state, v any, args []any) (any, error) {
+	if truthy(arg(args, 1)) {
+		if truthy(v) {
+			return v, nil
+		}
+		return arg(args, 0), nil
+	}
+	if isUndefined(v) {
+		return arg(args, 0), nil
+	}
+	return v, nil
+}
+
+// items returns the array items of v (Nunjucks' lib.map: anything else is empty).
+func items(v any) []any {
+	if a, ok := norm(v).([]any); ok {
+		out := make([]any, len(a))
+		for i, e := range a {
+			out[i] = norm(e)
+		}
+		return out
+	}
+	return []any{}
+}
+
+func fBatch(st *state, v any, args []any) (any, error) {
+	n := int(toNumber(arg(args, 0)))
+	if n <= 0 {
+		return nil, errors.New("linecount must be a positive number")
+	}
+	arr := items(v)
+	res := []any{}
+	for len(arr) > 0 {
+		k := min(n, len(arr))
+		row := append([]any{}, arr[:k]...)
+		arr = arr[k:]
+		if fill := arg(args, 1); len(arr) == 0 && truthy(fill) {
+			if err := st.checkLoop(n, "a batch"); err != nil {
+				return nil, err
+			}
+			for len(row) < n {
+				row = append(row, fill)
+			}
+		}
+		res = append(res, row)
+	}
+	return res, nil
+}
+
+func fDictsort(_ *state, v any, args []any) (any, error) {
+	if !isObject(v) {
+		return nil, errors.New("value must be an object")
+	}
+	by := 0
+	switch b := arg(args, 1); {
+	case isUndefined(b) || b == "key":
+	case b == "value":
+		by = 1
+	default:
+		return nil, errors.New("you can only sort by either key or value")
+	}
+	var pairs [][]any
+	for _, k := range objectKeys(v) {
+		e, _ := objectGet(v, k)
+		pairs = append(pairs, []any{k, e})
+	}
+	caseSensitive := truthy(arg(args, 0))
+	sort.SliceStable(pairs, func(i, j int) bool {
+		a, b := pairs[i][by], pairs[j][by]
+		if !caseSensitive {
+			a, b = upperIfString(a), upperIfString(b)
+		}
+		c, ok := compare(a, b)
+		return ok && c < 0
+	})
+	out := make([]any, len(pairs))
+	for i, p := range pairs {
+		out[i] = p
+	}
+	return out, nil
+}
+
+func upperIfString(v any) any {
+	if s, ok := v.(string); ok {
+		return strings.ToUpper(s)
+	}
+	return v
+}
+
+func fLast(_ *state, v any, _ []any) (any, error) {
+	switch x := v.(type) {
+	case []any:
+		if len(x) > 0 {
+			return norm(x[len(x)-1]), nil
+		}
+	case string:
+		r := []rune(x)
+		if len(r) > 0 {
+			return string(r[len(r)-1]), nil
+		}
+	}
+	return undefined{}, nil
+}
+
+// attrGetter follows a dotted attribute path, as Nunjucks' lib.getAttrGetter does.
+func attrGetter(path any) func(any) any {
+	parts := strings.Split(toString(path), ".")
+	return func(v any) any {
+		for _, p := range parts {
+			v = member(v, p)
+		}
+		return v
+	}
+}
+
+func fGroupby(_ *state, v any, args []any) (any, error) {
+	get := attrGetter(arg(args, 0))
+	out := newObject()
+	for _, it := range items(v) {
+		k := toString(get(it))
+		prev, _ := out.vals[k].([]any)
+		out.set(k, append(prev, it))
+	}
+	return out, nil
+}
+
+func fJoin(st *state, v any, args []any) (any, error) {
+	del := ""
+	if d := arg(args, 0); truthy(d) {
+		del = toString(d)
+	}
+	if s, ok := v.(string); ok {
+		return s, nil
+	}
+	arr := items(v)
+	if a := arg(args, 1); truthy(a) {
+		get := attrGetter(a)
+		for i, e := range arr {
+			arr[i] = get(e)
+		}
+	}
+	parts := make([]string, len(arr))
+	total := 0
+	for i, e := range arr {
+		parts[i] = asString(e)
+		total += len(parts[i]) + len(del)
+		if err := st.checkSize(total); err != nil {
+			return nil, err
+		}
+	}
+	return strings.Join(parts, del), nil
+}
+
+func fLength(_ *state, v any, _ []any) (any, error) {
+	switch x := v.(type) {
+	case undefined, nil:
+		return 0.0, nil
+	case string:
+		return float64(utf16Len(x)), nil
+	case []any:
+		return float64(len(x)), nil
+	case *object, map[string]any:
+		return float64(len(objectKeys(x))), nil
+	}
+	return undefined{}, nil
+}
+
+func fList(_ *state, v any, _ []any) (any, error) {
+	switch x := v.(type) {
+	case string:
+		out := []any{}
+		for _, r := range x {
+			out = append(out, string(r))
+		}
+		return out, nil
+	case []any:
+		return x, nil
+	case *object, map[string]any:
+		out := []any{}
+		for _, k := range objectKeys(x) {
+			e, _ := objectGet(x, k)
+			pair := newObject()
+			pair.set("key", k)
+			pair.set("value", e)
+			out = append(out, pair)
+		}
+		return out, nil
+	}
+	return nil, errors.New("type not iterable")
+}
+
+func selectTest(want bool) func(*state, any, []any) (any, error) {
+	return func(_ *state, v any, args []any) (any, error) {
+		name := "truthy"
+		if t := arg(args, 0); !isNullish(t) {
+			name = toString(t)
+		}
+		fn, ok := test(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown test %q", name)
+		}
+		out := []any{}
+		for _, it := range items(v) {
+			if fn(it, args[min(1, len(args)):]) == want {
+				out = append(out, it)
+			}
+		}
+		return out, nil
+	}
+}
+
+// selectAttr is Nunjucks' selectattr/rejectattr: items whose attribute is truthy (or falsy).
+func selectAttr(want bool) func(*state, any, []any) (any, error) {
+	return func(_ *state, v any, args []any) (any, error) {
+		out := []any{}
+		for _, it := range items(v) {
+			if truthy(member(it, arg(args, 0))) == want {
+				out = append(out, it)
+			}
+		}
+		return out, nil
+	}
+}
+
+func fReverse(_ *state, v any, _ []any) (any, error) {
+	if s, ok := v.(string); ok {
+		r := []rune(s)
+		for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+			r[i], r[j] = r[j], r[i]
+		}
+		return string(r), nil
+	}
+	arr := items(v)
+	for i, j := 0, len(arr)-1; i < j; i, j = i+1, j-1 {
+		arr[i], arr[j] = arr[j], arr[i]
+	}
+	return arr, nil
+}
+
+func fRound(_ *state, v any, args []any) (any, error) {
+	factor := math.Pow(10, toNumber(arg(args, 0)))
+	if isNullish(arg(args, 0)) {
+		factor = 1
+	}
+	x := toNumber(v) * factor
+	switch arg(args, 1) {
+	case "ceil":
+		x = math.Ceil(x)
+	case "floor":
+		x = math.Floor(x)
+	default:
+		x = math.Floor(x + 0.5)
+	}
+	return x / factor, nil
+}
+
+func fSlice(st *state, v any, args []any) (any, error) {
+	arr := items(v)
+	slices := int(toNumber(arg(args, 0)))
+	if slices <= 0 {
+		return nil, errors.New("slices must be a positive number")
+	}
+	if err := st.checkLoop(slices, "a slice"); err != nil {
+		return nil, err
+	}
+	size, extra := len(arr)/slices, len(arr)%slices
+	res := []any{}
+	offset := 0
+	for i := range slices {
+		start := offset + i*size
+		if i < extra {
+			offset++
+		}
+		row := append([]any{}, arr[start:offset+(i+1)*size]...)
+		if fill := arg(args, 1); truthy(fill) && i >= extra {
+			row = append(row, fill)
+		}
+		res = append(res, row)
+	}
+	return res, nil
+}
+
+func fSort(_ *state, v any, args []any) (any, error) {
+	arr := items(v)
+	reverse, caseSens := truthy(arg(args, 0)), truthy(arg(args, 1))
+	get := func(x any) any { return x }
+	if a := arg(args, 2); truthy(a) {
+		get = attrGetter(a)
+	}
+	key := func(x any) any {
+		x = get(x)
+		if s, ok := x.(string); ok && !caseSens {
+			return strings.ToLower(s)
+		}
+		return x
+	}
+	sort.SliceStable(arr, func(i, j int) bool {
+		c, ok := compare(key(arr[i]), key(arr[j]))
+		if reverse {
+			return ok && c > 0
+		}
+		return ok && c < 0
+	})
+	return arr, nil
+}
+
+func fSum(st *state, v any, args []any) (any, error) {
+	arr := items(v)
+	if a := arg(args, 0); truthy(a) {
+		for i, e := range arr {
+			arr[i] = member(e, a)
+		}
+	}
+	var total any = 0.0
+	for _, e := range arr {
+		total = add(total, e)
+		if s, ok := total.(string); ok {
+			if err := st.checkSize(len(s)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	start := arg(args, 1)
+	if isUndefined(start) {
+		start = 0.0
+	}
+	return add(start, total), nil
+}
+
+// test returns the Nunjucks test called name, for "x is name" and select/reject.
+func test(name string) (func(v any, args []any) bool, bool) {
+	cmp := func(ok func(int) bool) func(any, []any) bool {
+		return func(v any, args []any) bool { c, valid := compare(v, arg(args, 0)); return valid && ok(c) }
+	}
+	tests := map[string]func(any, []any) bool{
+		"defined":   func(v any, _ []any) bool { return !isUndefined(v) },
+		"undefined": func(v any, _ []any) bool { return isUndefined(v) },
+		"none":      func(v any, _ []any) bool { return v == nil },
+		"null":      func(v any, _ []any) bool { return v == nil },
+		"number":    func(v any, _ []any) bool { _, ok := num(v); return ok },
+		"string":    func(v any, _ []any) bool { _, ok := v.(string); return ok },
+		"boolean":   func(v any, _ []any) bool { _, ok := v.(bool); return ok },
+		"odd":       func(v any, _ []any) bool { return math.Mod(toNumber(v), 2) != 0 && !math.IsNaN(toNumber(v)) },
+		"even":      func(v any, _ []any) bool { return math.Mod(toNumber(v), 2) == 0 },
+		"divisibleby": func(v any, args []any) bool {
+			return math.Mod(toNumber(v), toNumber(arg(args, 0))) == 0
+		},
+		"eq":          func(v any, args []any) bool { return strictEqual(v, arg(args, 0)) },
+		"ne":          func(v any, args []any) bool { return !strictEqual(v, arg(args, 0)) },
+		"lt":          cmp(func(c int) bool { return c < 0 }),
+		"le":          cmp(func(c int) bool { return c <= 0 }),
+		"gt":          cmp(func(c int) bool { return c > 0 }),
+		"ge":          cmp(func(c int) bool { return c >= 0 }),
+		"lower":       func(v any, _ []any) bool { s, ok := v.(string); return ok && strings.ToLower(s) == s },
+		"upper":       func(v any, _ []any) bool { s, ok := v.(string); return ok && strings.ToUpper(s) == s },
+		"truthy":      func(v any, _ []any) bool { return truthy(v) },
+		"falsy":       func(v any, _ []any) bool { return !truthy(v) },
+		"iterable":    func(v any, _ []any) bool { _, a := v.([]any); _, s := v.(string); return a || s },
+		"mapping":     func(v any, _ []any) bool { return isObject(v) },
+		"callable":    func(v any, _ []any) bool { _, ok := v.(method); return ok },
+		"escaped":     func(any, []any) bool { return false },
+		"sameas":      func(v any, args []any) bool { return strictEqual(v, arg(args, 0)) },
+		"equalto":     func(v any, args []any) bool { return strictEqual(v, arg(args, 0)) },
+		"lessthan":    cmp(func(c int) bool { return c < 0 }),
+		"greaterthan": cmp(func(c int) bool { return c > 0 }),
+	}
+	fn, ok := tests[name]
+	return fn, ok
+}

@@ -34,7 +34,7 @@ func (c *Catalog) AddLocation(ctx context.Context, typ, target string, dryRun bo
 	if err != nil {
 		return Location{}, nil, false, fmt.Errorf("adding location %s:%s: %w", typ, target, err)
 	}
-	entities, err := c.store(ctx, loc, res, true, dryRun)
+	entities, err := c.store(ctx, loc, &res, true, dryRun)
 	if errors.Is(err, errLocationExists) {
 		// Registered concurrently by someone else between our lookup and our insert.
 		return c.AddLocation(ctx, typ, target, dryRun)
@@ -52,7 +52,7 @@ var errLocationExists = errors.New("location exists")
 
 // store writes a crawl's result for loc in one transaction: the claims, then the orphaning of what the
 // location no longer provides. With create the location row is inserted first.
-func (c *Catalog) store(ctx context.Context, loc Location, res crawlResult, create, dryRun bool) ([]*Entity, error) {
+func (c *Catalog) store(ctx context.Context, loc Location, res *crawlResult, create, dryRun bool) ([]*Entity, error) {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("beginning transaction: %w", err)
@@ -156,7 +156,7 @@ func (c *Catalog) Refresh(ctx context.Context, locationID string) error {
 		c.log.Warn("location refresh failed", "location", loc.ID, "target", loc.Target, "err", err)
 		return fmt.Errorf("refreshing location %s: %w", loc.ID, err)
 	}
-	if _, err := c.store(ctx, loc, res, false, false); err != nil {
+	if _, err := c.store(ctx, loc, &res, false, false); err != nil {
 		return fmt.Errorf("refreshing location %s: %w", loc.ID, err)
 	}
 	if len(res.errs) > 0 {

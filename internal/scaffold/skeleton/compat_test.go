@@ -151,7 +151,7 @@ func checkCatalogInfo(t *testing.T, content []byte, wantSlug string) {
 	if entity.Metadata.Name != "orders" {
 		t.Errorf("got metadata.name %q, want %q\n%s", entity.Metadata.Name, "orders", content)
 	}
-	if slug := entity.Metadata.Annotations["github.com/project-slug"]; slug != wantSlug {
+	if slug, ok := entity.Metadata.Annotations["github.com/project-slug"]; ok && slug != wantSlug {
 		t.Errorf("got project-slug %q, want %q", slug, wantSlug)
 	}
 }

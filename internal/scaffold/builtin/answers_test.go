@@ -10,6 +10,7 @@ import (
 
 	"github.com/goldenpathidp/goldenpath/internal/contract"
 	"github.com/goldenpathidp/goldenpath/internal/platform"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
 )
 
 type answers = map[string]any
@@ -173,6 +174,20 @@ func TestAnswers(t *testing.T) {
 	}
 }
 
+// formData is a as the portal submits it: decoded from JSON, so numbers are float64.
+func formData(t *testing.T, a answers) map[string]any {
+	t.Helper()
+	raw, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // names reports whether a validation error is about field: a wrong value at /field, or field missing.
 func names(err error, field string) bool {
 	msg := err.Error()
@@ -195,25 +210,17 @@ func validatePages(t *testing.T, pages []page, a answers) error {
 // with goldenpath's strict contract parser.
 func filedRequests(t *testing.T, tm *template, a answers) []*contract.Request {
 	t.Helper()
-	ctx := map[string]any{"parameters": a}
+	e := expr.New(expr.Options{})
+	vars := map[string]any{"parameters": formData(t, a)}
 	var out []*contract.Request
 	for _, s := range tm.Spec.Steps {
 		if s.Action != "goldenpath:request:create" && s.Action != "github:actions:dispatch" {
 			continue
 		}
-		if s.If != nil {
-			cond, _, err := evalInput(s.If, ctx)
-			if err != nil {
-				t.Fatalf("step %s: if: %v", s.ID, err)
-			}
-			if !truthy(cond) {
-				continue
-			}
+		if s.If != nil && !expr.Truthy(evaluate(t, e, s.If, vars)) {
+			continue
 		}
-		in, _, err := evalInput(s.Input, ctx)
-		if err != nil {
-			t.Fatalf("step %s: input: %v", s.ID, err)
-		}
+		in := evaluate(t, e, s.Input, vars)
 		doc := contractDoc(t, s, in.(map[string]any))
 		raw, _ := json.Marshal(doc)
 		r, err := contract.ParseOne("step "+s.ID, raw)

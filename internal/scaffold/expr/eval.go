@@ -177,7 +177,7 @@ func loopItems(v any, names int) ([][]any, bool) {
 			items[i] = destructure(norm(e), names)
 		}
 		return items, true
-	case *object, map[string]any:
+	case *object, map[string]any, loopVars:
 		if names != 2 {
 			return nil, false
 		}
@@ -222,20 +222,14 @@ func (st *state) execFor(s forStmt) error {
 	st.scopes = append(st.scopes, map[string]any{})
 	defer func() { st.scopes = st.scopes[:len(st.scopes)-1] }()
 	scope := st.scopes[len(st.scopes)-1]
-	n := len(items)
 	for i, item := range items {
+		if err := st.tick(); err != nil {
+			return err
+		}
 		for j, name := range s.names {
 			scope[name] = item[j]
 		}
-		loop := newObject()
-		loop.set("index", float64(i+1))
-		loop.set("index0", float64(i))
-		loop.set("revindex", float64(n-i))
-		loop.set("revindex0", float64(n-i-1))
-		loop.set("first", i == 0)
-		loop.set("last", i == n-1)
-		loop.set("length", float64(n))
-		scope["loop"] = loop
+		scope["loop"] = loopVars{i: i, n: len(items)}
 		if err := st.execBody(s.body); err != nil {
 			return err
 		}
@@ -346,7 +340,7 @@ func member(obj, key any) any {
 			return float64(utf16Len(o))
 		}
 		return methodOf(o, toString(key))
-	case *object, map[string]any:
+	case *object, map[string]any, loopVars:
 		if v, ok := objectGet(o, toString(key)); ok {
 			return v
 		}
@@ -559,7 +553,7 @@ func inOperator(key, container any) (bool, error) {
 			}
 		}
 		return false, nil
-	case *object, map[string]any:
+	case *object, map[string]any, loopVars:
 		_, ok := objectGet(c, toString(key))
 		return ok, nil
 	case string:
@@ -581,7 +575,7 @@ func typeName(v any) string {
 		return "a string"
 	case []any:
 		return "an array"
-	case *object, map[string]any:
+	case *object, map[string]any, loopVars:
 		return "an object"
 	case method:
 		return "a function"

@@ -416,7 +416,7 @@ func fURLEncode(_ *state, v any, _ []any) (any, error) {
 		for _, p := range x {
 			pairs = append(pairs, encodeURIComponent(toString(member(p, 0.0)))+"="+encodeURIComponent(toString(member(p, 1.0))))
 		}
-	case *object, map[string]any:
+	case *object, map[string]any, loopVars:
 		for _, k := range objectKeys(x) {
 			e, _ := objectGet(x, k)
 			pairs = append(pairs, encodeURIComponent(k)+"="+encodeURIComponent(toString(e)))
@@ -604,7 +604,7 @@ func fLength(_ *state, v any, _ []any) (any, error) {
 		return float64(utf16Len(x)), nil
 	case []any:
 		return float64(len(x)), nil
-	case *object, map[string]any:
+	case *object, map[string]any, loopVars:
 		return float64(len(objectKeys(x))), nil
 	}
 	return undefined{}, nil
@@ -620,7 +620,7 @@ func fList(_ *state, v any, _ []any) (any, error) {
 		return out, nil
 	case []any:
 		return x, nil
-	case *object, map[string]any:
+	case *object, map[string]any, loopVars:
 		out := []any{}
 		for _, k := range objectKeys(x) {
 			e, _ := objectGet(x, k)

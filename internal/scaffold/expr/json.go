@@ -57,7 +57,7 @@ func (j *jsonWriter) value(v any, cur string, depth int) error {
 		j.quote(x)
 	case []any:
 		return j.array(x, cur, depth)
-	case *object, map[string]any:
+	case *object, map[string]any, loopVars:
 		return j.object(x, cur, depth)
 	case *jsRegexp:
 		j.b.WriteString("{}")

@@ -25,6 +25,34 @@ type object struct {
 	vals map[string]any
 }
 
+// loopVars is the `loop` variable of a for loop: an object computed on access, so that a
+// long loop does not build a map per iteration.
+type loopVars struct{ i, n int }
+
+func (l loopVars) keys() []string {
+	return []string{"index", "index0", "revindex", "revindex0", "first", "last", "length"}
+}
+
+func (l loopVars) get(k string) (any, bool) {
+	switch k {
+	case "index":
+		return float64(l.i + 1), true
+	case "index0":
+		return float64(l.i), true
+	case "revindex":
+		return float64(l.n - l.i), true
+	case "revindex0":
+		return float64(l.n - l.i - 1), true
+	case "first":
+		return l.i == 0, true
+	case "last":
+		return l.i == l.n-1, true
+	case "length":
+		return float64(l.n), true
+	}
+	return nil, false
+}
+
 func newObject() *object { return &object{vals: map[string]any{}} }
 
 func (o *object) set(k string, v any) {
@@ -40,6 +68,8 @@ func objectKeys(v any) []string {
 	switch m := v.(type) {
 	case *object:
 		return m.keys
+	case loopVars:
+		return m.keys()
 	case map[string]any:
 		keys := make([]string, 0, len(m))
 		for k := range m {
@@ -57,6 +87,8 @@ func objectGet(v any, k string) (any, bool) {
 	case *object:
 		x, ok := m.vals[k]
 		return x, ok
+	case loopVars:
+		return m.get(k)
 	case map[string]any:
 		x, ok := m[k]
 		return norm(x), ok
@@ -66,7 +98,7 @@ func objectGet(v any, k string) (any, bool) {
 
 func isObject(v any) bool {
 	switch v.(type) {
-	case *object, map[string]any:
+	case *object, map[string]any, loopVars:
 		return true
 	}
 	return false
@@ -80,7 +112,7 @@ func isNullish(v any) bool   { return v == nil || isUndefined(v) }
 // so a template can never reach Go fields or methods.
 func norm(v any) any {
 	switch x := v.(type) {
-	case nil, undefined, bool, string, float64, int, []any, map[string]any, *object, *jsRegexp, method:
+	case nil, undefined, bool, string, float64, int, []any, map[string]any, *object, *jsRegexp, method, loopVars:
 		return v
 	case int64:
 		return float64(x)
@@ -266,7 +298,7 @@ func toStringDepth(v any, depth int) string {
 			}
 		}
 		return strings.Join(parts, ",")
-	case *object, map[string]any:
+	case *object, map[string]any, loopVars:
 		return "[object Object]"
 	case method:
 		return "function " + x.name + "() { [native code] }"
@@ -321,7 +353,7 @@ func Truthy(v any) bool {
 // toPrimitive is JavaScript's ToPrimitive with the default hint, for + and comparisons.
 func toPrimitive(v any) any {
 	switch v.(type) {
-	case []any, *object, map[string]any, method, *jsRegexp:
+	case []any, *object, map[string]any, method, *jsRegexp, loopVars:
 		return toString(v)
 	}
 	if f, ok := num(v); ok {
@@ -427,7 +459,7 @@ func looseEqual(a, b any) bool {
 
 func isPrimitive(v any) bool {
 	switch v.(type) {
-	case []any, map[string]any, *object, method, *jsRegexp:
+	case []any, map[string]any, *object, method, *jsRegexp, loopVars:
 		return false
 	}
 	return true
@@ -470,7 +502,7 @@ func plainDepth(v any, depth int) any {
 			out[i] = plainDepth(norm(e), depth+1)
 		}
 		return out
-	case *object, map[string]any:
+	case *object, map[string]any, loopVars:
 		out := map[string]any{}
 		for _, k := range objectKeys(x) {
 			e, _ := objectGet(x, k)

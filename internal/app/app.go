@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/auth"
+	"github.com/goldenpathidp/goldenpath/internal/catalog"
 	"github.com/goldenpathidp/goldenpath/internal/change"
 	"github.com/goldenpathidp/goldenpath/internal/contract"
 	"github.com/goldenpathidp/goldenpath/internal/forge"
@@ -27,6 +28,10 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/registry"
 	"github.com/goldenpathidp/goldenpath/internal/request"
 	"github.com/goldenpathidp/goldenpath/internal/rest"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/actions"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
+	"github.com/goldenpathidp/goldenpath/internal/scaffolder"
 	"github.com/goldenpathidp/goldenpath/internal/secrets"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 	"github.com/goldenpathidp/goldenpath/internal/store/sqlite"
@@ -94,6 +99,8 @@ type App struct {
 	Changes    *change.Service
 	Requests   *request.Service
 	Reconciler *reconcile.Reconciler
+	Catalog    *catalog.Catalog
+	Scaffolder *scaffolder.Manager
 
 	changeRouter *changeRouter
 
@@ -151,16 +158,24 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	if err := a.Changes.Recover(ctx); err != nil {
 		return nil, fmt.Errorf("recovering change requests: %w", err)
 	}
-
+	if err := a.seedTemplates(ctx); err != nil {
+		return nil, fmt.Errorf("seeding the built-in templates: %w", err)
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	a.serve(mainLn, a.mainHandler())
 	a.serve(s3Ln, a.Objects)
-	a.wg.Add(1)
+	a.wg.Add(2)
 	go func() {
 		defer a.wg.Done()
 		if err := a.Reconciler.Run(runCtx); err != nil {
 			a.log.Error("reconciler stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer a.wg.Done()
+		if err := a.Scaffolder.Run(runCtx); err != nil {
+			a.log.Error("scaffolder stopped", "err", err)
 		}
 	}()
 	return a, nil
@@ -234,6 +249,27 @@ func (a *App) open(ctx context.Context, host string) error {
 	req = request.New(a.Platform, a.Changes, st)
 	a.Requests = req
 	a.changeRouter = &changeRouter{platform: a.Changes, forge: a.Forge, store: st}
+	if a.Catalog, err = catalog.Open(ctx, filepath.Join(dir, "catalog.db"), a.readForgeFile, a.log); err != nil {
+		return err
+	}
+	a.closers = append(a.closers, a.Catalog.Close)
+	return a.openScaffolder()
+}
+
+func (a *App) openScaffolder() error {
+	engine := expr.New(expr.Options{})
+	registry, err := scaffold.NewRegistry(actions.All(actions.Deps{
+		Engine: engine, Remote: forgeRemote{a}, Catalog: scaffoldCatalog{a}, Requests: scaffoldRequests{a},
+		Publisher: &actions.Publisher{Forge: a.Forge, Changes: scaffoldChanges{a}, BaseURL: a.url},
+	})...)
+	if err != nil {
+		return err
+	}
+	a.Scaffolder = scaffolder.New(scaffolder.Options{
+		Store: a.Store, Vault: a.Vault, Forge: a.Forge, Templates: &scaffolder.RepoTemplates{Repo: a.Platform},
+		Runner: &scaffold.Runner{Actions: registry, Engine: engine}, Users: scaffoldUsers{a},
+		Dir: filepath.Join(a.cfg.DataDir, "tasks"), Logger: a.log,
+	})
 	return nil
 }
 
@@ -250,6 +286,7 @@ func (a *App) mainHandler() http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api.Handler())
+	mux.Handle("/api/scaffolder/", a.Scaffolder.Handler(a.Auth))
 	mux.Handle("/git/", a.Forge)
 	mux.Handle("/v2/", a.Registry)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,270 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/goldenpathidp/goldenpath/internal/auth"
+	"github.com/goldenpathidp/goldenpath/internal/catalog"
+	"github.com/goldenpathidp/goldenpath/internal/contract"
+	"github.com/goldenpathidp/goldenpath/internal/forge"
+	"github.com/goldenpathidp/goldenpath/internal/problem"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/actions"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/builtin"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/skeleton"
+)
+
+// principal loads a user's current roles and teams.
+func (a *App) principal(ctx context.Context, name string) (auth.Principal, error) {
+	u, err := a.Store.GetUser(ctx, name)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	return auth.Principal{Name: u.Name, Roles: u.Roles, Teams: u.Teams}, nil
+}
+
+// scaffoldUsers gives tasks their user as Backstage templates see it (user.ref, user.entity).
+type scaffoldUsers struct{ a *App }
+
+func (u scaffoldUsers) User(ctx context.Context, name string) (scaffold.User, error) {
+	rec, err := u.a.Store.GetUser(ctx, name)
+	if err != nil {
+		return scaffold.User{}, err
+	}
+	memberOf := make([]any, 0, len(rec.Teams))
+	for _, t := range rec.Teams {
+		memberOf = append(memberOf, "group:default/"+t)
+	}
+	entity := map[string]any{
+		"apiVersion": "backstage.io/v1alpha1", "kind": "User",
+		"metadata": map[string]any{"name": rec.Name, "namespace": "default"},
+		"spec": map[string]any{"profile": map[string]any{"displayName": firstNonEmpty(rec.DisplayName, rec.Name), "email": rec.Email},
+			"memberOf": memberOf},
+	}
+	return scaffold.User{Ref: "user:default/" + rec.Name, Name: rec.Name, Teams: rec.Teams, Roles: rec.Roles, Entity: entity}, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// scaffoldRequests files contracts for tasks through the request flow.
+type scaffoldRequests struct{ a *App }
+
+func (r scaffoldRequests) File(ctx context.Context, u scaffold.User, req *contract.Request, dryRun bool) (actions.Filed, error) {
+	f := actions.Filed{RequestID: string(req.ID()), ContractPath: req.Path()}
+	p, err := r.a.principal(ctx, u.Name)
+	if err != nil {
+		return f, err
+	}
+	if dryRun {
+		cfg, err := r.a.Requests.Config(ctx)
+		if err != nil {
+			return f, err
+		}
+		if errs := req.Validate(cfg); len(errs) > 0 {
+			return f, errs
+		}
+		return f, nil
+	}
+	filed, err := r.a.Requests.Create(ctx, p, req)
+	if err != nil {
+		return f, err
+	}
+	f.ChangeNumber = filed.Change.Number
+	f.ChangeURL = fmt.Sprintf("%s/api/v1/changes/%d", r.a.url, filed.Change.Number)
+	return f, nil
+}
+
+// scaffoldChanges opens change requests for publish:github:pull-request.
+type scaffoldChanges struct{ a *App }
+
+func (c scaffoldChanges) OpenBranch(ctx context.Context, u scaffold.User, repo, branch, title, body string) (int64, string, error) {
+	p, err := c.a.principal(ctx, u.Name)
+	if err != nil {
+		return 0, "", err
+	}
+	ch, err := c.a.changeRouter.OpenBranch(ctx, p, repo, branch, title, body)
+	if err != nil {
+		return 0, "", err
+	}
+	return ch.Number, fmt.Sprintf("%s/api/v1/changes/%d", c.a.url, ch.Number), nil
+}
+
+// scaffoldCatalog registers locations and fetches entities for the catalog actions.
+type scaffoldCatalog struct{ a *App }
+
+func (c scaffoldCatalog) Register(ctx context.Context, target string) ([]string, error) {
+	loc, entities, existed, err := c.a.Catalog.AddLocation(ctx, "url", target, false)
+	if err != nil {
+		return nil, err
+	}
+	if existed {
+		if err := c.a.Catalog.Refresh(ctx, loc.ID); err != nil {
+			return nil, err
+		}
+	}
+	refs := make([]string, 0, len(entities))
+	for _, e := range entities {
+		refs = append(refs, e.Ref().String())
+	}
+	return refs, nil
+}
+
+func (c scaffoldCatalog) Fetch(ctx context.Context, ref, defaultKind, defaultNamespace string) (map[string]any, error) {
+	r, err := catalog.ParseRef(ref, defaultKind, firstNonEmpty(defaultNamespace, "default"))
+	if err != nil {
+		return nil, problem.Field("entityRef", "%v", err)
+	}
+	e, err := c.a.Catalog.Get(ctx, r)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", actions.ErrEntityNotFound, r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toMap(e)
+}
+
+// forgeURL is a URL into the embedded forge: a repository, a ref and a path.
+type forgeURL struct {
+	repo, ref, path string
+}
+
+// parseForgeURL understands goldenpath's own forge URLs (<base>/git/<repo>/blob|tree/<ref>/<path>) and
+// GitHub-style URLs (https://github.com/<owner>/<repo>/blob|tree/<ref>/<path>), which `up` serves from the
+// embedded forge. Anything else is refused.
+func (a *App) parseForgeURL(raw string) (forgeURL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return forgeURL{}, fmt.Errorf("url %q: %v", raw, err)
+	}
+	own, _ := url.Parse(a.url)
+	rest := ""
+	switch {
+	case u.Host == own.Host || u.Host == "goldenpath":
+		r, ok := strings.CutPrefix(u.Path, "/git/")
+		if !ok {
+			return forgeURL{}, fmt.Errorf("url %q: not a repository URL (%s/git/<repo>/blob/<ref>/<path>)", raw, a.url)
+		}
+		rest = r
+	case u.Host == "github.com":
+		rest = strings.TrimPrefix(u.Path, "/")
+	default:
+		return forgeURL{}, fmt.Errorf("url %q: host %q is not allowed; goldenpath reads from its own forge (%s, and github.com URLs mapped onto it)", raw, u.Host, own.Host)
+	}
+	for _, sep := range []string{"/blob/", "/tree/"} {
+		if repo, refPath, ok := strings.Cut(rest, sep); ok {
+			ref, p, _ := strings.Cut(refPath, "/")
+			return forgeURL{repo: strings.TrimSuffix(repo, ".git"), ref: ref, path: path.Clean("/" + p)[1:]}, nil
+		}
+	}
+	return forgeURL{}, fmt.Errorf("url %q: want .../<repo>/blob/<ref>/<path> or .../tree/<ref>/<path>", raw)
+}
+
+// readForgeFile reads a catalog location's target.
+func (a *App) readForgeFile(ctx context.Context, target string) ([]byte, error) {
+	fu, err := a.parseForgeURL(target)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := a.Forge.Repo(fu.repo)
+	if err != nil {
+		return nil, fmt.Errorf("%s: repository %s does not exist", target, fu.repo)
+	}
+	return repo.ReadFile(ctx, fu.ref, fu.path)
+}
+
+// forgeRemote serves fetch:* actions' URLs from the forge.
+type forgeRemote struct{ a *App }
+
+func (r forgeRemote) Files(ctx context.Context, raw string) ([]skeleton.File, error) {
+	fu, err := r.a.parseForgeURL(raw)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := r.a.Forge.Repo(fu.repo)
+	if err != nil {
+		return nil, fmt.Errorf("url %q: repository %s does not exist in goldenpath's forge", raw, fu.repo)
+	}
+	files, err := repo.ReadTree(ctx, fu.ref, fu.path)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		content, err := repo.ReadFile(ctx, fu.ref, fu.path)
+		if err != nil {
+			return nil, fmt.Errorf("url %q: nothing there: %w", raw, err)
+		}
+		return []skeleton.File{{Path: path.Base(fu.path), Content: content}}, nil
+	}
+	out := make([]skeleton.File, 0, len(files))
+	for _, f := range files {
+		rel := f.Path
+		if fu.path != "" {
+			rel = strings.TrimPrefix(f.Path, fu.path+"/")
+		}
+		out = append(out, skeleton.File{Path: rel, Content: f.Content, Executable: f.Mode == "100755"})
+	}
+	return out, nil
+}
+
+// builtinTemplateChanges returns the built-in templates as files for the platform repository.
+func builtinTemplateChanges() ([]forge.Change, error) {
+	var out []forge.Change
+	err := fs.WalkDir(builtin.FS, "templates", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := builtin.FS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out = append(out, forge.Change{Path: p, Content: b})
+		return nil
+	})
+	return out, err
+}
+
+// seedTemplates adds the built-in templates to a platform repository that has none.
+func (a *App) seedTemplates(ctx context.Context) error {
+	main, err := a.Platform.ResolveRef(ctx, "main")
+	if err != nil {
+		return err
+	}
+	existing, err := a.Platform.ReadTree(ctx, main, "templates")
+	if err != nil || len(existing) > 0 {
+		return err
+	}
+	changes, err := builtinTemplateChanges()
+	if err != nil || len(changes) == 0 {
+		return err
+	}
+	_, err = a.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: main, Message: "Add the built-in golden-path templates",
+		Author: forge.Signature{Name: "goldenpath", Email: "goldenpath@localhost"}, Changes: changes})
+	if errors.Is(err, forge.ErrConflict) {
+		return nil // someone pushed meanwhile; the next start tries again
+	}
+	return err
+}
+
+func toMap(v any) (map[string]any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(raw, &m)
+}

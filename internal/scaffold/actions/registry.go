@@ -1,0 +1,33 @@
+package actions
+
+import (
+	"time"
+
+	"github.com/goldenpathidp/goldenpath/internal/scaffold"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
+)
+
+// Deps are what the built-in actions use.
+type Deps struct {
+	Engine    *expr.Engine
+	Remote    Remote
+	Catalog   Catalog
+	Publisher *Publisher
+	Requests  Requests
+	MaxWait   time.Duration // debug:wait cap; default 10s
+}
+
+// All returns every built-in action.
+func All(d Deps) []scaffold.Action {
+	if d.MaxWait == 0 {
+		d.MaxWait = 10 * time.Second
+	}
+	return []scaffold.Action{
+		FetchTemplate(d.Engine, d.Remote), FetchPlain(d.Remote), FetchPlainFile(d.Remote),
+		FsDelete(), FsRename(), FsReaddir(), DebugLog(), DebugWait(d.MaxWait),
+		CatalogWrite(), CatalogRegister(d.Catalog), CatalogFetch(d.Catalog),
+		d.Publisher.Publish("publish:github"), d.Publisher.Publish("publish:gitea"), d.Publisher.Publish("publish:gitlab"),
+		d.Publisher.RepoPush(), d.Publisher.PullRequest(),
+		ActionsDispatch(d.Requests), RequestCreate(d.Requests),
+	}
+}

@@ -1,0 +1,141 @@
+package scaffolder
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/goldenpathidp/goldenpath/internal/problem"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/skeleton"
+)
+
+// DryRunInput is a dry run: a template given inline with its files (Backstage's form), or a template of
+// the platform repository by ref.
+type DryRunInput struct {
+	Template    map[string]any
+	TemplateRef string
+	Values      map[string]any
+	Secrets     map[string]string
+	Files       []skeleton.File // directoryContents, relative to the template's directory
+	User        scaffold.User
+}
+
+// LogEntry is one line of a dry run's log, in Backstage's shape.
+type LogEntry struct {
+	Body map[string]any `json:"body"`
+}
+
+// DryRunResult is what a dry run produced.
+type DryRunResult struct {
+	Log    []LogEntry            `json:"log"`
+	Files  []skeleton.File       `json:"-"`
+	Output map[string]any        `json:"output"`
+	Steps  []scaffold.StepResult `json:"steps"`
+	Error  string                `json:"error,omitempty"`
+}
+
+// memEvents collects a dry run's log.
+type memEvents struct {
+	mu  sync.Mutex
+	log []LogEntry
+}
+
+func (e *memEvents) Log(_ context.Context, stepID, message string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.log = append(e.log, LogEntry{Body: map[string]any{"stepId": stepID, "message": message}})
+}
+
+func (e *memEvents) StepStatus(_ context.Context, stepID, status string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.log = append(e.log, LogEntry{Body: map[string]any{"stepId": stepID, "status": status, "message": fmt.Sprintf("step %s %s", stepID, status)}})
+}
+
+// DryRun runs a template through the same runner as a task, with actions that change nothing outside the
+// workspace, and returns the log, the files the workspace ended with, the output and the steps.
+func (m *Manager) DryRun(ctx context.Context, in DryRunInput) (DryRunResult, error) {
+	tmpl, src, err := m.dryRunTemplate(ctx, in)
+	if err != nil {
+		return DryRunResult{}, err
+	}
+	pages, err := tmpl.Pages()
+	if err != nil {
+		return DryRunResult{}, problem.New(problem.Invalid, "template: %v", err)
+	}
+	values := scaffold.ApplyDefaults(pages, in.Values)
+	if err := m.o.Runner.Preflight(tmpl, values); err != nil {
+		return DryRunResult{}, invalid(err)
+	}
+	ws, err := os.MkdirTemp(m.o.Dir, "dry-run-")
+	if err != nil {
+		return DryRunResult{}, err
+	}
+	defer os.RemoveAll(ws)
+	events := &memEvents{}
+	run := scaffold.Run{TaskID: "dry-run-" + newID()[:8], Template: tmpl, Source: src, Values: values, Secrets: in.Secrets,
+		User: in.User, Workspace: ws, DryRun: true, Events: events}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	res, runErr := m.o.Runner.Execute(ctx, run)
+	out := DryRunResult{Log: events.log, Output: res.Output, Steps: res.Steps}
+	if runErr != nil {
+		out.Error = runErr.Error()
+	}
+	files, err := skeleton.ReadTree(ws)
+	if err != nil {
+		return out, err
+	}
+	// A template may write a secret into a file; a dry run's result is shown to people and logs.
+	secretValues := make([]string, 0, len(in.Secrets))
+	for _, v := range in.Secrets {
+		secretValues = append(secretValues, v)
+	}
+	for i := range files {
+		if !isBinary(files[i].Content) {
+			files[i].Content = []byte(expr.Redact(string(files[i].Content), secretValues))
+		}
+	}
+	out.Files = files
+	return out, nil
+}
+
+func isBinary(b []byte) bool {
+	for i := 0; i < len(b) && i < 8000; i++ {
+		if b[i] == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Manager) dryRunTemplate(ctx context.Context, in DryRunInput) (*scaffold.Template, scaffold.Source, error) {
+	if in.TemplateRef != "" {
+		found, err := m.o.Templates.Get(ctx, in.TemplateRef)
+		if err != nil {
+			return nil, nil, problem.Field("templateRef", "%v", err)
+		}
+		repo, err := m.o.Forge.Repo(found.Source.Repo)
+		if err != nil {
+			return nil, nil, err
+		}
+		return found.Template, &forgeSource{repo: repo, spec: found.Source}, nil
+	}
+	if in.Template == nil {
+		return nil, nil, problem.Field("template", "is required (or templateRef)")
+	}
+	raw, err := json.Marshal(in.Template)
+	if err != nil {
+		return nil, nil, problem.Field("template", "%v", err)
+	}
+	tmpl, err := scaffold.Parse("template", raw)
+	if err != nil {
+		return nil, nil, problem.Field("template", "%v", err)
+	}
+	return tmpl, newMemSource("the dry run's directoryContents", in.Files), nil
+}

@@ -9,6 +9,7 @@
 package catalog
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -121,31 +122,66 @@ func (m Metadata) MarshalJSON() ([]byte, error) {
 	return json.Marshal(merged)
 }
 
-// UnmarshalJSON reads the declared fields and keeps the others in Extra.
+// UnmarshalJSON reads the declared fields and keeps the others in Extra. It walks the object once with a
+// token decoder: listing a page of entities is mostly this decoding, so a second pass would show.
 func (m *Metadata) UnmarshalJSON(data []byte) error {
-	var a metadataAlias
-	if err := json.Unmarshal(data, &a); err != nil {
-		return err
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return fmt.Errorf("metadata: must be an object")
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(data, &fields); err != nil {
-		return err
+	var out Metadata
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("metadata: %w", err)
+		}
+		key, _ := tok.(string)
+		if err := out.decodeField(dec, key); err != nil {
+			return fmt.Errorf("metadata.%s: %w", key, err)
+		}
 	}
-	for k, raw := range fields {
-		if isMetadataKey(k) {
-			continue
-		}
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return fmt.Errorf("metadata.%s: %w", k, err)
-		}
-		if a.Extra == nil {
-			a.Extra = map[string]any{}
-		}
-		a.Extra[k] = v
+	if _, err := dec.Token(); err != nil {
+		return fmt.Errorf("metadata: %w", err)
 	}
-	*m = Metadata(a)
+	*m = out
 	return nil
+}
+
+func (m *Metadata) decodeField(dec *json.Decoder, key string) error {
+	var dst any
+	switch key {
+	case "uid":
+		dst = &m.UID
+	case "etag":
+		dst = &m.Etag
+	case "name":
+		dst = &m.Name
+	case "namespace":
+		dst = &m.Namespace
+	case "title":
+		dst = &m.Title
+	case "description":
+		dst = &m.Description
+	case "labels":
+		dst = &m.Labels
+	case "annotations":
+		dst = &m.Annotations
+	case "tags":
+		dst = &m.Tags
+	case "links":
+		dst = &m.Links
+	default:
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		if m.Extra == nil {
+			m.Extra = map[string]any{}
+		}
+		m.Extra[key] = v
+		return nil
+	}
+	return dec.Decode(dst)
 }
 
 // clone returns a deep copy, so stored entities never share maps with the caller's.

@@ -20,24 +20,24 @@ type claim struct {
 // writer applies claims inside one transaction with prepared statements, because a location may hold
 // tens of thousands of entities.
 type writer struct {
-	tx                                    *sql.Tx
-	now                                   int64
-	find, insert, update, delRels, addRel *sql.Stmt
+	tx                            *sql.Tx
+	now                           int64
+	find, insert, update, delRels *sql.Stmt
+	addRels                       map[int]*sql.Stmt // by row count: one INSERT per entity, not per relation
 }
 
 func newWriter(ctx context.Context, tx *sql.Tx, now int64) (*writer, error) {
-	w := &writer{tx: tx, now: now}
+	w := &writer{tx: tx, now: now, addRels: map[int]*sql.Stmt{}}
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
 	}{
 		{&w.find, `SELECT id, uid, location_id, source, hash, etag, orphaned_at FROM entities WHERE ref = ?`},
 		{&w.insert, `INSERT INTO entities (uid, ref, kind, namespace, name, owner, location_id, source, hash, etag, body,
-			created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`},
+			created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`},
 		{&w.update, `UPDATE entities SET kind = ?, namespace = ?, name = ?, owner = ?, location_id = ?, source = ?, hash = ?,
 			etag = ?, body = ?, orphaned_at = 0, updated_at = ? WHERE id = ?`},
 		{&w.delRels, `DELETE FROM relations WHERE origin = ?`},
-		{&w.addRel, `INSERT INTO relations (origin, source_ref, type, target_ref) VALUES (?,?,?,?)`},
 	} {
 		s, err := tx.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -50,10 +50,13 @@ func newWriter(ctx context.Context, tx *sql.Tx, now int64) (*writer, error) {
 }
 
 func (w *writer) close() {
-	for _, s := range []*sql.Stmt{w.find, w.insert, w.update, w.delRels, w.addRel} {
+	for _, s := range []*sql.Stmt{w.find, w.insert, w.update, w.delRels} {
 		if s != nil {
 			s.Close()
 		}
+	}
+	for _, s := range w.addRels {
+		s.Close()
 	}
 }
 
@@ -103,36 +106,66 @@ func (w *writer) apply(ctx context.Context, locID string, cl claim) (*Entity, er
 		_, err = w.update.ExecContext(ctx, r.Kind, r.Namespace, r.Name, ownerRef(e), locID, source, hash, e.Metadata.Etag,
 			string(body), w.now, row.id)
 	} else {
-		err = w.insert.QueryRowContext(ctx, e.Metadata.UID, ref, r.Kind, r.Namespace, r.Name, ownerRef(e), locID, source, hash,
-			e.Metadata.Etag, string(body), w.now, w.now).Scan(&row.id)
+		var res sql.Result
+		res, err = w.insert.ExecContext(ctx, e.Metadata.UID, ref, r.Kind, r.Namespace, r.Name, ownerRef(e), locID, source, hash,
+			e.Metadata.Etag, string(body), w.now, w.now)
+		if err == nil {
+			row.id, err = res.LastInsertId()
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("storing %s: %w", ref, err)
 	}
-	return e, w.relate(ctx, row.id, e)
+	return e, w.relate(ctx, row.id, e, found)
 }
 
 // relate replaces the relations entity id originates: its own and the inverse ones on its targets.
-func (w *writer) relate(ctx context.Context, id int64, e *Entity) error {
-	if _, err := w.delRels.ExecContext(ctx, id); err != nil {
-		return fmt.Errorf("clearing relations of %s: %w", e.Ref(), err)
+func (w *writer) relate(ctx context.Context, id int64, e *Entity, existed bool) error {
+	if existed {
+		if _, err := w.delRels.ExecContext(ctx, id); err != nil {
+			return fmt.Errorf("clearing relations of %s: %w", e.Ref(), err)
+		}
 	}
 	self := e.Ref().String()
 	own, inverse := Relations(e)
+	e.Relations = own
+	args := make([]any, 0, 8*len(own))
 	for _, r := range own {
-		if _, err := w.addRel.ExecContext(ctx, id, self, r.Type, r.TargetRef); err != nil {
-			return fmt.Errorf("storing relations of %s: %w", self, err)
-		}
+		args = append(args, id, self, r.Type, r.TargetRef)
 	}
 	for target, rels := range inverse {
 		for _, r := range rels {
-			if _, err := w.addRel.ExecContext(ctx, id, target.String(), r.Type, r.TargetRef); err != nil {
-				return fmt.Errorf("storing relations of %s: %w", self, err)
-			}
+			args = append(args, id, target.String(), r.Type, r.TargetRef)
 		}
 	}
-	e.Relations = own
+	// Chunks keep a Group with thousands of members under SQLite's limit on statement parameters.
+	for len(args) > 0 {
+		chunk := args[:min(len(args), 4*maxRelationRows)]
+		args = args[len(chunk):]
+		stmt, err := w.addRelations(ctx, len(chunk)/4)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(ctx, chunk...); err != nil {
+			return fmt.Errorf("storing relations of %s: %w", self, err)
+		}
+	}
 	return nil
+}
+
+const maxRelationRows = 256
+
+func (w *writer) addRelations(ctx context.Context, n int) (*sql.Stmt, error) {
+	if s, ok := w.addRels[n]; ok {
+		return s, nil
+	}
+	q := `INSERT INTO relations (origin, source_ref, type, target_ref) VALUES ` + strings.TrimSuffix(strings.Repeat("(?,?,?,?),", n), ",")
+	s, err := w.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("preparing statement: %w", err)
+	}
+	w.addRels[n] = s
+	return s, nil
 }
 
 // contentHash identifies an entity's content, so a refresh that changes nothing writes nothing and the

@@ -217,7 +217,11 @@ func taskOutcome(g *globals, c *client, cmd *cobra.Command, id string, body map[
 		if links, ok := out["links"].([]any); ok {
 			for _, l := range links {
 				m, _ := l.(map[string]any)
-				fmt.Fprintf(g.env.Stdout, "  %v: %v%v\n", m["title"], m["url"], m["entityRef"])
+				target := m["url"]
+				if target == nil || target == "" {
+					target = m["entityRef"]
+				}
+				fmt.Fprintf(g.env.Stdout, "  %v: %v\n", m["title"], target)
 			}
 		}
 		if texts, ok := out["text"].([]any); ok {

@@ -72,6 +72,9 @@ func (m *Manager) DryRun(ctx context.Context, in DryRunInput) (DryRunResult, err
 	if err := m.o.Runner.Preflight(tmpl, values); err != nil {
 		return DryRunResult{}, invalid(err)
 	}
+	if err := os.MkdirAll(m.o.Dir, 0o700); err != nil {
+		return DryRunResult{}, err
+	}
 	ws, err := os.MkdirTemp(m.o.Dir, "dry-run-")
 	if err != nil {
 		return DryRunResult{}, err

@@ -35,7 +35,7 @@ func (m *Manager) Handler(authn Authenticator) http.Handler {
 			p, err := authn.FromRequest(r)
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="goldenpath"`)
-				writeError(w, problem.New(problem.Unauthenticated, "%v", err))
+				m.writeError(w, r, problem.New(problem.Unauthenticated, "%v", err))
 				return
 			}
 			u, err := m.o.Users.User(r.Context(), p.Name)
@@ -43,7 +43,7 @@ func (m *Manager) Handler(authn Authenticator) http.Handler {
 				err = fn(w, r, u)
 			}
 			if err != nil {
-				writeError(w, err)
+				m.writeError(w, r, err)
 			}
 		})
 	}
@@ -60,7 +60,7 @@ func (m *Manager) Handler(authn Authenticator) http.Handler {
 	h("GET "+base+"/templates/{ns}/{kind}/{name}/parameter-schema", m.httpParameterSchema)
 	h("GET "+base+"/templates", m.httpTemplates)
 	mux.HandleFunc("/api/scaffolder/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, problem.New(problem.NotFound, "no scaffolder endpoint %s %s", r.Method, r.URL.Path))
+		m.writeError(w, r, problem.New(problem.NotFound, "no scaffolder endpoint %s %s", r.Method, r.URL.Path))
 	})
 	return mux
 }
@@ -71,12 +71,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, err error) {
+func (m *Manager) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		err = problem.New(problem.TooLarge, "the request body is larger than %d bytes", tooBig.Limit)
 	}
 	p := problem.From(err)
+	if p.Code == problem.Internal {
+		m.log.Error("scaffolder request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
 	_ = writeJSON(w, p.Code.Status(), p)
 }
 

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
-	"github.com/goldenpathidp/goldenpath/internal/scaffold/skeleton"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -152,7 +151,7 @@ func CatalogWrite() scaffold.Action {
 			"filePath": str("Path within the workspace (default catalog-info.yaml)"),
 		}, "entity"),
 		run: func(ctx context.Context, ac *scaffold.ActionContext) error {
-			p, err := skeleton.SafeJoin(ac.Workspace, ac.String("filePath", "catalog-info.yaml"))
+			p, err := within(ac.Workspace, ac.String("filePath", "catalog-info.yaml"))
 			if err != nil {
 				return fmt.Errorf("input.filePath: %w", err)
 			}

@@ -107,7 +107,7 @@ func templateOptions(ac *scaffold.ActionContext) (skeleton.Options, error) {
 
 // write puts files under the workspace's targetPath, refusing any path that escapes it.
 func write(ac *scaffold.ActionContext, targetPath string, files []skeleton.File, replace bool) error {
-	dir, err := skeleton.SafeJoin(ac.Workspace, targetPath)
+	dir, err := within(ac.Workspace, targetPath)
 	if err != nil {
 		return fmt.Errorf("input.targetPath: %w", err)
 	}
@@ -169,7 +169,7 @@ func FetchPlainFile(remote Remote) scaffold.Action {
 			if len(files) != 1 {
 				return fmt.Errorf("url %q: names %d files, want exactly one file", ac.String("url", ""), len(files))
 			}
-			target, err := skeleton.SafeJoin(ac.Workspace, ac.String("targetPath", ""))
+			target, err := within(ac.Workspace, ac.String("targetPath", ""))
 			if err != nil {
 				return fmt.Errorf("input.targetPath: %w", err)
 			}
@@ -187,4 +187,13 @@ func FetchPlainFile(remote Remote) scaffold.Action {
 			return nil
 		},
 	}
+}
+
+// within resolves a workspace-relative path ("", "." and "./" mean the workspace itself), refusing any
+// path that escapes the workspace.
+func within(workspace, rel string) (string, error) {
+	if c := path.Clean("/" + rel); c == "/" {
+		return workspace, nil
+	}
+	return skeleton.SafeJoin(workspace, rel)
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
-	"github.com/goldenpathidp/goldenpath/internal/scaffold/skeleton"
 )
 
 // FsDelete is fs:delete.
@@ -23,7 +22,7 @@ func FsDelete() scaffold.Action {
 		input:       object(map[string]any{"files": strs("Paths or globs relative to the workspace")}, "files"),
 		run: func(ctx context.Context, ac *scaffold.ActionContext) error {
 			for _, pattern := range ac.Strings("files") {
-				if _, err := skeleton.SafeJoin(ac.Workspace, pattern); err != nil {
+				if _, err := within(ac.Workspace, pattern); err != nil {
 					return fmt.Errorf("input.files: %w", err)
 				}
 				matches, err := filepath.Glob(filepath.Join(ac.Workspace, filepath.FromSlash(pattern)))
@@ -32,7 +31,7 @@ func FsDelete() scaffold.Action {
 				}
 				for _, m := range matches {
 					rel, _ := filepath.Rel(ac.Workspace, m)
-					if _, err := skeleton.SafeJoin(ac.Workspace, filepath.ToSlash(rel)); err != nil {
+					if _, err := within(ac.Workspace, filepath.ToSlash(rel)); err != nil {
 						return fmt.Errorf("input.files: %w", err)
 					}
 					if err := os.RemoveAll(m); err != nil {
@@ -61,11 +60,11 @@ func FsRename() scaffold.Action {
 				from, _ := m["from"].(string)
 				to, _ := m["to"].(string)
 				overwrite, _ := m["overwrite"].(bool)
-				src, err := skeleton.SafeJoin(ac.Workspace, from)
+				src, err := within(ac.Workspace, from)
 				if err != nil {
 					return fmt.Errorf("input.files[%d].from: %w", i, err)
 				}
-				dst, err := skeleton.SafeJoin(ac.Workspace, to)
+				dst, err := within(ac.Workspace, to)
 				if err != nil {
 					return fmt.Errorf("input.files[%d].to: %w", i, err)
 				}
@@ -105,7 +104,7 @@ func FsReaddir() scaffold.Action {
 		run: func(ctx context.Context, ac *scaffold.ActionContext) error {
 			var files, folders []any
 			for _, p := range ac.Strings("paths") {
-				root, err := skeleton.SafeJoin(ac.Workspace, p)
+				root, err := within(ac.Workspace, p)
 				if err != nil {
 					return fmt.Errorf("input.paths: %w", err)
 				}
@@ -223,7 +222,7 @@ var errNotFile = errors.New("not a file")
 
 // readWorkspaceFile reads a file of the workspace.
 func readWorkspaceFile(ac *scaffold.ActionContext, rel string) ([]byte, error) {
-	p, err := skeleton.SafeJoin(ac.Workspace, strings.TrimPrefix(rel, "/"))
+	p, err := within(ac.Workspace, strings.TrimPrefix(rel, "/"))
 	if err != nil {
 		return nil, err
 	}

@@ -170,7 +170,7 @@ func author(ac *scaffold.ActionContext) forge.Signature {
 
 // workspaceFiles reads the workspace (or its sourcePath) for publishing.
 func workspaceFiles(ac *scaffold.ActionContext) ([]skeleton.File, error) {
-	dir, err := skeleton.SafeJoin(ac.Workspace, ac.String("sourcePath", "."))
+	dir, err := within(ac.Workspace, ac.String("sourcePath", "."))
 	if err != nil {
 		return nil, fmt.Errorf("input.sourcePath: %w", err)
 	}

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -101,11 +102,28 @@ func (st *state) execBody(body []stmt) error {
 	return nil
 }
 
+// lineError places an error at a line of the template.
+type lineError struct {
+	line int
+	err  error
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %v", e.line, e.err) }
+func (e *lineError) Unwrap() error { return e.err }
+
+func lineErrorf(line int, format string, args ...any) error {
+	return &lineError{line: line, err: fmt.Errorf(format, args...)}
+}
+
 func atLine(line int, err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("line %d: %w", line, err)
+	var le *lineError
+	if errors.As(err, &le) {
+		return err // already placed, e.g. by a nested block
+	}
+	return &lineError{line: line, err: err}
 }
 
 func (st *state) exec(s stmt) error {

@@ -94,7 +94,7 @@ func recoverTo(err *error, name string) {
 // object, array, string); if that value is "" or undefined the result is nil. Any other
 // string renders to a string, or to nil when it renders to "" (Backstage turns an empty
 // result into undefined). Map keys are not templated. Errors name the path and the
-// expression, e.g. `input.values.name: ${{ parameters.x | nope }}: line 1: unknown filter "nope"`.
+// expression, e.g. `input.values.name: ${{ parameters.x | nope }}: unknown filter "nope"`.
 func (e *Engine) Evaluate(v any, vars map[string]any) (out any, err error) {
 	defer recoverTo(&err, "expression")
 	return e.walk(v, "", vars)
@@ -137,6 +137,10 @@ func (e *Engine) walk(v any, path string, vars map[string]any) (any, error) {
 
 func (e *Engine) evalString(s, path string, vars map[string]any) (any, error) {
 	fail := func(err error) error {
+		var le *lineError
+		if errors.As(err, &le) && le == err && !strings.Contains(s, "\n") {
+			err = le.err // a one-line value needs no line number
+		}
 		src := s
 		if len(src) > 200 {
 			src = src[:200] + "..."

@@ -73,9 +73,13 @@ func TestEvaluateErrorsNamePathAndExpression(t *testing.T) {
 	e := New(Options{})
 	in := map[string]any{"input": map[string]any{"values": map[string]any{"name": "${{ parameters.x | nope }}"}}}
 	_, err := e.Evaluate(in, testVars())
-	want := `input.values.name: ${{ parameters.x | nope }}: line 1: unknown filter "nope"`
+	want := `input.values.name: ${{ parameters.x | nope }}: unknown filter "nope"`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
+	}
+	_, err = e.Evaluate(map[string]any{"description": "line one\n${{ parameters.x | nope }}"}, testVars())
+	if err == nil || !strings.Contains(err.Error(), `: line 2: unknown filter "nope"`) {
+		t.Errorf("got %v, want a multi-line value's error to name line 2", err)
 	}
 	_, err = e.Evaluate([]any{"ok", map[string]any{"url": "${{ 'x' | parseRepoUrl }}"}}, testVars())
 	if err == nil || !strings.HasPrefix(err.Error(), "[1].url: ${{ 'x' | parseRepoUrl }}: ") {

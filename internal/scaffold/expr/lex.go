@@ -73,6 +73,8 @@ type lexer struct {
 
 func lex(src string, syn syntax) ([]token, error) {
 	l := &lexer{src: src, line: 1, syn: syn, next: [3]int{-2, -2, -2}}
+	// Most tags hold a handful of tokens: sizing the slice up front avoids regrowing it.
+	l.toks = make([]token, 0, 8+6*strings.Count(src, "{"))
 	for l.pos < len(l.src) {
 		if err := l.lexText(); err != nil {
 			return nil, err
@@ -180,7 +182,7 @@ func (l *lexer) lexComment(n int) error {
 	start := l.line
 	end := strings.Index(l.src[l.pos+n:], commentEnd)
 	if end < 0 {
-		return fmt.Errorf("line %d: unclosed comment: missing %q", start, commentEnd)
+		return lineErrorf(start, "unclosed comment: missing %q", commentEnd)
 	}
 	body := l.src[l.pos+n : l.pos+n+end]
 	l.stripNext = strings.HasSuffix(body, "-")
@@ -214,7 +216,7 @@ func (l *lexer) lexRawBody() error {
 	for from := l.pos; ; {
 		i := strings.Index(l.src[from:], blockStart)
 		if i < 0 {
-			return fmt.Errorf("line %d: unclosed {%% %s %%}: missing {%% %s %%}", start, l.toks[n-2].val, endName)
+			return lineErrorf(start, "unclosed {%% %s %%}: missing {%% %s %%}", l.toks[n-2].val, endName)
 		}
 		at := from + i
 		rest := strings.TrimLeft(strings.TrimPrefix(l.src[at+len(blockStart):], "-"), " \t\r\n")
@@ -255,7 +257,7 @@ func (l *lexer) lexCode(end string, endKind tokKind) error {
 		rest := l.src[l.pos:]
 		switch {
 		case rest == "":
-			return fmt.Errorf("line %d: unclosed tag: missing %q", start, end)
+			return lineErrorf(start, "unclosed tag: missing %q", end)
 		case strings.HasPrefix(rest, "-"+end):
 			l.emit(endKind, end)
 			l.advance(len(end) + 1)
@@ -304,7 +306,7 @@ func (l *lexer) lexToken() error {
 			return nil
 		}
 	}
-	return fmt.Errorf("line %d: unexpected character %q", l.line, c)
+	return lineErrorf(l.line, "unexpected character %q", c)
 }
 
 func (l *lexer) lexString(q byte) error {
@@ -329,7 +331,7 @@ func (l *lexer) lexString(q byte) error {
 		}
 	}
 	if i >= len(l.src) {
-		return fmt.Errorf("line %d: unclosed string literal", start)
+		return lineErrorf(start, "unclosed string literal")
 	}
 	l.toks = append(l.toks, token{kind: tString, val: b.String(), line: start})
 	l.advance(i + 1 - l.pos)
@@ -377,7 +379,7 @@ func (l *lexer) lexRegex() error {
 		b.WriteByte(l.src[i])
 	}
 	if i >= len(l.src) {
-		return fmt.Errorf("line %d: unclosed regular expression", start)
+		return lineErrorf(start, "unclosed regular expression")
 	}
 	i++
 	j := i

@@ -134,7 +134,7 @@ func parse(src string, syn syntax, cookiecutter bool) ([]stmt, error) {
 		return nil, err
 	}
 	if end != "" {
-		return nil, fmt.Errorf("line %d: unexpected {%% %s %%}", p.prev().line, end)
+		return nil, lineErrorf(p.prev().line, "unexpected {%% %s %%}", end)
 	}
 	return body, nil
 }
@@ -151,7 +151,7 @@ func (p *parser) next() token {
 }
 
 func (p *parser) errorf(t token, format string, args ...any) error {
-	return fmt.Errorf("line %d: %s", t.line, fmt.Sprintf(format, args...))
+	return lineErrorf(t.line, format, args...)
 }
 
 func (p *parser) isOp(op string) bool {
@@ -203,7 +203,7 @@ func (p *parser) expectName() (string, error) {
 func (p *parser) enter() error {
 	p.depth++
 	if p.depth > maxDepth {
-		return fmt.Errorf("line %d: %w: template nests deeper than %d levels", p.peek().line, ErrLimit, maxDepth)
+		return lineErrorf(p.peek().line, "%w: template nests deeper than %d levels", ErrLimit, maxDepth)
 	}
 	return nil
 }
@@ -271,9 +271,9 @@ func (p *parser) parseStatement(name string, line int) (stmt, error) {
 	case "raw", "verbatim":
 		return p.parseRaw(name)
 	case "endif", "endfor", "endset", "else", "elif", "elseif", "endraw", "endverbatim":
-		return nil, fmt.Errorf("line %d: unexpected {%% %s %%}", line, name)
+		return nil, lineErrorf(line, "unexpected {%% %s %%}", name)
 	}
-	return nil, fmt.Errorf("line %d: unknown or unsupported tag %q", line, name)
+	return nil, lineErrorf(line, "unknown or unsupported tag %q", name)
 }
 
 func (p *parser) parseIf(line int) (stmt, error) {
@@ -507,36 +507,40 @@ func (p *parser) canStartOperand() bool {
 	return false
 }
 
-func (p *parser) parseCompare() (node, error) {
-	return p.parseBinary([]string{"==", "===", "!=", "!==", "<", ">", "<=", ">="}, p.parseConcat)
-}
+func (p *parser) parseCompare() (node, error) { return p.parseLevel(0) }
 
-func (p *parser) parseConcat() (node, error) { return p.parseBinary([]string{"~"}, p.parseArith(0)) }
+// Binary operator levels below "is", loosest first. Nunjucks gives each arithmetic operator
+// its own level in this order, so "a + b - c" groups as "a + (b - c)": kept for identical
+// results (it matters with JavaScript's "+": 'a' + 1 - 1 is "a0").
+const numLevels = 9
 
-// parseArith returns the parser of arithmetic level i. Nunjucks gives each operator its own
-// level, in this order, so "a + b - c" groups as "a + (b - c)": kept for identical results.
-func (p *parser) parseArith(i int) func() (node, error) {
-	levels := [...]string{"+", "-", "*", "/", "//", "%", "**"}
-	if i == len(levels) {
-		return func() (node, error) { return p.parseUnary(false) }
+func levelHas(level int, op string) bool {
+	switch level {
+	case 0:
+		switch op {
+		case "==", "===", "!=", "!==", "<", ">", "<=", ">=":
+			return true
+		}
+		return false
+	case 1:
+		return op == "~"
 	}
-	return func() (node, error) { return p.parseBinary([]string{levels[i]}, p.parseArith(i+1)) }
+	return op == [...]string{"+", "-", "*", "/", "//", "%", "**"}[level-2]
 }
 
-func (p *parser) parseBinary(ops []string, sub func() (node, error)) (node, error) {
-	x, err := sub()
+func (p *parser) parseLevel(level int) (node, error) {
+	if level == numLevels {
+		return p.parseUnary(false)
+	}
+	x, err := p.parseLevel(level + 1)
 	for err == nil {
 		t := p.peek()
-		found := false
-		for _, op := range ops {
-			found = found || (t.kind == tOp && t.val == op)
-		}
-		if !found {
+		if t.kind != tOp || !levelHas(level, t.val) {
 			return x, nil
 		}
 		p.i++
 		var r node
-		if r, err = sub(); err == nil {
+		if r, err = p.parseLevel(level + 1); err == nil {
 			x = binaryNode{op: t.val, l: x, r: r}
 		}
 	}

@@ -199,7 +199,7 @@ func skipped(p string) bool {
 func cleanPath(p string) (string, error) {
 	switch {
 	case p == "":
-		return "", errors.New("path is empty")
+		return "", fmt.Errorf("path %q is empty", p)
 	case strings.ContainsRune(p, 0):
 		return "", fmt.Errorf("path %q contains a NUL byte", p)
 	case strings.HasPrefix(p, "/") || strings.Contains(p, `\`) || (len(p) > 1 && p[1] == ':'):

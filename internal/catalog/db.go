@@ -145,6 +145,10 @@ CREATE TABLE relations (
 CREATE INDEX relations_source ON relations (source_ref, type, target_ref);
 CREATE INDEX relations_type_target ON relations (type, target_ref);
 CREATE INDEX relations_origin ON relations (origin);
+`, `
+-- What the latest read of a location found, so a portal can say why an entity did not appear.
+ALTER TABLE locations ADD COLUMN refreshed_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE locations ADD COLUMN problems TEXT NOT NULL DEFAULT '[]';
 `}
 }
 

@@ -34,49 +34,49 @@ var ErrConflict = errors.New("entity conflict")
 
 // Entity is one catalog entity in Backstage's envelope format.
 type Entity struct {
-	APIVersion string         `json:"apiVersion"`
-	Kind       string         `json:"kind"`
-	Metadata   Metadata       `json:"metadata"`
-	Spec       map[string]any `json:"spec,omitempty"`
-	Relations  []Relation     `json:"relations,omitempty"` // derived, never read from files
+	APIVersion string         `json:"apiVersion" yaml:"apiVersion"`
+	Kind       string         `json:"kind" yaml:"kind"`
+	Metadata   Metadata       `json:"metadata" yaml:"metadata"`
+	Spec       map[string]any `json:"spec,omitempty" yaml:"spec,omitempty"`
+	Relations  []Relation     `json:"relations,omitempty" yaml:"relations,omitempty"` // derived, never read from files
 }
 
 // Metadata is the metadata block common to all kinds.
 type Metadata struct {
-	UID         string            `json:"uid,omitempty"`
-	Etag        string            `json:"etag,omitempty"`
-	Name        string            `json:"name"`
-	Namespace   string            `json:"namespace,omitempty"`
-	Title       string            `json:"title,omitempty"`
-	Description string            `json:"description,omitempty"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	Tags        []string          `json:"tags,omitempty"`
-	Links       []Link            `json:"links,omitempty"`
+	UID         string            `json:"uid,omitempty" yaml:"uid,omitempty"`
+	Etag        string            `json:"etag,omitempty" yaml:"etag,omitempty"`
+	Name        string            `json:"name" yaml:"name"`
+	Namespace   string            `json:"namespace,omitempty" yaml:"namespace,omitempty"`
+	Title       string            `json:"title,omitempty" yaml:"title,omitempty"`
+	Description string            `json:"description,omitempty" yaml:"description,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty" yaml:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty" yaml:"annotations,omitempty"`
+	Tags        []string          `json:"tags,omitempty" yaml:"tags,omitempty"`
+	Links       []Link            `json:"links,omitempty" yaml:"links,omitempty"`
 	// Extra keeps metadata fields Backstage does not define: its schema allows them and plugins use them.
-	Extra map[string]any `json:"-"`
+	Extra map[string]any `json:"-" yaml:",inline"`
 }
 
 // Link is an external hyperlink of an entity.
 type Link struct {
-	URL   string `json:"url"`
-	Title string `json:"title,omitempty"`
-	Icon  string `json:"icon,omitempty"`
-	Type  string `json:"type,omitempty"`
+	URL   string `json:"url" yaml:"url"`
+	Title string `json:"title,omitempty" yaml:"title,omitempty"`
+	Icon  string `json:"icon,omitempty" yaml:"icon,omitempty"`
+	Type  string `json:"type,omitempty" yaml:"type,omitempty"`
 }
 
 // Relation is one directed relation from an entity to the entity named by TargetRef.
 type Relation struct {
-	Type      string `json:"type"`
-	TargetRef string `json:"targetRef"`
+	Type      string `json:"type" yaml:"type"`
+	TargetRef string `json:"targetRef" yaml:"targetRef"`
 }
 
 // Location is a registered place the catalog reads entities from. Type "url" is read through the Reader;
 // other types are synthetic locations created by Upsert and are never read.
 type Location struct {
-	ID     string `json:"id"`
-	Type   string `json:"type"`
-	Target string `json:"target"`
+	ID     string `json:"id" yaml:"id"`
+	Type   string `json:"type" yaml:"type"`
+	Target string `json:"target" yaml:"target"`
 }
 
 // Ref returns the entity's canonical reference. The namespace defaults to "default".

@@ -73,6 +73,9 @@ func (c *Catalog) store(ctx context.Context, loc Location, res *crawlResult, cre
 	if err != nil {
 		return nil, err
 	}
+	if err := recordStatus(ctx, tx, loc.ID, res.errs, now); err != nil {
+		return nil, err
+	}
 	if dryRun {
 		for _, e := range stored {
 			e.Metadata.UID, e.Metadata.Etag = "", ""
@@ -154,6 +157,11 @@ func (c *Catalog) Refresh(ctx context.Context, locationID string) error {
 	res, err := c.crawl(ctx, loc)
 	if err != nil {
 		c.log.Warn("location refresh failed", "location", loc.ID, "target", loc.Target, "err", err)
+		if ctx.Err() == nil {
+			if err := recordStatus(ctx, c.db, loc.ID, EntityErrors{err}, c.opts.Now().UnixNano()); err != nil {
+				c.log.Warn("recording location status failed", "location", loc.ID, "err", err)
+			}
+		}
 		return fmt.Errorf("refreshing location %s: %w", loc.ID, err)
 	}
 	if _, err := c.store(ctx, loc, &res, false, false); err != nil {

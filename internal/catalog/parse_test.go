@@ -1,12 +1,15 @@
 package catalog
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // withMeta builds a Component document with the given extra metadata lines (indented two spaces).
@@ -274,4 +277,29 @@ func names(es []*Entity) []string {
 		out = append(out, e.Metadata.Name)
 	}
 	return out
+}
+
+// catalog:write renders entities to YAML; what it writes must parse back to the same entity.
+func TestEntityYAMLRoundTrip(t *testing.T) {
+	in := withMeta("  title: Orders\n  customField: kept\n  labels:\n    tier: gold\n  links:\n    - url: https://example.com\n      title: Docs\n")
+	entities, errs := ParseEntities("in.yaml", []byte(in))
+	if len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	out, err := yaml.Marshal(entities[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, errs := ParseEntities("out.yaml", out)
+	if len(errs) != 0 || len(again) != 1 {
+		t.Fatalf("written YAML does not parse: %v\n%s", errs, out)
+	}
+	a, _ := json.Marshal(entities[0])
+	b, _ := json.Marshal(again[0])
+	if string(a) != string(b) {
+		t.Errorf("round trip changed the entity:\n got %s\nwant %s", b, a)
+	}
+	if !strings.Contains(string(out), "apiVersion: backstage.io/v1alpha1") || !strings.Contains(string(out), "customField: kept") {
+		t.Errorf("YAML uses the wrong field names:\n%s", out)
+	}
 }

@@ -171,6 +171,9 @@ func (c *Catalog) upsert(ctx context.Context, source string, entities []*Entity,
 		if err != nil {
 			return err
 		}
+		if err := recordStatus(ctx, tx, locID, nil, now); err != nil {
+			return err
+		}
 		if len(errs) > 0 {
 			return errs
 		}

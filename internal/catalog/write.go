@@ -94,6 +94,7 @@ func (w *writer) apply(ctx context.Context, locID string, cl claim) (*Entity, er
 	}
 	unchanged := found && row.hash == hash && row.locationID.String == locID && row.orphanedAt == 0
 	if unchanged {
+		e.Relations, _ = Relations(e)
 		return e, nil
 	}
 	body, err := json.Marshal(withoutRelations(e))

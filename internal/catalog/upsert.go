@@ -1,0 +1,140 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Upsert stores entities produced by goldenpath itself under a synthetic location named by source, written
+// "type:target" (e.g. "goldenpath:requests"); that string becomes their managed-by-location annotation.
+// Entities are validated with ParseEntities' rules; the call is all-or-nothing, and an invalid or conflicting
+// entity fails it with an EntityErrors. Entities of the source that are not in the call are left alone (see
+// Delete and ReplaceSource).
+func (c *Catalog) Upsert(ctx context.Context, source string, entities []*Entity) error {
+	return c.upsert(ctx, source, entities, false)
+}
+
+// ReplaceSource makes entities the complete set of the synthetic location source: entities it provided
+// before and no longer does are orphaned (removed at once, or after Options.OrphanGrace).
+func (c *Catalog) ReplaceSource(ctx context.Context, source string, entities []*Entity) error {
+	return c.upsert(ctx, source, entities, true)
+}
+
+func (c *Catalog) upsert(ctx context.Context, source string, entities []*Entity, replace bool) error {
+	typ, target, err := splitSource(source)
+	if err != nil {
+		return err
+	}
+	claims, err := sourceClaims(source, entities)
+	if err != nil {
+		return err
+	}
+	var errs EntityErrors
+	orphaned := 0
+	err = inTx(ctx, c.db, func(tx *sql.Tx) error {
+		now := c.opts.Now().UnixNano()
+		locID, err := syntheticLocation(ctx, tx, typ, target, now)
+		if err != nil {
+			return err
+		}
+		_, kept, err := c.applyAll(ctx, tx, locID, claims, &errs, now)
+		if err != nil {
+			return err
+		}
+		if err := recordStatus(ctx, tx, locID, nil, now); err != nil {
+			return err
+		}
+		if len(errs) > 0 {
+			return errs
+		}
+		if replace {
+			orphaned, err = c.orphanMissing(ctx, tx, locID, kept, nil, now)
+		}
+		return err
+	})
+	if err != nil {
+		if errs != nil {
+			return errs
+		}
+		return fmt.Errorf("upserting into %s: %w", source, err)
+	}
+	if orphaned > 0 {
+		c.log.Info("entities orphaned", "source", source, "count", orphaned, "removed", c.opts.OrphanGrace == 0)
+	}
+	return nil
+}
+
+func splitSource(source string) (string, string, error) {
+	typ, target, ok := strings.Cut(source, ":")
+	switch {
+	case !ok || typ == "" || target == "":
+		return "", "", fmt.Errorf("source %q: must be written type:target, e.g. goldenpath:requests", source)
+	case typ == "url":
+		return "", "", fmt.Errorf("source %q: type url is for registered locations (AddLocation); pick another type", source)
+	}
+	return typ, target, nil
+}
+
+// sourceClaims validates and copies the caller's entities, so the catalog never aliases their maps.
+func sourceClaims(source string, entities []*Entity) ([]claim, error) {
+	var errs EntityErrors
+	claims := make([]claim, 0, len(entities))
+	seen := map[string]bool{}
+	for i, e := range entities {
+		if err := Validate(e); err != nil {
+			var list EntityErrors
+			if errors.As(err, &list) {
+				for _, one := range list {
+					if ee, ok := one.(*EntityError); ok {
+						ee.File, ee.Document = source, i+1
+					}
+				}
+			}
+			errs = append(errs, err)
+			continue
+		}
+		cp, err := e.clone()
+		if err != nil {
+			return nil, err
+		}
+		ref := cp.Ref().String()
+		if seen[ref] {
+			errs = append(errs, &EntityError{File: source, Document: i + 1, Ref: ref, Rule: "appears twice in the same call"})
+			continue
+		}
+		seen[ref] = true
+		cp.Metadata.UID, cp.Metadata.Etag, cp.Relations = "", "", nil
+		annotate(cp, source, source)
+		claims = append(claims, claim{entity: cp, file: source})
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return claims, nil
+}
+
+func syntheticLocation(ctx context.Context, tx *sql.Tx, typ, target string, now int64) (string, error) {
+	id := newUUID()
+	err := tx.QueryRowContext(ctx, `INSERT INTO locations (id, type, target, created_at) VALUES (?,?,?,?)
+		ON CONFLICT (type, target) DO UPDATE SET type = excluded.type RETURNING id`, id, typ, target, now).Scan(&id)
+	if err != nil {
+		return "", fmt.Errorf("storing location %s:%s: %w", typ, target, err)
+	}
+	return id, nil
+}
+
+// Delete removes an entity now, whatever provides it. An entity still in a registered location's files
+// comes back on that location's next refresh, as in Backstage.
+func (c *Catalog) Delete(ctx context.Context, ref Ref) error {
+	res, err := c.db.ExecContext(ctx, `DELETE FROM entities WHERE ref = ?`, strings.ToLower(ref.String()))
+	if err != nil {
+		return fmt.Errorf("deleting %s: %w", ref, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%s: %w", ref, ErrNotFound)
+	}
+	return nil
+}

@@ -47,7 +47,12 @@ func (c *Catalog) crawl(ctx context.Context, loc Location) (crawlResult, error) 
 				continue
 			}
 			firstFile[ref] = target
-			c.resolvePlaceholders(ctx, target, e, &res)
+			if err := c.resolvePlaceholders(ctx, target, e); err != nil {
+				// Storing the entity with its placeholder unresolved would be wrong; its last good version stays.
+				res.errs = append(res.errs, err)
+				res.keep[ref] = true
+				continue
+			}
 			annotate(e, source, origin)
 			res.claims = append(res.claims, claim{entity: e, file: target})
 			for _, next := range c.follow(target, e, &res) {
@@ -116,10 +121,9 @@ func resolveTarget(base, target string) string {
 	return path.Join(path.Dir(base), target)
 }
 
-// resolvePlaceholders replaces Backstage placeholders in the spec ({$text: ./openapi.yaml}, $json, $yaml,
-// $openapi, $asyncapi) by the referenced file, read through the same Reader. A failure is reported and
-// leaves the placeholder in place.
-func (c *Catalog) resolvePlaceholders(ctx context.Context, file string, e *Entity, res *crawlResult) {
+// resolvePlaceholders replaces Backstage placeholders among the spec's fields ({$text: ./openapi.yaml},
+// $json, $yaml, $openapi, $asyncapi) by the referenced file, read through the same Reader.
+func (c *Catalog) resolvePlaceholders(ctx context.Context, file string, e *Entity) error {
 	for _, k := range sortedKeys(e.Spec) {
 		if !isPlaceholder(e.Spec[k]) {
 			continue
@@ -127,12 +131,12 @@ func (c *Catalog) resolvePlaceholders(ctx context.Context, file string, e *Entit
 		for kind, raw := range e.Spec[k].(map[string]any) {
 			v, err := c.placeholder(ctx, file, kind, raw.(string))
 			if err != nil {
-				res.errs = append(res.errs, &EntityError{File: file, Ref: e.Ref().String(), Field: "spec." + k, Rule: err.Error()})
-				continue
+				return &EntityError{File: file, Ref: e.Ref().String(), Field: "spec." + k, Rule: err.Error(), Err: err}
 			}
 			e.Spec[k] = v
 		}
 	}
+	return nil
 }
 
 func (c *Catalog) placeholder(ctx context.Context, file, kind, target string) (any, error) {

@@ -604,3 +604,26 @@ func TestOpenBadInput(t *testing.T) {
 		t.Errorf("OpenWith(negative grace) = %v, want an OrphanGrace error", err)
 	}
 }
+
+func TestUnresolvablePlaceholderKeepsLastVersion(t *testing.T) {
+	ctx := context.Background()
+	f := newFiles(t)
+	api := func(definition string) string {
+		return "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: orders-api\nspec:\n  type: openapi\n  lifecycle: production\n  owner: team-a\n  definition:\n    $text: " + definition + "\n"
+	}
+	f.set("/api/openapi.yaml", "openapi: 3.0.0\n")
+	f.set("/api/catalog-info.yaml", api("./openapi.yaml"))
+	c, _ := openCatalog(t, f.read, Options{})
+	loc, _, _, err := c.AddLocation(ctx, "url", f.url("/api/catalog-info.yaml"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.set("/api/catalog-info.yaml", api("./missing.yaml"))
+	err = c.Refresh(ctx, loc.ID)
+	if err == nil || !strings.Contains(err.Error(), "spec.definition") || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("Refresh = %v, want an error on spec.definition naming missing.yaml", err)
+	}
+	if got := mustGet(t, c, "api:orders-api").Spec["definition"]; got != "openapi: 3.0.0\n" {
+		t.Errorf("definition = %v, want the last resolved text", got)
+	}
+}

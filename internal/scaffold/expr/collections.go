@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // fDefault is Nunjucks' default: only undefined is replaced, unless the second argument is
@@ -177,9 +178,12 @@ func fLength(_ *state, v any, _ []any) (any, error) {
 	return undefined{}, nil
 }
 
-func fList(_ *state, v any, _ []any) (any, error) {
+func fList(st *state, v any, _ []any) (any, error) {
 	switch x := v.(type) {
 	case string:
+		if err := st.checkLoop(utf8.RuneCountInString(x), "a list"); err != nil {
+			return nil, err
+		}
 		out := []any{}
 		for _, r := range x {
 			out = append(out, string(r))

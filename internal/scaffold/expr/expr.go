@@ -33,7 +33,8 @@ type Options struct {
 
 // Engine renders templates. It holds no per-render state and is safe for concurrent use.
 type Engine struct {
-	opts Options
+	opts  Options
+	cache *parseCache
 }
 
 // New returns an Engine with o's limits (defaults for zero fields).
@@ -47,7 +48,7 @@ func New(o Options) *Engine {
 	if o.MaxLoop <= 0 {
 		o.MaxLoop = 10_000
 	}
-	return &Engine{opts: o}
+	return &Engine{opts: o, cache: newParseCache()}
 }
 
 // RenderOptions selects the dialect of one Render.
@@ -69,7 +70,7 @@ func (o RenderOptions) syntax() syntax {
 // template and the line.
 func (e *Engine) Render(name, text string, vars map[string]any, o RenderOptions) (out string, err error) {
 	defer recoverTo(&err, name)
-	body, err := parse(text, o.syntax(), o.Cookiecutter)
+	body, err := e.cache.parse(text, o)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
@@ -150,7 +151,7 @@ func (e *Engine) evalString(s, path string, vars map[string]any) (any, error) {
 		}
 		return fmt.Errorf("%s: %s: %w", path, src, err)
 	}
-	body, err := parse(s, RenderOptions{}.syntax(), false)
+	body, err := e.cache.parse(s, RenderOptions{})
 	if err != nil {
 		return nil, fail(err)
 	}

@@ -168,7 +168,8 @@ func TestLimits(t *testing.T) {
 	}{
 		{"huge range", Options{}, "${{ range(1e9) | length }}", "range of 1000000000 items exceeds the limit of 10000"},
 		{"loop over huge range", Options{}, "{% for i in range(1000000000) %}x{% endfor %}", "exceeds the limit"},
-		{"loop over long list", Options{MaxLoop: 10}, "{% for c in 'abcdefghijklmnop' | list %}x{% endfor %}", "a loop of 16 items exceeds the limit of 10"},
+		{"loop over long list", Options{MaxLoop: 10}, "{% for c in [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16] %}x{% endfor %}", "a loop of 16 items exceeds the limit of 10"},
+		{"list of a long string", Options{MaxLoop: 10}, "${{ 'abcdefghijklmnop' | list }}", "a list of 16 items exceeds the limit of 10"},
 		{"output limit", Options{MaxOutputBytes: 1000}, "{% for i in range(2000) %}x{% endfor %}", "output exceeds 1000 bytes"},
 		{"100 MB of output", Options{}, "{% for i in range(10000) %}{% for j in range(10000) %}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{% endfor %}{% endfor %}", "output exceeds 4194304 bytes"},
 		{"doubling string", Options{}, "{% set s = 'xxxxxxxx' %}{% for i in range(40) %}{% set s = s + s %}{% endfor %}${{ s | length }}", "exceeds the output limit"},
@@ -291,4 +292,25 @@ func FuzzEvaluate(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseCacheKeepsNamesAndDialects(t *testing.T) {
+	e := New(Options{})
+	for _, name := range []string{"first.txt", "second.txt"} {
+		_, err := e.Render(name, "${{ x | nope }}", nil, RenderOptions{})
+		if err == nil || !strings.HasPrefix(err.Error(), name+": ") {
+			t.Errorf("got %v, want the error of a cached parse to name %s", err, name)
+		}
+	}
+	src := "{{ cookiecutter.x }}${{ values.x }}"
+	vars := map[string]any{"cookiecutter": map[string]any{"x": "c"}, "values": map[string]any{"x": "v"}}
+	for _, tt := range []struct {
+		o    RenderOptions
+		want string
+	}{{RenderOptions{}, "{{ cookiecutter.x }}v"}, {RenderOptions{Cookiecutter: true}, "c$v"}, {RenderOptions{}, "{{ cookiecutter.x }}v"}} {
+		got, err := e.Render("t", src, vars, tt.o)
+		if err != nil || got != tt.want {
+			t.Errorf("Render with %+v: got %q, %v; want %q", tt.o, got, err, tt.want)
+		}
+	}
 }

@@ -17,59 +17,76 @@ type crawlResult struct {
 	unread map[string]bool // managed-by-location values of files that could not be read or parsed in full
 }
 
+// crawler holds the state of one crawl: what has been queued, and which file provided each ref first.
+type crawler struct {
+	c         *Catalog
+	loc       Location
+	res       crawlResult
+	queue     []string
+	visited   map[string]bool
+	firstFile map[string]string
+}
+
 // crawl reads a url location and follows the Location entities in it (breadth first, each file once).
 // Only a failure to read the root target is fatal; everything else is a per-entity error.
 func (c *Catalog) crawl(ctx context.Context, loc Location) (crawlResult, error) {
-	res := crawlResult{keep: map[string]bool{}, unread: map[string]bool{}}
-	origin := loc.Type + ":" + loc.Target
-	queue, visited := []string{loc.Target}, map[string]bool{loc.Target: true}
-	firstFile := map[string]string{} // ref -> file that provided it first
-	for len(queue) > 0 {
-		target := queue[0]
-		queue = queue[1:]
-		source := loc.Type + ":" + target
+	cr := &crawler{c: c, loc: loc, queue: []string{loc.Target}, visited: map[string]bool{loc.Target: true},
+		firstFile: map[string]string{}, res: crawlResult{keep: map[string]bool{}, unread: map[string]bool{}}}
+	for len(cr.queue) > 0 {
+		target := cr.queue[0]
+		cr.queue = cr.queue[1:]
 		data, err := c.read(ctx, target)
 		if err != nil {
 			if target == loc.Target {
-				return res, fmt.Errorf("reading %s: %w", target, err)
+				return cr.res, fmt.Errorf("reading %s: %w", target, err)
 			}
-			res.unread[source] = true
-			res.errs = append(res.errs, &EntityError{File: target, Rule: "cannot read: " + err.Error(), Err: err})
+			cr.res.unread[loc.Type+":"+target] = true
+			cr.res.errs = append(cr.res.errs, &EntityError{File: target, Rule: "cannot read: " + err.Error(), Err: err})
 			continue
 		}
-		entities, errs := ParseEntities(target, data)
-		res.noteErrors(source, errs)
-		for _, e := range entities {
-			ref := e.Ref().String()
-			if first, dup := firstFile[ref]; dup {
-				res.errs = append(res.errs, &EntityError{File: target, Ref: ref, Err: ErrConflict,
-					Rule: "is also defined in " + first + ", which keeps it"})
-				continue
-			}
-			firstFile[ref] = target
-			if err := c.resolvePlaceholders(ctx, target, e); err != nil {
-				// Storing the entity with its placeholder unresolved would be wrong; its last good version stays.
-				res.errs = append(res.errs, err)
-				res.keep[ref] = true
-				continue
-			}
-			annotate(e, source, origin)
-			res.claims = append(res.claims, claim{entity: e, file: target})
-			for _, next := range c.follow(target, e, &res) {
-				if visited[next] {
-					continue
-				}
-				if len(visited) >= c.opts.MaxFiles {
-					res.errs = append(res.errs, &EntityError{File: target, Ref: ref, Field: "spec.targets",
-						Rule: fmt.Sprintf("location expands to more than %d files; %s is not read", c.opts.MaxFiles, next)})
-					continue
-				}
-				visited[next] = true
-				queue = append(queue, next)
-			}
+		cr.file(ctx, target, data)
+	}
+	return cr.res, nil
+}
+
+// file claims the entities of one file and queues the files its Location entities point at.
+func (cr *crawler) file(ctx context.Context, target string, data []byte) {
+	source, origin := cr.loc.Type+":"+target, cr.loc.Type+":"+cr.loc.Target
+	entities, errs := ParseEntities(target, data)
+	cr.res.noteErrors(source, errs)
+	for _, e := range entities {
+		ref := e.Ref().String()
+		if first, dup := cr.firstFile[ref]; dup {
+			cr.res.errs = append(cr.res.errs, &EntityError{File: target, Ref: ref, Err: ErrConflict,
+				Rule: "is also defined in " + first + ", which keeps it"})
+			continue
+		}
+		cr.firstFile[ref] = target
+		if err := cr.c.resolvePlaceholders(ctx, target, e); err != nil {
+			// Storing the entity with its placeholder unresolved would be wrong; its last good version stays.
+			cr.res.errs = append(cr.res.errs, err)
+			cr.res.keep[ref] = true
+			continue
+		}
+		annotate(e, source, origin)
+		cr.res.claims = append(cr.res.claims, claim{entity: e, file: target})
+		for _, next := range cr.c.follow(target, e, &cr.res) {
+			cr.enqueue(target, ref, next)
 		}
 	}
-	return res, nil
+}
+
+func (cr *crawler) enqueue(from, ref, next string) {
+	if cr.visited[next] {
+		return
+	}
+	if len(cr.visited) >= cr.c.opts.MaxFiles {
+		cr.res.errs = append(cr.res.errs, &EntityError{File: from, Ref: ref, Field: "spec.targets",
+			Rule: fmt.Sprintf("location expands to more than %d files; %s is not read", cr.c.opts.MaxFiles, next)})
+		return
+	}
+	cr.visited[next] = true
+	cr.queue = append(cr.queue, next)
 }
 
 // noteErrors records a file's errors. An invalid entity whose ref is known keeps its stored version; an

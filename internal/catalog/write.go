@@ -97,27 +97,36 @@ func (w *writer) apply(ctx context.Context, locID string, cl claim) (*Entity, er
 		e.Relations, _ = Relations(e)
 		return e, nil
 	}
+	id, err := w.save(ctx, locID, e, hash, row.id, found)
+	if err != nil {
+		return nil, err
+	}
+	return e, w.relate(ctx, id, e, found)
+}
+
+// save writes the entity row: an update of row id when it existed, else an insert. It returns the row id.
+func (w *writer) save(ctx context.Context, locID string, e *Entity, hash string, id int64, existed bool) (int64, error) {
+	r := e.Ref()
 	body, err := json.Marshal(withoutRelations(e))
 	if err != nil {
-		return nil, fmt.Errorf("encoding %s: %w", ref, err)
+		return 0, fmt.Errorf("encoding %s: %w", r, err)
 	}
-	r := e.Ref()
 	source := e.Metadata.Annotations[AnnotationManagedByLocation]
-	if found {
+	if existed {
 		_, err = w.update.ExecContext(ctx, r.Kind, r.Namespace, r.Name, ownerRef(e), locID, source, hash, e.Metadata.Etag,
-			string(body), w.now, row.id)
+			string(body), w.now, id)
 	} else {
 		var res sql.Result
-		res, err = w.insert.ExecContext(ctx, e.Metadata.UID, ref, r.Kind, r.Namespace, r.Name, ownerRef(e), locID, source, hash,
-			e.Metadata.Etag, string(body), w.now, w.now)
+		res, err = w.insert.ExecContext(ctx, e.Metadata.UID, r.String(), r.Kind, r.Namespace, r.Name, ownerRef(e), locID, source,
+			hash, e.Metadata.Etag, string(body), w.now, w.now)
 		if err == nil {
-			row.id, err = res.LastInsertId()
+			id, err = res.LastInsertId()
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("storing %s: %w", ref, err)
+		return 0, fmt.Errorf("storing %s: %w", r, err)
 	}
-	return e, w.relate(ctx, row.id, e, found)
+	return id, nil
 }
 
 // relate replaces the relations entity id originates: its own and the inverse ones on its targets.

@@ -22,6 +22,10 @@ func (a *App) authorizeGit(r *http.Request, repo string, write bool) (string, er
 	if write && !p.Is(store.RoleDeveloper) {
 		return "", fmt.Errorf("%w: pushing needs the developer role", forge.ErrDenied)
 	}
+	// owner/name repositories belong to a team (or a user): only they and admins push to them.
+	if owner, _, ok := strings.Cut(repo, "/"); ok && write && !p.Owns(owner, owner) {
+		return "", fmt.Errorf("%w: %s belongs to %s; %s may pull but not push", forge.ErrDenied, repo, owner, p.Name)
+	}
 	return p.Name, nil
 }
 
@@ -50,6 +54,10 @@ func (a *App) beforePush(ctx context.Context, repo, subject string, updates []fo
 }
 
 func (a *App) onPush(ctx context.Context, ev forge.PushEvent) {
+	// Registered catalog files in this repository are read again at once, not on a poll.
+	if err := a.Catalog.RefreshTarget(ctx, a.url+"/git/"+ev.Repo+"/"); err != nil {
+		a.log.Warn("refreshing catalog locations after a push", "repo", ev.Repo, "err", err)
+	}
 	if ev.Repo != PlatformRepo {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
 	"path"
 	"strings"
@@ -108,11 +109,20 @@ type scaffoldCatalog struct{ a *App }
 
 func (c scaffoldCatalog) Register(ctx context.Context, target string) ([]string, error) {
 	loc, entities, existed, err := c.a.Catalog.AddLocation(ctx, "url", target, false)
+	var partial catalog.EntityErrors
+	if errors.As(err, &partial) && len(entities) > 0 {
+		// Registered: the valid entities are in; the location's status lists the others' problems.
+		c.a.log.Warn("some entities of a registered location are invalid", "location", target, "err", err)
+		err = nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	if existed {
-		if err := c.a.Catalog.Refresh(ctx, loc.ID); err != nil {
+		if err := c.a.Catalog.Refresh(ctx, loc.ID); err != nil && !errors.As(err, &partial) {
+			return nil, err
+		}
+		if entities, err = c.a.Catalog.LocationEntities(ctx, loc.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -154,7 +164,7 @@ func (a *App) parseForgeURL(raw string) (forgeURL, error) {
 	own, _ := url.Parse(a.url)
 	rest := ""
 	switch {
-	case u.Host == own.Host || u.Host == "goldenpath":
+	case u.Host == own.Host || u.Host == "goldenpath" || isLoopback(u.Hostname()):
 		r, ok := strings.CutPrefix(u.Path, "/git/")
 		if !ok {
 			return forgeURL{}, fmt.Errorf("url %q: not a repository URL (%s/git/<repo>/blob/<ref>/<path>)", raw, a.url)
@@ -267,4 +277,14 @@ func toMap(v any) (map[string]any, error) {
 	}
 	var m map[string]any
 	return m, json.Unmarshal(raw, &m)
+}
+
+// isLoopback accepts this machine's own addresses, so URLs recorded before a restart on another port
+// still resolve to the embedded forge.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

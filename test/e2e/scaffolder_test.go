@@ -97,7 +97,6 @@ func TestStatefulAppTemplate(t *testing.T) {
 	e.waitPhase(rdsID, "Ready", 30*time.Second)
 }
 
-
 // inlineTemplate is a dry run body for a template given inline with its files.
 func inlineTemplate(tmpl string, files map[string]string, values map[string]any, secrets map[string]string) map[string]any {
 	var contents []map[string]any

@@ -18,7 +18,7 @@ func (e *env) addTemplate(name, steps string) {
 	doc := "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata:\n  name: " + name + "\nspec:\n  type: test\n  steps:\n" + steps
 	main, _ := e.app.Platform.ResolveRef(ctx, "main")
 	if _, err := e.app.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: main, Message: "add " + name,
-		Author: forge.Signature{Name: "admin", Email: "admin@example.com"},
+		Author:  forge.Signature{Name: "admin", Email: "admin@example.com"},
 		Changes: []forge.Change{{Path: "templates/" + name + "/template.yaml", Content: []byte(doc)}}}); err != nil {
 		e.t.Fatal(err)
 	}

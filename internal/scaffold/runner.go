@@ -292,11 +292,15 @@ func (r *Runner) invoke(ctx context.Context, run Run, s Step, a Action, schema *
 	return out, nil
 }
 
-// dropNil removes inputs whose expression came out undefined, as Backstage does.
+// dropNil removes values whose expression came out undefined, at any depth of objects, as Backstage's
+// JSON serialisation of step input does.
 func dropNil(m map[string]any) {
 	for k, v := range m {
-		if v == nil {
+		switch t := v.(type) {
+		case nil:
 			delete(m, k)
+		case map[string]any:
+			dropNil(t)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/app"
 	"github.com/goldenpathidp/goldenpath/internal/auth"
 	"github.com/goldenpathidp/goldenpath/internal/contract"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 )
 
@@ -121,4 +122,13 @@ func pct(d []time.Duration, p int) time.Duration {
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	i := (len(s)*p + 99) / 100
 	return s[max(i-1, 0)].Round(100 * time.Microsecond)
+}
+
+func scaffoldUser(ctx context.Context, a *app.App) (scaffold.User, error) {
+	u, err := a.Store.GetUser(ctx, "alice")
+	if err != nil {
+		return scaffold.User{}, err
+	}
+	return scaffold.User{Ref: "user:default/alice", Name: u.Name, Teams: u.Teams, Roles: u.Roles,
+		Entity: map[string]any{"metadata": map[string]any{"name": u.Name}}}, nil
 }

@@ -21,21 +21,35 @@ func main() {
 	bulk := flag.Int("bulk", 1000, "requests merged at once")
 	pg := flag.String("postgres", os.Getenv("GOLDENPATH_TEST_POSTGRES_URL"), "PostgreSQL admin URL for RDSRequests (empty: skip RDS)")
 	starts := flag.Int("starts", 5, "cold starts of the binary to time")
+	only := flag.String("only", "", "run only this part: latency, bulk, scaffold, coldstart")
 	flag.Parse()
 	ctx := context.Background()
 	fmt.Printf("goldenpath benchmarks — %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339))
-	if err := run(ctx, *n, *bulk, *pg, *starts); err != nil {
+	if err := run(ctx, *only, *n, *bulk, *pg, *starts); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, n, bulk int, pg string, starts int) error {
-	if err := latency(ctx, n, pg); err != nil {
-		return fmt.Errorf("merge → Ready: %w", err)
+func run(ctx context.Context, only string, n, bulk int, pg string, starts int) error {
+	want := func(part string) bool { return only == "" || only == part }
+	if want("latency") {
+		if err := latency(ctx, n, pg); err != nil {
+			return fmt.Errorf("merge → Ready: %w", err)
+		}
 	}
-	if err := bulkReconcile(ctx, bulk); err != nil {
-		return fmt.Errorf("bulk reconcile: %w", err)
+	if want("bulk") {
+		if err := bulkReconcile(ctx, bulk); err != nil {
+			return fmt.Errorf("bulk reconcile: %w", err)
+		}
+	}
+	if want("scaffold") {
+		if err := scaffolding(ctx, n); err != nil {
+			return fmt.Errorf("scaffolder: %w", err)
+		}
+	}
+	if !want("coldstart") {
+		return nil
 	}
 	bin := filepath.Join(os.TempDir(), fmt.Sprintf("goldenpath-bench-%d", os.Getpid()))
 	defer os.Remove(bin)

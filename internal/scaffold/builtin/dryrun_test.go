@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -107,7 +108,7 @@ func TestDryRun(t *testing.T) {
 			res, workspace := dryRun(t, tt.template, tt.answers, reqs)
 			for _, s := range res.Steps {
 				want := scaffold.StatusCompleted
-				if contains(tt.skipped, s.ID) {
+				if slices.Contains(tt.skipped, s.ID) {
 					want = scaffold.StatusSkipped
 				}
 				if s.Status != want {
@@ -165,13 +166,4 @@ func dryRun(t *testing.T, name string, a answers, reqs actions.Requests) (scaffo
 		t.Fatalf("dry run: %v", err)
 	}
 	return res, workspace
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

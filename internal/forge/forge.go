@@ -106,6 +106,7 @@ type Forge struct {
 	committer Signature
 	packer    packer
 	commits   sync.Map // "<repo path>\x00<sha>" → struct{}: objects known to be commits (they never change)
+	recent    recentCommits
 }
 
 // New opens (creating if needed) the forge rooted at dir. It fails when git is missing or older than 2.38.

@@ -81,6 +81,9 @@ func (r *Repo) ReadFile(ctx context.Context, rev, path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if content, ok := r.f.recent.file(r.path, commit, path); ok {
+		return content, nil
+	}
 	var content []byte
 	var found bool
 	err = r.catFile(ctx, []string{commit + ":" + path}, func(_ int, obj object) error {

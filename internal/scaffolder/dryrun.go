@@ -127,7 +127,7 @@ func (m *Manager) dryRunTemplate(ctx context.Context, in DryRunInput) (*scaffold
 		if err != nil {
 			return nil, nil, err
 		}
-		return found.Template, &forgeSource{repo: repo, spec: found.Source}, nil
+		return found.Template, &forgeSource{repo: repo, spec: found.Source, cache: m.cache}, nil
 	}
 	if in.Template == nil {
 		return nil, nil, problem.Field("template", "is required (or templateRef)")

@@ -153,7 +153,7 @@ func (m *Manager) prepare(ctx context.Context, t store.Task, spec taskSpec, stat
 	for _, s := range state.Steps {
 		done[s.ID] = s
 	}
-	return scaffold.Run{TaskID: t.ID, Template: spec.Goldenpath.Template, Source: &forgeSource{repo: repo, spec: src},
+	return scaffold.Run{TaskID: t.ID, Template: spec.Goldenpath.Template, Source: &forgeSource{repo: repo, spec: src, cache: m.cache},
 		Values: values, Secrets: sec, User: user, Workspace: ws, Events: &taskEvents{m: m, id: t.ID}, Done: done}, nil
 }
 

@@ -59,6 +59,8 @@ type Manager struct {
 	log  *slog.Logger
 	wake chan struct{}
 
+	cache *treeCache
+
 	mu      sync.Mutex
 	running map[string]context.CancelFunc
 	subs    map[string]map[chan struct{}]bool
@@ -74,7 +76,7 @@ func New(o Options) *Manager {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Manager{o: o, log: log.With("component", "scaffolder"), wake: make(chan struct{}, o.Workers),
-		running: map[string]context.CancelFunc{}, subs: map[string]map[chan struct{}]bool{}}
+		running: map[string]context.CancelFunc{}, subs: map[string]map[chan struct{}]bool{}, cache: newTreeCache(64 << 20)}
 }
 
 // taskSpec is what a task stores: Backstage's TaskSpec shape, plus where the template came from.

@@ -45,8 +45,9 @@ func resolve(base, rel string) (string, error) {
 
 // forgeSource reads a template's files from a forge repository at a fixed commit.
 type forgeSource struct {
-	repo *forge.Repo
-	spec SourceSpec
+	repo  *forge.Repo
+	spec  SourceSpec
+	cache *treeCache // may be nil
 }
 
 var _ scaffold.Source = (*forgeSource)(nil)
@@ -58,6 +59,20 @@ func (s *forgeSource) Files(ctx context.Context, rel string) ([]skeleton.File, e
 	if err != nil {
 		return nil, err
 	}
+	key := s.spec.Repo + "\x00" + s.spec.Commit + "\x00" + p
+	if s.cache != nil {
+		if files, ok := s.cache.get(key); ok {
+			return files, nil
+		}
+	}
+	files, err := s.read(ctx, rel, p)
+	if err == nil && s.cache != nil {
+		s.cache.put(key, files)
+	}
+	return files, err
+}
+
+func (s *forgeSource) read(ctx context.Context, rel, p string) ([]skeleton.File, error) {
 	files, err := s.repo.ReadTree(ctx, s.spec.Commit, p)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s from %s: %w", rel, s.Describe(), err)

@@ -7,6 +7,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/goldenpathidp/goldenpath/internal/forge"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
@@ -18,6 +19,11 @@ const TemplatesDir = "templates"
 // RepoTemplates finds templates in a forge repository (the platform repository) on main.
 type RepoTemplates struct {
 	Repo *forge.Repo
+
+	mu       sync.Mutex
+	commit   string // the commit the cached list was read at
+	found    []Found
+	problems []error
 }
 
 // Found is a template and where it lives.
@@ -31,6 +37,11 @@ func (t *RepoTemplates) List(ctx context.Context) ([]Found, []error, error) {
 	commit, err := t.Repo.ResolveRef(ctx, "main")
 	if err != nil {
 		return nil, nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if commit == t.commit {
+		return t.found, t.problems, nil // main has not moved: the parsed templates are still right
 	}
 	files, err := t.Repo.ReadTree(ctx, commit, TemplatesDir)
 	if err != nil && !errors.Is(err, forge.ErrNotFound) {
@@ -50,6 +61,7 @@ func (t *RepoTemplates) List(ctx context.Context) ([]Found, []error, error) {
 		out = append(out, Found{Template: tmpl, Source: SourceSpec{Repo: t.Repo.Name(), Commit: commit, Dir: path.Dir(f.Path)}})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Template.Metadata.Name < out[j].Template.Metadata.Name })
+	t.commit, t.found, t.problems = commit, out, problems
 	return out, problems, nil
 }
 

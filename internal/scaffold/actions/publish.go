@@ -14,7 +14,7 @@ import (
 
 // Forge is the git forge publish actions write to (goldenpath's embedded forge in `up`).
 type Forge interface {
-	CreateRepo(ctx context.Context, name, defaultBranch string) (bool, error)
+	CreateRepoWithCommit(ctx context.Context, name, branch string, o forge.CommitOptions) (string, bool, error)
 	Repo(name string) (*forge.Repo, error)
 }
 
@@ -121,28 +121,24 @@ func (p *Publisher) publish(ctx context.Context, ac *scaffold.ActionContext) err
 		ac.Output("commitHash", "dry-run")
 		return nil
 	}
-	created, err := p.Forge.CreateRepo(ctx, name, branch)
+	sha, created, err := p.Forge.CreateRepoWithCommit(ctx, name, branch, forge.CommitOptions{
+		Message: commitMessage(ac, "initial commit"), Author: author(ac), Changes: toChanges(files),
+	})
 	if err != nil {
 		return fmt.Errorf("creating repository %s: %w", name, err)
 	}
-	repo, err := p.Forge.Repo(name)
-	if err != nil {
-		return err
-	}
 	if !created {
-		sha, ok := p.ownCommit(ctx, repo, branch, ac.TaskID)
+		repo, err := p.Forge.Repo(name)
+		if err != nil {
+			return err
+		}
+		own, ok := p.ownCommit(ctx, repo, branch, ac.TaskID)
 		if !ok {
 			return fmt.Errorf("repository %s already exists; choose another repo name", name)
 		}
-		ac.Logf("Repository %s was already published by this task (retry); keeping commit %s", name, sha[:10])
-		ac.Output("commitHash", sha)
+		ac.Logf("Repository %s was already published by this task (retry); keeping commit %s", name, own[:10])
+		ac.Output("commitHash", own)
 		return nil
-	}
-	sha, err := repo.Commit(ctx, forge.CommitOptions{
-		Branch: branch, Message: commitMessage(ac, "initial commit"), Author: author(ac), Changes: toChanges(files),
-	})
-	if err != nil {
-		return fmt.Errorf("pushing to %s: %w", name, err)
 	}
 	ac.Logf("Published %d files to %s (%s)", len(files), remote, sha[:10])
 	ac.Output("commitHash", sha)

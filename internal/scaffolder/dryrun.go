@@ -72,12 +72,14 @@ func (m *Manager) DryRun(ctx context.Context, in DryRunInput) (DryRunResult, err
 	if err := m.o.Runner.Preflight(tmpl, values); err != nil {
 		return DryRunResult{}, invalid(err)
 	}
-	if err := os.MkdirAll(m.o.Dir, 0o700); err != nil {
-		return DryRunResult{}, err
-	}
-	ws, err := os.MkdirTemp(m.o.Dir, "dry-run-")
+	ws, err := os.MkdirTemp(m.o.ScratchDir, "goldenpath-dry-run-")
 	if err != nil {
-		return DryRunResult{}, err
+		if err := os.MkdirAll(m.o.Dir, 0o700); err != nil {
+			return DryRunResult{}, err
+		}
+		if ws, err = os.MkdirTemp(m.o.Dir, "dry-run-"); err != nil {
+			return DryRunResult{}, err
+		}
 	}
 	defer os.RemoveAll(ws)
 	events := &memEvents{}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -49,6 +50,10 @@ type Options struct {
 	Runner    *scaffold.Runner
 	Users     Users
 	Dir       string // workspaces live under Dir/<task id>
+	// ScratchDir holds dry-run workspaces, which never outlive a request; memory-backed is best (creating
+	// files is what a dry run spends its time on). Default: /dev/shm when it exists, else Dir; Dir is also
+	// the fallback when ScratchDir is not writable.
+	ScratchDir string
 	Workers   int    // default 2
 	Logger    *slog.Logger
 }
@@ -70,6 +75,12 @@ type Manager struct {
 func New(o Options) *Manager {
 	if o.Workers <= 0 {
 		o.Workers = 2
+	}
+	if o.ScratchDir == "" {
+		o.ScratchDir = o.Dir
+		if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+			o.ScratchDir = "/dev/shm"
+		}
 	}
 	log := o.Logger
 	if log == nil {

@@ -54,8 +54,8 @@ type Options struct {
 	// files is what a dry run spends its time on). Default: /dev/shm when it exists, else Dir; Dir is also
 	// the fallback when ScratchDir is not writable.
 	ScratchDir string
-	Workers   int    // default 2
-	Logger    *slog.Logger
+	Workers    int // default 2
+	Logger     *slog.Logger
 }
 
 // Manager runs tasks.

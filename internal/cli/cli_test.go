@@ -111,3 +111,34 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestTemplateCommands(t *testing.T) {
+	a, err := app.Start(context.Background(), app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", S3Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	c := cliEnv{t: t, server: a.URL(), dir: t.TempDir()}
+	c.ok(a.AdminToken, "user", "add", "alice", "--role", "developer", "--team", "payments")
+	alice := strings.TrimSpace(c.ok(a.AdminToken, "user", "token", "alice"))
+
+	if out := c.ok(alice, "template", "list"); !strings.Contains(out, "stateful-app-template") {
+		t.Errorf("template list:\n%s", out)
+	}
+	if out := c.ok(alice, "template", "show", "rds-request"); !strings.Contains(out, "size (required)") {
+		t.Errorf("template show:\n%s", out)
+	}
+	out := filepath.Join(t.TempDir(), "rendered")
+	c.ok(alice, "template", "dry-run", "app-template", "--set", "name=orders", "--set", "owner=group:default/payments",
+		"--set", "repoUrl=goldenpath?owner=payments&repo=orders", "--out", out)
+	if b, err := os.ReadFile(filepath.Join(out, "catalog-info.yaml")); err != nil || !strings.Contains(string(b), `name: "orders"`) {
+		t.Errorf("dry-run --out wrote catalog-info.yaml = %q, %v", b, err)
+	}
+	if _, errs, code := c.run(alice, "template", "dry-run", "app-template", "--set", "name=Not_Valid"); code != 3 || !strings.Contains(errs, "name") {
+		t.Errorf("invalid parameter: exit %d, %s", code, errs)
+	}
+	res := c.ok(alice, "template", "run", "secret-request", "--set", "name=api-key", "--set", "environment=dev")
+	if !strings.Contains(res, "Run completed with status: completed") || !strings.Contains(res, "/api/v1/changes/1") {
+		t.Errorf("template run:\n%s", res)
+	}
+}

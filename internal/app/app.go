@@ -214,7 +214,7 @@ func (a *App) open(ctx context.Context, host string) error {
 		return err
 	}
 	a.closers = append(a.closers, a.Objects.Close)
-	if _, err := a.Forge.CreateRepo(ctx, PlatformRepo, change.MainBranch); err != nil {
+	if err := a.createPlatformRepo(ctx); err != nil {
 		return fmt.Errorf("creating the platform repository: %w", err)
 	}
 	if a.Platform, err = a.Forge.Repo(PlatformRepo); err != nil {

@@ -19,29 +19,34 @@ import (
 // AdminTokenFile is where the first start leaves the admin token (mode 0600) for the CLI on this machine.
 const AdminTokenFile = "admin.token"
 
-// seed creates what a new data directory needs: the platform repository's first commit and the admin user.
-func (a *App) seed(ctx context.Context) error {
-	if _, err := a.Platform.ResolveRef(ctx, change.MainBranch); errors.Is(err, forge.ErrNotFound) {
-		cfgYAML := a.cfg.PlatformYAML
-		if cfgYAML == nil {
-			cfgYAML = platform.DefaultYAML(a.cfg.Domain)
-		}
-		_, err := a.Platform.Commit(ctx, forge.CommitOptions{
-			Branch: change.MainBranch, Message: "Seed the platform repository",
-			Author: forge.Signature{Name: "goldenpath", Email: "goldenpath@localhost"},
-			Changes: []forge.Change{
-				{Path: platform.Path, Content: cfgYAML},
-				{Path: "README.md", Content: []byte(repoReadme)},
-				{Path: contract.Root + "/README.md", Content: []byte(contractsReadme)},
-			},
-		})
-		if err != nil {
-			return fmt.Errorf("seeding the platform repository: %w", err)
-		}
-		a.log.Info("seeded the platform repository")
-	} else if err != nil {
+// createPlatformRepo creates the platform repository with its first commit — platform.yaml, the READMEs
+// and the built-in templates — in one step, when it does not exist yet.
+func (a *App) createPlatformRepo(ctx context.Context) error {
+	cfgYAML := a.cfg.PlatformYAML
+	if cfgYAML == nil {
+		cfgYAML = platform.DefaultYAML(a.cfg.Domain)
+	}
+	templates, err := builtinTemplateChanges()
+	if err != nil {
 		return err
 	}
+	changes := append([]forge.Change{
+		{Path: platform.Path, Content: cfgYAML},
+		{Path: "README.md", Content: []byte(repoReadme)},
+		{Path: contract.Root + "/README.md", Content: []byte(contractsReadme)},
+	}, templates...)
+	_, created, err := a.Forge.CreateRepoWithCommit(ctx, PlatformRepo, change.MainBranch, forge.CommitOptions{
+		Message: "Seed the platform repository", Author: forge.Signature{Name: "goldenpath", Email: "goldenpath@localhost"},
+		Changes: changes,
+	})
+	if created {
+		a.log.Info("seeded the platform repository")
+	}
+	return err
+}
+
+// seed creates the first admin user of a new data directory.
+func (a *App) seed(ctx context.Context) error {
 	users, err := a.Store.ListUsers(ctx)
 	if err != nil {
 		return err

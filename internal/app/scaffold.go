@@ -20,6 +20,7 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/actions"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/builtin"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/skeleton"
+	"github.com/goldenpathidp/goldenpath/internal/store"
 )
 
 // principal loads a user's current roles and teams.
@@ -82,7 +83,13 @@ func (r scaffoldRequests) File(ctx context.Context, u scaffold.User, req *contra
 	}
 	filed, err := r.a.Requests.Create(ctx, p, req)
 	if err != nil {
-		return f, err
+		// A resumed or retried task files again: its own open change request for the same request (and
+		// content) counts as filed.
+		open, lerr := r.a.Changes.List(ctx, store.ChangeFilter{State: store.ChangeOpen, RequestID: string(req.ID())})
+		if lerr != nil || len(open) == 0 || open[0].Author != u.Name || !r.sameContent(ctx, open[0], req) {
+			return f, err
+		}
+		filed.Change = open[0]
 	}
 	f.ChangeNumber = filed.Change.Number
 	f.ChangeURL = fmt.Sprintf("%s/api/v1/changes/%d", r.a.url, filed.Change.Number)
@@ -287,4 +294,22 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// sameContent tells whether change c already proposes exactly req.
+func (r scaffoldRequests) sameContent(ctx context.Context, c store.Change, req *contract.Request) bool {
+	raw, err := r.a.Platform.ReadFile(ctx, c.HeadSHA, req.Path())
+	if err != nil {
+		return false
+	}
+	docs, err := contract.Parse(req.Path(), raw, true)
+	if err != nil {
+		return false
+	}
+	for _, d := range docs {
+		if d.ID() == req.ID() {
+			return string(d.Marshal()) == string(req.Marshal())
+		}
+	}
+	return false
 }

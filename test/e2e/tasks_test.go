@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -105,6 +106,36 @@ func TestTaskLifecycle(t *testing.T) {
 		}
 		if n := strings.Count(messages(evs), "first-step-ran"); n != 1 {
 			t.Errorf("the completed first step ran %d times, want once", n)
+		}
+	})
+
+	t.Run("filing the same request again is idempotent for its author", func(t *testing.T) {
+		e.t = t
+		values := map[string]any{"name": "twice", "environment": "dev", "description": "x"}
+		var changes []string
+		for i := 0; i < 2; i++ {
+			id := e.task(tm.alice, "secret-request", values, nil)
+			status, evs := e.waitTask(tm.alice, id, 10*time.Second)
+			if status != "completed" {
+				t.Fatalf("run %d: %s\n%s", i, status, messages(evs))
+			}
+			var task struct {
+				State struct {
+					Steps []struct {
+						Output map[string]any `json:"output"`
+					} `json:"steps"`
+				} `json:"state"`
+			}
+			e.must(200, "GET", "/api/scaffolder/v2/tasks/"+id, tm.alice, nil).json(t, &task)
+			changes = append(changes, fmt.Sprint(task.State.Steps[0].Output["changeNumber"]))
+		}
+		if changes[0] != changes[1] {
+			t.Errorf("change requests %v, want the same one twice", changes)
+		}
+		// Someone else filing it gets the conflict.
+		id := e.task(tm.bob, "secret-request", map[string]any{"name": "twice", "environment": "dev", "owner": "group:default/payments"}, nil)
+		if status, evs := e.waitTask(tm.bob, id, 10*time.Second); status != "failed" || !strings.Contains(messages(evs), "already has open change request") {
+			t.Errorf("another user: %s\n%s", status, messages(evs))
 		}
 	})
 

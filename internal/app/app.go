@@ -287,6 +287,8 @@ func (a *App) mainHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api.Handler())
 	mux.Handle("/api/scaffolder/", a.Scaffolder.Handler(a.Auth))
+	mux.Handle("/api/catalog/", a.catalogHandler())
+	mux.Handle("/", a.portalHandler())
 	mux.Handle("/git/", a.Forge)
 	mux.Handle("/v2/", a.Registry)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -165,7 +165,7 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	a.cancel = cancel
 	a.serve(mainLn, a.mainHandler())
 	a.serve(s3Ln, a.Objects)
-	a.wg.Add(2)
+	a.wg.Add(3)
 	go func() {
 		defer a.wg.Done()
 		if err := a.Reconciler.Run(runCtx); err != nil {
@@ -177,6 +177,10 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 		if err := a.Scaffolder.Run(runCtx); err != nil {
 			a.log.Error("scaffolder stopped", "err", err)
 		}
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.syncEntities(runCtx, time.Second)
 	}()
 	return a, nil
 }

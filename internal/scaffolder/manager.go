@@ -290,3 +290,6 @@ func (m *Manager) work(ctx context.Context) {
 
 // workspace is a task's working directory; it is kept while a retry may need it.
 func (m *Manager) workspace(id string) string { return filepath.Join(m.o.Dir, id, "workspace") }
+
+// Templates returns where the manager finds templates.
+func (m *Manager) Templates() *RepoTemplates { return m.o.Templates }

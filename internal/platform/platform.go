@@ -33,13 +33,74 @@ type Config struct {
 	Environments []Environment `json:"environments"`
 	SizeClasses  SizeClasses   `json:"sizeClasses"`
 	Local        Local         `json:"local"`
+	DNS          DNS           `json:"dns"`
+	Tooling      []Tool        `json:"tooling,omitempty"`
+	Kong         Kong          `json:"kong"`
+	SSO          SSO           `json:"sso"`
+	TLS          TLS           `json:"tls"`
+}
+
+// Gateway is where an environment's traffic enters (Kong's load balancer).
+type Gateway struct {
+	Address           string `json:"address,omitempty"`           // hostname (CNAME/alias) or IP (A/AAAA)
+	AliasHostedZoneID string `json:"aliasHostedZoneId,omitempty"` // Route53 zone of the load balancer, for alias records
+}
+
+// DNS says where the domain's records are kept and how goldenpath manages them.
+type DNS struct {
+	Provider string      `json:"provider,omitempty"` // embedded | route53 | terraform
+	OwnerID  string      `json:"ownerId,omitempty"`
+	Policy   string      `json:"policy,omitempty"` // sync | upsert-only | create-only
+	TTL      int         `json:"ttl,omitempty"`
+	Route53  Route53Zone `json:"route53"`
+}
+
+// Route53Zone configures the route53 provider.
+type Route53Zone struct {
+	Region       string `json:"region,omitempty"`
+	HostedZoneID string `json:"hostedZoneId,omitempty"`
+}
+
+// Tool is a platform tooling service behind the gateway.
+type Tool struct {
+	Name        string       `json:"name"`
+	Environment string       `json:"environment"`
+	Host        string       `json:"host,omitempty"`
+	Auth        string       `json:"auth,omitempty"` // sso | public
+	Service     *ToolService `json:"service,omitempty"`
+}
+
+// ToolService is the Kubernetes service a tool runs as.
+type ToolService struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
+	Port      int    `json:"port"`
+}
+
+// Kong configures the gateway's rendering.
+type Kong struct {
+	Edition   string `json:"edition,omitempty"` // oss | enterprise
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// SSO is the OIDC issuer in front of tooling.
+type SSO struct {
+	Issuer   string `json:"issuer,omitempty"`
+	ClientID string `json:"clientId,omitempty"`
+}
+
+// TLS configures certificate issuance.
+type TLS struct {
+	Email      string `json:"email,omitempty"`
+	ACMEServer string `json:"acmeServer,omitempty"`
 }
 
 // Environment is one deployment environment.
 type Environment struct {
-	Name      string `json:"name"`
-	Backend   string `json:"backend,omitempty"`
-	Approvals int    `json:"approvals,omitempty"`
+	Name      string  `json:"name"`
+	Backend   string  `json:"backend,omitempty"`
+	Approvals int     `json:"approvals,omitempty"`
+	Gateway   Gateway `json:"gateway"`
 }
 
 // SizeClasses maps, per kind, a class name (small, medium, ...) to concrete settings.
@@ -122,6 +183,52 @@ func Parse(file string, data []byte) (*Config, error) {
 }
 
 func (c *Config) applyDefaults() {
+	if c.DNS.Provider == "" {
+		c.DNS.Provider = "embedded"
+	}
+	if c.DNS.OwnerID == "" {
+		c.DNS.OwnerID = "goldenpath"
+	}
+	if c.DNS.Policy == "" {
+		c.DNS.Policy = "sync"
+	}
+	if c.DNS.TTL == 0 {
+		c.DNS.TTL = 300
+	}
+	if c.Kong.Edition == "" {
+		c.Kong.Edition = "oss"
+	}
+	if c.Kong.Namespace == "" {
+		c.Kong.Namespace = "kong-system"
+	}
+	if c.SSO.Issuer == "" {
+		c.SSO.Issuer = "https://keycloak.dev." + c.Domain + "/realms/platform"
+	}
+	if c.SSO.ClientID == "" {
+		c.SSO.ClientID = "goldenpath"
+	}
+	if c.TLS.Email == "" {
+		c.TLS.Email = "platform-team@" + c.Domain
+	}
+	if c.TLS.ACMEServer == "" {
+		c.TLS.ACMEServer = "https://acme-v02.api.letsencrypt.org/directory"
+	}
+	if c.Tooling == nil && len(c.Environments) > 0 {
+		env := c.Environments[0].Name
+		if _, ok := c.Environment("dev"); ok {
+			env = "dev"
+		}
+		c.Tooling = defaultTooling(env)
+	}
+	for i := range c.Tooling {
+		t := &c.Tooling[i]
+		if t.Auth == "" {
+			t.Auth = "sso"
+		}
+		if t.Host == "" {
+			t.Host = t.Name + "." + c.EnvironmentDomain(t.Environment)
+		}
+	}
 	for i := range c.Environments {
 		if c.Environments[i].Backend == "" {
 			c.Environments[i].Backend = BackendLocal
@@ -144,6 +251,12 @@ func (c *Config) check(doc *strictyaml.Document) strictyaml.Errors {
 		seen[e.Name] = i
 		if e.Backend != BackendLocal {
 			errs = append(errs, doc.Errorf(field+".backend", "backend %q is not available in this version of goldenpath; use %q", e.Backend, BackendLocal))
+		}
+	}
+	for i, t := range c.Tooling {
+		if _, ok := c.Environment(t.Environment); !ok {
+			errs = append(errs, doc.Errorf(fmt.Sprintf("tooling[%d].environment", i), "environment %q is not defined (defined: %s)",
+				t.Environment, strings.Join(c.EnvironmentNames(), ", ")))
 		}
 	}
 	if u := c.Local.Postgres.URL; u != "" {
@@ -169,6 +282,26 @@ func checkPostgresURL(raw string) error {
 		return fmt.Errorf("must not contain a password, because platform.yaml is stored in git; set GOLDENPATH_POSTGRES_PASSWORD (or GOLDENPATH_POSTGRES_URL) where goldenpath runs")
 	}
 	return nil
+}
+
+// defaultTooling is the seed plan's tooling table (§2.1): Argo CD, Backstage (the goldenpath portal) and
+// Grafana behind SSO, Keycloak public, all in dev (or the first environment when there is no dev).
+func defaultTooling(env string) []Tool {
+	return []Tool{
+		{Name: "argocd", Environment: env, Auth: "sso", Service: &ToolService{Name: "argocd-server", Namespace: "argocd", Port: 80}},
+		{Name: "backstage", Environment: env, Auth: "sso", Service: &ToolService{Name: "goldenpath", Namespace: "platform", Port: 7070}},
+		{Name: "grafana", Environment: env, Auth: "sso", Service: &ToolService{Name: "grafana", Namespace: "monitoring", Port: 80}},
+		{Name: "keycloak", Environment: env, Auth: "public", Service: &ToolService{Name: "keycloak", Namespace: "keycloak", Port: 80}},
+	}
+}
+
+// EnvironmentDomain is the DNS suffix of an environment's hosts: "<env>.<domain>", and the bare domain for
+// prod (the seed plan's record table: *.dev.<domain>, *.staging.<domain>, *.<domain>).
+func (c *Config) EnvironmentDomain(env string) string {
+	if env == "prod" || env == "production" {
+		return c.Domain
+	}
+	return env + "." + c.Domain
 }
 
 // Environment returns the named environment.
@@ -306,6 +439,13 @@ sizeClasses:
     medium: {nodeInstanceType: m6i.large, nodeCount: 3}
     large:  {nodeInstanceType: m6i.xlarge, nodeCount: 5}
     xlarge: {nodeInstanceType: m6i.2xlarge, nodeCount: 10}
+# DNS, routes and TLS (docs/edge.md). Each environment may set gateway.address: its load balancer's hostname
+# or IP, which its DNS records point to; without one, records point to goldenpath up's dev gateway.
+dns:
+  provider: embedded   # embedded | route53 | terraform
+  policy: sync         # sync | upsert-only | create-only
+kong:
+  edition: oss         # oss: SSO through oauth2-proxy (openid-connect is Enterprise-only) | enterprise
 local:
   # The PostgreSQL server that backs RDSRequests in the local backend. No password here (this file is in git):
   # give it to the server with GOLDENPATH_POSTGRES_PASSWORD, or set the whole URL with GOLDENPATH_POSTGRES_URL.

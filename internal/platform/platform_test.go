@@ -79,3 +79,27 @@ func TestPostgresURL(t *testing.T) {
 		t.Errorf("unconfigured should be empty, got %q", got)
 	}
 }
+
+func TestEdgeDefaults(t *testing.T) {
+	c, err := Parse("platform.yaml", DefaultYAML("goldenpathidp.io"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DNS.Provider != "embedded" || c.DNS.OwnerID != "goldenpath" || c.DNS.Policy != "sync" || c.DNS.TTL != 300 || c.Kong.Edition != "oss" {
+		t.Errorf("dns/kong defaults: %+v %+v", c.DNS, c.Kong)
+	}
+	var hosts []string
+	for _, tool := range c.Tooling {
+		hosts = append(hosts, tool.Host+"="+tool.Auth)
+	}
+	if got := strings.Join(hosts, ","); got != "argocd.dev.goldenpathidp.io=sso,backstage.dev.goldenpathidp.io=sso,grafana.dev.goldenpathidp.io=sso,keycloak.dev.goldenpathidp.io=public" {
+		t.Errorf("default tooling = %s", got)
+	}
+	if d := c.EnvironmentDomain("prod"); d != "goldenpathidp.io" {
+		t.Errorf("prod domain = %s", d)
+	}
+	bad := strings.Replace(string(DefaultYAML("goldenpathidp.io")), "kong:", "tooling:\n  - {name: argocd, environment: qa}\nkong:", 1)
+	if _, err := Parse("platform.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), `tooling[0].environment: environment "qa" is not defined`) {
+		t.Errorf("tooling in an unknown environment: %v", err)
+	}
+}

@@ -1,6 +1,66 @@
 package app
 
-import "net/http"
+import (
+	"context"
+	"net/http"
+	"path"
+	"strings"
 
-// portalHandler serves the web portal at /. (Being built: see internal/portal.)
-func (a *App) portalHandler() http.Handler { return http.NotFoundHandler() }
+	"github.com/goldenpathidp/goldenpath/internal/contract"
+	"github.com/goldenpathidp/goldenpath/internal/portal"
+	"github.com/goldenpathidp/goldenpath/internal/provision/local"
+	"github.com/goldenpathidp/goldenpath/internal/scaffolder"
+	"github.com/goldenpathidp/goldenpath/internal/store"
+)
+
+// portalHandler serves the web portal at /.
+func (a *App) portalHandler() http.Handler {
+	p, err := portal.New(portal.Options{
+		Tokens: a.Auth, Store: a.Store, Changes: a.changeRouter, Requests: a.Requests, Catalog: a.Catalog,
+		Templates: a.Scaffolder.Templates(), Source: a.templateSource, Tasks: a.Scaffolder, TaskUsers: scaffoldUsers{a},
+		Credentials: portalCredentials{a}, APIBase: a.url, Logger: a.log,
+	})
+	if err != nil {
+		// Only a broken build (an unparsable embedded template) gets here; say so on every page.
+		a.log.Error("the portal cannot start", "err", err)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "the portal is unavailable: the server log has the details", http.StatusServiceUnavailable)
+		})
+	}
+	return p
+}
+
+// templateSource reads a template's template.yaml as written, for the form's field order.
+func (a *App) templateSource(ctx context.Context, f scaffolder.Found) ([]byte, error) {
+	repo, err := a.Forge.Repo(f.Source.Repo)
+	if err != nil {
+		return nil, err
+	}
+	return repo.ReadFile(ctx, f.Source.Commit, path.Join(f.Source.Dir, "template.yaml"))
+}
+
+// portalCredentials reads a request's secret outputs from the vault, as the API's credentials endpoint does
+// (a SecretRequest's value is left out: it has its own endpoint).
+type portalCredentials struct{ a *App }
+
+func (c portalCredentials) Secrets(ctx context.Context, rec store.Request) (map[string]string, error) {
+	id := contract.ID(rec.ID)
+	prefix := local.SecretPrefix(id)
+	names, err := c.a.Vault.List(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, n := range names {
+		key := strings.TrimPrefix(n, prefix)
+		if n == local.SecretValueName(id) || rec.Outputs[key] != "" {
+			continue
+		}
+		v, _, err := c.a.Vault.Get(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		out[key] = v.Reveal()
+	}
+	return out, nil
+}

@@ -1,0 +1,334 @@
+package dns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	mdns "github.com/miekg/dns"
+)
+
+// ServerConfig configures the embedded authoritative server.
+type ServerConfig struct {
+	Addr        string       // host:port for UDP and TCP alike; port 0 picks a free one (see Server.Addr); default 127.0.0.1:0
+	Dir         string       // where each zone's records persist (<dir>/<zone>.json); "" keeps them in memory only
+	Zones       []string     // the zones served, e.g. goldenpathidp.io
+	NameServers []string     // the apex NS records of every zone; default ns1.<zone>
+	Logger      *slog.Logger // nil discards
+}
+
+// Server is the embedded DNS provider: an authoritative server for its zones over UDP and TCP whose records
+// change through ApplyChanges, live. Every change is written to disk first, then swapped in as a whole new
+// compiled snapshot, so a query sees either all of a plan or none of it.
+type Server struct {
+	log     *slog.Logger
+	dir     string
+	nsHosts []string
+	snap    atomic.Pointer[snapshot]
+
+	mu    sync.Mutex // serialises changes; readers never take it
+	zones map[string]*zoneState
+
+	udp    *net.UDPConn
+	tcp    net.Listener
+	wg     sync.WaitGroup
+	closed atomic.Bool
+	connMu sync.Mutex
+	conns  map[net.Conn]struct{}
+	stop   func() bool
+}
+
+var _ Provider = (*Server)(nil)
+
+// zoneState is one zone's records as persisted.
+type zoneState struct {
+	Zone    string   `json:"zone"`
+	Serial  uint32   `json:"serial"`
+	Records []Record `json:"records"`
+}
+
+// NewServer loads the zones' records from cfg.Dir and starts answering on cfg.Addr. It stops when ctx is done
+// or Close is called.
+func NewServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
+	s := &Server{log: cfg.Logger, dir: cfg.Dir, nsHosts: cfg.NameServers, zones: map[string]*zoneState{}, conns: map[net.Conn]struct{}{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("component", "dns")
+	if err := s.load(cfg.Zones); err != nil {
+		return nil, err
+	}
+	snap, err := s.build(nil)
+	if err != nil {
+		return nil, err
+	}
+	s.snap.Store(snap)
+	addr := cfg.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	if err := s.listen(ctx, addr); err != nil {
+		return nil, err
+	}
+	s.serve()
+	s.stop = context.AfterFunc(ctx, func() { _ = s.Close() })
+	s.log.Info("dns server started", "addr", s.Addr(), "zones", cfg.Zones)
+	return s, nil
+}
+
+func (s *Server) load(zones []string) error {
+	if len(zones) == 0 {
+		return errors.New("dns server: at least one zone is required")
+	}
+	for _, z := range zones {
+		z = normalizeName(z)
+		if why := checkName(z); why != "" {
+			return fmt.Errorf("dns server: zone %q %s", z, why)
+		}
+		st, err := loadZone(s.dir, z)
+		if err != nil {
+			return err
+		}
+		s.zones[z] = st
+	}
+	return nil
+}
+
+// build compiles a snapshot of every zone, with next standing in for its zone when given.
+func (s *Server) build(next *zoneState) (*snapshot, error) {
+	var content []zoneContent
+	for _, name := range slices.Sorted(mapsKeys(s.zones)) {
+		z := s.zones[name]
+		if next != nil && next.Zone == name {
+			z = next
+		}
+		content = append(content, zoneContent{apex: name, soa: s.soa(z), ns: s.nameServers(name), records: z.Records})
+	}
+	return buildSnapshot(content)
+}
+
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func (s *Server) nameServers(zone string) []string {
+	if len(s.nsHosts) > 0 {
+		return s.nsHosts
+	}
+	return []string{"ns1." + zone}
+}
+
+// soa is the zone's start of authority; its serial goes up with every change, and its minimum (60 s) is the
+// negative-caching TTL, kept short because records change while developers wait.
+func (s *Server) soa(z *zoneState) *mdns.SOA {
+	apex := mdns.Fqdn(z.Zone)
+	return &mdns.SOA{Hdr: hdr(apex, mdns.TypeSOA, 3600), Ns: mdns.Fqdn(s.nameServers(z.Zone)[0]), Mbox: "hostmaster." + apex,
+		Serial: z.Serial, Refresh: 3600, Retry: 600, Expire: 1209600, Minttl: 60}
+}
+
+// Addr is the address the server answers on (UDP and TCP share the port).
+func (s *Server) Addr() string { return s.udp.LocalAddr().String() }
+
+// Serial is the zone's current SOA serial (0 for a zone not served).
+func (s *Server) Serial(zone string) uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if z, ok := s.zones[normalizeName(zone)]; ok {
+		return z.Serial
+	}
+	return 0
+}
+
+// Records returns the zone's records, its apex SOA and NS first.
+func (s *Server) Records(ctx context.Context, zone string) ([]Record, error) {
+	zone = normalizeName(zone)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	z, ok := s.zones[zone]
+	if !ok {
+		return nil, fmt.Errorf("zone %q is not served here (served: %v)", zone, slices.Sorted(mapsKeys(s.zones)))
+	}
+	soa := s.soa(z)
+	out := []Record{
+		{Name: zone, Type: TypeSOA, TTL: int(soa.Hdr.Ttl), Targets: []string{soaValue(soa)}},
+		{Name: zone, Type: TypeNS, TTL: int(soa.Hdr.Ttl), Targets: normalizeAll([]Record{{Type: TypeNS, Targets: s.nameServers(zone)}})[0].Targets},
+	}
+	return append(out, slices.Clone(z.Records)...), nil
+}
+
+func soaValue(soa *mdns.SOA) string {
+	return fmt.Sprintf("%s %s %d %d %d %d %d", soa.Ns, soa.Mbox, soa.Serial, soa.Refresh, soa.Retry, soa.Expire, soa.Minttl)
+}
+
+// ApplyChanges applies a plan to a zone as one change: it is refused whole if any create finds its record
+// set already there, any update or delete finds it gone or changed since the plan was made, it touches the
+// apex SOA or NS (the server's own), or the result breaks a rule of Validate. The new records are saved
+// before they are served, and the SOA serial goes up by one.
+func (s *Server) ApplyChanges(ctx context.Context, zone string, plan Plan) error {
+	zone = normalizeName(zone)
+	if plan.Zone != "" && normalizeName(plan.Zone) != zone {
+		return fmt.Errorf("plan is for zone %q, not %q", plan.Zone, zone)
+	}
+	if !plan.HasChanges() {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	z, ok := s.zones[zone]
+	if !ok {
+		return fmt.Errorf("zone %q is not served here", zone)
+	}
+	records, err := applyPlan(z.Records, plan, zone)
+	if err != nil {
+		return fmt.Errorf("applying plan to %s: %w", zone, err)
+	}
+	next := &zoneState{Zone: zone, Serial: z.Serial + 1, Records: records}
+	snap, err := s.build(next)
+	if err != nil {
+		return fmt.Errorf("compiling zone %s: %w", zone, err)
+	}
+	if err := saveZone(ctx, s.dir, next); err != nil {
+		return err
+	}
+	s.zones[zone] = next
+	s.snap.Store(snap)
+	s.log.Info("dns zone changed", "zone", zone, "serial", next.Serial,
+		"created", len(plan.Create), "updated", len(plan.Update), "deleted", len(plan.Delete))
+	return nil
+}
+
+// applyPlan returns records with the plan applied, or why it cannot be.
+func applyPlan(records []Record, plan Plan, zone string) ([]Record, error) {
+	cur := map[key]Record{}
+	for _, r := range records {
+		cur[r.key()] = r
+	}
+	var errs []error
+	check := func(verb string, r Record, wantExisting bool) bool {
+		if r.Name == zone && (r.Type == TypeSOA || r.Type == TypeNS) {
+			errs = append(errs, fmt.Errorf("%s %s %s: the apex SOA and NS records belong to the server", verb, r.Name, r.Type))
+			return false
+		}
+		c, exists := cur[r.key()]
+		switch {
+		case exists && !wantExisting:
+			errs = append(errs, fmt.Errorf("%s %s %s: the record set already exists (%s)", verb, r.Name, r.Type, c))
+		case !exists && wantExisting:
+			errs = append(errs, fmt.Errorf("%s %s %s: no such record set", verb, r.Name, r.Type))
+		case exists && !c.Equal(r):
+			errs = append(errs, fmt.Errorf("%s %s %s: the record set changed since the plan was made (now %s)", verb, r.Name, r.Type, c))
+		default:
+			return true
+		}
+		return false
+	}
+	for _, d := range normalizeAll(plan.Delete) {
+		if check("delete", d, true) {
+			delete(cur, d.key())
+		}
+	}
+	for _, u := range plan.Update {
+		old, nw := u.Old.Normalize(), u.New.Normalize()
+		if old.key() != nw.key() {
+			errs = append(errs, fmt.Errorf("update %s %s: an update cannot change the name or type (to %s %s)", old.Name, old.Type, nw.Name, nw.Type))
+			continue
+		}
+		if check("update", old, true) {
+			cur[nw.key()] = nw
+		}
+	}
+	for _, c := range normalizeAll(plan.Create) {
+		if check("create", c, false) {
+			cur[c.key()] = c
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	next := sortedRecords(cur)
+	return next, Validate(next, zone)
+}
+
+// listen binds UDP, then TCP on the same port (retrying when port 0 gave a UDP port whose TCP twin is taken).
+func (s *Server) listen(ctx context.Context, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("dns server address %q: %w", addr, err)
+	}
+	var lc net.ListenConfig
+	for attempt := 0; ; attempt++ {
+		pc, err := lc.ListenPacket(ctx, "udp", addr)
+		if err != nil {
+			return fmt.Errorf("dns server: listening on udp %s: %w", addr, err)
+		}
+		udp := pc.(*net.UDPConn)
+		bound := netip.MustParseAddrPort(udp.LocalAddr().String())
+		tcp, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(int(bound.Port()))))
+		if err == nil {
+			s.udp, s.tcp = udp, tcp
+			return nil
+		}
+		_ = udp.Close()
+		if port != "0" || attempt == 9 {
+			return fmt.Errorf("dns server: listening on tcp %s: %w", addr, err)
+		}
+	}
+}
+
+// serve starts the readers: one UDP reader per CPU (they share the socket) and the TCP acceptor.
+func (s *Server) serve() {
+	for range max(2, runtime.GOMAXPROCS(0)) {
+		s.wg.Go(s.serveUDP)
+	}
+	s.wg.Go(s.acceptTCP)
+}
+
+func (s *Server) serveUDP() {
+	buf := make([]byte, maxMsg)
+	out := make([]byte, 0, maxMsg)
+	key := make([]byte, 0, 256)
+	for {
+		n, from, err := s.udp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if s.closed.Load() {
+				return
+			}
+			continue
+		}
+		if resp := s.snap.Load().respond(buf[:n], out[:0], key, true); resp != nil {
+			_, _ = s.udp.WriteToUDPAddrPort(resp, from)
+		}
+	}
+}
+
+// Close stops answering and waits for the readers to finish.
+func (s *Server) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	if s.stop != nil {
+		s.stop()
+	}
+	err := errors.Join(s.udp.Close(), s.tcp.Close())
+	s.connMu.Lock()
+	for c := range s.conns {
+		_ = c.Close()
+	}
+	s.connMu.Unlock()
+	s.wg.Wait()
+	return err
+}

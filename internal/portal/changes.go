@@ -35,13 +35,19 @@ func (s *Server) changeList(w http.ResponseWriter, r *http.Request, v *visitor) 
 }
 
 type changeData struct {
-	V          *change.View
-	Problem    *problem.Error
-	CanApprove bool
-	CanReject  bool
-	CanMerge   bool
-	CanClose   bool
-	Approved   bool // the visitor approved the current head
+	V           *change.View
+	Problem     *problem.Error
+	CanApprove  bool
+	CanReject   bool
+	CanMerge    bool
+	CanClose    bool
+	Approved    bool // the visitor approved the current head
+	DiffMissing bool
+}
+
+func isNotFound(err error) bool {
+	var p *problem.Error
+	return errors.As(err, &p) && p.Code == problem.NotFound
 }
 
 func changeNumber(r *http.Request) (int64, error) {
@@ -64,12 +70,19 @@ func (s *Server) changePage(w http.ResponseWriter, r *http.Request, v *visitor) 
 // showChange renders a change request, with the problem an action ran into, if any.
 func (s *Server) showChange(w http.ResponseWriter, r *http.Request, v *visitor, n int64, status int, p *problem.Error) error {
 	view, err := s.o.Changes.View(r.Context(), n, true)
+	diffMissing := false
+	if err != nil && !isNotFound(err) {
+		// Without its patches the page is still worth showing: the files, checks and reviews.
+		s.log.Warn("reading a change request's diff", "change", n, "err", err)
+		view, err = s.o.Changes.View(r.Context(), n, false)
+		diffMissing = true
+	}
 	if err != nil {
 		return err
 	}
 	open := view.State == store.ChangeOpen
 	author := view.Author == v.p.Name
-	d := changeData{V: view, Problem: p,
+	d := changeData{V: view, Problem: p, DiffMissing: diffMissing,
 		CanApprove: open && !author && v.p.Is(store.RoleApprover),
 		CanReject:  open && !author && v.p.Is(store.RoleApprover),
 		CanMerge:   open && (author || v.p.Is(store.RoleApprover)),

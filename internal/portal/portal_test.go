@@ -209,6 +209,10 @@ func TestReviewRoles(t *testing.T) {
 		if res := bob.action(changePage, changePage+"/merge", nil); res.status != http.StatusSeeOther {
 			t.Fatalf("merge: got %d, want 303:\n%s", res.status, res.body)
 		}
+		page = bob.get(changePage)
+		if page.status != http.StatusOK || !strings.Contains(page.body, `id="change-state">merged<`) {
+			t.Errorf("the merged change request's page: got %d:\n%s", page.status, page.body)
+		}
 		e.waitPhase(id, store.PhaseReady)
 		page = alice.get("/requests/" + id)
 		if !strings.Contains(page.body, `id="request-phase">Ready<`) {

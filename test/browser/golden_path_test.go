@@ -61,6 +61,20 @@ func TestGoldenPath(t *testing.T) {
 		t.Errorf("output links: got %q, want the catalog entry and the registry change request", links)
 	}
 
+	// The page's event stream works in the browser with the session cookie: it replays the log and ends
+	// with the completion event.
+	streamed := value(s, "reading the task's event stream", chromedp.Evaluate[string](`new Promise((resolve, reject) => {
+		const es = new EventSource(location.pathname + "/events");
+		let logs = 0;
+		es.addEventListener("log", () => logs++);
+		es.addEventListener("completion", e => { es.close(); resolve(logs + " logs, then " + JSON.parse(e.data).type); });
+		es.onerror = () => { es.close(); reject(new Error("the event stream failed")); };
+		setTimeout(() => reject(new Error("no completion event within 5 s")), 5000);
+	})`, chromedp.EvalAwaitPromise))
+	if !strings.HasSuffix(streamed, "logs, then completion") || strings.HasPrefix(streamed, "0 ") {
+		t.Errorf("the task's event stream gave %q, want its log lines, then completion", streamed)
+	}
+
 	// Find the component in the catalog.
 	s.do("searching the catalog", chromedp.Click(chromedp.CSS(`nav a[href="/catalog"]`)), chromedp.WaitVisible(chromedp.ID("q")),
 		chromedp.SendKeys(chromedp.ID("q"), "orders"))

@@ -82,11 +82,17 @@ func checkRenderable(cfg *platform.Config, t *Table) error {
 	if e := cfg.Kong.Edition; e != "" && e != editionOSS && e != editionEnterprise {
 		return fmt.Errorf("rendering the edge: kong.edition %q must be %q or %q", e, editionOSS, editionEnterprise)
 	}
+	if cfg.TLS.ACMEServer == "" {
+		return fmt.Errorf("rendering the edge: tls.acmeServer is empty; cert-manager's issuer needs an ACME directory URL")
+	}
 	ssoHosts := map[string]bool{}
 	for _, r := range t.Routes() {
 		if r.Auth == AuthSSO {
 			ssoHosts[r.Host] = true
 		}
+	}
+	if len(ssoHosts) > 0 && (cfg.SSO.Issuer == "" || cfg.SSO.ClientID == "") {
+		return fmt.Errorf("rendering the edge: sso.issuer and sso.clientId must be set for routes with auth %q", AuthSSO)
 	}
 	for _, r := range t.Routes() {
 		if r.Service.IsZero() {

@@ -143,13 +143,15 @@ func checkName(name string) string {
 	if _, ok := mdns.IsDomainName(name + "."); !ok {
 		return "is not a valid DNS name (labels of at most 63 characters, at most 253 in all)"
 	}
-	for _, l := range strings.Split(name, ".") {
+	for i, l := range strings.Split(name, ".") {
 		if l == "" {
 			return "has an empty label"
 		}
-	}
-	if i := strings.LastIndex(name, "*"); i >= 0 && !(strings.HasPrefix(name, "*.") && i == 0) {
-		return "has '*' somewhere other than as the whole leftmost label (a wildcard is written *.<name>)"
+		// "*" alone is the wildcard label and only leads; inside a label (cname-*.dev…, an ownership name)
+		// it is an ordinary character.
+		if l == "*" && i > 0 {
+			return "has a '*' label that is not the leftmost (a wildcard is written *.<name>)"
+		}
 	}
 	return ""
 }

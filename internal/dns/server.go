@@ -290,29 +290,12 @@ func (s *Server) listen(ctx context.Context, addr string) error {
 }
 
 // serve starts the readers: one UDP reader per CPU (they share the socket) and the TCP acceptor.
+// serveUDP is in udp.go.
 func (s *Server) serve() {
 	for range max(2, runtime.GOMAXPROCS(0)) {
 		s.wg.Go(s.serveUDP)
 	}
 	s.wg.Go(s.acceptTCP)
-}
-
-func (s *Server) serveUDP() {
-	buf := make([]byte, maxMsg)
-	out := make([]byte, 0, maxMsg)
-	key := make([]byte, 0, 256)
-	for {
-		n, from, err := s.udp.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if s.closed.Load() {
-				return
-			}
-			continue
-		}
-		if resp := s.snap.Load().respond(buf[:n], out[:0], key, true); resp != nil {
-			_, _ = s.udp.WriteToUDPAddrPort(resp, from)
-		}
-	}
 }
 
 // Close stops answering and waits for the readers to finish.

@@ -1,0 +1,65 @@
+package dns
+
+import (
+	"net"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// udpBatch is how many datagrams one system call reads or writes. Under load a reader takes what is queued
+// (recvmmsg) and answers it all with one sendmmsg, which is most of the difference between a server that
+// spends its time in system calls and one that does not; when idle a batch is one query.
+const udpBatch = 64
+
+// batchConn is the recvmmsg/sendmmsg face of a UDP socket, IPv4 or IPv6.
+type batchConn interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+func newBatchConn(c *net.UDPConn) batchConn {
+	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
+		return ipv6.NewPacketConn(c)
+	}
+	return ipv4.NewPacketConn(c)
+}
+
+func (s *Server) serveUDP() {
+	conn := newBatchConn(s.udp)
+	in := make([]ipv4.Message, udpBatch)
+	out := make([]ipv4.Message, udpBatch)
+	outBufs := make([][]byte, udpBatch)
+	for i := range in {
+		in[i].Buffers = [][]byte{make([]byte, maxMsg)}
+		outBufs[i] = make([]byte, 0, maxMsg)
+		out[i].Buffers = make([][]byte, 1)
+	}
+	key := make([]byte, 0, 256)
+	for {
+		n, err := conn.ReadBatch(in, 0)
+		if err != nil {
+			if s.closed.Load() {
+				return
+			}
+			continue
+		}
+		snap := s.snap.Load()
+		k := 0
+		for i := range n {
+			resp := snap.respond(in[i].Buffers[0][:in[i].N], outBufs[i][:0], key, true)
+			if resp == nil {
+				continue
+			}
+			out[k].Buffers[0], out[k].Addr = resp, in[i].Addr
+			k++
+		}
+		for sent := 0; sent < k; {
+			m, err := conn.WriteBatch(out[sent:k], 0)
+			if err != nil {
+				break // the client is gone or the socket closed; answers are best effort over UDP
+			}
+			sent += m
+		}
+	}
+}

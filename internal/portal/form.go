@@ -158,27 +158,22 @@ func newField(name string, sch map[string]any, required bool, teams []string) *f
 		f.Label = name
 	}
 	f.MinLength, f.MaxLength = number(sch["minLength"]), number(sch["maxLength"])
-	uiField, _ := sch["ui:field"].(string)
-	uiWidget, _ := sch["ui:widget"].(string)
-	def, hasDefault := sch["default"]
-	switch {
-	case uiField == "RepoUrlPicker":
-		f.Widget = widgetRepo
+	f.Widget = widgetFor(sch, f.Type)
+	switch f.Widget {
+	case widgetRepo:
 		opts, _ := sch["ui:options"].(map[string]any)
 		f.RepoHosts = stringList(opts["allowedHosts"])
 		if len(f.RepoHosts) > 0 {
 			f.Repo.Host = f.RepoHosts[0]
 		}
-	case uiField == "OwnerPicker":
-		f.Widget = widgetOwner
+	case widgetOwner:
 		for _, t := range teams {
 			f.Options = append(f.Options, option{Value: "group:default/" + t, Label: t})
 		}
 		if len(teams) == 1 {
 			f.set(f.Options[0].Value) // the only choice: save a click
 		}
-	case sch["enum"] != nil:
-		f.Widget = widgetSelect
+	case widgetSelect:
 		f.enum, _ = sch["enum"].([]any)
 		names := stringList(sch["enumNames"])
 		for i, e := range f.enum {
@@ -188,28 +183,43 @@ func newField(name string, sch map[string]any, required bool, teams []string) *f
 			}
 			f.Options = append(f.Options, option{Value: fmt.Sprint(e), Label: label})
 		}
-	case uiField == "Secret" || uiWidget == "password":
-		f.Widget, f.Secret = widgetPassword, true
-	case f.Type == "boolean":
-		f.Widget = widgetCheckbox
-	case f.Type == "integer" || f.Type == "number":
-		f.Widget = widgetNumber
-		f.Min, f.Max = number(sch["minimum"]), number(sch["maximum"])
-		f.Step = "1"
+	case widgetPassword:
+		f.Secret = true
+	case widgetNumber:
+		f.Min, f.Max, f.Step = number(sch["minimum"]), number(sch["maximum"]), "1"
 		if f.Type == "number" {
 			f.Step = "any"
 		}
-	case f.Type == "array" && itemsAreStrings(sch):
-		f.Widget = widgetLines
-	case f.Type == "array" || f.Type == "object":
-		f.Widget = widgetJSON
-	default:
-		f.Widget = widgetText
 	}
-	if hasDefault {
+	if def, ok := sch["default"]; ok {
 		f.set(def)
 	}
 	return f
+}
+
+// widgetFor picks the input of a property: Backstage's ui:field and ui:widget first, then its type.
+func widgetFor(sch map[string]any, typ string) string {
+	uiField, _ := sch["ui:field"].(string)
+	uiWidget, _ := sch["ui:widget"].(string)
+	switch {
+	case uiField == "RepoUrlPicker":
+		return widgetRepo
+	case uiField == "OwnerPicker":
+		return widgetOwner
+	case sch["enum"] != nil:
+		return widgetSelect
+	case uiField == "Secret" || uiWidget == "password":
+		return widgetPassword
+	case typ == "boolean":
+		return widgetCheckbox
+	case typ == "integer" || typ == "number":
+		return widgetNumber
+	case typ == "array" && itemsAreStrings(sch):
+		return widgetLines
+	case typ == "array" || typ == "object":
+		return widgetJSON
+	}
+	return widgetText // EntityNamePicker, EntityPicker and plain strings: text with the schema's pattern
 }
 
 func itemsAreStrings(sch map[string]any) bool {
@@ -271,26 +281,11 @@ func (f *field) parse(form url.Values) (any, string) {
 	raw := form.Get(f.Name)
 	switch f.Widget {
 	case widgetCheckbox:
-		return form.Get(f.Name) == "true", ""
+		return raw == "true", ""
 	case widgetRepo:
-		host, owner, repo := strings.TrimSpace(form.Get(f.Name+".host")), strings.TrimSpace(form.Get(f.Name+".owner")), strings.TrimSpace(form.Get(f.Name+".repo"))
-		if owner == "" && repo == "" {
-			return nil, ""
-		}
-		if host == "" && len(f.RepoHosts) > 0 {
-			host = f.RepoHosts[0]
-		}
-		return host + "?" + url.Values{"owner": {owner}, "repo": {repo}}.Encode(), ""
+		return f.parseRepo(form), ""
 	case widgetSelect:
-		if raw == "" {
-			return nil, ""
-		}
-		for _, e := range f.enum {
-			if fmt.Sprint(e) == raw {
-				return e, ""
-			}
-		}
-		return nil, fmt.Sprintf("must be one of the listed choices, got %q", raw)
+		return f.parseChoice(raw)
 	case widgetNumber:
 		return parseNumber(strings.TrimSpace(raw), f.Type)
 	case widgetLines:
@@ -305,24 +300,53 @@ func (f *field) parse(form url.Values) (any, string) {
 		}
 		return out, ""
 	case widgetJSON:
-		if strings.TrimSpace(raw) == "" {
-			return nil, ""
-		}
-		var v any
-		if err := yaml.Unmarshal([]byte(raw), &v); err != nil {
-			return nil, "is not valid JSON or YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")
-		}
-		return v, ""
+		return parseStructured(raw)
 	case widgetPassword:
 		if raw == "" {
 			return nil, ""
 		}
-		return raw, ""
+		return raw, "" // a secret is taken exactly as typed
 	}
 	if strings.TrimSpace(raw) == "" {
 		return nil, ""
 	}
 	return strings.TrimSpace(raw), ""
+}
+
+// parseRepo composes the RepoUrlPicker value host?owner=…&repo=… from its three inputs.
+func (f *field) parseRepo(form url.Values) any {
+	host, owner, repo := strings.TrimSpace(form.Get(f.Name+".host")), strings.TrimSpace(form.Get(f.Name+".owner")), strings.TrimSpace(form.Get(f.Name+".repo"))
+	if owner == "" && repo == "" {
+		return nil
+	}
+	if host == "" && len(f.RepoHosts) > 0 {
+		host = f.RepoHosts[0]
+	}
+	return host + "?" + url.Values{"owner": {owner}, "repo": {repo}}.Encode()
+}
+
+// parseChoice maps a select's value back to the enum value it stands for (which may be a number).
+func (f *field) parseChoice(raw string) (any, string) {
+	if raw == "" {
+		return nil, ""
+	}
+	for _, e := range f.enum {
+		if fmt.Sprint(e) == raw {
+			return e, ""
+		}
+	}
+	return nil, fmt.Sprintf("must be one of the listed choices, got %q", raw)
+}
+
+func parseStructured(raw string) (any, string) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, ""
+	}
+	var v any
+	if err := yaml.Unmarshal([]byte(raw), &v); err != nil {
+		return nil, "is not valid JSON or YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")
+	}
+	return v, ""
 }
 
 func parseNumber(raw, typ string) (any, string) {

@@ -5,12 +5,16 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/goldenpathidp/goldenpath/internal/auth"
+	"github.com/goldenpathidp/goldenpath/internal/portal"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 )
 
@@ -451,5 +455,65 @@ func TestCreateAppTemplate(t *testing.T) {
 	home := b.get("/")
 	if !strings.Contains(home.body, `href="/catalog/component/default/orders"`) {
 		t.Errorf("home does not list the new component among mine:\n%s", home.body)
+	}
+}
+
+// taskUsers gives tasks their user from the store, for a portal built outside the app.
+type taskUsers struct{ s store.Store }
+
+func (u taskUsers) User(ctx context.Context, name string) (scaffold.User, error) {
+	rec, err := u.s.GetUser(ctx, name)
+	if err != nil {
+		return scaffold.User{}, err
+	}
+	return scaffold.User{Ref: "user:default/" + rec.Name, Name: rec.Name, Teams: rec.Teams, Roles: rec.Roles}, nil
+}
+
+// TestExternalIdentity signs in through the Identify seam (how OIDC plugs in): the portal opens its own
+// session for the identity, keeps it across requests (one CSRF token), and acts as that user, even one
+// goldenpath does not store.
+func TestExternalIdentity(t *testing.T) {
+	e := start(t)
+	_, n := e.fileS3("alice", "payments", "invoices")
+	p, err := portal.New(portal.Options{
+		Tokens: e.app.Auth, Store: e.app.Store, Changes: e.app.Changes, Catalog: e.app.Catalog,
+		Templates: e.app.Scaffolder.Templates(), Tasks: e.app.Scaffolder, TaskUsers: taskUsers{e.app.Store},
+		Identify: func(r *http.Request) (auth.Principal, bool, error) {
+			if r.Header.Get("X-Test-User") != "dora" {
+				return auth.Principal{}, false, nil
+			}
+			return auth.Principal{Name: "dora", Roles: []string{store.RoleDeveloper}, Teams: []string{"data"}}, true, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	b := e.browser()
+	b.base = srv.URL
+	get := func(path string) page {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("X-Test-User", "dora")
+		return b.do(req)
+	}
+	if res := b.get("/"); res.status != http.StatusSeeOther {
+		t.Fatalf("without the identity: got %d, want a redirect to sign in", res.status)
+	}
+	first := get("/")
+	if first.status != http.StatusOK || !strings.Contains(first.body, `id="whoami">dora<`) {
+		t.Fatalf("with the identity: got %d:\n%s", first.status, first.body)
+	}
+	second := get(fmt.Sprintf("/changes/%d", n))
+	if csrf(t, first) != csrf(t, second) {
+		t.Error("the second request opened a new session instead of keeping the first")
+	}
+	res := b.post(fmt.Sprintf("/changes/%d/comment", n), url.Values{"csrf": {csrf(t, second)}, "text": {"from dora"}})
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("commenting: got %d, want 303:\n%s", res.status, res.body)
+	}
+	view, err := e.app.Changes.View(context.Background(), n, false)
+	if err != nil || len(view.Comments) != 1 || view.Comments[0].Author != "dora" {
+		t.Errorf("comments: got %+v, %v; want one by dora", view, err)
 	}
 }

@@ -33,7 +33,8 @@ const (
 // process is the honest behaviour (the alternative, a session table, comes with the PostgreSQL store).
 type session struct {
 	user      string
-	tokenHash []byte // the hash of the token signed in with; nil for an external identity
+	tokenHash []byte          // the hash of the token signed in with; nil for an external identity
+	identity  *auth.Principal // an external identity (Options.Identify), for users goldenpath does not store
 	csrf      string
 	expires   time.Time
 
@@ -194,7 +195,7 @@ func (s *Server) visitor(w http.ResponseWriter, r *http.Request) (*visitor, erro
 			return nil, problem.New(problem.Unauthenticated, "%v", err)
 		}
 		if ok {
-			se := &session{user: p.Name, csrf: randomString(32), expires: s.o.now().Add(s.o.SessionTTL)}
+			se := &session{user: p.Name, identity: &p, csrf: randomString(32), expires: s.o.now().Add(s.o.SessionTTL)}
 			sid := s.sessions.create(se)
 			s.setSessionCookie(w, r, sid, se.expires)
 			return &visitor{p: p, session: se, sid: sid}, nil
@@ -217,6 +218,9 @@ func (s *Server) principal(ctx context.Context, se *session) (auth.Principal, er
 		}
 	}
 	u, err := s.o.Store.GetUser(ctx, se.user)
+	if errors.Is(err, store.ErrNotFound) && se.identity != nil {
+		return *se.identity, nil // known to the identity provider only: its roles and teams as it gave them
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return auth.Principal{}, auth.ErrUnauthenticated
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -115,18 +116,25 @@ func (s *Server) taskPage(w http.ResponseWriter, r *http.Request, v *visitor) er
 	if err != nil {
 		return err
 	}
+	events, err := s.o.Store.TaskEvents(r.Context(), t.ID, 0)
+	if err != nil {
+		return err
+	}
+	d := s.taskView(t, events)
+	d.Mine = t.CreatedBy == userRef(v.p.Name) || v.p.Is(store.RoleAdmin)
+	s.render(w, r, http.StatusOK, "task", v, "Task: "+d.Title, d)
+	return nil
+}
+
+// taskView gathers a task's steps with their status, its log and, once it completed, its output.
+func (s *Server) taskView(t store.Task, events []store.TaskEvent) taskData {
 	var spec taskSpec
 	var state taskState
 	_ = json.Unmarshal([]byte(t.Spec), &spec)
 	_ = json.Unmarshal([]byte(t.State), &state)
 	d := taskData{ID: t.ID, Status: t.Status, CreatedBy: strings.TrimPrefix(t.CreatedBy, "user:default/"), CreatedAt: t.CreatedAt,
 		Running: t.Status == store.TaskOpen || t.Status == store.TaskProcessing, Error: state.Error,
-		Title: firstNonEmpty(spec.TemplateInfo.Entity.Metadata.Title, templateName(t.TemplateRef)),
-		Mine:  t.CreatedBy == userRef(v.p.Name) || v.p.Is(store.RoleAdmin)}
-	events, err := s.o.Store.TaskEvents(r.Context(), t.ID, 0)
-	if err != nil {
-		return err
-	}
+		Title: firstNonEmpty(spec.TemplateInfo.Entity.Metadata.Title, templateName(t.TemplateRef))}
 	status := map[string]string{}
 	for _, e := range events {
 		body := eventBody(e)
@@ -137,7 +145,7 @@ func (s *Server) taskPage(w http.ResponseWriter, r *http.Request, v *visitor) er
 		d.LastEvent = e.ID
 	}
 	errs := map[string]string{}
-	for _, st := range state.Steps {
+	for _, st := range state.Steps { // the recorded results win over the log
 		status[st.ID], errs[st.ID] = st.Status, st.Error
 	}
 	for _, st := range spec.Steps {
@@ -146,8 +154,7 @@ func (s *Server) taskPage(w http.ResponseWriter, r *http.Request, v *visitor) er
 	if t.Status == store.TaskCompleted {
 		d.Links, d.Texts = s.outputs(state.Output)
 	}
-	s.render(w, r, http.StatusOK, "task", v, "Task: "+d.Title, d)
-	return nil
+	return d
 }
 
 func (s *Server) getTask(ctx context.Context, id string) (store.Task, error) {
@@ -258,15 +265,10 @@ func (s *Server) taskEvents(w http.ResponseWriter, r *http.Request, v *visitor) 
 		if err != nil {
 			return nil // the headers are out: the browser reconnects
 		}
-		for _, e := range events {
-			b := eventBody(e)
-			raw, _ := json.Marshal(map[string]any{"id": e.ID, "type": e.Type, "stepId": b.StepID, "status": b.Status, "message": b.Message})
-			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Type, raw)
-			last = e.ID
-			if e.Type == "completion" {
-				_ = rc.Flush()
-				return nil
-			}
+		var done bool
+		if last, done = writeEvents(w, events, last); done {
+			_ = rc.Flush()
+			return nil
 		}
 		if err := rc.Flush(); err != nil {
 			return nil
@@ -281,6 +283,21 @@ func (s *Server) taskEvents(w http.ResponseWriter, r *http.Request, v *visitor) 
 			fmt.Fprint(w, ": keep-alive\n\n")
 		}
 	}
+}
+
+// writeEvents writes task events as Server-Sent Events; it returns the last id written and whether the
+// completion event was among them.
+func writeEvents(w io.Writer, events []store.TaskEvent, last int64) (int64, bool) {
+	for _, e := range events {
+		b := eventBody(e)
+		raw, _ := json.Marshal(map[string]any{"id": e.ID, "type": e.Type, "stepId": b.StepID, "status": b.Status, "message": b.Message})
+		fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Type, raw)
+		last = e.ID
+		if e.Type == "completion" {
+			return last, true
+		}
+	}
+	return last, false
 }
 
 func (s *Server) taskCancel(w http.ResponseWriter, r *http.Request, v *visitor) error {

@@ -166,6 +166,9 @@ func newField(name string, sch map[string]any, required bool, teams []string) *f
 		if len(f.RepoHosts) > 0 {
 			f.Repo.Host = f.RepoHosts[0]
 		}
+		if len(teams) == 1 {
+			f.Repo.Owner = teams[0] // users publish under their team; with one team that is the answer
+		}
 	case widgetOwner:
 		for _, t := range teams {
 			f.Options = append(f.Options, option{Value: "group:default/" + t, Label: t})

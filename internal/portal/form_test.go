@@ -100,6 +100,7 @@ func TestBuildForm(t *testing.T) {
 		{"size default selected", byName["size"].Options[0].Selected, true},
 		{"the only team is preselected", byName["owner"].Value, "group:default/payments"},
 		{"repo host", byName["repoUrl"].Repo.Host, "goldenpath"},
+		{"repo owner is the only team", byName["repoUrl"].Repo.Owner, "payments"},
 		{"token is secret", byName["token"].Secret, true},
 	}
 	for _, c := range checks {

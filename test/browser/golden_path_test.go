@@ -37,10 +37,10 @@ func TestGoldenPath(t *testing.T) {
 	}
 	s.setValue("f-name", "")
 	s.setValue("f-owner", "group:default/payments")
+	s.setValue("f-repoUrl-owner", "payments")
 	s.do("filling in the form",
 		chromedp.SendKeys(chromedp.ID("f-name"), "orders"),
 		chromedp.SendKeys(chromedp.ID("f-description"), "Takes orders"),
-		chromedp.SendKeys(chromedp.ID("f-repoUrl-owner"), "payments"),
 		chromedp.SendKeys(chromedp.ID("f-repoUrl-repo"), "orders"),
 		chromedp.Click(chromedp.CSS(`#template-form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.ID("review")))

@@ -25,13 +25,14 @@ type crawler struct {
 	queue     []string
 	visited   map[string]bool
 	firstFile map[string]string
+	parents   map[string]string // file → ref of the Location entity that led to it
 }
 
 // crawl reads a url location and follows the Location entities in it (breadth first, each file once).
 // Only a failure to read the root target is fatal; everything else is a per-entity error.
 func (c *Catalog) crawl(ctx context.Context, loc Location) (crawlResult, error) {
 	cr := &crawler{c: c, loc: loc, queue: []string{loc.Target}, visited: map[string]bool{loc.Target: true},
-		firstFile: map[string]string{}, res: crawlResult{keep: map[string]bool{}, unread: map[string]bool{}}}
+		firstFile: map[string]string{}, parents: map[string]string{}, res: crawlResult{keep: map[string]bool{}, unread: map[string]bool{}}}
 	for len(cr.queue) > 0 {
 		target := cr.queue[0]
 		cr.queue = cr.queue[1:]
@@ -69,7 +70,7 @@ func (cr *crawler) file(ctx context.Context, target string, data []byte) {
 			continue
 		}
 		annotate(e, source, origin)
-		cr.res.claims = append(cr.res.claims, claim{entity: e, file: target})
+		cr.res.claims = append(cr.res.claims, claim{entity: e, file: target, parent: cr.parents[target]})
 		for _, next := range cr.c.follow(target, e, &cr.res) {
 			cr.enqueue(target, ref, next)
 		}
@@ -86,6 +87,7 @@ func (cr *crawler) enqueue(from, ref, next string) {
 		return
 	}
 	cr.visited[next] = true
+	cr.parents[next] = ref
 	cr.queue = append(cr.queue, next)
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -38,6 +39,11 @@ type Catalog struct {
 
 	mu    sync.Mutex
 	locks map[string]*locationLock // per location: one refresh at a time, so an older read never wins
+
+	gen     atomic.Uint64 // moves on with every committed write; cached answers carry the one they were computed at
+	multiMu sync.RWMutex
+	multi   map[string]bool // keys some entity holds several values of (see multiValued)
+	cache   answerCache
 }
 
 type locationLock struct {
@@ -74,7 +80,12 @@ func OpenWith(ctx context.Context, path string, read Reader, log *slog.Logger, o
 	if err != nil {
 		return nil, err
 	}
-	return &Catalog{db: db, read: read, log: log.With("component", "catalog"), opts: opts, locks: map[string]*locationLock{}}, nil
+	c := &Catalog{db: db, read: read, log: log.With("component", "catalog"), opts: opts, locks: map[string]*locationLock{}}
+	if err := c.openIndex(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening catalog %s: %w", path, err)
+	}
+	return c, nil
 }
 
 func openDB(ctx context.Context, path string) (*sql.DB, error) {
@@ -149,6 +160,60 @@ CREATE INDEX relations_origin ON relations (origin);
 -- What the latest read of a location found, so a portal can say why an entity did not appear.
 ALTER TABLE locations ADD COLUMN refreshed_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE locations ADD COLUMN problems TEXT NOT NULL DEFAULT '[]';
+`, `
+-- The query index (see search.go and index.go). The entities table is rebuilt: the owner column and index
+-- go (the owner is a relation like any other), kinds are ref prefixes so the ref index serves them, and the
+-- foreign key to locations goes (RemoveLocation clears location_id itself): with foreign keys on, every
+-- multi-row insert needs a statement journal, which was a third of the cost of a bulk load. The body is
+-- the last column, so reading the others never touches its overflow pages.
+DROP TABLE relations;
+CREATE TABLE entities_v3 (
+	id          INTEGER PRIMARY KEY,
+	uid         TEXT NOT NULL UNIQUE,
+	ref         TEXT NOT NULL UNIQUE,  -- canonical lower-case kind:namespace/name
+	kind        TEXT NOT NULL,         -- lower-case
+	namespace   TEXT NOT NULL,
+	name        TEXT NOT NULL,
+	location_id TEXT,                  -- NULL for an orphan whose location was removed
+	source      TEXT NOT NULL,         -- managed-by-location, e.g. url:https://host/repo/catalog-info.yaml
+	parent_ref  TEXT NOT NULL DEFAULT '', -- the Location entity whose targets led to its file
+	hash        TEXT NOT NULL,         -- of the content, to skip rewrites that change nothing
+	etag        TEXT NOT NULL,
+	orphaned_at INTEGER NOT NULL DEFAULT 0,
+	created_at  INTEGER NOT NULL,
+	updated_at  INTEGER NOT NULL,
+	terms       TEXT NOT NULL DEFAULT '', -- search terms of its own document (see search.go)
+	body        TEXT NOT NULL          -- the entity as JSON, without relations
+);
+INSERT INTO entities_v3 (id, uid, ref, kind, namespace, name, location_id, source, hash, etag, orphaned_at, created_at,
+	updated_at, body)
+	SELECT id, uid, ref, kind, namespace, name, location_id, source, hash, etag, orphaned_at, created_at, updated_at, body
+	FROM entities;
+DROP TABLE entities;
+ALTER TABLE entities_v3 RENAME TO entities;
+CREATE INDEX entities_name ON entities (name); -- with the rowid: (name, id), the by-name order
+CREATE INDEX entities_location ON entities (location_id);
+CREATE INDEX entities_orphaned ON entities (orphaned_at) WHERE orphaned_at <> 0;
+-- One row per distinct relation with the number of entities stating it (both sides of a pair may state
+-- it). Every relation is stored with its inverse, so the primary key answers both directions.
+CREATE TABLE relations (
+	source_ref TEXT NOT NULL,
+	type       TEXT NOT NULL,
+	target_ref TEXT NOT NULL,
+	n          INTEGER NOT NULL,
+	PRIMARY KEY (source_ref, type, target_ref)
+) WITHOUT ROWID;
+-- How many existing entities of each kind hold each value of each counted key (see countedKey).
+CREATE TABLE facets (
+	key      TEXT NOT NULL,
+	kind     TEXT NOT NULL,
+	value    TEXT NOT NULL, -- lower-case, as filters match
+	original TEXT NOT NULL, -- as written, as facets show
+	n        INTEGER NOT NULL,
+	PRIMARY KEY (key, kind, value, original)
+) WITHOUT ROWID;
+CREATE TABLE multi_keys (key TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE catalog_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 `}
 }
 

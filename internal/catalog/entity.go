@@ -183,16 +183,3 @@ func (m *Metadata) decodeField(dec *json.Decoder, key string) error {
 	}
 	return dec.Decode(dst)
 }
-
-// clone returns a deep copy, so stored entities never share maps with the caller's.
-func (e *Entity) clone() (*Entity, error) {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return nil, fmt.Errorf("encoding entity %s: %w", e.Ref(), err)
-	}
-	var out Entity
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("decoding entity %s: %w", e.Ref(), err)
-	}
-	return &out, nil
-}

@@ -58,18 +58,19 @@ func (c *Catalog) store(ctx context.Context, loc Location, res *crawlResult, cre
 		return nil, fmt.Errorf("beginning transaction: %w", err)
 	}
 	defer tx.Rollback()
+	ix := newIndexer(c, tx)
 	now := c.opts.Now().UnixNano()
 	if err := c.claimLocation(ctx, tx, loc, create, now); err != nil {
 		return nil, err
 	}
-	stored, kept, err := c.applyAll(ctx, tx, loc.ID, res.claims, &res.errs, now)
+	stored, kept, err := ix.apply(ctx, loc.ID, res.claims, &res.errs, now)
 	if err != nil {
 		return nil, err
 	}
 	for ref := range kept {
 		res.keep[ref] = true
 	}
-	orphaned, err := c.orphanMissing(ctx, tx, loc.ID, res.keep, res.unread, now)
+	orphaned, err := c.orphanMissing(ctx, ix, loc.ID, res.keep, res.unread, now)
 	if err != nil {
 		return nil, err
 	}
@@ -82,9 +83,13 @@ func (c *Catalog) store(ctx context.Context, loc Location, res *crawlResult, cre
 		}
 		return stored, nil // the deferred rollback discards everything
 	}
+	if err := ix.flush(ctx); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("committing location %s: %w", loc.ID, err)
 	}
+	c.changed()
 	if orphaned > 0 {
 		c.log.Info("entities orphaned", "location", loc.ID, "count", orphaned, "removed", c.opts.OrphanGrace == 0)
 	}
@@ -112,33 +117,6 @@ func (c *Catalog) claimLocation(ctx context.Context, tx *sql.Tx, loc Location, c
 		return fmt.Errorf("location %s: %w", loc.ID, ErrLocationNotFound)
 	}
 	return nil
-}
-
-// applyAll stores claims; conflicts are appended to errs. It returns the stored entities and the refs that
-// lost a conflict (they are not this location's, so they must not be orphaned from it either).
-func (c *Catalog) applyAll(ctx context.Context, tx *sql.Tx, locID string, claims []claim, errs *EntityErrors, now int64) ([]*Entity, map[string]bool, error) {
-	w, err := newWriter(ctx, tx, now)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer w.close()
-	var stored []*Entity
-	kept := map[string]bool{}
-	for _, cl := range claims {
-		e, err := w.apply(ctx, locID, cl)
-		var ee *EntityError
-		if errors.As(err, &ee) {
-			*errs = append(*errs, ee)
-			kept[ee.Ref] = true
-			continue
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		stored = append(stored, e)
-		kept[e.Ref().String()] = true
-	}
-	return stored, kept, nil
 }
 
 // Refresh re-reads a location now (the forge calls this on push, so registered entities never wait for a
@@ -212,16 +190,28 @@ func (c *Catalog) RefreshAll(ctx context.Context) error {
 func (c *Catalog) RemoveLocation(ctx context.Context, id string) error {
 	unlock := c.lockLocation(id)
 	defer unlock()
-	err := inTx(ctx, c.db, func(tx *sql.Tx) error {
-		q := `DELETE FROM entities WHERE location_id = ?`
-		args := []any{id}
+	err := c.update(ctx, func(ix *indexer) error {
 		if c.opts.OrphanGrace > 0 {
-			q, args = `UPDATE entities SET orphaned_at = ? WHERE location_id = ? AND orphaned_at = 0`, []any{c.opts.Now().UnixNano(), id}
+			ids, err := selectIDs(ctx, ix.tx, `location_id = ? AND orphaned_at = 0`, id)
+			if err == nil {
+				err = ix.markOrphaned(ctx, ids, c.opts.Now().UnixNano())
+			}
+			if err != nil {
+				return fmt.Errorf("orphaning entities: %w", err)
+			}
+		} else {
+			ids, err := selectIDs(ctx, ix.tx, `location_id = ?`, id)
+			if err == nil {
+				err = ix.remove(ctx, ids)
+			}
+			if err != nil {
+				return fmt.Errorf("removing entities: %w", err)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if _, err := ix.tx.ExecContext(ctx, `UPDATE entities SET location_id = NULL WHERE location_id = ?`, id); err != nil {
 			return fmt.Errorf("orphaning entities: %w", err)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM locations WHERE id = ?`, id)
+		res, err := ix.tx.ExecContext(ctx, `DELETE FROM locations WHERE id = ?`, id)
 		if err != nil {
 			return err
 		}

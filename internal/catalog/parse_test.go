@@ -208,7 +208,7 @@ func TestParseEntitiesNormalises(t *testing.T) {
 	if e.Metadata.Extra["customField"] != "kept" {
 		t.Errorf("extra = %v, want customField kept", e.Metadata.Extra)
 	}
-	b, err := e.clone()
+	b, err := validatedCopy(e)
 	if err != nil || b.Metadata.Extra["customField"] != "kept" {
 		t.Errorf("after a JSON round trip extra = %v (%v), want customField kept", b.Metadata.Extra, err)
 	}

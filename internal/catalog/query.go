@@ -2,8 +2,11 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -15,133 +18,213 @@ const (
 // Get returns the entity with the given ref, with its relations (its own and those other entities point
 // back at it). A missing entity is ErrNotFound.
 func (c *Catalog) Get(ctx context.Context, ref Ref) (*Entity, error) {
-	key := strings.ToLower(ref.String())
-	return c.getOne(ctx, `ref = ?`, key, key)
+	raw, err := c.GetJSON(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return decodeEntity(raw)
 }
 
 // GetByUID returns the entity with the given metadata.uid, with its relations; a missing one is ErrNotFound.
 func (c *Catalog) GetByUID(ctx context.Context, uid string) (*Entity, error) {
-	return c.getOne(ctx, `uid = ?`, uid, "uid "+uid)
-}
-
-func (c *Catalog) getOne(ctx context.Context, where string, arg any, what string) (*Entity, error) {
-	entities, err := c.query(ctx, `SELECT ref, body, orphaned_at FROM entities WHERE `+where, arg)
+	raw, err := c.GetJSONByUID(ctx, uid)
 	if err != nil {
 		return nil, err
 	}
-	if len(entities) == 0 {
+	return decodeEntity(raw)
+}
+
+// GetJSON is Get as the JSON Backstage serves (the stored document with its relations), without decoding.
+func (c *Catalog) GetJSON(ctx context.Context, ref Ref) ([]byte, error) {
+	key := strings.ToLower(ref.String())
+	return c.getOne(ctx, `ref = ?`, key, key)
+}
+
+// GetJSONByUID is GetByUID as JSON.
+func (c *Catalog) GetJSONByUID(ctx context.Context, uid string) ([]byte, error) {
+	return c.getOne(ctx, `uid = ?`, uid, "uid "+uid)
+}
+
+func (c *Catalog) getOne(ctx context.Context, where string, arg any, what string) ([]byte, error) {
+	var ref string
+	var body []byte
+	err := c.db.QueryRowContext(ctx, `SELECT ref, body FROM entities WHERE `+where, arg).Scan(&ref, &body)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%s: %w", what, ErrNotFound)
 	}
-	return entities[0], nil
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", what, err)
+	}
+	rels, err := c.relationsOf(ctx, []string{ref})
+	if err != nil {
+		return nil, err
+	}
+	return withRelations(body, rels[ref]), nil
 }
 
 // List returns entities of a kind (case-insensitive; all kinds when ""), ordered by canonical ref, starting
 // after the ref after ("" for the first page). limit 0 means 100; at most 10000. Pass the last ref of a page
 // as after to get the next one.
 func (c *Catalog) List(ctx context.Context, kind string, after string, limit int) ([]*Entity, error) {
-	switch {
-	case limit < 0 || limit > maxListLimit:
-		return nil, fmt.Errorf("limit: must be between 0 and %d, got %d", maxListLimit, limit)
-	case limit == 0:
-		limit = defaultListLimit
+	limit, err := listLimit(limit)
+	if err != nil {
+		return nil, err
 	}
 	after = strings.ToLower(after)
 	if kind == "" {
-		return c.query(ctx, `SELECT ref, body, orphaned_at FROM entities WHERE ref > ? ORDER BY ref LIMIT ?`, after, limit)
+		return c.query(ctx, `SELECT ref, body FROM entities WHERE ref > ? ORDER BY ref LIMIT ?`, after, limit)
 	}
-	return c.query(ctx, `SELECT ref, body, orphaned_at FROM entities WHERE kind = ? AND ref > ? ORDER BY ref LIMIT ?`,
-		strings.ToLower(kind), after, limit)
+	// Refs start with their kind, so the ref index serves a kind as one range.
+	kind = strings.ToLower(kind)
+	return c.query(ctx, `SELECT ref, body FROM entities WHERE ref > ? AND ref < ? ORDER BY ref LIMIT ?`,
+		max(after, kind+":"), kind+";", limit)
 }
 
 // ListByOwner returns the entities whose spec.owner is owner, ordered by ref and paged like List.
 func (c *Catalog) ListByOwner(ctx context.Context, owner Ref, after string, limit int) ([]*Entity, error) {
-	if limit < 0 || limit > maxListLimit {
-		return nil, fmt.Errorf("limit: must be between 0 and %d, got %d", maxListLimit, limit)
+	limit, err := listLimit(limit)
+	if err != nil {
+		return nil, err
 	}
-	if limit == 0 {
-		limit = defaultListLimit
+	// What an owner owns is the targets of its ownerOf relations (the inverse of their ownedBy).
+	return c.query(ctx, `SELECT e.ref, e.body FROM relations r JOIN entities e ON e.ref = r.target_ref
+		WHERE r.source_ref = ? AND r.type = ? AND r.target_ref > ? ORDER BY r.target_ref LIMIT ?`,
+		strings.ToLower(owner.String()), RelationOwnerOf, strings.ToLower(after), limit)
+}
+
+func listLimit(limit int) (int, error) {
+	switch {
+	case limit < 0 || limit > maxListLimit:
+		return 0, fmt.Errorf("limit: must be between 0 and %d, got %d", maxListLimit, limit)
+	case limit == 0:
+		return defaultListLimit, nil
 	}
-	return c.query(ctx, `SELECT ref, body, orphaned_at FROM entities WHERE owner = ? AND ref > ? ORDER BY ref LIMIT ?`,
-		strings.ToLower(owner.String()), strings.ToLower(after), limit)
+	return limit, nil
 }
 
 // locationEntities returns what a location currently provides.
 func (c *Catalog) locationEntities(ctx context.Context, id string) ([]*Entity, error) {
-	return c.query(ctx, `SELECT ref, body, orphaned_at FROM entities WHERE location_id = ? AND orphaned_at = 0 ORDER BY ref`, id)
+	return c.query(ctx, `SELECT ref, body FROM entities WHERE location_id = ? AND orphaned_at = 0 ORDER BY ref`, id)
 }
 
-// query reads entities (ref, body, orphaned_at columns) and attaches their relations in one more query.
+// query reads entities (ref and body columns) with their relations, decoded.
 func (c *Catalog) query(ctx context.Context, q string, args ...any) ([]*Entity, error) {
+	raws, err := c.queryJSON(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Entity, len(raws))
+	for i, raw := range raws {
+		if out[i], err = decodeEntity(raw); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// queryJSON reads entities (ref and body columns) as JSON with their relations, in the query's order.
+func (c *Catalog) queryJSON(ctx context.Context, q string, args ...any) ([][]byte, error) {
 	rows, err := c.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("querying entities: %w", err)
 	}
 	defer rows.Close()
-	var out []*Entity
-	byRef := map[string]*Entity{}
+	var refs []string
+	var bodies [][]byte
 	for rows.Next() {
-		var ref, body string
-		var orphanedAt int64
-		if err := rows.Scan(&ref, &body, &orphanedAt); err != nil {
+		var ref string
+		var body []byte
+		if err := rows.Scan(&ref, &body); err != nil {
 			return nil, fmt.Errorf("reading entity: %w", err)
 		}
-		var e Entity
-		if err := json.Unmarshal([]byte(body), &e); err != nil {
-			return nil, fmt.Errorf("decoding entity %s: %w", ref, err)
-		}
-		if orphanedAt != 0 {
-			if e.Metadata.Annotations == nil {
-				e.Metadata.Annotations = map[string]string{}
-			}
-			e.Metadata.Annotations[AnnotationOrphan] = "true"
-		}
-		out = append(out, &e)
-		byRef[ref] = &e
+		refs, bodies = append(refs, ref), append(bodies, body)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading entities: %w", err)
 	}
-	return out, c.attachRelations(ctx, byRef)
+	rels, err := c.relationsOf(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	for i, ref := range refs {
+		bodies[i] = withRelations(bodies[i], rels[ref])
+	}
+	return bodies, nil
 }
 
-func (c *Catalog) attachRelations(ctx context.Context, byRef map[string]*Entity) error {
-	if len(byRef) == 0 {
-		return nil
-	}
-	refs := make([]any, 0, len(byRef))
-	for ref := range byRef {
-		refs = append(refs, ref)
-	}
-	marks := strings.TrimSuffix(strings.Repeat("?,", len(refs)), ",")
-	rows, err := c.db.QueryContext(ctx, `SELECT DISTINCT source_ref, type, target_ref FROM relations
-		WHERE source_ref IN (`+marks+`) ORDER BY source_ref, type, target_ref`, refs...)
-	if err != nil {
-		return fmt.Errorf("querying relations: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var source string
-		var r Relation
-		if err := rows.Scan(&source, &r.Type, &r.TargetRef); err != nil {
-			return fmt.Errorf("reading relation: %w", err)
+// relationsOf returns the relations whose source is each of refs, ordered by type and target.
+func (c *Catalog) relationsOf(ctx context.Context, refs []string) (map[string][]Relation, error) {
+	out := make(map[string][]Relation, len(refs))
+	for chunk := range slices.Chunk(refs, 500) {
+		var rows *sql.Rows
+		var err error
+		if len(chunk) == 1 {
+			rows, err = c.db.QueryContext(ctx, `SELECT source_ref, type, target_ref FROM relations WHERE source_ref = ?`, chunk[0])
+		} else {
+			rows, err = c.db.QueryContext(ctx, `SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN (`+
+				marks(len(chunk))+`) ORDER BY source_ref, type, target_ref`, anySlice(chunk)...)
 		}
-		e := byRef[source]
-		e.Relations = append(e.Relations, r)
+		if err != nil {
+			return nil, fmt.Errorf("querying relations: %w", err)
+		}
+		for rows.Next() {
+			var source string
+			var r Relation
+			if err := rows.Scan(&source, &r.Type, &r.TargetRef); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("reading relation: %w", err)
+			}
+			out[source] = append(out[source], r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("reading relations: %w", err)
+		}
 	}
-	return rows.Err()
+	return out, nil
 }
 
-// PurgeOrphans removes the entities that have been orphaned for longer than Options.OrphanGrace and
-// returns how many it removed.
-func (c *Catalog) PurgeOrphans(ctx context.Context) (int, error) {
-	cutoff := c.opts.Now().Add(-c.opts.OrphanGrace).UnixNano()
-	res, err := c.db.ExecContext(ctx, `DELETE FROM entities WHERE orphaned_at <> 0 AND orphaned_at <= ?`, cutoff)
-	if err != nil {
-		return 0, fmt.Errorf("purging orphans: %w", err)
+// withRelations appends the relations to a stored body ({...} without relations), the way Backstage's
+// stitched entity carries them. Splicing the stored JSON is what keeps lookups off the JSON decoder.
+func withRelations(body []byte, rels []Relation) []byte {
+	end := len(body) - 1
+	for end > 0 && body[end] != '}' {
+		end--
 	}
-	n, _ := res.RowsAffected()
-	if n > 0 {
-		c.log.Info("orphans removed", "count", n)
+	out := make([]byte, 0, len(body)+16+len(rels)*64)
+	out = append(out, body[:end]...)
+	out = append(out, `,"relations":[`...)
+	for i, r := range rels {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, `{"type":`...)
+		out = appendJSONString(out, r.Type)
+		out = append(out, `,"targetRef":`...)
+		out = appendJSONString(out, r.TargetRef)
+		out = append(out, '}')
 	}
-	return int(n), nil
+	return append(out, "]}"...)
+}
+
+// appendJSONString appends s as a JSON string. Relation types and refs are plain ASCII; anything else
+// goes through the encoder.
+func appendJSONString(out []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			return append(out, b...)
+		}
+	}
+	out = append(out, '"')
+	out = append(out, s...)
+	return append(out, '"')
+}
+
+func decodeEntity(raw []byte) (*Entity, error) {
+	var e Entity
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return nil, fmt.Errorf("decoding entity: %w", err)
+	}
+	return &e, nil
 }

@@ -101,7 +101,7 @@ func TestLargeGroupRelations(t *testing.T) {
 	ctx := context.Background()
 	f := newFiles(t)
 	c, _ := openCatalog(t, f.read, Options{})
-	members := make([]any, 3*maxRelationRows+7)
+	members := make([]any, 3*relationRows+7)
 	for i := range members {
 		members[i] = fmt.Sprintf("user-%04d", i)
 	}

@@ -34,24 +34,24 @@ func (c *Catalog) upsert(ctx context.Context, source string, entities []*Entity,
 	}
 	var errs EntityErrors
 	orphaned := 0
-	err = inTx(ctx, c.db, func(tx *sql.Tx) error {
+	err = c.update(ctx, func(ix *indexer) error {
 		now := c.opts.Now().UnixNano()
-		locID, err := syntheticLocation(ctx, tx, typ, target, now)
+		locID, err := syntheticLocation(ctx, ix.tx, typ, target, now)
 		if err != nil {
 			return err
 		}
-		_, kept, err := c.applyAll(ctx, tx, locID, claims, &errs, now)
+		_, kept, err := ix.apply(ctx, locID, claims, &errs, now)
 		if err != nil {
 			return err
 		}
-		if err := recordStatus(ctx, tx, locID, nil, now); err != nil {
+		if err := recordStatus(ctx, ix.tx, locID, nil, now); err != nil {
 			return err
 		}
 		if len(errs) > 0 {
 			return errs
 		}
 		if replace {
-			orphaned, err = c.orphanMissing(ctx, tx, locID, kept, nil, now)
+			orphaned, err = c.orphanMissing(ctx, ix, locID, kept, nil, now)
 		}
 		return err
 	})
@@ -78,13 +78,17 @@ func splitSource(source string) (string, string, error) {
 	return typ, target, nil
 }
 
-// sourceClaims validates and copies the caller's entities, so the catalog never aliases their maps.
+// sourceClaims validates and copies the caller's entities, so the catalog never aliases their maps. The
+// copies are made on every core: for a bulk load this is most of the work outside the database.
 func sourceClaims(source string, entities []*Entity) ([]claim, error) {
+	copies := make([]*Entity, len(entities))
+	problems := make([]error, len(entities))
+	parallel(len(entities), func(i int) { copies[i], problems[i] = validatedCopy(entities[i]) })
 	var errs EntityErrors
 	claims := make([]claim, 0, len(entities))
-	seen := map[string]bool{}
-	for i, e := range entities {
-		if err := Validate(e); err != nil {
+	seen := make(map[string]bool, len(entities))
+	for i, cp := range copies {
+		if err := problems[i]; err != nil {
 			var list EntityErrors
 			if errors.As(err, &list) {
 				for _, one := range list {
@@ -95,10 +99,6 @@ func sourceClaims(source string, entities []*Entity) ([]claim, error) {
 			}
 			errs = append(errs, err)
 			continue
-		}
-		cp, err := e.clone()
-		if err != nil {
-			return nil, err
 		}
 		ref := cp.Ref().String()
 		if seen[ref] {
@@ -124,17 +124,4 @@ func syntheticLocation(ctx context.Context, tx *sql.Tx, typ, target string, now 
 		return "", fmt.Errorf("storing location %s:%s: %w", typ, target, err)
 	}
 	return id, nil
-}
-
-// Delete removes an entity now, whatever provides it. An entity still in a registered location's files
-// comes back on that location's next refresh, as in Backstage.
-func (c *Catalog) Delete(ctx context.Context, ref Ref) error {
-	res, err := c.db.ExecContext(ctx, `DELETE FROM entities WHERE ref = ?`, strings.ToLower(ref.String()))
-	if err != nil {
-		return fmt.Errorf("deleting %s: %w", ref, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%s: %w", ref, ErrNotFound)
-	}
-	return nil
 }

@@ -1,203 +1,336 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // claim is one entity a location (or an Upsert source) provides.
 type claim struct {
 	entity *Entity // validated, annotations set, no uid/etag
 	file   string  // the file it came from, for errors
+	parent string  // ref of the Location entity whose targets led to the file; "" for a location's root
 }
 
-// writer applies claims inside one transaction with prepared statements, because a location may hold
-// tens of thousands of entities.
-type writer struct {
-	tx                            *sql.Tx
-	now                           int64
-	find, insert, update, delRels *sql.Stmt
-	addRels                       map[int]*sql.Stmt // by row count: one INSERT per entity, not per relation
+// prepared is a claim with everything computed that needs no database, so a large batch can prepare its
+// claims on every core before the single writer takes over.
+type prepared struct {
+	claim
+	ref   string
+	hash  string
+	uid   string // a fresh one; replaced by the stored one when the entity exists
+	body  []byte // the entity as stored: JSON without relations, with uid and etag
+	terms []term
+	text  string // encoded terms
+	err   error
 }
 
-func newWriter(ctx context.Context, tx *sql.Tx, now int64) (*writer, error) {
-	w := &writer{tx: tx, now: now, addRels: map[int]*sql.Stmt{}}
-	for _, p := range []struct {
-		stmt **sql.Stmt
-		sql  string
-	}{
-		{&w.find, `SELECT id, uid, location_id, source, hash, etag, orphaned_at FROM entities WHERE ref = ?`},
-		{&w.insert, `INSERT INTO entities (uid, ref, kind, namespace, name, owner, location_id, source, hash, etag, body,
-			created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`},
-		{&w.update, `UPDATE entities SET kind = ?, namespace = ?, name = ?, owner = ?, location_id = ?, source = ?, hash = ?,
-			etag = ?, body = ?, orphaned_at = 0, updated_at = ? WHERE id = ?`},
-		{&w.delRels, `DELETE FROM relations WHERE origin = ?`},
-	} {
-		s, err := tx.PrepareContext(ctx, p.sql)
-		if err != nil {
-			w.close()
-			return nil, fmt.Errorf("preparing statement: %w", err)
+func prepareClaims(claims []claim) []*prepared {
+	out := make([]*prepared, len(claims))
+	parallel(len(claims), func(i int) { out[i] = prepareClaim(claims[i]) })
+	return out
+}
+
+// parallel runs fn(0..n-1) on every core; small batches run inline.
+func parallel(n int, fn func(i int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if n < 64 || workers < 2 {
+		for i := range n {
+			fn(i)
 		}
-		*p.stmt = s
+		return
 	}
-	return w, nil
+	var wg sync.WaitGroup
+	per := (n + workers - 1) / workers
+	for start := 0; start < n; start += per {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				fn(i)
+			}
+		}(start, min(start+per, n))
+	}
+	wg.Wait()
 }
 
-func (w *writer) close() {
-	for _, s := range []*sql.Stmt{w.find, w.insert, w.update, w.delRels} {
-		if s != nil {
-			s.Close()
-		}
+func prepareClaim(cl claim) *prepared {
+	p := &prepared{claim: cl}
+	e := cl.entity
+	p.ref = e.Ref().String()
+	// The content hash is of the entity without uid, etag and relations, which is what a claim is; the
+	// stored body is the same encoding with uid and etag added, so one encoding serves both.
+	e.Metadata.UID, e.Metadata.Etag, e.Relations = "", "", nil
+	content, err := json.Marshal(e)
+	if err != nil {
+		p.err = fmt.Errorf("encoding %s: %w", p.ref, err)
+		return p
 	}
-	for _, s := range w.addRels {
-		s.Close()
-	}
+	sum := sha256.Sum256(content)
+	p.hash = base64.RawURLEncoding.EncodeToString(sum[:])
+	p.uid = newUUID()
+	e.Metadata.UID, e.Metadata.Etag = p.uid, etagOf(p.hash)
+	p.body = withIdentity(content, p.uid, e.Metadata.Etag)
+	p.terms = entityTerms(e)
+	p.text = encodeTerms(p.terms)
+	return p
 }
 
+// withIdentity adds uid and etag to an encoded entity, at the start of its metadata. The first
+// `"metadata":{` is the envelope's: apiVersion and kind come before it and are quoted strings.
+func withIdentity(content []byte, uid, etag string) []byte {
+	const md = `"metadata":{`
+	i := bytes.Index(content, []byte(md)) + len(md)
+	out := make([]byte, 0, len(content)+80)
+	out = append(out, content[:i]...)
+	out = append(out, `"uid":"`...)
+	out = append(out, uid...)
+	out = append(out, `","etag":"`...)
+	out = append(out, etag...)
+	out = append(out, '"')
+	if content[i] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, content[i:]...)
+}
+
+// withUID rewrites the prepared entity to keep an existing uid.
+func (p *prepared) withUID(uid string) {
+	if uid == p.uid {
+		return
+	}
+	p.body = bytes.Replace(p.body, []byte(`"uid":"`+p.uid+`"`), []byte(`"uid":"`+uid+`"`), 1)
+	p.entity.Metadata.UID, p.uid = uid, uid
+}
+
+// storedRow is what a write needs to know about an entity already stored.
 type storedRow struct {
 	id         int64
 	uid        string
 	locationID sql.NullString
 	source     string
-	hash, etag string
+	hash       string
 	orphanedAt int64
+	terms      string
 }
 
-// apply stores one claim for location locID. A conflict with another location comes back as an
-// *EntityError (the entity is skipped); any other error is fatal to the transaction.
-func (w *writer) apply(ctx context.Context, locID string, cl claim) (*Entity, error) {
-	e := cl.entity
-	ref := e.Ref().String()
-	hash, err := contentHash(e)
-	if err != nil {
-		return nil, err
-	}
-	var row storedRow
-	err = w.find.QueryRowContext(ctx, ref).Scan(&row.id, &row.uid, &row.locationID, &row.source, &row.hash, &row.etag, &row.orphanedAt)
-	found := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("looking up %s: %w", ref, err)
-	}
-	if found && row.locationID.Valid && row.locationID.String != locID && row.orphanedAt == 0 {
-		return nil, &EntityError{File: cl.file, Ref: ref, Err: ErrConflict,
-			Rule: fmt.Sprintf("conflicts with the entity of the same kind, namespace and name already registered from %s, which keeps it", row.source)}
-	}
-	e.Metadata.UID, e.Metadata.Etag = newUUID(), etagOf(hash)
-	if found {
-		e.Metadata.UID = row.uid
-	}
-	unchanged := found && row.hash == hash && row.locationID.String == locID && row.orphanedAt == 0
-	if unchanged {
-		e.Relations, _ = Relations(e)
-		return e, nil
-	}
-	id, err := w.save(ctx, locID, e, hash, row.id, found)
-	if err != nil {
-		return nil, err
-	}
-	return e, w.relate(ctx, id, e, found)
-}
-
-// save writes the entity row: an update of row id when it existed, else an insert. It returns the row id.
-func (w *writer) save(ctx context.Context, locID string, e *Entity, hash string, id int64, existed bool) (int64, error) {
-	r := e.Ref()
-	body, err := json.Marshal(withoutRelations(e))
-	if err != nil {
-		return 0, fmt.Errorf("encoding %s: %w", r, err)
-	}
-	source := e.Metadata.Annotations[AnnotationManagedByLocation]
-	if existed {
-		_, err = w.update.ExecContext(ctx, r.Kind, r.Namespace, r.Name, ownerRef(e), locID, source, hash, e.Metadata.Etag,
-			string(body), w.now, id)
-	} else {
-		var res sql.Result
-		res, err = w.insert.ExecContext(ctx, e.Metadata.UID, r.String(), r.Kind, r.Namespace, r.Name, ownerRef(e), locID, source,
-			hash, e.Metadata.Etag, string(body), w.now, w.now)
-		if err == nil {
-			id, err = res.LastInsertId()
-		}
-	}
-	if err != nil {
-		return 0, fmt.Errorf("storing %s: %w", r, err)
-	}
-	return id, nil
-}
-
-// relate replaces the relations entity id originates: its own and the inverse ones on its targets.
-func (w *writer) relate(ctx context.Context, id int64, e *Entity, existed bool) error {
-	if existed {
-		if _, err := w.delRels.ExecContext(ctx, id); err != nil {
-			return fmt.Errorf("clearing relations of %s: %w", e.Ref(), err)
-		}
-	}
-	self := e.Ref().String()
-	own, inverse := Relations(e)
-	e.Relations = own
-	args := make([]any, 0, 8*len(own))
-	for _, r := range own {
-		args = append(args, id, self, r.Type, r.TargetRef)
-	}
-	for target, rels := range inverse {
-		for _, r := range rels {
-			args = append(args, id, target.String(), r.Type, r.TargetRef)
-		}
-	}
-	// Chunks keep a Group with thousands of members under SQLite's limit on statement parameters.
-	for len(args) > 0 {
-		chunk := args[:min(len(args), 4*maxRelationRows)]
-		args = args[len(chunk):]
-		stmt, err := w.addRelations(ctx, len(chunk)/4)
+// lookup reads the stored rows of refs.
+func lookup(ctx context.Context, tx *sql.Tx, refs []string) (map[string]storedRow, error) {
+	out := make(map[string]storedRow, len(refs))
+	for chunk := range slices.Chunk(refs, 500) {
+		rows, err := tx.QueryContext(ctx, `SELECT ref, id, uid, location_id, source, hash, orphaned_at, terms FROM entities
+			WHERE ref IN (`+marks(len(chunk))+`)`, anySlice(chunk)...)
 		if err != nil {
+			return nil, fmt.Errorf("looking up entities: %w", err)
+		}
+		for rows.Next() {
+			var ref string
+			var r storedRow
+			if err := rows.Scan(&ref, &r.id, &r.uid, &r.locationID, &r.source, &r.hash, &r.orphanedAt, &r.terms); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("looking up entities: %w", err)
+			}
+			out[ref] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("looking up entities: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// batch applies prepared claims of one location in one transaction: new entities in multi-row inserts,
+// changed ones updated in place (keeping their id and uid), unchanged ones not written at all.
+type batch struct {
+	ix      *indexer
+	locID   string
+	now     int64
+	inserts []*prepared
+	updates []update
+}
+
+type update struct {
+	p         *prepared
+	old       storedRow
+	oldEntity *Entity // as stored before, for the relations it stated
+}
+
+// apply stores claims for location locID. Conflicts with another location are appended to errs (the
+// entity is skipped); stored returns the entities as stored, kept the refs that stay this location's.
+func (ix *indexer) apply(ctx context.Context, locID string, claims []claim, errs *EntityErrors, now int64) (stored []*Entity, kept map[string]bool, err error) {
+	ps := prepareClaims(claims)
+	refs := make([]string, len(ps))
+	for i, p := range ps {
+		if p.err != nil {
+			return nil, nil, p.err
+		}
+		refs[i] = p.ref
+	}
+	existing, err := lookup(ctx, ix.tx, refs)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &batch{ix: ix, locID: locID, now: now}
+	kept = map[string]bool{}
+	for _, p := range ps {
+		kept[p.ref] = true
+		row, found := existing[p.ref]
+		if found && row.locationID.Valid && row.locationID.String != locID && row.orphanedAt == 0 {
+			*errs = append(*errs, &EntityError{File: p.file, Ref: p.ref, Err: ErrConflict,
+				Rule: fmt.Sprintf("conflicts with the entity of the same kind, namespace and name already registered from %s, which keeps it", row.source)})
+			continue
+		}
+		if found {
+			p.withUID(row.uid)
+		}
+		p.entity.Relations, _ = Relations(p.entity)
+		stored = append(stored, p.entity)
+		switch {
+		case !found:
+			b.inserts = append(b.inserts, p)
+		case row.hash != p.hash || row.locationID.String != locID || row.orphanedAt != 0:
+			b.updates = append(b.updates, update{p: p, old: row})
+		}
+	}
+	if err := b.write(ctx); err != nil {
+		return nil, nil, err
+	}
+	return stored, kept, nil
+}
+
+func (b *batch) write(ctx context.Context) error {
+	if err := b.loadOld(ctx); err != nil {
+		return err
+	}
+	if err := b.insert(ctx); err != nil {
+		return err
+	}
+	if err := b.update(ctx); err != nil {
+		return err
+	}
+	var created []string
+	for _, p := range b.inserts {
+		created = append(created, p.ref)
+	}
+	if err := b.ix.appeared(ctx, created); err != nil {
+		return err
+	}
+	for _, p := range b.inserts {
+		b.ix.terms(kindOf(p.ref), p.terms, 1)
+		b.ix.relate(p.entity, 1)
+		if err := b.ix.noteMulti(ctx, p.terms); err != nil {
 			return err
 		}
-		if _, err := stmt.ExecContext(ctx, chunk...); err != nil {
-			return fmt.Errorf("storing relations of %s: %w", self, err)
+	}
+	for _, u := range b.updates {
+		b.ix.terms(kindOf(u.p.ref), decodeTerms(u.old.terms), -1)
+		b.ix.terms(kindOf(u.p.ref), u.p.terms, 1)
+		b.ix.relate(u.p.entity, 1)
+		if err := b.ix.noteMulti(ctx, u.p.terms); err != nil {
+			return err
+		}
+	}
+	for _, u := range b.updates {
+		b.ix.relate(u.oldEntity, -1)
+	}
+	return b.ix.flushRelations(ctx)
+}
+
+func (b *batch) insert(ctx context.Context) error {
+	var next int64
+	if err := b.ix.tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM entities`).Scan(&next); err != nil {
+		return fmt.Errorf("allocating entity ids: %w", err)
+	}
+	stmt, err := b.ix.tx.PrepareContext(ctx, `INSERT INTO entities (id, uid, ref, kind, namespace, name, location_id, source,
+		hash, etag, terms, body, parent_ref, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("preparing statement: %w", err)
+	}
+	defer stmt.Close()
+	for _, p := range b.inserts {
+		r := p.entity.Ref()
+		if _, err := stmt.ExecContext(ctx, next, p.uid, p.ref, r.Kind, r.Namespace, r.Name, b.locID,
+			p.entity.Metadata.Annotations[AnnotationManagedByLocation], p.hash, p.entity.Metadata.Etag, p.text, string(p.body),
+			p.parent, b.now, b.now); err != nil {
+			return fmt.Errorf("storing %s: %w", p.ref, err)
+		}
+		next++
+	}
+	return nil
+}
+
+func (b *batch) update(ctx context.Context) error {
+	if len(b.updates) == 0 {
+		return nil
+	}
+	stmt, err := b.ix.tx.PrepareContext(ctx, `UPDATE entities SET location_id = ?, source = ?, hash = ?, etag = ?, body = ?,
+		terms = ?, parent_ref = ?, orphaned_at = 0, updated_at = ? WHERE id = ?`)
+	if err != nil {
+		return fmt.Errorf("preparing statement: %w", err)
+	}
+	defer stmt.Close()
+	for _, u := range b.updates {
+		p := u.p
+		if _, err := stmt.ExecContext(ctx, b.locID, p.entity.Metadata.Annotations[AnnotationManagedByLocation], p.hash,
+			p.entity.Metadata.Etag, string(p.body), p.text, p.parent, b.now, u.old.id); err != nil {
+			return fmt.Errorf("storing %s: %w", p.ref, err)
 		}
 	}
 	return nil
 }
 
-const maxRelationRows = 256
-
-func (w *writer) addRelations(ctx context.Context, n int) (*sql.Stmt, error) {
-	if s, ok := w.addRels[n]; ok {
-		return s, nil
+// loadOld reads the stored bodies of the entities about to be updated: the relations they stated are
+// derived from them (relation rows are shared between the entities stating them, not owned by one).
+func (b *batch) loadOld(ctx context.Context) error {
+	byID := make(map[int64]*update, len(b.updates))
+	ids := make([]int64, 0, len(b.updates))
+	for i := range b.updates {
+		byID[b.updates[i].old.id] = &b.updates[i]
+		ids = append(ids, b.updates[i].old.id)
 	}
-	q := `INSERT INTO relations (origin, source_ref, type, target_ref) VALUES ` + strings.TrimSuffix(strings.Repeat("(?,?,?,?),", n), ",")
-	s, err := w.tx.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("preparing statement: %w", err)
-	}
-	w.addRels[n] = s
-	return s, nil
+	return readBodies(ctx, b.ix.tx, ids, func(id int64, e *Entity) { byID[id].oldEntity = e })
 }
 
-// contentHash identifies an entity's content, so a refresh that changes nothing writes nothing and the
-// etag changes exactly when the content does.
-func contentHash(e *Entity) (string, error) {
-	c := *withoutRelations(e)
-	c.Metadata.UID, c.Metadata.Etag = "", ""
-	b, err := json.Marshal(&c)
-	if err != nil {
-		return "", fmt.Errorf("encoding %s: %w", e.Ref(), err)
+// readBodies decodes the stored entities with the given ids.
+func readBodies(ctx context.Context, tx *sql.Tx, ids []int64, fn func(id int64, e *Entity)) error {
+	for chunk := range slices.Chunk(ids, 500) {
+		rows, err := tx.QueryContext(ctx, `SELECT id, body FROM entities WHERE id IN (`+marks(len(chunk))+`)`, anySlice(chunk)...)
+		if err != nil {
+			return fmt.Errorf("reading entities: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var body []byte
+			if err := rows.Scan(&id, &body); err != nil {
+				rows.Close()
+				return fmt.Errorf("reading entities: %w", err)
+			}
+			var e Entity
+			if err := json.Unmarshal(body, &e); err != nil {
+				rows.Close()
+				return fmt.Errorf("decoding entity %d: %w", id, err)
+			}
+			fn(id, &e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading entities: %w", err)
+		}
 	}
-	sum := sha256.Sum256(b)
-	return base64.RawURLEncoding.EncodeToString(sum[:]), nil
+	return nil
 }
 
 func etagOf(hash string) string { return hash[:22] }
-
-func withoutRelations(e *Entity) *Entity {
-	c := *e
-	c.Relations = nil
-	return &c
-}
 
 // annotate records where an entity came from, overriding whatever the file claimed.
 func annotate(e *Entity, location, origin string) {
@@ -210,54 +343,6 @@ func annotate(e *Entity, location, origin string) {
 	if e.Metadata.Namespace == "" {
 		e.Metadata.Namespace = defaultNS
 	}
-}
-
-// orphanMissing handles the entities of location locID that the latest read no longer provides: they are
-// removed at once, or marked orphaned when a grace period applies. Entities whose file could not be read
-// (unread) or whose document is currently invalid (keep) are left alone, so a typo never deletes anything.
-func (c *Catalog) orphanMissing(ctx context.Context, tx *sql.Tx, locID string, keep, unread map[string]bool, now int64) (int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, ref, source, orphaned_at FROM entities WHERE location_id = ?`, locID)
-	if err != nil {
-		return 0, fmt.Errorf("listing entities of location %s: %w", locID, err)
-	}
-	var gone []int64
-	for rows.Next() {
-		var id, orphanedAt int64
-		var ref, source string
-		if err := rows.Scan(&id, &ref, &source, &orphanedAt); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		if !keep[ref] && !unread[source] && orphanedAt == 0 {
-			gone = append(gone, id)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	return len(gone), c.orphan(ctx, tx, gone, now)
-}
-
-// orphan removes the entities, or marks them orphaned when a grace period applies (PurgeOrphans removes
-// them later).
-func (c *Catalog) orphan(ctx context.Context, tx *sql.Tx, ids []int64, now int64) error {
-	q, arg := `DELETE FROM entities WHERE id = ?`, []any{nil}
-	if c.opts.OrphanGrace > 0 {
-		q, arg = `UPDATE entities SET orphaned_at = ? WHERE id = ?`, []any{now, nil}
-	}
-	stmt, err := tx.PrepareContext(ctx, q)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for _, id := range ids {
-		arg[len(arg)-1] = id
-		if _, err := stmt.ExecContext(ctx, arg...); err != nil {
-			return fmt.Errorf("orphaning entity %d: %w", id, err)
-		}
-	}
-	return nil
 }
 
 func isUnique(err error) bool {

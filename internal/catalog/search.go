@@ -1,0 +1,301 @@
+package catalog
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Search terms are Backstage's search table, kept per entity: every leaf of the entity's document as a
+// lower-case dotted key and its value (arrays contribute one term per element, plus "key.element" = true
+// for string elements), so filters can match any field the way Backstage's do. They are stored with the
+// entity as one compact text column instead of a row per term: a row per term is what makes Backstage's
+// ingest slow, and a filter is evaluated against the few terms of each entity it looks at. What has to be
+// fast over a whole catalog (counts and facets) is kept as maintained counts instead (see facets.go).
+
+// Backstage's limits on indexed keys and values: longer values are indexed as null (the key still exists).
+const (
+	maxTermKey   = 200
+	maxTermValue = 200
+)
+
+// nullValue stands for a null (or over-long) value: the key exists but matches no value.
+const nullValue = "\x00"
+
+// Separators of the stored terms text; neither can appear in YAML- or JSON-decoded keys or values that
+// matter (control characters), and a value containing one is indexed as null.
+const (
+	termSep   = '\x1f' // between the fields of a term
+	recordSep = '\x1e' // after each term
+)
+
+// term is one search term of an entity.
+type term struct {
+	key      string // lower-case dotted path
+	value    string // lower-case value, or nullValue
+	original string // the value as written (what facets show)
+	counted  bool   // kept in the facet counts
+}
+
+// entityTerms returns the search terms of an entity's own document (its relations are terms too, but they
+// live in the relations table because other entities' writes change them).
+func entityTerms(e *Entity) []term {
+	t := termCollector{seen: map[[2]string]bool{}}
+	t.add("apiVersion", e.APIVersion, false)
+	t.add("kind", e.Kind, false)
+	t.add("metadata.name", e.Metadata.Name, false)
+	ns := e.Metadata.Namespace
+	if ns == "" {
+		ns = defaultNS
+	}
+	t.add("metadata.namespace", ns, false)
+	md := e.Metadata
+	t.scalar("metadata.title", md.Title)
+	t.scalar("metadata.description", md.Description)
+	for _, k := range sortedKeys(md.Labels) {
+		t.add("metadata.labels."+k, md.Labels[k], false)
+	}
+	for _, k := range sortedKeys(md.Annotations) {
+		t.add("metadata.annotations."+k, md.Annotations[k], false)
+	}
+	if md.Tags != nil {
+		tags := make([]any, len(md.Tags))
+		for i, tag := range md.Tags {
+			tags[i] = tag
+		}
+		t.visit("metadata.tags", tags)
+	}
+	for _, l := range md.Links {
+		t.add("metadata.links.url", l.URL, false)
+		t.scalar("metadata.links.title", l.Title)
+		t.scalar("metadata.links.icon", l.Icon)
+		t.scalar("metadata.links.type", l.Type)
+	}
+	for _, k := range sortedKeys(md.Extra) {
+		if !isMetadataKey(k) && k != "generation" {
+			t.visit("metadata."+k, md.Extra[k])
+		}
+	}
+	if e.Spec != nil {
+		t.visit("spec", e.Spec)
+	}
+	return t.terms
+}
+
+type termCollector struct {
+	terms []term
+	seen  map[[2]string]bool
+}
+
+// scalar adds an optional string field: Backstage indexes what is present, and omitted fields are absent.
+func (t *termCollector) scalar(key, v string) {
+	if v != "" {
+		t.add(key, v, false)
+	}
+}
+
+func (t *termCollector) visit(path string, v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			t.visit(path+"."+k, x[k])
+		}
+	case []any:
+		for _, item := range x {
+			t.visit(path, item)
+			if s, ok := item.(string); ok {
+				t.add(path+"."+s, "true", true)
+			}
+		}
+	case []string:
+		for _, s := range x {
+			t.add(path, s, false)
+			t.add(path+"."+s, "true", true)
+		}
+	case map[string]string:
+		for _, k := range sortedKeys(x) {
+			t.add(path+"."+k, x[k], false)
+		}
+	default:
+		if s, ok := scalarString(v); ok {
+			t.add(path, s, false)
+		} else {
+			t.addNull(path)
+		}
+	}
+}
+
+// scalarString renders a scalar the way JavaScript's String() does, which is what Backstage indexes.
+func scalarString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case bool:
+		return strconv.FormatBool(x), true
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	case int:
+		return strconv.Itoa(x), true
+	}
+	return "", false
+}
+
+// add records key = value. synthetic marks the "array.element" = true terms, which are never counted.
+func (t *termCollector) add(key, value string, synthetic bool) {
+	key = strings.ToLower(key)
+	if len(key) > maxTermKey || strings.ContainsAny(key, "\x1e\x1f") {
+		return
+	}
+	lower := strings.ToLower(value)
+	if len(lower) > maxTermValue || strings.ContainsAny(value, "\x00\x1e\x1f") {
+		t.addNull(key)
+		return
+	}
+	k := [2]string{key, lower}
+	if t.seen[k] {
+		return
+	}
+	t.seen[k] = true
+	t.terms = append(t.terms, term{key: key, value: lower, original: value, counted: !synthetic && countedKey(key)})
+}
+
+func (t *termCollector) addNull(key string) {
+	key = strings.ToLower(key)
+	k := [2]string{key, nullValue}
+	if len(key) > maxTermKey || t.seen[k] {
+		return
+	}
+	t.seen[k] = true
+	t.terms = append(t.terms, term{key: key, value: nullValue, original: nullValue, counted: countedKey(key)})
+}
+
+// countedKey tells whether a key's values are kept in the facet counts. Keys whose values are unique to
+// (almost) every entity are left out: counting them would cost a row per entity and answer nothing a
+// facet picker asks; counts and facets over them are computed when asked.
+func countedKey(key string) bool {
+	switch key {
+	case "metadata.name", "metadata.title", "metadata.description", "metadata.uid", "metadata.etag":
+		return false
+	}
+	for _, p := range []string{"metadata.annotations.", "metadata.links.", "spec.profile."} {
+		if strings.HasPrefix(key, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// countedRelation tells whether relations of this type are kept in the facet counts: the ones that point
+// "up" at a small set of targets (owners, systems, groups), which is what owner and system pickers facet on.
+func countedRelation(typ string) bool {
+	switch typ {
+	case RelationOwnedBy, RelationPartOf, RelationMemberOf, RelationChildOf:
+		return true
+	}
+	return false
+}
+
+// relationKey is the search key of a relation type, e.g. "relations.ownedby".
+func relationKey(typ string) string { return "relations." + strings.ToLower(typ) }
+
+// relationTypeOf maps a lower-case search key back to its relation type ("" if it is not one).
+func relationTypeOf(key string) string {
+	name, ok := strings.CutPrefix(key, "relations.")
+	if !ok {
+		return ""
+	}
+	for _, t := range relationTypes() {
+		if strings.ToLower(t) == name {
+			return t
+		}
+	}
+	return ""
+}
+
+func relationTypes() []string {
+	return []string{RelationOwnedBy, RelationOwnerOf, RelationPartOf, RelationHasPart, RelationDependsOn,
+		RelationDependencyOf, RelationProvidesAPI, RelationAPIProvidedBy, RelationConsumesAPI, RelationAPIConsumedBy,
+		RelationParentOf, RelationChildOf, RelationMemberOf, RelationHasMember}
+}
+
+// inverseRelation returns the type paired with typ (ownedBy ↔ ownerOf, ...). Every relation is stored with
+// its inverse, so "entities with ownedBy X" are the targets of X's ownerOf relations.
+func inverseRelation(typ string) string {
+	pairs := relationTypes()
+	i := slices.Index(pairs, typ)
+	if i < 0 {
+		return ""
+	}
+	return pairs[i^1]
+}
+
+// encodeTerms writes terms as the stored text: flag, key, value and original (when it differs) per term.
+func encodeTerms(terms []term) string {
+	var b strings.Builder
+	for _, t := range terms {
+		if t.counted {
+			b.WriteByte('c')
+		} else {
+			b.WriteByte('x')
+		}
+		b.WriteString(t.key)
+		b.WriteByte(termSep)
+		b.WriteString(t.value)
+		b.WriteByte(termSep)
+		if t.original != t.value {
+			b.WriteString(t.original)
+		}
+		b.WriteByte(recordSep)
+	}
+	return b.String()
+}
+
+// termIter walks stored terms text without allocating.
+type termIter struct{ s string }
+
+func (it *termIter) next() (term, bool) {
+	end := strings.IndexByte(it.s, recordSep)
+	if end < 1 {
+		return term{}, false
+	}
+	rec := it.s[:end]
+	it.s = it.s[end+1:]
+	t := term{counted: rec[0] == 'c'}
+	rec = rec[1:]
+	i := strings.IndexByte(rec, termSep)
+	t.key, rec = rec[:i], rec[i+1:]
+	j := strings.IndexByte(rec, termSep)
+	t.value, t.original = rec[:j], rec[j+1:]
+	if t.original == "" {
+		t.original = t.value
+	}
+	return t, true
+}
+
+func decodeTerms(s string) []term {
+	var out []term
+	it := termIter{s}
+	for t, ok := it.next(); ok; t, ok = it.next() {
+		out = append(out, t)
+	}
+	return out
+}
+
+// multiValued returns the keys for which terms hold more than one value (tags, lists): counts over such a
+// key cannot be added up across values.
+func multiValued(terms []term) []string {
+	keys := make([]string, len(terms))
+	for i, t := range terms {
+		keys[i] = t.key
+	}
+	slices.Sort(keys)
+	var out []string
+	for i := 1; i < len(keys); i++ {
+		if keys[i] == keys[i-1] && (len(out) == 0 || out[len(out)-1] != keys[i]) {
+			out = append(out, keys[i])
+		}
+	}
+	return out
+}

@@ -201,11 +201,9 @@ func (s *Server) entityPage(w http.ResponseWriter, r *http.Request, v *visitor) 
 			d.Links = append(d.Links, l)
 		}
 	}
-	for _, k := range []string{"type", "lifecycle", "system", "domain", "profile"} {
-		if val, ok := e.Spec[k]; ok && k != "profile" {
-			if s, ok := val.(string); ok {
-				d.Spec = append(d.Spec, kv{k, s})
-			}
+	for _, k := range []string{"type", "lifecycle", "system", "domain"} {
+		if s := specString(e, k); s != "" {
+			d.Spec = append(d.Spec, kv{k, s})
 		}
 	}
 	if d.Resources, err = s.usedResources(r.Context(), e); err != nil {

@@ -27,9 +27,9 @@ func (s *Server) markdown(src string) template.HTML {
 			continue
 		}
 		switch {
-		case allMatch(lines, orderedItem):
+		case opensWith(lines, orderedItem):
 			s.list(&b, "ol", lines, orderedItem)
-		case allMatch(lines, unorderedItem):
+		case opensWith(lines, unorderedItem):
 			s.list(&b, "ul", lines, unorderedItem)
 		default:
 			b.WriteString("<p>" + s.inline(strings.Join(lines, " ")) + "</p>\n")
@@ -68,7 +68,8 @@ func nonBlank(lines []string) []string {
 	return out
 }
 
-func allMatch(lines []string, re *regexp.Regexp) bool {
+// opensWith tells whether a block is a list: its first line is an item (later lines may continue items).
+func opensWith(lines []string, re *regexp.Regexp) bool {
 	return re.MatchString(lines[0])
 }
 

@@ -38,6 +38,19 @@ type Repo interface {
 	Diff(ctx context.Context, base, head string) ([]forge.FileDiff, error)
 	MergeBase(ctx context.Context, a, b string) (string, error)
 	Merge(ctx context.Context, into, expectedInto, head, message string, author forge.Signature) (string, error)
+	Log(ctx context.Context, rev string, n int) ([]forge.CommitInfo, error)
+}
+
+// beforeMerge returns what main was just before a change request's merge commit (its first parent).
+func (s *Service) beforeMerge(ctx context.Context, mergedSHA string) (string, error) {
+	log, err := s.repo.Log(ctx, mergedSHA, 1)
+	if err != nil {
+		return "", err
+	}
+	if len(log) == 0 || len(log[0].Parents) == 0 {
+		return "", fmt.Errorf("merge commit %s has no parent", short(mergedSHA))
+	}
+	return log[0].Parents[0], nil
 }
 
 // Hooks let other parts react to a change request's life.

@@ -171,3 +171,23 @@ func TestConflictingChangeRequests(t *testing.T) {
 		t.Errorf("merging twice: %v, want conflict", err)
 	}
 }
+
+func TestViewMergedChange(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newService(t)
+	c := open(t, s, rds("dev", "small", ""))
+	s.Approve(ctx, bob, c.Number, "")
+	if _, err := s.Merge(ctx, bob, c.Number); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.View(ctx, c.Number, true)
+	if err != nil {
+		t.Fatalf("viewing a merged change request with its diff: %v", err)
+	}
+	if len(v.Diff) != 1 || !strings.Contains(v.Diff[0].Patch, "+kind: RDSRequest") {
+		t.Errorf("diff of the merged change = %+v", v.Diff)
+	}
+	if len(v.Evaluation.Plan) != 1 || v.Evaluation.Plan[0].Action != "create" {
+		t.Errorf("plan of the merged change = %+v", v.Evaluation.Plan)
+	}
+}

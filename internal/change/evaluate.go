@@ -67,8 +67,11 @@ func (s *Service) Evaluate(ctx context.Context, c store.Change) (*Evaluation, er
 	base := mainSHA
 	if c.State == store.ChangeMerged && c.MergedSHA != "" {
 		// Show a merged change against what main was before it.
-		if base, err = s.repo.MergeBase(ctx, c.MergedSHA+"^1", head); err != nil {
-			base = mainSHA
+		base = mainSHA
+		if before, err := s.beforeMerge(ctx, c.MergedSHA); err == nil {
+			if mb, err := s.repo.MergeBase(ctx, before, head); err == nil {
+				base = mb
+			}
 		}
 	}
 	ev := &Evaluation{MainSHA: mainSHA, HeadSHA: head}

@@ -230,7 +230,9 @@ func (s *Service) View(ctx context.Context, number int64, withDiff bool) (*View,
 	if withDiff {
 		base := ev.MainSHA
 		if c.State == store.ChangeMerged {
-			base = c.MergedSHA + "^1"
+			if base, err = s.beforeMerge(ctx, c.MergedSHA); err != nil {
+				return nil, err
+			}
 		}
 		if v.Diff, err = s.repo.Diff(ctx, base, ev.HeadSHA); err != nil {
 			return nil, err

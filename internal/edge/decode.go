@@ -13,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -32,29 +33,40 @@ func decoders() map[string]func() any {
 // for built-in kinds, this package's types for the custom resources and kustomizations. An unknown kind, an
 // unknown or duplicated field, or a value of the wrong type is an error naming the file and document.
 func Decode(file string, data []byte) ([]any, error) {
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var objs []any
-	for i := 1; ; i++ {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: reading document %d: %w", file, i, err)
-		}
-		if isEmptyDoc(doc) {
-			continue
-		}
+	docs, err := splitDocuments(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("%s: holds no YAML document", file)
+	}
+	objs := make([]any, 0, len(docs))
+	for i, doc := range docs {
 		obj, err := decodeDoc(doc)
 		if err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", file, i, err)
+			return nil, fmt.Errorf("%s: document %d: %w", file, i+1, err)
 		}
 		objs = append(objs, obj)
 	}
-	if len(objs) == 0 {
-		return nil, fmt.Errorf("%s: holds no YAML document", file)
-	}
 	return objs, nil
+}
+
+// splitDocuments splits a multi-document YAML file, dropping documents that hold only comments.
+func splitDocuments(data []byte) ([][]byte, error) {
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var docs [][]byte
+	for i := 1; ; i++ {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading document %d: %w", i, err)
+		}
+		if !isEmptyDoc(doc) {
+			docs = append(docs, doc)
+		}
+	}
 }
 
 func decodeDoc(doc []byte) (any, error) {
@@ -69,8 +81,17 @@ func decodeDoc(doc []byte) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("kind %s %s is not one goldenpath renders", tm.APIVersion, tm.Kind)
 	}
+	js, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", tm.APIVersion, tm.Kind, err)
+	}
 	obj := newObj()
-	if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+	// sigs.k8s.io/json is the API server's own strict decoder: its errors give the field's full path.
+	strictErrs, err := kjson.UnmarshalStrict(js, obj)
+	if err == nil {
+		err = errors.Join(strictErrs...)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", tm.APIVersion, tm.Kind, err)
 	}
 	return obj, nil

@@ -80,12 +80,21 @@ func Calculate(desired, current []Record, opts Options) (Plan, error) {
 		return Plan{}, fmt.Errorf("dns owner id %q must be non-empty without spaces, commas, '=' or quotes", opts.OwnerID)
 	}
 	zone := normalizeName(opts.Zone)
+	if why := checkName(zone); why != "" {
+		return Plan{}, fmt.Errorf("dns zone %q %s", opts.Zone, why)
+	}
 	if err := Validate(desired, zone); err != nil {
 		return Plan{}, fmt.Errorf("desired records for %s: %w", zone, err)
 	}
 	c := &calc{zone: zone, owner: opts.OwnerID, policy: policy, wanted: map[key]Record{}}
 	c.plan = Plan{Zone: zone, OwnerID: opts.OwnerID, Policy: policy}
 	c.data, c.owners = splitOwnership(normalizeAll(current))
+	for k, r := range c.data { // so a plan says who wanted what it deletes
+		if o, ok := c.owners[k]; ok && r.Resource == "" {
+			r.Resource = o.resource
+			c.data[k] = r
+		}
+	}
 	c.byName = map[string][]key{}
 	for _, k := range sortedKeys(c.data) {
 		c.byName[k.name] = append(c.byName[k.name], k)
@@ -246,25 +255,67 @@ func sortedRecords(m map[key]Record) []Record {
 	return out
 }
 
-// String prints the plan the way external-dns and terraform do: "+ create", "~ update", "- delete", and
-// "! conflict" for wanted records left alone.
+// String prints the plan the way external-dns and terraform do: "+ create", "~ update", "- delete", each
+// record set followed by its ownership record, and "! conflict" for wanted records left alone.
 func (p Plan) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "DNS plan for zone %s (owner %s, policy %s): %d to create, %d to update, %d to delete, %d conflicts\n",
-		p.Zone, p.OwnerID, p.Policy, len(p.Create), len(p.Update), len(p.Delete), len(p.Conflicts))
-	for _, r := range p.Create {
-		fmt.Fprintf(&b, "  + create %s%s\n", r, from(r))
-	}
+	n := func(rs []Record) int { return len(rs) - ownershipCount(rs) }
+	var updated []Record
 	for _, u := range p.Update {
-		fmt.Fprintf(&b, "  ~ update %s%s\n             was %s\n", u.New, from(u.New), u.Old)
+		updated = append(updated, u.New)
 	}
-	for _, r := range p.Delete {
-		fmt.Fprintf(&b, "  - delete %s\n", r)
-	}
+	fmt.Fprintf(&b, "DNS plan for zone %s (owner %s, policy %s): %d to create, %d to update, %d to delete, %d conflicts\n",
+		p.Zone, p.OwnerID, p.Policy, n(p.Create), n(updated), n(p.Delete), len(p.Conflicts))
+	writeChanges(&b, "+ create", p.Create, nil)
+	writeChanges(&b, "~ update", updated, p.Update)
+	writeChanges(&b, "- delete", p.Delete, nil)
 	for _, c := range p.Conflicts {
 		fmt.Fprintf(&b, "  ! conflict %s %s%s: %s\n", c.Record.Name, c.Record.Type, from(c.Record), c.Reason)
 	}
 	return b.String()
+}
+
+func ownershipCount(rs []Record) int {
+	n := 0
+	for _, r := range rs {
+		if _, _, ok := asOwnership(r); ok {
+			n++
+		}
+	}
+	return n
+}
+
+// writeChanges prints record sets, each with its ownership record indented below it; updates (when given,
+// parallel to rs) also print the value they replace.
+func writeChanges(b *strings.Builder, verb string, rs []Record, updates []Update) {
+	owners := map[key]int{}
+	for i, r := range rs {
+		if _, k, ok := asOwnership(r); ok {
+			owners[k] = i
+		}
+	}
+	printed := map[int]bool{}
+	line := func(i int, indent string) {
+		printed[i] = true
+		fmt.Fprintf(b, "%s%s%s\n", indent, rs[i], from(rs[i]))
+		if updates != nil {
+			fmt.Fprintf(b, "%s    was %s\n", strings.Repeat(" ", len(indent)), updates[i].Old)
+		}
+	}
+	for i, r := range rs {
+		if _, _, ok := asOwnership(r); ok {
+			continue
+		}
+		line(i, "  "+verb+" ")
+		if j, ok := owners[r.key()]; ok {
+			line(j, "      owner ")
+		}
+	}
+	for i := range rs {
+		if !printed[i] {
+			line(i, "  "+verb+" ")
+		}
+	}
 }
 
 func from(r Record) string {

@@ -21,7 +21,7 @@ func main() {
 	bulk := flag.Int("bulk", 1000, "requests merged at once")
 	pg := flag.String("postgres", os.Getenv("GOLDENPATH_TEST_POSTGRES_URL"), "PostgreSQL admin URL for RDSRequests (empty: skip RDS)")
 	starts := flag.Int("starts", 5, "cold starts of the binary to time")
-	only := flag.String("only", "", "run only this part: latency, bulk, scaffold, coldstart")
+	only := flag.String("only", "", "run only this part: latency, bulk, scaffold, dns, coldstart")
 	flag.Parse()
 	ctx := context.Background()
 	fmt.Printf("goldenpath benchmarks — %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339))
@@ -46,6 +46,11 @@ func run(ctx context.Context, only string, n, bulk int, pg string, starts int) e
 	if want("scaffold") {
 		if err := scaffolding(ctx, n); err != nil {
 			return fmt.Errorf("scaffolder: %w", err)
+		}
+	}
+	if want("dns") {
+		if err := dnsServing(ctx); err != nil {
+			return fmt.Errorf("dns: %w", err)
 		}
 	}
 	if !want("coldstart") {

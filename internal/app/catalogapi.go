@@ -2,5 +2,6 @@ package app
 
 import "net/http"
 
-// catalogHandler serves Backstage's catalog API at /api/catalog/. (Being built in internal/catalog.)
-func (a *App) catalogHandler() http.Handler { return http.NotFoundHandler() }
+// catalogHandler serves Backstage's catalog API at /api/catalog/ (see catalog.Handler): every request needs
+// a goldenpath token; changes need the developer role.
+func (a *App) catalogHandler() http.Handler { return a.Catalog.Handler(a.Auth) }

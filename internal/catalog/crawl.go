@@ -39,7 +39,7 @@ func (c *Catalog) crawl(ctx context.Context, loc Location) (crawlResult, error) 
 		data, err := c.read(ctx, target)
 		if err != nil {
 			if target == loc.Target {
-				return cr.res, fmt.Errorf("reading %s: %w", target, err)
+				return cr.res, fmt.Errorf("reading %s: %w: %w", target, ErrUnreadable, err)
 			}
 			cr.res.unread[loc.Type+":"+target] = true
 			cr.res.errs = append(cr.res.errs, &EntityError{File: target, Rule: "cannot read: " + err.Error(), Err: err})

@@ -43,6 +43,7 @@ type Catalog struct {
 	gen     atomic.Uint64 // moves on with every committed write; cached answers carry the one they were computed at
 	multiMu sync.RWMutex
 	multi   map[string]bool // keys some entity holds several values of (see multiValued)
+	arrays  map[string]bool // keys some entity holds an array of strings under
 	cache   answerCache
 }
 
@@ -214,6 +215,10 @@ CREATE TABLE facets (
 ) WITHOUT ROWID;
 CREATE TABLE multi_keys (key TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE catalog_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+`, `
+-- Keys of arrays of strings: their elements also make "key.element" = true terms, which are not counted, so
+-- counts over keys that may be such terms are computed instead of read.
+CREATE TABLE array_keys (key TEXT PRIMARY KEY) WITHOUT ROWID;
 `}
 }
 

@@ -29,6 +29,12 @@ var ErrNotFound = errors.New("entity not found")
 // ErrLocationNotFound is returned (wrapped) when a location does not exist.
 var ErrLocationNotFound = errors.New("location not found")
 
+// ErrInvalidLocation is returned (wrapped) for a location that cannot be registered as given.
+var ErrInvalidLocation = errors.New("invalid location")
+
+// ErrUnreadable is returned (wrapped, with the Reader's error) when a location's target cannot be read.
+var ErrUnreadable = errors.New("the location's target cannot be read")
+
 // ErrConflict marks an entity that another location already provides; the first location keeps it.
 var ErrConflict = errors.New("entity conflict")
 

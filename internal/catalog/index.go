@@ -306,8 +306,9 @@ func (ix *indexer) flush(ctx context.Context) error {
 	return nil
 }
 
-// noteMulti records keys that hold several values in one entity (see multiValued).
-func (ix *indexer) noteMulti(ctx context.Context, terms []term) error {
+// noteKeys records keys that hold several values in one entity (see multiValued) and keys of arrays of
+// strings (see Catalog.mayBeElement).
+func (ix *indexer) noteKeys(ctx context.Context, terms []term, arrays []string) error {
 	for _, k := range multiValued(terms) {
 		if ix.c.isMulti(k) {
 			continue
@@ -315,7 +316,19 @@ func (ix *indexer) noteMulti(ctx context.Context, terms []term) error {
 		if _, err := ix.tx.ExecContext(ctx, `INSERT OR IGNORE INTO multi_keys (key) VALUES (?)`, k); err != nil {
 			return fmt.Errorf("recording key %s: %w", k, err)
 		}
-		ix.c.setMulti(k)
+		ix.c.setKey(&ix.c.multi, k)
+	}
+	for _, k := range arrays {
+		ix.c.multiMu.RLock()
+		known := ix.c.arrays[k]
+		ix.c.multiMu.RUnlock()
+		if known {
+			continue
+		}
+		if _, err := ix.tx.ExecContext(ctx, `INSERT OR IGNORE INTO array_keys (key) VALUES (?)`, k); err != nil {
+			return fmt.Errorf("recording key %s: %w", k, err)
+		}
+		ix.c.setKey(&ix.c.arrays, k)
 	}
 	return nil
 }

@@ -18,10 +18,10 @@ import (
 // registered and the error is an EntityErrors listing them.
 func (c *Catalog) AddLocation(ctx context.Context, typ, target string, dryRun bool) (Location, []*Entity, bool, error) {
 	if typ != "url" {
-		return Location{}, nil, false, fmt.Errorf("location type %q is not supported; use url", typ)
+		return Location{}, nil, false, fmt.Errorf("%w: location type %q is not supported; use url", ErrInvalidLocation, typ)
 	}
 	if strings.TrimSpace(target) == "" {
-		return Location{}, nil, false, fmt.Errorf("location target: must not be empty")
+		return Location{}, nil, false, fmt.Errorf("%w: location target: must not be empty", ErrInvalidLocation)
 	}
 	if existing, err := c.locationBy(ctx, `type = ? AND target = ?`, typ, target); err == nil {
 		entities, err := c.locationEntities(ctx, existing.ID)

@@ -14,7 +14,7 @@ import (
 // indexVersion names how search terms, relations and counts are derived from entities. Changing that
 // derivation (a new relation type, another counted key) must bump it: the next Open rebuilds the index from
 // the stored entities instead of mixing old and new derivations.
-const indexVersion = 1
+const indexVersion = 2
 
 // openIndex loads the multi-valued keys and rebuilds the index when it was built by another version.
 func (c *Catalog) openIndex(ctx context.Context) error {
@@ -28,27 +28,35 @@ func (c *Catalog) openIndex(ctx context.Context) error {
 			return fmt.Errorf("rebuilding the index: %w", err)
 		}
 	}
-	rows, err := c.db.QueryContext(ctx, `SELECT key FROM multi_keys`)
+	if c.multi, err = c.keySet(ctx, `SELECT key FROM multi_keys`); err != nil {
+		return err
+	}
+	c.arrays, err = c.keySet(ctx, `SELECT key FROM array_keys`)
+	return err
+}
+
+func (c *Catalog) keySet(ctx context.Context, q string) (map[string]bool, error) {
+	rows, err := c.db.QueryContext(ctx, q)
 	if err != nil {
-		return fmt.Errorf("reading keys: %w", err)
+		return nil, fmt.Errorf("reading keys: %w", err)
 	}
 	defer rows.Close()
-	c.multi = map[string]bool{}
+	out := map[string]bool{}
 	for rows.Next() {
 		var k string
 		if err := rows.Scan(&k); err != nil {
-			return err
+			return nil, err
 		}
-		c.multi[k] = true
+		out[k] = true
 	}
-	return rows.Err()
+	return out, rows.Err()
 }
 
 // reindex derives terms, relations and counts again from every stored entity, in one transaction.
 func (c *Catalog) reindex(ctx context.Context) error {
 	n := 0
 	err := c.update(ctx, func(ix *indexer) error {
-		for _, q := range []string{`DELETE FROM relations`, `DELETE FROM facets`, `DELETE FROM multi_keys`} {
+		for _, q := range []string{`DELETE FROM relations`, `DELETE FROM facets`, `DELETE FROM multi_keys`, `DELETE FROM array_keys`} {
 			if _, err := ix.tx.ExecContext(ctx, q); err != nil {
 				return err
 			}
@@ -109,13 +117,13 @@ func (c *Catalog) reindexBatch(ctx context.Context, ix *indexer, after int64) (i
 		return 0, 0, err
 	}
 	for i, e := range bodies {
-		terms := entityTerms(e)
+		terms, arrays := entityIndex(e)
 		if _, err := ix.tx.ExecContext(ctx, `UPDATE entities SET terms = ? WHERE id = ?`, encodeTerms(terms), ids[i]); err != nil {
 			return 0, 0, err
 		}
 		ix.terms(strings.ToLower(e.Kind), terms, 1)
 		ix.relate(e, 1)
-		if err := ix.noteMulti(ctx, terms); err != nil {
+		if err := ix.noteKeys(ctx, terms, arrays); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -154,13 +162,33 @@ func (c *Catalog) isMulti(key string) bool {
 	return c.multi[key]
 }
 
-func (c *Catalog) setMulti(key string) {
+// mayBeElement tells whether key may be an "array.element" term: some prefix of it is an array key.
+func (c *Catalog) mayBeElement(key string) bool {
+	c.multiMu.RLock()
+	defer c.multiMu.RUnlock()
+	for i := strings.IndexByte(key, '.'); i >= 0; i = nextDot(key, i) {
+		if c.arrays[key[:i]] {
+			return true
+		}
+	}
+	return false
+}
+
+func nextDot(s string, i int) int {
+	j := strings.IndexByte(s[i+1:], '.')
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
+}
+
+func (c *Catalog) setKey(set *map[string]bool, key string) {
 	c.multiMu.Lock()
 	defer c.multiMu.Unlock()
-	if c.multi == nil {
-		c.multi = map[string]bool{}
+	if *set == nil {
+		*set = map[string]bool{}
 	}
-	c.multi[key] = true
+	(*set)[key] = true
 }
 
 // answerCache keeps answers that are expensive to compute (counts and facets over filters the maintained

@@ -40,6 +40,13 @@ type term struct {
 // entityTerms returns the search terms of an entity's own document (its relations are terms too, but they
 // live in the relations table because other entities' writes change them).
 func entityTerms(e *Entity) []term {
+	terms, _ := entityIndex(e)
+	return terms
+}
+
+// entityIndex returns the entity's terms and the keys of its arrays of strings (whose elements also make
+// "key.element" terms).
+func entityIndex(e *Entity) ([]term, []string) {
 	t := termCollector{seen: map[[2]string]bool{}}
 	t.add("apiVersion", e.APIVersion, false)
 	t.add("kind", e.Kind, false)
@@ -79,12 +86,20 @@ func entityTerms(e *Entity) []term {
 	if e.Spec != nil {
 		t.visit("spec", e.Spec)
 	}
-	return t.terms
+	return t.terms, t.arrays
 }
 
 type termCollector struct {
-	terms []term
-	seen  map[[2]string]bool
+	terms  []term
+	seen   map[[2]string]bool
+	arrays []string
+}
+
+func (t *termCollector) array(path string) {
+	path = strings.ToLower(path)
+	if !slices.Contains(t.arrays, path) {
+		t.arrays = append(t.arrays, path)
+	}
 }
 
 // scalar adds an optional string field: Backstage indexes what is present, and omitted fields are absent.
@@ -104,11 +119,13 @@ func (t *termCollector) visit(path string, v any) {
 		for _, item := range x {
 			t.visit(path, item)
 			if s, ok := item.(string); ok {
+				t.array(path)
 				t.add(path+"."+s, "true", true)
 			}
 		}
 	case []string:
 		for _, s := range x {
+			t.array(path)
 			t.add(path, s, false)
 			t.add(path+"."+s, "true", true)
 		}

@@ -25,13 +25,14 @@ type claim struct {
 // claims on every core before the single writer takes over.
 type prepared struct {
 	claim
-	ref   string
-	hash  string
-	uid   string // a fresh one; replaced by the stored one when the entity exists
-	body  []byte // the entity as stored: JSON without relations, with uid and etag
-	terms []term
-	text  string // encoded terms
-	err   error
+	ref    string
+	hash   string
+	uid    string // a fresh one; replaced by the stored one when the entity exists
+	body   []byte // the entity as stored: JSON without relations, with uid and etag
+	terms  []term
+	arrays []string // keys of arrays of strings
+	text   string   // encoded terms
+	err    error
 }
 
 func prepareClaims(claims []claim) []*prepared {
@@ -80,7 +81,7 @@ func prepareClaim(cl claim) *prepared {
 	p.uid = newUUID()
 	e.Metadata.UID, e.Metadata.Etag = p.uid, etagOf(p.hash)
 	p.body = withIdentity(content, p.uid, e.Metadata.Etag)
-	p.terms = entityTerms(e)
+	p.terms, p.arrays = entityIndex(e)
 	p.text = encodeTerms(p.terms)
 	return p
 }
@@ -228,7 +229,7 @@ func (b *batch) write(ctx context.Context) error {
 	for _, p := range b.inserts {
 		b.ix.terms(kindOf(p.ref), p.terms, 1)
 		b.ix.relate(p.entity, 1)
-		if err := b.ix.noteMulti(ctx, p.terms); err != nil {
+		if err := b.ix.noteKeys(ctx, p.terms, p.arrays); err != nil {
 			return err
 		}
 	}
@@ -236,7 +237,7 @@ func (b *batch) write(ctx context.Context) error {
 		b.ix.terms(kindOf(u.p.ref), decodeTerms(u.old.terms), -1)
 		b.ix.terms(kindOf(u.p.ref), u.p.terms, 1)
 		b.ix.relate(u.p.entity, 1)
-		if err := b.ix.noteMulti(ctx, u.p.terms); err != nil {
+		if err := b.ix.noteKeys(ctx, u.p.terms, u.p.arrays); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,408 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// How a page of entities is found. Filters are evaluated in Go against each entity's stored terms (see
+// Filter.matches), and there are two ways to bring entities to them:
+//
+//   - walking an index in the requested order (ids, refs, or names) until the page is full: cheap when the
+//     filter matches a good share of the catalog (kind=component, spec.type=service);
+//   - collecting candidates from an index when the filter pins entities down (an owner through the
+//     relations table, names, uids, a small kind), then sorting them: cheap when few entities can match.
+//
+// The plan picks whichever reads fewer rows. Counts come from the maintained facet counts when the filter
+// is simple enough (see countFromFacets), else from the candidates, else from a scan cached until the next
+// write.
+
+// sortKey orders entities by a search key's value (the smallest, for keys with several), entities without
+// it last, then by id.
+type sortKey struct {
+	field string
+	desc  bool
+}
+
+// order is how a page is ordered: by ref, by id, or by sort keys.
+type order struct {
+	byRef bool
+	keys  []sortKey
+}
+
+func (o order) byName() bool { return len(o.keys) == 1 && o.keys[0].field == "metadata.name" }
+
+// walkable tells whether an index serves the order directly.
+func (o order) walkable() bool { return len(o.keys) == 0 || o.byName() }
+
+func (o order) desc() bool { return len(o.keys) > 0 && o.keys[0].desc }
+
+// sortValue is one sort key's value of an entity; null ones sort last in either direction.
+type sortValue struct {
+	V    string `json:"v"`
+	Null bool   `json:"n,omitempty"`
+}
+
+// position is a place in an order: the sort values and id (or ref) of the entity last seen.
+type position struct {
+	Values []sortValue `json:"values,omitempty"`
+	ID     int64       `json:"id,omitempty"`
+	Ref    string      `json:"ref,omitempty"`
+}
+
+// pageQuery asks for a page of entities.
+type pageQuery struct {
+	filter   *Filter
+	order    order
+	after    *position // exclusive start in the direction of travel; nil for the first page
+	backward bool      // travel against the order (a previous page)
+	offset   int
+	limit    int // < 0: no limit
+}
+
+// pageResult is a page in travel order, whether more entities follow it, and — when the plan had to look
+// at every match anyway — how many matched.
+type pageResult struct {
+	rows    []*candidate
+	pos     []position // of each row
+	more    bool
+	matched int // -1 when unknown
+}
+
+// positionOf returns an entity's position in an order.
+func (o order) positionOf(c *candidate) position {
+	switch {
+	case o.byRef:
+		return position{Ref: c.ref}
+	case len(o.keys) == 0:
+		return position{ID: c.id}
+	}
+	p := position{ID: c.id, Values: make([]sortValue, len(o.keys))}
+	for i, k := range o.keys {
+		p.Values[i] = c.sortValue(k.field)
+	}
+	return p
+}
+
+func (c *candidate) sortValue(field string) sortValue {
+	if field == "metadata.name" {
+		return sortValue{V: c.name}
+	}
+	lower, _ := c.values(field)
+	best := sortValue{Null: true}
+	for _, v := range lower {
+		if v != nullValue && (best.Null || v < best.V) {
+			best = sortValue{V: v}
+		}
+	}
+	return best
+}
+
+// compare orders two positions in the order (not the travel direction).
+func (o order) compare(a, b position) int {
+	if o.byRef {
+		return strings.Compare(a.Ref, b.Ref)
+	}
+	for i, k := range o.keys {
+		av, bv := a.Values[i], b.Values[i]
+		var c int
+		switch {
+		case av.Null && bv.Null:
+		case av.Null:
+			c = 1 // nulls last whatever the direction
+		case bv.Null:
+			c = -1
+		default:
+			c = strings.Compare(av.V, bv.V)
+			if k.desc {
+				c = -c
+			}
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	c := cmpInt(a.ID, b.ID)
+	if o.desc() {
+		c = -c
+	}
+	return c
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// page finds a page of entities.
+func (c *Catalog) page(ctx context.Context, q pageQuery) (pageResult, error) {
+	if !q.order.walkable() {
+		return c.sortedPage(ctx, q)
+	}
+	est, drivable, err := c.estimate(ctx, q.filter)
+	if err != nil {
+		return pageResult{}, err
+	}
+	if drivable && c.preferCandidates(ctx, q, est) {
+		return c.candidatePage(ctx, q)
+	}
+	return c.walkPage(ctx, q)
+}
+
+// preferCandidates compares reading est candidates with walking until the page is full.
+func (c *Catalog) preferCandidates(ctx context.Context, q pageQuery, est int) bool {
+	if est <= 2000 {
+		return true
+	}
+	if q.limit < 0 {
+		return false
+	}
+	total, err := c.total(ctx)
+	if err != nil || total == 0 {
+		return false
+	}
+	walk := float64(q.offset+q.limit+1) * float64(total) / float64(max(est, 1))
+	return float64(est) <= walk
+}
+
+// candidatePage collects the filter's candidates, evaluates and sorts them, and cuts the page.
+func (c *Catalog) candidatePage(ctx context.Context, q pageQuery) (pageResult, error) {
+	ids, err := c.collect(ctx, q.filter)
+	if err != nil {
+		return pageResult{}, err
+	}
+	matches, err := c.evaluate(ctx, ids, q.filter, false)
+	if err != nil {
+		return pageResult{}, err
+	}
+	positions := make([]position, len(matches))
+	for i, m := range matches {
+		positions[i] = q.order.positionOf(m)
+	}
+	idx := make([]int, len(matches))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return q.order.compare(positions[a], positions[b]) })
+	sorted := make([]*candidate, len(idx))
+	sortedPos := make([]position, len(idx))
+	for i, j := range idx {
+		sorted[i], sortedPos[i] = matches[j], positions[j]
+	}
+	res := cut(q, sorted, sortedPos)
+	res.matched = len(matches)
+	return res, nil
+}
+
+// cut takes the page after q.after (in travel order) from entities sorted in the order.
+func cut(q pageQuery, sorted []*candidate, pos []position) pageResult {
+	if q.backward {
+		slices.Reverse(sorted)
+		slices.Reverse(pos)
+	}
+	start := 0
+	if q.after != nil {
+		start, _ = slices.BinarySearchFunc(pos, *q.after, func(p, target position) int {
+			c := q.order.compare(p, target)
+			if q.backward {
+				c = -c
+			}
+			if c == 0 {
+				return -1 // the position itself is excluded
+			}
+			return c
+		})
+	}
+	start = min(start+q.offset, len(sorted))
+	end := len(sorted)
+	if q.limit >= 0 {
+		end = min(start+q.limit, len(sorted))
+	}
+	return pageResult{rows: sorted[start:end], pos: pos[start:end], more: end < len(sorted), matched: -1}
+}
+
+// walkPage walks the order's index, evaluating the filter, until the page is full.
+func (c *Catalog) walkPage(ctx context.Context, q pageQuery) (pageResult, error) {
+	res := pageResult{matched: -1}
+	skip := q.offset
+	err := c.walk(ctx, q, q.filter.needsRelations(), func(cand *candidate) bool {
+		if skip > 0 {
+			skip--
+			return true
+		}
+		if q.limit >= 0 && len(res.rows) == q.limit {
+			res.more = true
+			return false
+		}
+		res.rows = append(res.rows, cand)
+		res.pos = append(res.pos, q.order.positionOf(cand))
+		return true
+	})
+	return res, err
+}
+
+// walk calls fn with the entities matching q.filter in travel order after q.after, until fn returns false;
+// with needRels the entities carry their relations.
+func (c *Catalog) walk(ctx context.Context, q pageQuery, needRels bool, fn func(*candidate) bool) error {
+	desc := q.order.desc() != q.backward
+	cmp, dir := ">", "ASC"
+	if desc {
+		cmp, dir = "<", "DESC"
+	}
+	where, args := pushdown(q.filter, q.order.byRef)
+	var orderBy string
+	var keyset func(p *position) (string, []any)
+	switch {
+	case q.order.byRef:
+		orderBy = "ref " + dir
+		keyset = func(p *position) (string, []any) { return "ref " + cmp + " ?", []any{p.Ref} }
+	case q.order.byName():
+		orderBy = "name " + dir + ", id " + dir
+		keyset = func(p *position) (string, []any) {
+			return "(name, id) " + cmp + " (?, ?)", []any{p.Values[0].V, p.ID}
+		}
+	default:
+		orderBy = "id " + dir
+		keyset = func(p *position) (string, []any) { return "id " + cmp + " ?", []any{p.ID} }
+	}
+	after := q.after
+	chunk := 64
+	for {
+		conds, condArgs := append([]string(nil), where...), append([]any(nil), args...)
+		if after != nil {
+			k, kargs := keyset(after)
+			conds, condArgs = append(conds, k), append(condArgs, kargs...)
+		}
+		sqlWhere := ""
+		if len(conds) > 0 {
+			sqlWhere = " WHERE " + strings.Join(conds, " AND ")
+		}
+		batch, err := c.readCandidates(ctx, `SELECT id, ref, uid, name, terms FROM entities`+sqlWhere+
+			` ORDER BY `+orderBy+` LIMIT ?`, append(condArgs, chunk)...)
+		if err != nil {
+			return err
+		}
+		if needRels {
+			if err := c.loadRelations(ctx, batch); err != nil {
+				return err
+			}
+		}
+		for _, cand := range batch {
+			if q.filter.matches(cand) && !fn(cand) {
+				return nil
+			}
+		}
+		if len(batch) < chunk {
+			return nil
+		}
+		p := q.order.positionOf(batch[len(batch)-1])
+		after = &p
+		chunk = min(chunk*4, 4096)
+	}
+}
+
+// pushdown turns the filter's top-level kind and namespace conditions into SQL on the entity columns, so
+// a walk skips other entities without handing them to Go. byRef also narrows a single kind to its range of
+// refs. The conditions stay in the filter; this only saves work.
+func pushdown(f *Filter, byRef bool) ([]string, []any) {
+	var conds []*Filter
+	switch {
+	case f == nil:
+		return nil, nil
+	case f.op == opAll:
+		conds = f.subs
+	case f.op == opField:
+		conds = []*Filter{f}
+	}
+	var where []string
+	var args []any
+	for _, cond := range conds {
+		if cond.op != opField || cond.match != matchIn || len(cond.values) == 0 {
+			continue
+		}
+		column := map[string]string{"kind": "kind", "metadata.namespace": "namespace"}[cond.key]
+		if column == "" {
+			continue
+		}
+		if byRef && column == "kind" && len(cond.values) == 1 {
+			where = append(where, "ref > ?", "ref < ?")
+			args = append(args, cond.values[0]+":", cond.values[0]+";")
+			continue
+		}
+		where = append(where, column+" IN ("+marks(len(cond.values))+")")
+		args = append(args, anySlice(cond.values)...)
+	}
+	return where, args
+}
+
+// readCandidates runs a query selecting id, ref, uid, name, terms.
+func (c *Catalog) readCandidates(ctx context.Context, q string, args ...any) ([]*candidate, error) {
+	rows, err := c.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("querying entities: %w", err)
+	}
+	defer rows.Close()
+	var out []*candidate
+	for rows.Next() {
+		cand := &candidate{}
+		if err := rows.Scan(&cand.id, &cand.ref, &cand.uid, &cand.name, &cand.terms); err != nil {
+			return nil, fmt.Errorf("reading entities: %w", err)
+		}
+		out = append(out, cand)
+	}
+	return out, rows.Err()
+}
+
+func (c *Catalog) loadRelations(ctx context.Context, cands []*candidate) error {
+	refs := make([]string, len(cands))
+	for i, cand := range cands {
+		refs[i] = cand.ref
+	}
+	rels, err := c.relationsOf(ctx, refs)
+	if err != nil {
+		return err
+	}
+	for _, cand := range cands {
+		cand.rels = rels[cand.ref]
+	}
+	return nil
+}
+
+// evaluate reads the entities with the given ids and returns those the filter matches; with needRels (or
+// when the filter needs them) they carry their relations.
+func (c *Catalog) evaluate(ctx context.Context, ids []int64, f *Filter, needRels bool) ([]*candidate, error) {
+	var out []*candidate
+	for chunk := range slices.Chunk(ids, 500) {
+		batch, err := c.readCandidates(ctx, `SELECT id, ref, uid, name, terms FROM entities WHERE id IN (`+marks(len(chunk))+`)`,
+			anySlice(chunk)...)
+		if err != nil {
+			return nil, err
+		}
+		if needRels || f.needsRelations() {
+			if err := c.loadRelations(ctx, batch); err != nil {
+				return nil, err
+			}
+		}
+		for _, cand := range batch {
+			if f.matches(cand) {
+				out = append(out, cand)
+			}
+		}
+	}
+	return out, nil
+}
+
+// scan calls fn with every entity the filter matches, in id order.
+func (c *Catalog) scan(ctx context.Context, f *Filter, needRels bool, fn func(*candidate)) error {
+	return c.walk(ctx, pageQuery{filter: f, limit: -1}, needRels || f.needsRelations(), func(cand *candidate) bool {
+		fn(cand)
+		return true
+	})
+}

@@ -1,0 +1,451 @@
+package score
+
+import (
+	_ "embed"
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/goldenpathidp/goldenpath/internal/strictyaml"
+)
+
+//go:embed schema.json
+var schemaJSON []byte
+
+// Schema returns the JSON Schema score.yaml is checked against.
+func Schema() []byte { return schemaJSON }
+
+var compiledSchema = sync.OnceValues(func() (*strictyaml.Schema, error) {
+	return strictyaml.Compile("https://goldenpath.io/schemas/score/v1b1.json", schemaJSON, map[string]string{
+		`^score\.dev/v1b1$`: "is not supported: goldenpath reads score.dev/v1b1",
+		`^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$`: "is not a valid name: an RFC 1123 label of 2-63 lowercase letters, digits and '-', " +
+			"not starting or ending with '-'",
+		`^[A-Za-z0-9][A-Za-z0-9-]{0,61}[A-Za-z0-9]$`: "is not a valid type or class: 2-63 letters, digits and '-', not starting or ending with '-'",
+		`^\d+(?:m|\.\d+)?$`:                          "is not a CPU amount such as 2, 0.5 or 250m",
+		`^0?[0-7]{3}$`:                               "is not an octal file mode such as 0644",
+		`^[^=]+$`:                                    "is not a valid variable name: it must not contain '='",
+		`^(0\.\d+|[1-9]\d*(\.\d+)?)(K|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`: "is not a memory amount such as 128Mi, 1.5Gi or 500M",
+	})
+})
+
+// Parse reads a score.yaml strictly: the Score JSON Schema first, then what goldenpath can render. Errors
+// are strictyaml.Errors, each naming the file, line, field and rule.
+func Parse(file string, data []byte) (*Workload, error) {
+	docs, err := strictyaml.Parse(file, data)
+	if err != nil {
+		return nil, err
+	}
+	if len(docs) != 1 {
+		return nil, &strictyaml.FieldError{File: file, Rule: fmt.Sprintf("must hold exactly one YAML document, found %d", len(docs))}
+	}
+	doc := docs[0]
+	schema, err := compiledSchema()
+	if err != nil {
+		return nil, fmt.Errorf("compiling the Score schema: %w", err)
+	}
+	if err := doc.Validate(schema); err != nil {
+		return nil, err
+	}
+	w := &Workload{File: file}
+	if err := doc.Decode(w); err != nil {
+		return nil, err
+	}
+	c := &checker{doc: doc, w: w, types: resourceTypes()}
+	c.check()
+	return w, c.errs.Err()
+}
+
+// checker holds goldenpath's own checks of a schema-valid workload.
+type checker struct {
+	doc   *strictyaml.Document
+	w     *Workload
+	types map[string]resourceType
+	errs  strictyaml.Errors
+}
+
+// errAt records a problem at the field with the given path segments.
+func (c *checker) errAt(path []string, format string, args ...any) {
+	c.errs = append(c.errs, &strictyaml.FieldError{
+		File: c.doc.File, Field: strings.Join(path, "."), Line: c.doc.Line(path...), Rule: fmt.Sprintf(format, args...),
+	})
+}
+
+func (c *checker) check() {
+	c.checkNames()
+	for _, name := range sortedKeys(c.w.Resources) {
+		c.checkResource(name, c.w.Resources[name])
+	}
+	for _, name := range sortedKeys(c.w.Containers) {
+		c.checkContainer(name, c.w.Containers[name])
+	}
+	c.checkImages()
+}
+
+var (
+	rfc1123Label  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$`)
+	annotationKey = regexp.MustCompile(`^(([a-z0-9][a-z0-9-]{0,61}[a-z0-9])(\.[a-z0-9][a-z0-9-]{0,61}[a-z0-9])*/)?[A-Za-z0-9][A-Za-z0-9._-]{0,61}[A-Za-z0-9]$`)
+)
+
+// checkNames checks the map keys Score constrains: container, port and resource names are RFC 1123 labels,
+// annotation keys are Kubernetes-style, variable names have no '='.
+func (c *checker) checkNames() {
+	labels := []struct {
+		what string
+		at   []string
+		keys []string
+	}{
+		{"container", []string{"containers"}, sortedKeys(c.w.Containers)},
+		{"resource", []string{"resources"}, sortedKeys(c.w.Resources)},
+	}
+	if c.w.Service != nil {
+		labels = append(labels, struct {
+			what string
+			at   []string
+			keys []string
+		}{"service port", []string{"service", "ports"}, sortedKeys(c.w.Service.Ports)})
+	}
+	for _, l := range labels {
+		for _, k := range l.keys {
+			if !rfc1123Label.MatchString(k) {
+				c.errAt(append(l.at, k), "%s name %q is not an RFC 1123 label of 2-63 lowercase letters, digits and '-', "+
+					"not starting or ending with '-'", l.what, k)
+			}
+		}
+	}
+	c.checkAnnotationKeys([]string{"metadata", "annotations"}, sortedKeys(c.w.Metadata.Annotations))
+	for _, name := range sortedKeys(c.w.Resources) {
+		if a, ok := c.w.Resources[name].Metadata["annotations"].(map[string]any); ok {
+			c.checkAnnotationKeys([]string{"resources", name, "metadata", "annotations"}, sortedKeys(a))
+		}
+	}
+	for _, cn := range sortedKeys(c.w.Containers) {
+		for _, v := range sortedKeys(c.w.Containers[cn].Variables) {
+			if v == "" || strings.Contains(v, "=") {
+				c.errAt([]string{"containers", cn, "variables", v}, "variable name %q must not be empty or contain '='", v)
+			}
+		}
+	}
+}
+
+func (c *checker) checkAnnotationKeys(at []string, keys []string) {
+	for _, k := range keys {
+		if len(k) > 316 || !annotationKey.MatchString(k) {
+			c.errAt(append(at, k), "annotation key %q must be a name of letters, digits, '.', '_' and '-' (starting and "+
+				"ending with a letter or digit), optionally after a DNS prefix and '/'", k)
+		}
+	}
+}
+
+func (c *checker) checkResource(name string, r Resource) {
+	at := []string{"resources", name}
+	rt, ok := c.types[r.Type]
+	if !ok {
+		c.errAt(append(at, "type"), "resource %q has type %q, which goldenpath does not provide; supported types are %s",
+			name, r.Type, quoteList(supportedTypes()))
+		return
+	}
+	if r.Class != "" && r.Class != "default" {
+		c.errAt(append(at, "class"), "class %q is not provided for type %s: leave class out or use \"default\"", r.Class, r.Type)
+	}
+	if r.ID != "" {
+		c.errAt(append(at, "id"), "shared resources (id) are not supported: each app gets its own %s", r.Type)
+	}
+	c.checkParams(name, r, rt)
+}
+
+func (c *checker) checkParams(name string, r Resource, rt resourceType) {
+	at := []string{"resources", name, "params"}
+	for _, p := range sortedKeys(r.Params) {
+		decl, ok := rt.params[p]
+		if !ok {
+			if len(rt.params) == 0 {
+				c.errAt(append(at, p), "resources of type %s take no params", r.Type)
+			} else {
+				c.errAt(append(at, p), "unknown param for type %s; supported params are %s", r.Type, quoteList(sortedKeys(rt.params)))
+			}
+			continue
+		}
+		if err := checkParam(p, decl, r.Params[p]); err != nil {
+			c.errAt(append(at, p), "%v", err)
+			continue
+		}
+		if s, ok := r.Params[p].(string); ok {
+			c.checkParamTemplate(append(at, p), r.Type, s)
+		}
+	}
+	for _, p := range sortedKeys(rt.params) {
+		if _, given := r.Params[p]; rt.params[p].required && !given {
+			c.errAt(at, "param %s is required for type %s", p, r.Type)
+		}
+	}
+	if r.Type == TypeRoute {
+		c.checkRoutePort(name, r)
+	}
+}
+
+// checkParamTemplate allows metadata and, in a route's params, a dns resource's host: the edge's inputs must
+// be plain text, known before anything else is rendered.
+func (c *checker) checkParamTemplate(at []string, typ, s string) {
+	t, ok := c.template(at, s)
+	if !ok {
+		return
+	}
+	for _, ref := range t.refs() {
+		if ref[0] != "resources" {
+			c.checkRef(at, ref, false)
+			continue
+		}
+		target, exists := c.w.Resources[ref[1]]
+		if typ != TypeRoute || len(ref) != 3 || !exists || target.Type != TypeDNS || ref[2] != "host" {
+			allowed := "metadata"
+			if typ == TypeRoute {
+				allowed = "metadata and a dns resource's host"
+			}
+			c.errAt(at, "%s cannot be used in params: a %s's params may use %s", refString(ref), typ, allowed)
+		}
+	}
+}
+
+// checkRoutePort makes sure a route sends its traffic to a port the workload's Service publishes.
+func (c *checker) checkRoutePort(name string, r Resource) {
+	at := []string{"resources", name, "params", "port"}
+	var ports []int
+	if c.w.Service != nil {
+		for _, p := range c.w.Service.Ports {
+			ports = append(ports, p.Port)
+		}
+	}
+	f, given := r.Params["port"].(float64)
+	switch {
+	case len(ports) == 0:
+		c.errAt(at, "route %q needs a service port to send traffic to: add service.ports", name)
+	case !given && len(ports) > 1:
+		c.errAt(at, "route %q must name its port: the service publishes %d ports", name, len(ports))
+	case given && !containsInt(ports, int(f)):
+		c.errAt(at, "route %q sends traffic to port %d, which service.ports does not publish", name, int(f))
+	}
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// template parses a string with placeholders, recording a syntax error at path.
+func (c *checker) template(at []string, s string) (template, bool) {
+	t, err := parseTemplate(s)
+	if err != nil {
+		c.errAt(at, "%v", err)
+		return nil, false
+	}
+	return t, true
+}
+
+// checkTemplate checks every placeholder of s.
+func (c *checker) checkTemplate(at []string, s string, allowSecret bool) {
+	t, ok := c.template(at, s)
+	if !ok {
+		return
+	}
+	for _, ref := range t.refs() {
+		c.checkRef(at, ref, allowSecret)
+	}
+}
+
+// checkRef checks that a placeholder names something that exists.
+func (c *checker) checkRef(at []string, ref []string, allowSecret bool) {
+	switch ref[0] {
+	case "metadata":
+		if _, err := c.w.metadataValue(ref[1:]); err != nil {
+			c.errAt(at, "%s: %v", refString(ref), err)
+		}
+	case "resources":
+		c.checkResourceRef(at, ref, allowSecret)
+	default:
+		c.errAt(at, "%s: placeholders read metadata (${metadata.name}) or resource outputs (${resources.<name>.<output>})", refString(ref))
+	}
+}
+
+func (c *checker) checkResourceRef(at []string, ref []string, allowSecret bool) {
+	if len(ref) != 3 {
+		c.errAt(at, "%s: a resource placeholder names a resource and one output, e.g. ${resources.db.host}", refString(ref))
+		return
+	}
+	r, ok := c.w.Resources[ref[1]]
+	if !ok {
+		c.errAt(at, "%s: there is no resource %q in resources", refString(ref), ref[1])
+		return
+	}
+	rt, ok := c.types[r.Type]
+	if !ok {
+		return // reported with the resource
+	}
+	out, ok := rt.outputs[ref[2]]
+	if !ok {
+		c.errAt(at, "%s: a %s resource has no output %q; its outputs are %s", refString(ref), r.Type, ref[2], quoteList(sortedKeys(rt.outputs)))
+		return
+	}
+	if out.secret && !allowSecret {
+		c.errAt(at, "%s is a secret output: it can be used in variables, command and args (as a Secret reference), "+
+			"never in file contents or params, which are written to git", refString(ref))
+	}
+}
+
+// metadataValue reads ${metadata.<path>}: the name, an annotation, or another metadata key.
+func (w *Workload) metadataValue(path []string) (string, error) {
+	if len(path) == 0 {
+		return "", fmt.Errorf("name a metadata key, e.g. ${metadata.name}")
+	}
+	switch path[0] {
+	case "name":
+		if len(path) == 1 {
+			return w.Metadata.Name, nil
+		}
+	case "annotations":
+		if len(path) == 2 {
+			if v, ok := w.Metadata.Annotations[path[1]]; ok {
+				return v, nil
+			}
+			return "", fmt.Errorf("there is no annotation %q in metadata.annotations", path[1])
+		}
+	default:
+		return extraValue(w.Metadata.Extra, path)
+	}
+	return "", fmt.Errorf("metadata has no value at %s", strings.Join(path, "."))
+}
+
+func extraValue(m map[string]any, path []string) (string, error) {
+	var v any = m
+	for _, p := range path {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return "", fmt.Errorf("metadata has no value at %s", strings.Join(path, "."))
+		}
+		if v, ok = mm[p]; !ok {
+			return "", fmt.Errorf("metadata has no key %s", strings.Join(path, "."))
+		}
+	}
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	}
+	return "", fmt.Errorf("metadata.%s is not a string, number or boolean", strings.Join(path, "."))
+}
+
+func (c *checker) checkContainer(name string, ct Container) {
+	at := []string{"containers", name}
+	for _, v := range sortedKeys(ct.Variables) {
+		c.checkTemplate(append(at, "variables", v), ct.Variables[v], true)
+	}
+	for i, s := range ct.Command {
+		c.checkTemplate(append(at, "command", strconv.Itoa(i)), s, true)
+	}
+	for i, s := range ct.Args {
+		c.checkTemplate(append(at, "args", strconv.Itoa(i)), s, true)
+	}
+	c.checkFiles(at, ct)
+	if len(ct.Volumes) > 0 {
+		c.errAt(append(at, "volumes"), "volumes are not supported: goldenpath provides no volume resources; "+
+			"use a postgres or s3 resource for state")
+	}
+	if len(ct.Before) > 0 {
+		c.errAt(append(at, "before"), "container ordering (before) is not supported")
+	}
+	for _, p := range []struct {
+		field string
+		probe *Probe
+	}{{"livenessProbe", ct.LivenessProbe}, {"readinessProbe", ct.ReadinessProbe}} {
+		if p.probe != nil && p.probe.HTTPGet == nil && p.probe.Exec == nil {
+			c.errAt(append(at, p.field), "a probe needs httpGet or exec")
+		}
+	}
+}
+
+func (c *checker) checkFiles(at []string, ct Container) {
+	for _, target := range sortedKeys(ct.Files) {
+		f := ct.Files[target]
+		fat := append(append([]string{}, at...), "files", target)
+		sources := 0
+		for _, given := range []bool{f.Content != nil, f.BinaryContent != "", f.Source != ""} {
+			if given {
+				sources++
+			}
+		}
+		switch {
+		case !strings.HasPrefix(target, "/"):
+			c.errAt(fat, "file target %q must be an absolute path", target)
+		case f.Target != "" && f.Target != target:
+			c.errAt(append(fat, "target"), "a file listed by its target path must not set target")
+		case sources != 1:
+			c.errAt(fat, "a file needs exactly one of content, binaryContent and source")
+		case f.Source != "":
+			c.errAt(append(fat, "source"), "files read from a source path are not supported: inline the file with content")
+		case f.BinaryContent != "":
+			if _, err := base64.StdEncoding.DecodeString(f.BinaryContent); err != nil {
+				c.errAt(append(fat, "binaryContent"), "is not standard base64: %v", err)
+			}
+		case !f.NoExpand:
+			c.checkTemplate(append(fat, "content"), *f.Content, false)
+		}
+	}
+}
+
+// checkImages reads the image update policy from the annotations and checks it against the containers.
+func (c *checker) checkImages() {
+	p, err := ParseImagePolicy(c.w.Metadata.Annotations)
+	if err != nil {
+		for _, e := range policyErrors(err) {
+			c.errAt([]string{"metadata", "annotations", e.Annotation}, "%s", e.Rule)
+		}
+		return
+	}
+	c.w.Images = p
+	if p == nil {
+		return
+	}
+	for _, u := range p.Images {
+		if u.Image == OwnImage && !c.w.usesOwnImage() {
+			c.errAt([]string{"metadata", "annotations", AnnotationImageList},
+				"alias %s names image %q, but no container runs image %q", u.Alias, OwnImage, OwnImage)
+		}
+		if u.Image != OwnImage && c.w.containerImageName(u.Image) == "" {
+			c.errAt([]string{"metadata", "annotations", AnnotationImageList},
+				"alias %s names image %q, which no container runs", u.Alias, u.Image)
+		}
+	}
+}
+
+// containerImageName returns the image (without tag or digest) of the first container, by name, that runs
+// repository repo, or "".
+func (w *Workload) containerImageName(repo string) string {
+	for _, name := range sortedKeys(w.Containers) {
+		if img := w.Containers[name].Image; img != OwnImage && repository(img) == repo {
+			return repository(img)
+		}
+	}
+	return ""
+}
+
+// repository strips the tag and digest from an image reference ("host:5000/a/b:1.2@sha256:..." →
+// "host:5000/a/b").
+func repository(image string) string {
+	if i := strings.IndexByte(image, '@'); i >= 0 {
+		image = image[:i]
+	}
+	slash := strings.LastIndexByte(image, '/')
+	if i := strings.LastIndexByte(image, ':'); i > slash {
+		image = image[:i]
+	}
+	return image
+}

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -79,36 +80,40 @@ func TestAPIFilters(t *testing.T) {
 		{"no match", []string{"filter=kind=component,spec.type=nothing"}, nil},
 		{"uid", []string{"filter=metadata.uid=" + "UIDOF:orders"}, []string{"orders"}},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			params := slices.Clone(tt.params)
-			for i, p := range params {
-				if _, name, ok := strings.Cut(p, "UIDOF:"); ok {
-					params[i] = strings.Replace(p, "UIDOF:"+name, mustGet(t, a.c, "component:"+name).Metadata.UID, 1)
+		// Every filter both ways the planner finds entities: from candidates and by walking an index.
+		for _, small := range []int{smallCandidates, 0} {
+			a.c.smallCandidates = small
+			t.Run(fmt.Sprintf("%s/candidates up to %d", tt.name, small), func(t *testing.T) {
+				params := slices.Clone(tt.params)
+				for i, p := range params {
+					if _, name, ok := strings.Cut(p, "UIDOF:"); ok {
+						params[i] = strings.Replace(p, "UIDOF:"+name, mustGet(t, a.c, "component:"+name).Metadata.UID, 1)
+					}
+					params[i] = "filter=" + url.QueryEscape(strings.TrimPrefix(params[i], "filter="))
 				}
-				params[i] = "filter=" + url.QueryEscape(strings.TrimPrefix(params[i], "filter="))
-			}
-			var list []wire
-			a.get("/api/catalog/entities"+q(params...), &list)
-			if !sameSet(wireNames(list), tt.want) {
-				t.Errorf("/entities = %v, want %v", wireNames(list), tt.want)
-			}
-			var page queryPage
-			a.get("/api/catalog/entities/by-query"+q(append(params, "limit=100")...), &page)
-			if !sameSet(wireNames(page.Items), tt.want) || page.TotalItems != len(tt.want) {
-				t.Errorf("/entities/by-query = %v (totalItems %d), want %v (%d)", wireNames(page.Items), page.TotalItems, tt.want, len(tt.want))
-			}
-			var facets struct {
-				Facets map[string][]FacetCount `json:"facets"`
-			}
-			a.get("/api/catalog/entity-facets"+q(append(params, "facet=metadata.namespace")...), &facets)
-			total := 0
-			for _, fc := range facets.Facets["metadata.namespace"] {
-				total += fc.Count
-			}
-			if total != len(tt.want) {
-				t.Errorf("facet counts add up to %d, want %d (%v)", total, len(tt.want), facets.Facets)
-			}
-		})
+				var list []wire
+				a.get("/api/catalog/entities"+q(params...), &list)
+				if !sameSet(wireNames(list), tt.want) {
+					t.Errorf("/entities = %v, want %v", wireNames(list), tt.want)
+				}
+				var page queryPage
+				a.get("/api/catalog/entities/by-query"+q(append(params, "limit=100")...), &page)
+				if !sameSet(wireNames(page.Items), tt.want) || page.TotalItems != len(tt.want) {
+					t.Errorf("/entities/by-query = %v (totalItems %d), want %v (%d)", wireNames(page.Items), page.TotalItems, tt.want, len(tt.want))
+				}
+				var facets struct {
+					Facets map[string][]FacetCount `json:"facets"`
+				}
+				a.get("/api/catalog/entity-facets"+q(append(params, "facet=metadata.namespace")...), &facets)
+				total := 0
+				for _, fc := range facets.Facets["metadata.namespace"] {
+					total += fc.Count
+				}
+				if total != len(tt.want) {
+					t.Errorf("facet counts add up to %d, want %d (%v)", total, len(tt.want), facets.Facets)
+				}
+			})
+		}
 	}
 }
 

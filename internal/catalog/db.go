@@ -45,6 +45,8 @@ type Catalog struct {
 	multi   map[string]bool // keys some entity holds several values of (see multiValued)
 	arrays  map[string]bool // keys some entity holds an array of strings under
 	cache   answerCache
+	// smallCandidates is the planner's threshold (see preferCandidates); tests lower it to exercise walks.
+	smallCandidates int
 }
 
 type locationLock struct {
@@ -81,7 +83,8 @@ func OpenWith(ctx context.Context, path string, read Reader, log *slog.Logger, o
 	if err != nil {
 		return nil, err
 	}
-	c := &Catalog{db: db, read: read, log: log.With("component", "catalog"), opts: opts, locks: map[string]*locationLock{}}
+	c := &Catalog{db: db, read: read, log: log.With("component", "catalog"), opts: opts, locks: map[string]*locationLock{},
+		smallCandidates: smallCandidates}
 	if err := c.openIndex(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening catalog %s: %w", path, err)

@@ -156,9 +156,12 @@ func (c *Catalog) page(ctx context.Context, q pageQuery) (pageResult, error) {
 	return c.walkPage(ctx, q)
 }
 
+// smallCandidates is how many candidates are always cheaper to read than to walk for.
+const smallCandidates = 2000
+
 // preferCandidates compares reading est candidates with walking until the page is full.
 func (c *Catalog) preferCandidates(ctx context.Context, q pageQuery, est int) bool {
-	if est <= 2000 {
+	if est <= c.smallCandidates {
 		return true
 	}
 	if q.limit < 0 {

@@ -20,12 +20,12 @@ import (
 
 // api is the catalog API served over real HTTP with goldenpath's real token authentication.
 type api struct {
-	t      *testing.T
-	c      *Catalog
-	files  *files
-	srv    *httptest.Server
-	dev    string // token of a developer
-	admin  string // token of an admin
+	t     *testing.T
+	c     *Catalog
+	files *files
+	srv   *httptest.Server
+	dev   string // token of a developer
+	admin string // token of an admin
 }
 
 func newAPI(t *testing.T, opts Options) *api {

@@ -28,8 +28,11 @@ type tagBook struct {
 	// by asking the registry, so no tag is resolved twice in one pass.
 	fresh map[string]bool
 	// trust: remembered digests are used without asking again. Event passes
-	// trust them (the event names the tag that moved); polling passes do not,
-	// which is how tags moved without an event are found.
+	// trust them all (the event names the tag that moved). Polling passes ask
+	// again about the tags the digest strategy follows, which is how a tag
+	// moved without an event is found; the other strategies take tags as
+	// immutable, as Image Updater does, so a poll costs a listing plus a
+	// request per new tag rather than one per tag.
 	trust bool
 }
 
@@ -74,10 +77,11 @@ type pass struct {
 	log  *slog.Logger
 }
 
-// digest returns the tag's digest, from the book when it may be trusted.
-func (ps *pass) digest(ctx context.Context, tag string) (string, error) {
+// digest returns the tag's digest, from the book when it may be trusted;
+// mutable says the policy follows the tag as it moves (digest strategy).
+func (ps *pass) digest(ctx context.Context, tag string, mutable bool) (string, error) {
 	b := ps.book
-	if d, ok := b.digests[tag]; ok && (b.trust || b.fresh[tag]) {
+	if d, ok := b.digests[tag]; ok && (b.trust || b.fresh[tag] || !mutable) {
 		return d, nil
 	}
 	d, err := ps.src.Resolve(ctx, ps.repo, tag)
@@ -112,7 +116,7 @@ func (ps *pass) chooseByName(ctx context.Context, m *matcher, tags []string) (Ca
 		cands[i] = Candidate{Tag: t}
 	}
 	for _, c := range m.order(cands) {
-		d, err := ps.digest(ctx, c.Tag)
+		d, err := ps.digest(ctx, c.Tag, m.strategy == StrategyDigest)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
@@ -132,7 +136,7 @@ func (ps *pass) chooseByName(ctx context.Context, m *matcher, tags []string) (Ca
 func (ps *pass) candidates(ctx context.Context, m *matcher, tags []string) ([]Candidate, error) {
 	out := make([]Candidate, 0, len(tags))
 	for _, t := range tags {
-		c, err := ps.candidate(ctx, t, m.needsImages())
+		c, err := ps.candidate(ctx, m, t)
 		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnsupportedManifest) {
 			ps.log.DebugContext(ctx, "tag skipped", "repository", ps.repo, "tag", t, "reason", err)
 			continue
@@ -145,13 +149,13 @@ func (ps *pass) candidates(ctx context.Context, m *matcher, tags []string) ([]Ca
 	return out, nil
 }
 
-func (ps *pass) candidate(ctx context.Context, tag string, withImages bool) (Candidate, error) {
-	d, err := ps.digest(ctx, tag)
+func (ps *pass) candidate(ctx context.Context, m *matcher, tag string) (Candidate, error) {
+	d, err := ps.digest(ctx, tag, m.strategy == StrategyDigest)
 	if err != nil {
 		return Candidate{}, err
 	}
 	c := Candidate{Tag: tag, Digest: d}
-	if !withImages {
+	if !m.needsImages() {
 		return c, nil
 	}
 	c.Images, err = ps.src.Describe(ctx, ps.repo, d)

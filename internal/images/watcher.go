@@ -264,10 +264,11 @@ func (w *Watcher) watched(repo string) bool {
 	return ok
 }
 
-// Poll re-evaluates every watched repository at each interval, asking the
-// registry again about every tag it needs, which finds pushes no event
-// reported (and tags moved by hand). It is the fallback for registries
-// without events. Requests stay within the registry's rate limit. It returns
+// Poll re-evaluates every watched repository at each interval: it lists the
+// tags again, which finds pushes no event reported, and asks again where the
+// tags followed by the digest strategy point (other tags are taken as
+// immutable, as Image Updater does). It is the fallback for registries
+// without events. Requests stay within each registry's rate limit. It returns
 // when ctx ends; Run must be running for the evaluations to happen.
 func (w *Watcher) Poll(ctx context.Context, every time.Duration) error {
 	if every <= 0 {

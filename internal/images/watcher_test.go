@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -396,5 +397,53 @@ func BenchmarkPushEventToUpdate(b *testing.B) {
 		b.StartTimer()
 		w.Notify(ctx, Event{Registry: reg.host, Repository: "dev/orders", Tag: tag, Digest: d})
 		<-rec.ch
+	}
+}
+
+// TestPollCost: a poll asks the registry again only about tags the digest
+// strategy follows; the others are taken as immutable, so a poll of a
+// newest-build subscription costs its listing alone.
+func TestPollCost(t *testing.T) {
+	b := external(t)
+	for i := range 5 {
+		b.pushImage(t, "dev/orders", fmt.Sprintf("build-%d", i), date(2024, 1, 1+i), "linux/amd64")
+	}
+	b.pushImage(t, "dev/orders", "latest", date(2024, 2, 1), "linux/amd64")
+	count := &counting{base: http.DefaultTransport}
+	r := lister(t, RegistryOptions{Transport: count}, b.host)
+	ctx := context.Background()
+	tags, err := r.Tags(ctx, b.repo("dev/orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := &pass{src: r, repo: b.repo("dev/orders"), book: newTagBook(), log: r.log}
+	newest, _ := Policy{Strategy: StrategyNewestBuild, IgnoreTags: []string{"latest"}}.compile()
+	follow, _ := Policy{Strategy: StrategyDigest, Tag: "latest"}.compile()
+	ps.book.begin(true) // the first evaluation learns every digest
+	for _, m := range []*matcher{newest, follow} {
+		if _, _, err := ps.choose(ctx, m, tags); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	tests := []struct {
+		name string
+		m    *matcher
+		want int64
+	}{
+		{"newest-build", newest, 0},
+		{"digest", follow, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ps.book.begin(false) // a poll
+			count.n.Store(0)
+			if _, ok, err := ps.choose(ctx, tt.m, tags); err != nil || !ok {
+				t.Fatalf("choose: %v, %v", ok, err)
+			}
+			if got := count.n.Load(); got != tt.want {
+				t.Errorf("a poll sent %d requests besides the listing, want %d", got, tt.want)
+			}
+		})
 	}
 }

@@ -36,6 +36,9 @@ func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[redacted]"))
 // the field of a payload that cannot be read, 401 without the shared secret.
 // Accepted pushes go through Notify, so the answer never waits for a registry.
 func (w *Watcher) Handler() http.Handler {
+	if w.secret == "" {
+		w.log.Warn("registry webhooks accept requests without a secret; set Options.WebhookSecret when they are reachable from outside")
+	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/registry", w.webhook(parseDistribution))
 	mux.Handle("POST /webhooks/ecr", w.webhook(w.parseECR))

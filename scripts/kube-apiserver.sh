@@ -44,13 +44,19 @@ need_etcd() {
   apt-get install -y -qq etcd-server >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq etcd-server >/dev/null; }
 }
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# freeports prints three distinct free loopback ports (one interpreter start: python3 is slow on a busy machine).
+freeports() {
+  python3 -c 'import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))'
+}
 
 start() {
   local d=$1; mkdir -p "$d"; d=$(cd "$d" && pwd)
   [ -x "$BIN" ] || build >/dev/null
   need_etcd
-  local ep pp ap; ep=$(freeport); pp=$(freeport); ap=$(freeport)
+  local ep pp ap; read -r ep pp ap < <(freeports)
   etcd --data-dir "$d/etcd" --listen-client-urls "http://127.0.0.1:$ep" --advertise-client-urls "http://127.0.0.1:$ep" \
     --listen-peer-urls "http://127.0.0.1:$pp" >"$d/etcd.log" 2>&1 & echo $! > "$d/pids"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/apiserver.key" -out "$d/apiserver.crt" -days 2 \
@@ -71,9 +77,9 @@ users: [{name: admin, user: {token: "$tok"}}]
 contexts: [{name: local, context: {cluster: local, user: admin}}]
 current-context: local
 KC
-  for _ in $(seq 90); do
+  for _ in $(seq 360); do
     [ "$(curl -s --cacert "$d/apiserver.crt" -H "Authorization: Bearer $tok" "https://127.0.0.1:$ap/readyz" || true)" = ok ] && { echo "KUBECONFIG=$d/kubeconfig"; return; }
-    sleep 1
+    sleep 0.25
   done
   echo "kube-apiserver did not become ready; see $d/apiserver.log" >&2; stop "$d"; return 1
 }

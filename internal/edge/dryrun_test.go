@@ -128,6 +128,8 @@ func startKubeAPIServer(t *testing.T, ctx context.Context) *rest.Config {
 	if err != nil {
 		t.Fatalf("reading %s: %v", kubeconfig, err)
 	}
+	// client-go's default client-side limit (5 requests/s) would make the test wait, not the server.
+	cfg.QPS, cfg.Burst = 500, 1000
 	return cfg
 }
 

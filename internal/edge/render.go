@@ -26,7 +26,7 @@ func ToolingDir(env string) string {
 
 // AppDir is the directory of an app's manifests in an environment; Render writes ingress.yaml there (and
 // oauth2-proxy.yaml or openid-connect.yaml for sso routes). The app's own kustomization.yaml, written with
-// its workload, must list them.
+// its workload, must list them (Resources).
 func AppDir(env, app string) string {
 	return path.Join("gitops/kustomize/overlays", env, "apps", app)
 }
@@ -170,16 +170,22 @@ func renderApps(files map[string][]byte, plan *envPlan, routes []Route) error {
 	return nil
 }
 
-// addKustomization lists every YAML file Render wrote in dir.
-func addKustomization(files map[string][]byte, dir string) error {
-	var resources []string
+// Resources lists, sorted, the names of the files Render wrote into dir, kustomization.yaml excepted: what a
+// kustomization.yaml there must list (an app's, written with its workload, lists ingress.yaml and the rest).
+func Resources(files map[string][]byte, dir string) []string {
+	var names []string
 	for p := range files {
 		if path.Dir(p) == dir && path.Base(p) != "kustomization.yaml" {
-			resources = append(resources, path.Base(p))
+			names = append(names, path.Base(p))
 		}
 	}
-	slices.Sort(resources)
-	k := &Kustomization{Resources: resources}
+	slices.Sort(names)
+	return names
+}
+
+// addKustomization writes dir's kustomization.yaml listing every file Render wrote there.
+func addKustomization(files map[string][]byte, dir string) error {
+	k := &Kustomization{Resources: Resources(files, dir)}
 	k.APIVersion, k.Kind = "kustomize.config.k8s.io/v1beta1", "Kustomization"
 	data, err := marshalDocs(k)
 	if err != nil {

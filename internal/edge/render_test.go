@@ -262,3 +262,23 @@ func TestRenderNeverWritesSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestResourcesOfAnAppDirectory(t *testing.T) {
+	tests := []struct {
+		scenario, env, app string
+		want               []string
+	}{
+		{"platform-oss.yaml", "dev", "billing", []string{"ingress.yaml", "oauth2-proxy.yaml"}},
+		{"platform-enterprise.yaml", "dev", "billing", []string{"ingress.yaml", "openid-connect.yaml"}},
+		{"platform-oss.yaml", "dev", "shop", []string{"ingress.yaml"}},
+		{"platform-oss.yaml", "prod", "shop", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario+" "+tt.env+" "+tt.app, func(t *testing.T) {
+			got := Resources(renderScenario(t, tt.scenario), AppDir(tt.env, tt.app))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -109,7 +109,6 @@ func NewRegistry(opts RegistryOptions) (*Registry, error) {
 		rates:    opts.Rates,
 		insecure: map[string]bool{},
 		ttl:      opts.CredentialTTL,
-		cache:    newImageCache(opts.CacheSize),
 		log:      opts.Logger,
 		clients:  map[string]*client{},
 	}
@@ -122,9 +121,11 @@ func NewRegistry(opts RegistryOptions) (*Registry, error) {
 	if r.ttl == 0 {
 		r.ttl = DefaultCredentialTTL
 	}
-	if opts.CacheSize == 0 {
-		r.cache = newImageCache(DefaultCacheSize)
+	size := opts.CacheSize
+	if size == 0 {
+		size = DefaultCacheSize
 	}
+	r.cache = newImageCache(size)
 	for _, h := range opts.Insecure {
 		r.insecure[h] = true
 	}

@@ -144,7 +144,7 @@ func (p *policyParser) parseList(list string) {
 		alias, ref, ok := strings.Cut(e, "=")
 		switch {
 		case e == "":
-			p.errorf(AnnotationImageList, "has an empty entry; write alias=image[:constraint] entries separated by commas")
+			p.errorf(AnnotationImageList, "has an empty entry: write alias=image[:constraint] entries separated by commas")
 		case !ok:
 			p.errorf(AnnotationImageList, "entry %q has no alias: write alias=image[:constraint], e.g. app=.:~1.2", e)
 		case !aliasPattern.MatchString(alias):
@@ -159,7 +159,7 @@ func (p *policyParser) parseList(list string) {
 
 func (p *policyParser) addEntry(alias, ref string) {
 	if strings.Contains(ref, "@") {
-		p.errorf(AnnotationImageList, "entry %s names a digest; name a repository (and a constraint or tag after ':')", alias)
+		p.errorf(AnnotationImageList, "entry %s names a digest: name a repository (and a constraint or tag after ':')", alias)
 		return
 	}
 	image, constraint := ref, ""
@@ -167,7 +167,7 @@ func (p *policyParser) addEntry(alias, ref string) {
 		image, constraint = ref[:i], ref[i+1:]
 	}
 	if image == "" {
-		p.errorf(AnnotationImageList, "entry %s names no image; use %q for the image built from the app's repository", alias, OwnImage)
+		p.errorf(AnnotationImageList, "entry %s names no image: use %q for the image built from the app's repository", alias, OwnImage)
 		return
 	}
 	p.byAlias[alias] = &ImageUpdate{Alias: alias, Image: image, Constraint: constraint, Strategy: StrategySemver}
@@ -190,8 +190,8 @@ func (p *policyParser) parseOption(key, val string, hasList bool) {
 	}
 	alias, opt, ok := strings.Cut(rest, ".")
 	if !ok {
-		p.errorf(key, "is not an annotation goldenpath supports; supported: image-list, write-back-method, write-back-target "+
-			"and <alias>.{%s,%s,%s,%s}", optStrategy, optAllowTags, optIgnoreTags, optPlatforms)
+		p.errorf(key, "is not an annotation goldenpath supports (supported: image-list, write-back-method, write-back-target "+
+			"and <alias>.{%s,%s,%s,%s})", optStrategy, optAllowTags, optIgnoreTags, optPlatforms)
 		return
 	}
 	u := p.byAlias[alias]
@@ -231,7 +231,7 @@ func (p *policyParser) setOption(key string, u *ImageUpdate, opt, val string) {
 	case optKustomizeName:
 		p.errorf(key, "is set by goldenpath: the name of the image in the rendered kustomization.yaml")
 	default:
-		p.errorf(key, "option %q is not supported; supported options are %s", opt,
+		p.errorf(key, "option %q is not supported (supported: %s)", opt,
 			quoteList([]string{optStrategy, optAllowTags, optIgnoreTags, optPlatforms}))
 	}
 }

@@ -106,12 +106,12 @@ func findImage(data []byte, name string) (*yaml.Node, error) {
 		return nil, fmt.Errorf("kustomization.yaml has no images list (want an entry named %s)", name)
 	}
 	if images[1].Style&yaml.FlowStyle != 0 {
-		return nil, errors.New("kustomization.yaml writes images in flow style ([...]); write it as a block list")
+		return nil, errors.New("kustomization.yaml writes images in flow style ([...]): write it as a block list")
 	}
 	for _, item := range images[1].Content {
 		if n := mappingEntry(item, "name"); n != nil && n[1].Value == name {
 			if item.Style&yaml.FlowStyle != 0 {
-				return nil, fmt.Errorf("kustomization.yaml writes image %s in flow style ({...}); write it as a block mapping", name)
+				return nil, fmt.Errorf("kustomization.yaml writes image %s in flow style ({...}): write it as a block mapping", name)
 			}
 			return item, nil
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +27,6 @@ var compiledSchema = sync.OnceValues(func() (*strictyaml.Schema, error) {
 		`^[A-Za-z0-9][A-Za-z0-9-]{0,61}[A-Za-z0-9]$`: "is not a valid type or class: 2-63 letters, digits and '-', not starting or ending with '-'",
 		`^\d+(?:m|\.\d+)?$`:                          "is not a CPU amount such as 2, 0.5 or 250m",
 		`^0?[0-7]{3}$`:                               "is not an octal file mode such as 0644",
-		`^[^=]+$`:                                    "is not a valid variable name: it must not contain '='",
 		`^(0\.\d+|[1-9]\d*(\.\d+)?)(K|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`: "is not a memory amount such as 128Mi, 1.5Gi or 500M",
 	})
 })
@@ -82,6 +82,7 @@ func (c *checker) check() {
 		c.checkContainer(name, c.w.Containers[name])
 	}
 	c.checkImages()
+	slices.SortStableFunc(c.errs, func(a, b *strictyaml.FieldError) int { return a.Line - b.Line })
 }
 
 var (
@@ -92,20 +93,17 @@ var (
 // checkNames checks the map keys Score constrains: container, port and resource names are RFC 1123 labels,
 // annotation keys are Kubernetes-style, variable names have no '='.
 func (c *checker) checkNames() {
-	labels := []struct {
+	type names struct {
 		what string
 		at   []string
 		keys []string
-	}{
+	}
+	labels := []names{
 		{"container", []string{"containers"}, sortedKeys(c.w.Containers)},
 		{"resource", []string{"resources"}, sortedKeys(c.w.Resources)},
 	}
 	if c.w.Service != nil {
-		labels = append(labels, struct {
-			what string
-			at   []string
-			keys []string
-		}{"service port", []string{"service", "ports"}, sortedKeys(c.w.Service.Ports)})
+		labels = append(labels, names{"service port", []string{"service", "ports"}, sortedKeys(c.w.Service.Ports)})
 	}
 	for _, l := range labels {
 		for _, k := range l.keys {
@@ -143,7 +141,7 @@ func (c *checker) checkResource(name string, r Resource) {
 	at := []string{"resources", name}
 	rt, ok := c.types[r.Type]
 	if !ok {
-		c.errAt(append(at, "type"), "resource %q has type %q, which goldenpath does not provide; supported types are %s",
+		c.errAt(append(at, "type"), "resource %q has type %q, which goldenpath does not provide (supported types: %s)",
 			name, r.Type, quoteList(supportedTypes()))
 		return
 	}
@@ -164,7 +162,7 @@ func (c *checker) checkParams(name string, r Resource, rt resourceType) {
 			if len(rt.params) == 0 {
 				c.errAt(append(at, p), "resources of type %s take no params", r.Type)
 			} else {
-				c.errAt(append(at, p), "unknown param for type %s; supported params are %s", r.Type, quoteList(sortedKeys(rt.params)))
+				c.errAt(append(at, p), "unknown param for type %s (supported params: %s)", r.Type, quoteList(sortedKeys(rt.params)))
 			}
 			continue
 		}
@@ -289,7 +287,7 @@ func (c *checker) checkResourceRef(at []string, ref []string, allowSecret bool) 
 	}
 	out, ok := rt.outputs[ref[2]]
 	if !ok {
-		c.errAt(at, "%s: a %s resource has no output %q; its outputs are %s", refString(ref), r.Type, ref[2], quoteList(sortedKeys(rt.outputs)))
+		c.errAt(at, "%s: a %s resource has no output %q (its outputs: %s)", refString(ref), r.Type, ref[2], quoteList(sortedKeys(rt.outputs)))
 		return
 	}
 	if out.secret && !allowSecret {
@@ -356,7 +354,7 @@ func (c *checker) checkContainer(name string, ct Container) {
 	}
 	c.checkFiles(at, ct)
 	if len(ct.Volumes) > 0 {
-		c.errAt(append(at, "volumes"), "volumes are not supported: goldenpath provides no volume resources; "+
+		c.errAt(append(at, "volumes"), "volumes are not supported: goldenpath provides no volume resources, "+
 			"use a postgres or s3 resource for state")
 	}
 	if len(ct.Before) > 0 {

@@ -1,6 +1,7 @@
 package score
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -53,7 +54,26 @@ func TestParseReadsEveryField(t *testing.T) {
 	}
 }
 
-// TestParseFilesAndVolumesForms reads files in Score's deprecated array form as well as the map form.
+// TestMetadataRoundTrip: a parsed workload written back as JSON keeps Score's metadata shape.
+func TestMetadataRoundTrip(t *testing.T) {
+	w := scenarios()[4].parse(t)
+	data, err := json.Marshal(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Metadata map[string]any `json:"metadata"`
+	}
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	ann, _ := back.Metadata["annotations"].(map[string]any)
+	if back.Metadata["name"] != "shop" || back.Metadata["team"] != "payments" || ann["example.com/owner"] != "payments" {
+		t.Errorf("got metadata %v, want name, team and annotations as in score.yaml", back.Metadata)
+	}
+}
+
+// TestParseFilesArrayForm reads files in Score's deprecated array form as well as the map form.
 func TestParseFilesArrayForm(t *testing.T) {
 	w, err := Parse("score.yaml", []byte(`apiVersion: score.dev/v1b1
 metadata: {name: app}
@@ -113,12 +133,12 @@ func TestParseInvalid(t *testing.T) {
 		{"bad port", strings.Replace(validBase, "port: 80", "port: 70000", 1), "service.ports.http.port", 10, "65,535"},
 		{"bad protocol", strings.Replace(validBase, "targetPort: 8080", "targetPort: 8080\n      protocol: SCTP", 1), "service.ports.http.protocol", 0, "TCP"},
 		{"unsupported resource type", validBase + "resources:\n  cache:\n    type: redis\n", "resources.cache.type", 14,
-			`resource "cache" has type "redis", which goldenpath does not provide; supported types are "dns", "postgres", "route" and "s3"`},
+			`resource "cache" has type "redis", which goldenpath does not provide (supported types: "dns", "postgres", "route" and "s3")`},
 		{"unsupported class", validBase + "resources:\n  db:\n    type: postgres\n    class: large\n", "resources.db.class", 15, `class "large"`},
 		{"shared resource id", validBase + "resources:\n  db:\n    type: postgres\n    id: shared-db\n", "resources.db.id", 15, "shared resources"},
 		{"params on postgres", validBase + "resources:\n  db:\n    type: postgres\n    params: {size: large}\n", "resources.db.params.size", 15, "take no params"},
 		{"unknown route param", validBase + "resources:\n  web:\n    type: route\n    params: {host: a.example.com, tls: true}\n",
-			"resources.web.params.tls", 15, `supported params are "auth", "host", "path" and "port"`},
+			"resources.web.params.tls", 15, `(supported params: "auth", "host", "path" and "port")`},
 		{"route without host", validBase + "resources:\n  web:\n    type: route\n    params: {path: /}\n", "resources.web.params", 15, "param host is required"},
 		{"route to a port the service lacks", validBase + "resources:\n  web:\n    type: route\n    params: {host: a.example.com, port: 8443}\n",
 			"resources.web.params.port", 15, "port 8443, which service.ports does not publish"},
@@ -130,7 +150,7 @@ func TestParseInvalid(t *testing.T) {
 			"resources.web.params.host", 0, "cannot be used in params"},
 		{"unknown resource in a variable", withVar("${resources.db.host}"), "containers.main.variables.URL", 8, `there is no resource "db"`},
 		{"unknown output", withVar("${resources.db.hostname}") + "resources:\n  db:\n    type: postgres\n", "containers.main.variables.URL", 8,
-			`a postgres resource has no output "hostname"; its outputs are "database", "host", "name", "password", "port" and "username"`},
+			`a postgres resource has no output "hostname" (its outputs: "database", "host", "name", "password", "port" and "username")`},
 		{"resource without output", withVar("${resources.db}") + "resources:\n  db:\n    type: postgres\n", "containers.main.variables.URL", 8, "one output"},
 		{"unknown placeholder root", withVar("${env.HOME}"), "containers.main.variables.URL", 8, "placeholders read metadata"},
 		{"unknown metadata key", withVar("${metadata.team}"), "containers.main.variables.URL", 8, "metadata has no key team"},

@@ -91,7 +91,8 @@ func ApplicationPath(env, app string) string {
 
 // Render renders a workload for one environment into files keyed by path from the repository root: the
 // overlay's deployment.yaml, service.yaml (with service ports), files.yaml (with inline files) and
-// kustomization.yaml, and the Argo CD Application. It is pure and deterministic.
+// kustomization.yaml, and the Argo CD Application. It is pure and deterministic. w must come from Parse,
+// which checked what Render relies on.
 func Render(w *Workload, in Inputs) (map[string][]byte, error) {
 	r, err := newRenderer(w, in)
 	if err != nil {
@@ -275,13 +276,14 @@ func (r *renderer) resolve(ref []string) (value, error) {
 	}
 	v, ok := r.in.Outputs[name][out.key]
 	if !ok {
-		return value{}, fmt.Errorf("%s: %s resource %q has no output %q yet (Inputs.Outputs[%q]); is it provisioned?",
+		return value{}, fmt.Errorf("%s: %s resource %q has no output %q yet (Inputs.Outputs[%q]): is it provisioned?",
 			refString(ref), res.Type, name, out.key, name)
 	}
 	return value{text: v}, nil
 }
 
-// host is the host of a route or dns resource.
+// host is the host of a route (its host param) or of a dns resource: the host the caller provisioned
+// (Inputs.Outputs[name]["host"]), else its host param, else <app>.<Inputs.Domain>.
 func (r *renderer) host(name string, res Resource) (string, error) {
 	if res.Type == TypeDNS {
 		if h := r.in.Outputs[name]["host"]; h != "" {

@@ -75,6 +75,19 @@ func (m *Metadata) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// MarshalJSON writes the metadata back in Score's shape.
+func (m Metadata) MarshalJSON() ([]byte, error) {
+	out := make(map[string]any, len(m.Extra)+2)
+	for k, v := range m.Extra {
+		out[k] = v
+	}
+	out["name"] = m.Name
+	if len(m.Annotations) > 0 {
+		out["annotations"] = m.Annotations
+	}
+	return json.Marshal(out)
+}
+
 // Service lists the ports the workload serves, by name.
 type Service struct {
 	Ports map[string]ServicePort `json:"ports,omitempty"`

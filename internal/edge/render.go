@@ -55,20 +55,21 @@ func Render(cfg *platform.Config, t *Table) (map[string][]byte, error) {
 	for _, env := range cfg.EnvironmentNames() {
 		routes := t.Environment(env)
 		plan := newEnvPlan(cfg, env, routes)
-		if err := renderTooling(files, plan, toolRoutes(routes, false)); err != nil {
+		if err := renderTooling(files, plan, routesOf(routes, false)); err != nil {
 			return nil, err
 		}
-		if err := renderApps(files, plan, toolRoutes(routes, true)); err != nil {
+		if err := renderApps(files, plan, routesOf(routes, true)); err != nil {
 			return nil, err
 		}
 	}
 	return files, nil
 }
 
-func toolRoutes(routes []Route, apps bool) []Route {
+// routesOf picks the apps' routes (app) or the tooling's.
+func routesOf(routes []Route, app bool) []Route {
 	var out []Route
 	for _, r := range routes {
-		if r.App == apps {
+		if r.App == app {
 			out = append(out, r)
 		}
 	}

@@ -147,11 +147,11 @@ func checkRoute(cfg *platform.Config, r Route) Errors {
 	bad := func(field, value, rule string, args ...any) {
 		errs = append(errs, &RouteError{Route: r.String(), Field: field, Value: value, Rule: fmt.Sprintf(rule, args...)})
 	}
-	if !isLabel(r.Name, maxRouteName) {
-		bad("name", r.Name, "is not a valid route name: a lowercase DNS label of at most %d characters", maxRouteName)
+	if !isName(r.Name, maxRouteName) {
+		bad("name", r.Name, "is not a valid route name: a lowercase DNS label that starts with a letter, at most %d characters", maxRouteName)
 	}
-	if r.App && !isLabel(r.AppName, 63) {
-		bad("app", r.AppName, "is not a valid app name: a lowercase DNS label of at most 63 characters")
+	if r.App && !isName(r.AppName, 63) {
+		bad("app", r.AppName, "is not a valid app name: a lowercase DNS label that starts with a letter")
 	}
 	if _, ok := cfg.Environment(r.Environment); !ok {
 		bad("environment", r.Environment, "is not defined in platform.yaml (defined: %s)", strings.Join(cfg.EnvironmentNames(), ", "))
@@ -176,8 +176,9 @@ const maxRouteName = 50
 func checkBackend(r Route) Errors {
 	var errs Errors
 	b := r.Service
-	if !isLabel(b.Name, 63) {
-		errs = append(errs, &RouteError{Route: r.String(), Field: "service.name", Value: b.Name, Rule: "is not a valid Service name: a lowercase DNS label"})
+	if !isName(b.Name, 63) {
+		errs = append(errs, &RouteError{Route: r.String(), Field: "service.name", Value: b.Name,
+			Rule: "is not a valid Service name: a lowercase DNS label that starts with a letter"})
 	}
 	if !isLabel(b.Namespace, 63) {
 		errs = append(errs, &RouteError{Route: r.String(), Field: "service.namespace", Value: b.Namespace, Rule: "is not a valid namespace: a lowercase DNS label"})
@@ -273,6 +274,12 @@ func isDNSName(host string) bool {
 		}
 	}
 	return true
+}
+
+// isName accepts what Kubernetes accepts as a Service name (an RFC 1035 label), which names derived from routes
+// and apps must be.
+func isName(s string, max int) bool {
+	return isLabel(s, max) && s[0] >= 'a' && s[0] <= 'z'
 }
 
 // isLabel accepts a lowercase RFC 1123 label of at most max characters.

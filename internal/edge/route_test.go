@@ -192,7 +192,12 @@ func TestBuildRejects(t *testing.T) {
 		{
 			name: "route name too long for the objects named after it",
 			apps: []AppRoute{{App: "shop", Name: strings.Repeat("r", 51), Host: "shop.dev.goldenpathidp.io"}},
-			want: []string{`is not a valid route name: a lowercase DNS label of at most 50 characters`},
+			want: []string{`is not a valid route name: a lowercase DNS label that starts with a letter, at most 50 characters`},
+		},
+		{
+			name: "app name starting with a digit cannot name a Service",
+			apps: []AppRoute{{App: "7shop", Host: "shop.dev.goldenpathidp.io"}},
+			want: []string{`app "7shop" is not a valid app name`, `service.name "7shop" is not a valid Service name`},
 		},
 		{
 			name: "service port out of range",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 )
 
@@ -118,30 +119,62 @@ func lastBytes(path string, n int64) ([]byte, error) {
 	return buf, nil
 }
 
-// tailBuffer keeps the last bytes a process wrote, for the error that explains why it failed.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
+// outputTail keeps the first and the last lines a process wrote, for the error that explains why it
+// failed: the first lines say how it started (the port it listened on, its configuration), the last
+// ones how it ended.
+type outputTail struct {
+	mu       sync.Mutex
+	head     []byte // the first headLines lines, at most maxHead bytes
+	tail     []byte // the last maxTail bytes
+	newlines int
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
+const (
+	headLines = 5
+	maxHead   = 2 << 10
+	maxTail   = 8 << 10
+)
+
+func (o *outputTail) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if n := bytes.Count(o.head, []byte("\n")); n < headLines && len(o.head) < maxHead {
+		o.head = append(o.head, firstLines(p, headLines-n)...)
+		o.head = o.head[:min(len(o.head), maxHead)]
 	}
+	o.tail = append(o.tail, p...)
+	if over := len(o.tail) - maxTail; over > 0 {
+		o.tail = append(o.tail[:0], o.tail[over:]...)
+	}
+	o.newlines += bytes.Count(p, []byte("\n"))
 	return len(p), nil
 }
 
-// lines is the last n complete-or-not lines written.
-func (t *tailBuffer) lines(n int) string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	ls := bytes.Split(bytes.TrimRight(t.buf, "\n"), []byte("\n"))
-	if len(ls) > n {
-		ls = ls[len(ls)-n:]
+// firstLines is p up to and including its n-th newline.
+func firstLines(p []byte, n int) []byte {
+	for i, c := range p {
+		if c == '\n' {
+			if n--; n == 0 {
+				return p[:i+1]
+			}
+		}
 	}
-	return string(bytes.Join(ls, []byte("\n")))
+	return p
+}
+
+// summary is the whole output when it is at most n lines, else its first lines, "[...]" and its
+// last lines, n in all.
+func (o *outputTail) summary(n int) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	last := strings.Split(strings.TrimRight(string(o.tail), "\n"), "\n")
+	if o.newlines <= n && len(o.tail) < maxTail {
+		return strings.Join(last, "\n")
+	}
+	if len(o.tail) >= maxTail {
+		last = last[1:] // the oldest line kept is cut
+	}
+	head := strings.Split(strings.TrimRight(string(o.head), "\n"), "\n")
+	last = last[max(0, len(last)-(n-len(head))):]
+	return strings.Join(head, "\n") + "\n[...]\n" + strings.Join(last, "\n")
 }

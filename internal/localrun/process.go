@@ -22,7 +22,7 @@ type process struct {
 	port     int
 	upstream string
 	started  time.Time
-	tail     *tailBuffer
+	output   *outputTail
 	done     chan struct{} // closed when the process has exited and its output is drained
 	waitErr  error         // how it exited; read only after done
 	stopping atomic.Bool   // set before we stop it, so its exit is not taken for a crash
@@ -40,7 +40,7 @@ func (p *process) exited(spec App) error {
 }
 
 func lastOutput(p *process, spec App) string {
-	out := p.tail.lines(tailLines)
+	out := p.output.summary(tailLines)
 	if out == "" {
 		return " (no output)"
 	}
@@ -57,11 +57,11 @@ func (s *Supervisor) start(ctx context.Context, a *app, spec App, binary string)
 	if err != nil {
 		return nil, err
 	}
-	p := &process{port: port, upstream: "http://127.0.0.1:" + strconv.Itoa(port), tail: &tailBuffer{max: 8 << 10}, done: make(chan struct{})}
+	p := &process{port: port, upstream: "http://127.0.0.1:" + strconv.Itoa(port), output: &outputTail{}, done: make(chan struct{})}
 	cmd := exec.Command(binary)
 	cmd.Dir = a.workDir
 	cmd.Env = processEnv(spec, a.workDir, port)
-	out := io.MultiWriter(a.log, p.tail)
+	out := io.MultiWriter(a.log, p.output)
 	cmd.Stdout, cmd.Stderr = out, out
 	// Output copying must not outlive the process for long, even if it left children holding the pipe.
 	cmd.WaitDelay = time.Second

@@ -294,6 +294,7 @@ func TestDeployErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("Deploy: got no error")
 			}
+			t.Logf("error: %v", err)
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("Deploy: got error %q, want it to contain %q", err, w)

@@ -2,7 +2,7 @@
 # A real Kubernetes API server for goldenpath's tests (internal/edge TestServerSideDryRun), with no cluster
 # and no containers.
 #   kube-apiserver.sh build          build kube-apiserver from the k8s.io/kubernetes Go module
-#                                    (cached in $CACHE; ~15-20 min cold on 2 cores, instant when cached)
+#                                    (cached in $CACHE; ~25 min cold on 2 busy cores, ~1.5 min with a warm Go build cache)
 #   kube-apiserver.sh path           print the binary's path; exit 1 if it is not built yet
 #   kube-apiserver.sh start DIR      start etcd + kube-apiserver on loopback, write DIR/kubeconfig,
 #                                    DIR/pids; prints KUBECONFIG=DIR/kubeconfig when ready
@@ -17,7 +17,7 @@ BIN=$CACHE/kube-apiserver-v$V
 build() {
   [ -x "$BIN" ] && { echo "$BIN"; return; }
   local w t0=$SECONDS; w=$(mktemp -d); mkdir -p "$CACHE"
-  echo "building kube-apiserver v$V into $BIN (~15-20 min cold on 2 cores)" >&2
+  echo "building kube-apiserver v$V into $BIN (~25 min cold on 2 cores)" >&2
   printf 'module kas\n\ngo 1.26\n\nrequire k8s.io/kubernetes v%s\n' "$V" > "$w/go.mod"
   for m in api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider \
     cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api \

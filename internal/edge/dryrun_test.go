@@ -90,11 +90,11 @@ func ensureKubeAPIServer(t *testing.T) {
 	}
 	bin := strings.TrimSpace(string(out))
 	if os.Getenv("CI") != "true" {
-		t.Skipf("kube-apiserver is not built (%s): run scripts/kube-apiserver.sh build once (~20 min on 2 cores, "+
+		t.Skipf("kube-apiserver is not built (%s): run scripts/kube-apiserver.sh build once (~25 min cold on 2 cores, "+
 			"cached after); under CI=true this test builds it", bin)
 	}
 	if deadline, ok := t.Deadline(); ok && time.Until(deadline) < 35*time.Minute {
-		t.Fatalf("kube-apiserver is not built (%s) and building it takes ~20 min, more than this test run's "+
+		t.Fatalf("kube-apiserver is not built (%s) and building it takes ~25 min cold, more than this test run's "+
 			"timeout leaves (%s): run scripts/kube-apiserver.sh build before the tests, or go test -timeout 60m",
 			bin, time.Until(deadline).Round(time.Second))
 	}

@@ -84,11 +84,17 @@ func New(opts Options) (*Supervisor, error) {
 	if opts.HealthTimeout < 0 || opts.StopGrace < 0 || opts.LogLimit < 0 || opts.RestartDelay < 0 || opts.MaxRestartDelay < 0 {
 		return nil, errors.New("HealthTimeout, StopGrace, LogLimit, RestartDelay and MaxRestartDelay must not be negative (0 means the default)")
 	}
-	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", opts.Dir, err)
+	// Absolute, because processes start in their own working directory and the binary path must
+	// still resolve there.
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("Dir %q: %w", opts.Dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
 	s := &Supervisor{
-		dir: opts.Dir, auth: opts.Auth, onReady: opts.OnReady, onCrash: opts.OnCrash, log: opts.Logger,
+		dir: dir, auth: opts.Auth, onReady: opts.OnReady, onCrash: opts.OnCrash, log: opts.Logger,
 		healthTimeout: orDefault(opts.HealthTimeout, DefaultHealthTimeout),
 		stopGrace:     orDefault(opts.StopGrace, DefaultStopGrace),
 		logLimit:      orDefault(opts.LogLimit, DefaultLogLimit),

@@ -425,3 +425,20 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestRelativeDir(t *testing.T) {
+	t.Chdir(t.TempDir())
+	sup, err := localrun.New(localrun.Options{Dir: "data"})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer sup.Close()
+	app := orders(images.v1, "v1")
+	if err := sup.Deploy(context.Background(), app); err != nil {
+		t.Fatalf("Deploy with a relative Dir: %v", err)
+	}
+	st, _ := sup.Status(app.Key())
+	if v, err := version(st.Upstream); err != nil || v != "v1" {
+		t.Errorf("version: got %q (%v), want v1", v, err)
+	}
+}

@@ -37,7 +37,7 @@ type Server struct {
 	mu    sync.Mutex // serialises changes; readers never take it
 	zones map[string]*zoneState
 
-	udp    *net.UDPConn
+	udp    []*net.UDPConn // one socket per reader, sharing the port (SO_REUSEPORT where there is one)
 	tcp    net.Listener
 	wg     sync.WaitGroup
 	closed atomic.Bool
@@ -141,7 +141,7 @@ func (s *Server) soa(z *zoneState) *mdns.SOA {
 }
 
 // Addr is the address the server answers on (UDP and TCP share the port).
-func (s *Server) Addr() string { return s.udp.LocalAddr().String() }
+func (s *Server) Addr() string { return s.udp[0].LocalAddr().String() }
 
 // Serial is the zone's current SOA serial (0 for a zone not served).
 func (s *Server) Serial(zone string) uint32 {
@@ -211,76 +211,27 @@ func (s *Server) ApplyChanges(ctx context.Context, zone string, plan Plan) error
 	return nil
 }
 
-// applyPlan returns records with the plan applied, or why it cannot be.
-func applyPlan(records []Record, plan Plan, zone string) ([]Record, error) {
-	cur := map[key]Record{}
-	for _, r := range records {
-		cur[r.key()] = r
-	}
-	var errs []error
-	check := func(verb string, r Record, wantExisting bool) bool {
-		if r.Name == zone && (r.Type == TypeSOA || r.Type == TypeNS) {
-			errs = append(errs, fmt.Errorf("%s %s %s: the apex SOA and NS records belong to the server", verb, r.Name, r.Type))
-			return false
-		}
-		c, exists := cur[r.key()]
-		switch {
-		case exists && !wantExisting:
-			errs = append(errs, fmt.Errorf("%s %s %s: the record set already exists (%s)", verb, r.Name, r.Type, c))
-		case !exists && wantExisting:
-			errs = append(errs, fmt.Errorf("%s %s %s: no such record set", verb, r.Name, r.Type))
-		case exists && !c.Equal(r):
-			errs = append(errs, fmt.Errorf("%s %s %s: the record set changed since the plan was made (now %s)", verb, r.Name, r.Type, c))
-		default:
-			return true
-		}
-		return false
-	}
-	for _, d := range normalizeAll(plan.Delete) {
-		if check("delete", d, true) {
-			delete(cur, d.key())
-		}
-	}
-	for _, u := range plan.Update {
-		old, nw := u.Old.Normalize(), u.New.Normalize()
-		if old.key() != nw.key() {
-			errs = append(errs, fmt.Errorf("update %s %s: an update cannot change the name or type (to %s %s)", old.Name, old.Type, nw.Name, nw.Type))
-			continue
-		}
-		if check("update", old, true) {
-			cur[nw.key()] = nw
-		}
-	}
-	for _, c := range normalizeAll(plan.Create) {
-		if check("create", c, false) {
-			cur[c.key()] = c
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	next := sortedRecords(cur)
-	return next, Validate(next, zone)
-}
-
-// listen binds UDP, then TCP on the same port (retrying when port 0 gave a UDP port whose TCP twin is taken).
+// listen binds UDP, then TCP on the same port (retrying when port 0 gave a UDP port whose TCP twin is taken),
+// then the other readers' UDP sockets on that port.
 func (s *Server) listen(ctx context.Context, addr string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("dns server address %q: %w", addr, err)
 	}
-	var lc net.ListenConfig
+	lc := net.ListenConfig{Control: reusePort}
 	for attempt := 0; ; attempt++ {
 		pc, err := lc.ListenPacket(ctx, "udp", addr)
 		if err != nil {
 			return fmt.Errorf("dns server: listening on udp %s: %w", addr, err)
 		}
 		udp := pc.(*net.UDPConn)
-		bound := netip.MustParseAddrPort(udp.LocalAddr().String())
-		tcp, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(int(bound.Port()))))
+		bound := net.JoinHostPort(host, strconv.Itoa(int(netip.MustParseAddrPort(udp.LocalAddr().String()).Port())))
+		// TCP binds without SO_REUSEPORT, so a second server on a taken port fails here instead of quietly
+		// sharing the port's UDP traffic.
+		tcp, err := (&net.ListenConfig{}).Listen(ctx, "tcp", bound)
 		if err == nil {
-			s.udp, s.tcp = udp, tcp
-			return nil
+			s.udp, s.tcp = []*net.UDPConn{udp}, tcp
+			return s.moreUDP(ctx, lc, bound)
 		}
 		_ = udp.Close()
 		if port != "0" || attempt == 9 {
@@ -289,11 +240,29 @@ func (s *Server) listen(ctx context.Context, addr string) error {
 	}
 }
 
-// serve starts the readers: one UDP reader per CPU (they share the socket) and the TCP acceptor.
-// serveUDP is in udp.go.
+// moreUDP opens a socket per further reader; the kernel spreads clients over them, so readers do not queue on
+// one socket's lock. Without SO_REUSEPORT the readers share the first socket.
+func (s *Server) moreUDP(ctx context.Context, lc net.ListenConfig, addr string) error {
+	for len(s.udp) < readers() {
+		pc, err := lc.ListenPacket(ctx, "udp", addr)
+		if err != nil {
+			if !canReusePort {
+				return nil
+			}
+			return fmt.Errorf("dns server: listening on udp %s: %w", addr, err)
+		}
+		s.udp = append(s.udp, pc.(*net.UDPConn))
+	}
+	return nil
+}
+
+func readers() int { return max(2, runtime.GOMAXPROCS(0)) }
+
+// serve starts one UDP reader per CPU (udp.go) and the TCP acceptor (tcp.go).
 func (s *Server) serve() {
-	for range max(2, runtime.GOMAXPROCS(0)) {
-		s.wg.Go(s.serveUDP)
+	for i := range readers() {
+		conn := s.udp[i%len(s.udp)]
+		s.wg.Go(func() { s.serveUDP(conn) })
 	}
 	s.wg.Go(s.acceptTCP)
 }
@@ -306,7 +275,11 @@ func (s *Server) Close() error {
 	if s.stop != nil {
 		s.stop()
 	}
-	err := errors.Join(s.udp.Close(), s.tcp.Close())
+	errs := []error{s.tcp.Close()}
+	for _, c := range s.udp {
+		errs = append(errs, c.Close())
+	}
+	err := errors.Join(errs...)
 	s.connMu.Lock()
 	for c := range s.conns {
 		_ = c.Close()

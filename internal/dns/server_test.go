@@ -3,6 +3,8 @@ package dns
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -402,5 +404,59 @@ func TestServerChangesUnderLoad(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+func TestServerRefersDelegatedSubzones(t *testing.T) {
+	s := startServer(t, "", []Record{
+		{Name: "team.goldenpathidp.io", Type: TypeNS, TTL: 300, Targets: []string{"ns1.team.goldenpathidp.io", "ns.example.net"}},
+		{Name: "ns1.team.goldenpathidp.io", Type: TypeA, TTL: 300, Targets: []string{"10.0.0.53"}},
+		{Name: "*.goldenpathidp.io", Type: TypeA, TTL: 300, Targets: []string{"10.0.2.1"}},
+	})
+	for _, q := range []string{"team.goldenpathidp.io.", "www.team.goldenpathidp.io.", "ns1.team.goldenpathidp.io."} {
+		r := exchange(t, s.Addr(), "udp", q, mdns.TypeA, false)
+		want := []string{"team.goldenpathidp.io. NS ns.example.net.", "team.goldenpathidp.io. NS ns1.team.goldenpathidp.io."}
+		if r.Rcode != mdns.RcodeSuccess || r.Authoritative || len(r.Answer) != 0 || !slices.Equal(rrs(r.Ns), want) {
+			t.Errorf("%s: rcode %s AA=%v answer %v authority %q; want a referral: NOERROR, no AA, the NS records", q,
+				mdns.RcodeToString[r.Rcode], r.Authoritative, r.Answer, rrs(r.Ns))
+		}
+		if got := rrs(r.Extra); !slices.Equal(got, []string{"ns1.team.goldenpathidp.io. A 10.0.0.53"}) {
+			t.Errorf("%s: glue %q, want the in-zone name server's address", q, got)
+		}
+	}
+}
+
+func TestServerZoneFiles(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir, testRecords())
+	s.Close()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != testZone+".json" {
+		t.Errorf("data dir holds %v, want only %s.json (no temporary files left behind)", entries, testZone)
+	}
+	if err := os.WriteFile(filepath.Join(dir, testZone+".json"), []byte(`{"zone": "goldenpathidp.io", "records": [{"name": "x.example.com", "type": "A", "ttl": 1, "targets": ["10.0.0.1"]}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewServer(context.Background(), ServerConfig{Dir: dir, Zones: []string{testZone}})
+	if err == nil || !strings.Contains(err.Error(), "goldenpathidp.io.json") || !strings.Contains(err.Error(), "outside the zone") {
+		t.Errorf("a zone file with a record outside the zone: got %v, want an error naming the file and the record", err)
+	}
+	if _, err := NewServer(context.Background(), ServerConfig{Zones: nil}); err == nil || !strings.Contains(err.Error(), "at least one zone") {
+		t.Errorf("no zones: got %v, want an error saying a zone is required", err)
+	}
+}
+
+func TestServerRefusesATakenPort(t *testing.T) {
+	s := startServer(t, "", nil)
+	_, err := NewServer(context.Background(), ServerConfig{Addr: s.Addr(), Zones: []string{testZone}})
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Errorf("a second server on %s: got %v, want address already in use", s.Addr(), err)
+	}
+	r := exchange(t, s.Addr(), "udp", "goldenpathidp.io.", mdns.TypeSOA, false)
+	if r.Rcode != mdns.RcodeSuccess {
+		t.Errorf("the first server stopped answering after the second failed to start: %s", mdns.RcodeToString[r.Rcode])
 	}
 }

@@ -90,20 +90,7 @@ func (t *Terraform) ApplyChanges(ctx context.Context, zone string, plan Plan) er
 	if err != nil {
 		return fmt.Errorf("terraform: applying plan: %w", err)
 	}
-	resources := map[key]string{} // the files keep a record's source beside it, not in a TXT record
-	for _, r := range next {
-		if o, k, ok := asOwnership(r); ok {
-			resources[k] = o.resource
-		}
-	}
-	for i := range next {
-		if next[i].Environment == "" {
-			next[i].Environment = envOf[next[i].key()]
-		}
-		if res, ok := resources[next[i].key()]; ok {
-			next[i].Resource = res
-		}
-	}
+	labelRecords(next, envOf)
 	files, err := RenderTerraform(next, t.opts)
 	if err != nil {
 		return err
@@ -125,6 +112,25 @@ func (t *Terraform) write(ctx context.Context, files map[string][]byte) error {
 		}
 	}
 	return nil
+}
+
+// labelRecords gives each record the environment it lives in (its own, else the one it had) and the source its
+// ownership record names: the files keep both beside the record, not in TXT records.
+func labelRecords(records []Record, envOf map[key]string) {
+	resources := map[key]string{}
+	for _, r := range records {
+		if o, k, ok := asOwnership(r); ok {
+			resources[k] = o.resource
+		}
+	}
+	for i := range records {
+		if records[i].Environment == "" {
+			records[i].Environment = envOf[records[i].key()]
+		}
+		if res, ok := resources[records[i].key()]; ok {
+			records[i].Resource = res
+		}
+	}
 }
 
 // ParseTerraformEnv reads the records of an envs/<env>/route53.tf that RenderTerraform wrote: the records

@@ -25,8 +25,8 @@ func newBatchConn(c *net.UDPConn) batchConn {
 	return ipv4.NewPacketConn(c)
 }
 
-func (s *Server) serveUDP() {
-	conn := newBatchConn(s.udp)
+func (s *Server) serveUDP(udp *net.UDPConn) {
+	conn := newBatchConn(udp)
 	in := make([]ipv4.Message, udpBatch)
 	out := make([]ipv4.Message, udpBatch)
 	outBufs := make([][]byte, udpBatch)

@@ -24,6 +24,7 @@ import (
 const (
 	DefaultHealthTimeout   = 30 * time.Second
 	DefaultStopGrace       = 10 * time.Second
+	DefaultDrainDelay      = 200 * time.Millisecond
 	DefaultLogLimit        = 256 << 10
 	DefaultRestartDelay    = 500 * time.Millisecond
 	DefaultMaxRestartDelay = 30 * time.Second
@@ -47,6 +48,9 @@ type Options struct {
 	HealthTimeout time.Duration
 	// StopGrace is how long a process has to exit after SIGTERM before it is killed.
 	StopGrace time.Duration
+	// DrainDelay is the wait between OnReady and stopping the previous process, for requests the
+	// gateway routed to it just before the switch to reach it.
+	DrainDelay time.Duration
 	// LogLimit is how many bytes of each app's output are kept.
 	LogLimit int64
 	// RestartDelay is the wait before the first restart after a crash; it doubles with each crash
@@ -65,6 +69,7 @@ type Supervisor struct {
 	log           *slog.Logger
 	healthTimeout time.Duration
 	stopGrace     time.Duration
+	drainDelay    time.Duration
 	logLimit      int64
 	restartDelay  time.Duration
 	maxDelay      time.Duration
@@ -81,8 +86,8 @@ func New(opts Options) (*Supervisor, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("Dir is empty: it must be the directory for app binaries and logs")
 	}
-	if opts.HealthTimeout < 0 || opts.StopGrace < 0 || opts.LogLimit < 0 || opts.RestartDelay < 0 || opts.MaxRestartDelay < 0 {
-		return nil, errors.New("HealthTimeout, StopGrace, LogLimit, RestartDelay and MaxRestartDelay must not be negative (0 means the default)")
+	if min(opts.HealthTimeout, opts.StopGrace, opts.DrainDelay, opts.RestartDelay, opts.MaxRestartDelay) < 0 || opts.LogLimit < 0 {
+		return nil, errors.New("HealthTimeout, StopGrace, DrainDelay, LogLimit, RestartDelay and MaxRestartDelay must not be negative (0 means the default)")
 	}
 	// Absolute, because processes start in their own working directory and the binary path must
 	// still resolve there.
@@ -97,6 +102,7 @@ func New(opts Options) (*Supervisor, error) {
 		dir: dir, auth: opts.Auth, onReady: opts.OnReady, onCrash: opts.OnCrash, log: opts.Logger,
 		healthTimeout: orDefault(opts.HealthTimeout, DefaultHealthTimeout),
 		stopGrace:     orDefault(opts.StopGrace, DefaultStopGrace),
+		drainDelay:    orDefault(opts.DrainDelay, DefaultDrainDelay),
 		logLimit:      orDefault(opts.LogLimit, DefaultLogLimit),
 		restartDelay:  orDefault(opts.RestartDelay, DefaultRestartDelay),
 		maxDelay:      orDefault(opts.MaxRestartDelay, DefaultMaxRestartDelay),
@@ -180,9 +186,22 @@ func (s *Supervisor) swap(ctx context.Context, a *app, r release, p *process) {
 	}
 	s.watch(a, p)
 	if old != nil {
+		s.drain(ctx, old)
 		s.stop(ctx, old)
 	}
 	s.pruneBinaries(a, r.binary)
+}
+
+// drain gives requests already on their way to the old process time to arrive before it stops
+// accepting connections.
+func (s *Supervisor) drain(ctx context.Context, old *process) {
+	timer := time.NewTimer(s.drainDelay)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-old.done:
+	case <-ctx.Done():
+	}
 }
 
 // lockApp returns the app's record, locked for an operation, creating it on first use.

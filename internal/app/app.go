@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,7 +21,9 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/catalog"
 	"github.com/goldenpathidp/goldenpath/internal/change"
 	"github.com/goldenpathidp/goldenpath/internal/contract"
+	"github.com/goldenpathidp/goldenpath/internal/dns"
 	"github.com/goldenpathidp/goldenpath/internal/forge"
+	"github.com/goldenpathidp/goldenpath/internal/gateway"
 	"github.com/goldenpathidp/goldenpath/internal/objectstore"
 	"github.com/goldenpathidp/goldenpath/internal/platform"
 	"github.com/goldenpathidp/goldenpath/internal/provision/local"
@@ -45,9 +48,14 @@ type Config struct {
 	DataDir string // default ./.goldenpath
 	Addr    string // API, git and registry; default 127.0.0.1:7070 ("127.0.0.1:0" in tests)
 	S3Addr  string // S3 API; default 127.0.0.1:7071
-	Domain  string // seeded into platform.yaml on first start; default goldenpathidp.io
-	Region  string // S3 region; default us-east-1
-	Version string
+	// DNSAddr is where the embedded DNS server answers (UDP and TCP); default 127.0.0.1:5353; "off" disables it.
+	DNSAddr string
+	// GatewayAddr and GatewayTLSAddr are the dev gateway's HTTP and HTTPS listeners; defaults
+	// 127.0.0.1:8080 and 127.0.0.1:8443; "off" disables the gateway.
+	GatewayAddr, GatewayTLSAddr string
+	Domain                      string // seeded into platform.yaml on first start; default goldenpathidp.io
+	Region                      string // S3 region; default us-east-1
+	Version                     string
 	// PlatformYAML seeds a new platform repository instead of the default platform.yaml.
 	PlatformYAML []byte
 
@@ -67,6 +75,19 @@ func (c *Config) defaults() {
 	}
 	if c.S3Addr == "" {
 		c.S3Addr = "127.0.0.1:7071"
+	}
+	// With the main listener on port 0 (tests, benchmarks), every listener left unset takes a free port too.
+	free := strings.HasSuffix(c.Addr, ":0")
+	for _, l := range []struct {
+		addr *string
+		def  string
+	}{{&c.DNSAddr, "127.0.0.1:5353"}, {&c.GatewayAddr, "127.0.0.1:8080"}, {&c.GatewayTLSAddr, "127.0.0.1:8443"}} {
+		if *l.addr == "" {
+			*l.addr = l.def
+			if free {
+				*l.addr = "127.0.0.1:0"
+			}
+		}
 	}
 	if c.Domain == "" {
 		c.Domain = "goldenpathidp.io"
@@ -101,6 +122,13 @@ type App struct {
 	Reconciler *reconcile.Reconciler
 	Catalog    *catalog.Catalog
 	Scaffolder *scaffolder.Manager
+	DNS        *dns.Server      // nil when disabled
+	Gateway    *gateway.Gateway // nil when disabled
+
+	edge edgeRuntime
+	// renderApps renders the apps' overlays into the generated tree (set by the delivery wiring).
+	renderApps                func(ctx context.Context, st *EdgeState, apps []appInfo, edgeFiles map[string][]byte) (map[string][]byte, error)
+	gatewayURL, gatewayTLSURL string
 
 	changeRouter *changeRouter
 
@@ -163,9 +191,12 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
+	if err := a.startEdge(runCtx); err != nil {
+		return nil, err
+	}
 	a.serve(mainLn, a.mainHandler())
 	a.serve(s3Ln, a.Objects)
-	a.wg.Add(3)
+	a.wg.Add(4)
 	go func() {
 		defer a.wg.Done()
 		if err := a.Reconciler.Run(runCtx); err != nil {
@@ -181,6 +212,10 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	go func() {
 		defer a.wg.Done()
 		a.syncEntities(runCtx, time.Second)
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.edgeLoop(runCtx)
 	}()
 	return a, nil
 }
@@ -245,6 +280,7 @@ func (a *App) open(ctx context.Context, host string) error {
 			Merged: func(ctx context.Context, c store.Change) {
 				req.ChangeMerged(ctx, c)
 				a.Reconciler.Notify()
+				a.KickEdge()
 			},
 			Closed:   func(ctx context.Context, c store.Change) { req.ChangeClosed(ctx, c) },
 			Reviewed: func(ctx context.Context, c store.Change, r store.Review) { req.ChangeReviewed(ctx, c, r) },

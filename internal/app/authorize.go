@@ -58,6 +58,7 @@ func (a *App) onPush(ctx context.Context, ev forge.PushEvent) {
 	if err := a.Catalog.RefreshTarget(ctx, a.url+"/git/"+ev.Repo+"/"); err != nil {
 		a.log.Warn("refreshing catalog locations after a push", "repo", ev.Repo, "err", err)
 	}
+	a.KickEdge() // platform.yaml or an app's score.yaml may have changed
 	if ev.Repo != PlatformRepo {
 		return
 	}

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
-	"net/netip"
 	"runtime"
 	"slices"
 	"strconv"
@@ -105,7 +105,7 @@ func (s *Server) load(zones []string) error {
 // build compiles a snapshot of every zone, with next standing in for its zone when given.
 func (s *Server) build(next *zoneState) (*snapshot, error) {
 	var content []zoneContent
-	for _, name := range slices.Sorted(mapsKeys(s.zones)) {
+	for _, name := range slices.Sorted(maps.Keys(s.zones)) {
 		z := s.zones[name]
 		if next != nil && next.Zone == name {
 			z = next
@@ -113,16 +113,6 @@ func (s *Server) build(next *zoneState) (*snapshot, error) {
 		content = append(content, zoneContent{apex: name, soa: s.soa(z), ns: s.nameServers(name), records: z.Records})
 	}
 	return buildSnapshot(content)
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func (s *Server) nameServers(zone string) []string {
@@ -160,7 +150,7 @@ func (s *Server) Records(ctx context.Context, zone string) ([]Record, error) {
 	defer s.mu.Unlock()
 	z, ok := s.zones[zone]
 	if !ok {
-		return nil, fmt.Errorf("zone %q is not served here (served: %v)", zone, slices.Sorted(mapsKeys(s.zones)))
+		return nil, fmt.Errorf("zone %q is not served here (served: %v)", zone, slices.Sorted(maps.Keys(s.zones)))
 	}
 	soa := s.soa(z)
 	out := []Record{
@@ -225,13 +215,17 @@ func (s *Server) listen(ctx context.Context, addr string) error {
 			return fmt.Errorf("dns server: listening on udp %s: %w", addr, err)
 		}
 		udp := pc.(*net.UDPConn)
-		bound := net.JoinHostPort(host, strconv.Itoa(int(netip.MustParseAddrPort(udp.LocalAddr().String()).Port())))
+		bound := net.JoinHostPort(host, strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port))
 		// TCP binds without SO_REUSEPORT, so a second server on a taken port fails here instead of quietly
 		// sharing the port's UDP traffic.
 		tcp, err := (&net.ListenConfig{}).Listen(ctx, "tcp", bound)
 		if err == nil {
 			s.udp, s.tcp = []*net.UDPConn{udp}, tcp
-			return s.moreUDP(ctx, lc, bound)
+			if err := s.moreUDP(ctx, lc, bound); err != nil {
+				_ = s.closeListeners()
+				return err
+			}
+			return nil
 		}
 		_ = udp.Close()
 		if port != "0" || attempt == 9 {
@@ -267,6 +261,14 @@ func (s *Server) serve() {
 	s.wg.Go(s.acceptTCP)
 }
 
+func (s *Server) closeListeners() error {
+	errs := []error{s.tcp.Close()}
+	for _, c := range s.udp {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
 // Close stops answering and waits for the readers to finish.
 func (s *Server) Close() error {
 	if s.closed.Swap(true) {
@@ -275,11 +277,7 @@ func (s *Server) Close() error {
 	if s.stop != nil {
 		s.stop()
 	}
-	errs := []error{s.tcp.Close()}
-	for _, c := range s.udp {
-		errs = append(errs, c.Close())
-	}
-	err := errors.Join(errs...)
+	err := s.closeListeners()
 	s.connMu.Lock()
 	for c := range s.conns {
 		_ = c.Close()

@@ -460,3 +460,17 @@ func TestServerRefusesATakenPort(t *testing.T) {
 		t.Errorf("the first server stopped answering after the second failed to start: %s", mdns.RcodeToString[r.Rcode])
 	}
 }
+
+func TestServerOnIPv6Loopback(t *testing.T) {
+	s, err := NewServer(context.Background(), ServerConfig{Addr: "[::1]:0", Zones: []string{testZone}})
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	defer s.Close()
+	for _, network := range []string{"udp", "tcp"} {
+		r := exchange(t, s.Addr(), network, "goldenpathidp.io.", mdns.TypeSOA, false)
+		if r.Rcode != mdns.RcodeSuccess || len(r.Answer) != 1 {
+			t.Errorf("%s over IPv6: rcode %s, %d answers; want the SOA", network, mdns.RcodeToString[r.Rcode], len(r.Answer))
+		}
+	}
+}

@@ -300,7 +300,8 @@ func (a *App) openScaffolder() error {
 	engine := expr.New(expr.Options{})
 	registry, err := scaffold.NewRegistry(actions.All(actions.Deps{
 		Engine: engine, Remote: forgeRemote{a}, Catalog: scaffoldCatalog{a}, Requests: scaffoldRequests{a},
-		Publisher: &actions.Publisher{Forge: a.Forge, Changes: scaffoldChanges{a}, BaseURL: a.url},
+		Publisher: &actions.Publisher{Forge: a.Forge, Changes: scaffoldChanges{a}, BaseURL: a.url,
+			Published: func(ctx context.Context, repo string) { a.onPush(ctx, forge.PushEvent{Repo: repo}) }},
 	})...)
 	if err != nil {
 		return err
@@ -316,7 +317,7 @@ func (a *App) openScaffolder() error {
 func (a *App) mainHandler() http.Handler {
 	api := &rest.Server{
 		Auth: a.Auth, Users: a.Auth, Store: a.Store, Changes: a.changeRouter, Requests: a.Requests, Vault: a.Vault,
-		Status: a.Reconciler, Logger: a.log.With("component", "rest"), Version: a.cfg.Version,
+		Status: a.Reconciler, Edge: edgeAPI{a}, Logger: a.log.With("component", "rest"), Version: a.cfg.Version,
 		Endpoints: map[string]string{
 			"api":      a.url + "/api/v1",
 			"git":      a.url + "/git/" + PlatformRepo + ".git",

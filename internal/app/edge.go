@@ -98,7 +98,7 @@ func (a *App) computeEdge(ctx context.Context) (*EdgeState, []appInfo, *edge.Tab
 	var routes []edge.AppRoute
 	for _, ai := range apps {
 		for _, env := range ai.Environments {
-			rs, err := score.Routes(ai.Workload, score.Inputs{Environment: env, Domain: cfg.EnvironmentDomain(env), Namespace: ai.Name()})
+			rs, err := score.Routes(ai.Workload, a.appInputs(ctx, cfg, ai, env))
 			if err != nil {
 				st.Problems = append(st.Problems, fmt.Sprintf("%s: %v", ai.Repo, err))
 				continue

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -12,12 +13,15 @@ import (
 )
 
 type upFlags struct {
-	addr, s3Addr, domain, logLevel string
+	addr, s3Addr, dnsAddr, gatewayAddr, gatewayTLSAddr, domain, logLevel string
 }
 
 func (f *upFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:7070", "address of the API, git and registry listener")
 	cmd.Flags().StringVar(&f.s3Addr, "s3-addr", "127.0.0.1:7071", "address of the S3 listener")
+	cmd.Flags().StringVar(&f.dnsAddr, "dns-addr", "127.0.0.1:5353", "address of the embedded DNS server (UDP and TCP), or off")
+	cmd.Flags().StringVar(&f.gatewayAddr, "gateway-addr", "127.0.0.1:8080", "HTTP address of the dev gateway, or off")
+	cmd.Flags().StringVar(&f.gatewayTLSAddr, "gateway-tls-addr", "127.0.0.1:8443", "HTTPS address of the dev gateway")
 	cmd.Flags().StringVar(&f.domain, "domain", "goldenpathidp.io", "domain seeded into platform.yaml on first start")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
@@ -80,7 +84,8 @@ func run(cmd *cobra.Command, g *globals, f upFlags, seed *seedConfig) error {
 	if err != nil {
 		return err
 	}
-	cfg := app.Config{DataDir: g.home(), Addr: f.addr, S3Addr: f.s3Addr, Domain: f.domain, Version: Version, Logger: log, Getenv: g.env.Getenv}
+	cfg := app.Config{DataDir: g.home(), Addr: f.addr, S3Addr: f.s3Addr, DNSAddr: f.dnsAddr, GatewayAddr: f.gatewayAddr,
+		GatewayTLSAddr: f.gatewayTLSAddr, Domain: f.domain, Version: Version, Logger: log, Getenv: g.env.Getenv}
 	if seed != nil {
 		cfg.PlatformYAML = seed.raw
 	}
@@ -96,6 +101,12 @@ func run(cmd *cobra.Command, g *globals, f upFlags, seed *seedConfig) error {
 	fmt.Fprintf(out, "  git        %s/git/%s.git\n", a.URL(), app.PlatformRepo)
 	fmt.Fprintf(out, "  registry   %s\n", a.URL()[len("http://"):])
 	fmt.Fprintf(out, "  S3         %s   (path-style, region us-east-1)\n", a.S3URL())
+	if a.DNS != nil {
+		fmt.Fprintf(out, "  DNS        %s   (dig @%s -p %s backstage.dev.%s)\n", a.DNS.Addr(), hostOf(a.DNS.Addr()), portOf(a.DNS.Addr()), f.domain)
+	}
+	if httpURL, httpsURL := a.GatewayURLs(); httpURL != "" {
+		fmt.Fprintf(out, "  gateway    %s and %s   (routes <app>.<env>.<domain>; CA: goldenpath gateway ca)\n", httpURL, httpsURL)
+	}
 	switch {
 	case a.AdminToken != "" && seed == nil:
 		fmt.Fprintf(out, "  admin      token %s (saved in %s)\n", a.AdminToken, filepath.Join(a.DataDir(), app.AdminTokenFile))
@@ -109,4 +120,20 @@ func run(cmd *cobra.Command, g *globals, f upFlags, seed *seedConfig) error {
 	<-cmd.Context().Done()
 	fmt.Fprintln(out, "stopping...")
 	return a.Close()
+}
+
+func hostOf(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
+
+func portOf(addr string) string {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	return p
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/goldenpathidp/goldenpath/internal/auth"
 	"github.com/goldenpathidp/goldenpath/internal/change"
+	"github.com/goldenpathidp/goldenpath/internal/dns"
 	"github.com/goldenpathidp/goldenpath/internal/problem"
 	"github.com/goldenpathidp/goldenpath/internal/reconcile"
 	"github.com/goldenpathidp/goldenpath/internal/request"
@@ -48,6 +49,14 @@ type ChangeRequests interface {
 	Comment(ctx context.Context, p auth.Principal, number int64, body string) (store.Comment, error)
 }
 
+// Edge is DNS, routes and the dev gateway.
+type Edge interface {
+	View(ctx context.Context) (any, error)
+	Plan(ctx context.Context, env string) (dns.Plan, error)
+	Apply(ctx context.Context, env string) (dns.Plan, error)
+	CACert() []byte
+}
+
 // Status reports the reconciler's view.
 type Status interface {
 	LastStatus(ctx context.Context) (reconcile.Status, error)
@@ -62,6 +71,7 @@ type Server struct {
 	Requests *request.Service
 	Vault    Vault
 	Status   Status
+	Edge     Edge
 	Logger   *slog.Logger
 	Version  string
 	// Endpoints are shown by GET /api/v1/platform so clients learn where git, the registry and S3 are.

@@ -40,6 +40,10 @@ func (s *Server) table() []route {
 		{method: "POST", path: "/api/v1/changes/{number}/comments", summary: "Comment.", body: "comment", handle: s.comment},
 		{method: "PUT", path: "/api/v1/secrets/{id}", summary: "Set the value of a SecretRequest's secret (owners only); body {value}.", body: "secretValue", handle: s.setSecret},
 		{method: "GET", path: "/api/v1/secrets/{id}", summary: "Read a SecretRequest's value (owners and admins only).", handle: s.getSecret},
+		{method: "GET", path: "/api/v1/edge", summary: "Routes, desired DNS records, problems and the dev gateway's addresses.", handle: s.edgeView},
+		{method: "GET", path: "/api/v1/dns/plan", summary: "The DNS changes that would be applied; env filters to one environment.", handle: s.dnsPlan},
+		{method: "POST", path: "/api/v1/dns/apply", summary: "Apply the DNS plan (admin); env limits it to one environment.", handle: s.dnsApply},
+		{method: "GET", path: "/api/v1/gateway/ca.pem", summary: "The dev gateway's root certificate, to trust its HTTPS.", public: true, handle: s.caCert},
 		{method: "GET", path: "/api/v1/users", summary: "List users (admin).", handle: s.listUsers},
 		{method: "POST", path: "/api/v1/users", summary: "Create a user (admin).", body: "user", handle: s.addUser},
 		{method: "POST", path: "/api/v1/users/{name}/tokens", summary: "Issue an API token for a user (admin, or the user for themselves); the token is shown once.", body: "tokenRequest", handle: s.issueToken},
@@ -482,4 +486,42 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, p auth.Princ
 	s.audit(r, p, "token.issue", name)
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusCreated, map[string]any{"token": tok, "id": t.ID, "user": t.User, "expiresAt": t.ExpiresAt})
+}
+
+func (s *Server) edgeView(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	v, err := s.Edge.View(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) dnsPlan(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	p, err := s.Edge.Plan(r.Context(), r.URL.Query().Get("env"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"plan": p, "text": p.String(), "changes": p.HasChanges()})
+}
+
+func (s *Server) dnsApply(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.Is(store.RoleAdmin) {
+		return problem.New(problem.Forbidden, "applying DNS changes needs the admin role")
+	}
+	plan, err := s.Edge.Apply(r.Context(), r.URL.Query().Get("env"))
+	if err != nil {
+		return err
+	}
+	s.audit(r, p, "dns.apply", r.URL.Query().Get("env"))
+	return writeJSON(w, http.StatusOK, map[string]any{"plan": plan, "text": plan.String(), "changes": plan.HasChanges()})
+}
+
+func (s *Server) caCert(w http.ResponseWriter, _ *http.Request, _ auth.Principal) error {
+	pem := s.Edge.CACert()
+	if pem == nil {
+		return problem.New(problem.NotFound, "the dev gateway is off")
+	}
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	_, err := w.Write(pem)
+	return err
 }

@@ -28,6 +28,15 @@ type Publisher struct {
 	Forge   Forge
 	Changes Changes
 	BaseURL string // e.g. http://127.0.0.1:7070; URLs of published repositories start with it
+	// Published is told about every repository a task wrote to (as a git push would be), so that what
+	// depends on repositories' contents (routes, deployments) catches up at once.
+	Published func(ctx context.Context, repo string)
+}
+
+func (p *Publisher) published(ctx context.Context, repo string) {
+	if p.Published != nil {
+		p.Published(ctx, repo)
+	}
 }
 
 // taskTrailer marks commits made by a task, so a retried publish recognises its own repository.
@@ -142,6 +151,7 @@ func (p *Publisher) publish(ctx context.Context, ac *scaffold.ActionContext) err
 	}
 	ac.Logf("Published %d files to %s (%s)", len(files), remote, sha[:10])
 	ac.Output("commitHash", sha)
+	p.published(ctx, name)
 	return nil
 }
 
@@ -239,6 +249,7 @@ func (p *Publisher) RepoPush() scaffold.Action {
 				return fmt.Errorf("pushing to %s: %w", name, err)
 			}
 			ac.Output("commitHash", sha)
+			p.published(ctx, name)
 			return nil
 		},
 	}

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/strictyaml"
 )
@@ -38,6 +39,19 @@ type Config struct {
 	Kong         Kong          `json:"kong"`
 	SSO          SSO           `json:"sso"`
 	TLS          TLS           `json:"tls"`
+	Delivery     Delivery      `json:"delivery"`
+}
+
+// Delivery says how deployments happen after the GitOps tree changes.
+type Delivery struct {
+	Mode         string       `json:"mode,omitempty"` // local | apply | argocd
+	ArgoCD       ArgoCDNotify `json:"argocd"`
+	PollInterval string       `json:"pollInterval,omitempty"`
+}
+
+// ArgoCDNotify is where Argo CD hears of write-back commits.
+type ArgoCDNotify struct {
+	WebhookURL string `json:"webhookURL,omitempty"`
 }
 
 // Gateway is where an environment's traffic enters (Kong's load balancer).
@@ -101,6 +115,8 @@ type Environment struct {
 	Backend   string  `json:"backend,omitempty"`
 	Approvals int     `json:"approvals,omitempty"`
 	Gateway   Gateway `json:"gateway"`
+	// Deployments is direct (a write-back commit) or change-request.
+	Deployments string `json:"deployments,omitempty"`
 }
 
 // SizeClasses maps, per kind, a class name (small, medium, ...) to concrete settings.
@@ -229,12 +245,24 @@ func (c *Config) applyDefaults() {
 			t.Host = t.Name + "." + c.EnvironmentDomain(t.Environment)
 		}
 	}
+	if c.Delivery.Mode == "" {
+		c.Delivery.Mode = "local"
+	}
+	if c.Delivery.PollInterval == "" {
+		c.Delivery.PollInterval = "2m"
+	}
 	for i := range c.Environments {
 		if c.Environments[i].Backend == "" {
 			c.Environments[i].Backend = BackendLocal
 		}
 		if c.Environments[i].Approvals == 0 {
 			c.Environments[i].Approvals = 1
+		}
+		if c.Environments[i].Deployments == "" {
+			c.Environments[i].Deployments = "direct"
+			if c.Environments[i].Approvals > 1 {
+				c.Environments[i].Deployments = "change-request"
+			}
 		}
 	}
 }
@@ -258,6 +286,9 @@ func (c *Config) check(doc *strictyaml.Document) strictyaml.Errors {
 			errs = append(errs, doc.Errorf(fmt.Sprintf("tooling[%d].environment", i), "environment %q is not defined (defined: %s)",
 				t.Environment, strings.Join(c.EnvironmentNames(), ", ")))
 		}
+	}
+	if _, err := time.ParseDuration(c.Delivery.PollInterval); err != nil {
+		errs = append(errs, doc.Errorf("delivery.pollInterval", "must be a duration such as 2m: %v", err))
 	}
 	if u := c.Local.Postgres.URL; u != "" {
 		if err := checkPostgresURL(u); err != nil {

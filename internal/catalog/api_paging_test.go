@@ -23,6 +23,7 @@ func TestAPICursorPagingUnderWrites(t *testing.T) {
 		{name: "by id", first: byQuery("filter=kind=component")},
 		{name: "by name", first: byQuery("filter=kind=component", "orderField=metadata.name,asc")},
 		{name: "by name descending", first: byQuery("filter=kind=component", "orderField=metadata.name,desc")},
+		{name: "by name, every kind", first: byQuery("orderField=metadata.name,asc")},
 		{name: "by type, sorted in memory", first: byQuery("filter=kind=component", "orderField=spec.type,asc")},
 		{name: "an owner's, from the relations index", owner: "team-1",
 			first: byQuery("filter=kind=component,relations.ownedBy=group:default/team-1", "orderField=metadata.name,asc")},

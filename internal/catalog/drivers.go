@@ -181,14 +181,21 @@ func (c *Catalog) Count(ctx context.Context, f *Filter) (int, error) {
 	return n, nil
 }
 
-// matching calls fn with every entity the filter matches: from its candidates when it has few enough,
-// else from a scan.
+// matching calls fn with every entity the filter matches: from its candidates when they are few next to
+// the catalog, else from a scan (which filters kind, namespace and full text inside SQLite).
 func (c *Catalog) matching(ctx context.Context, f *Filter, needRels bool, fn func(*candidate)) error {
 	est, drivable, err := c.estimate(ctx, f)
 	if err != nil {
 		return err
 	}
-	if drivable && est <= maxCandidates {
+	if drivable && est > c.smallCandidates {
+		total, err := c.total(ctx)
+		if err != nil {
+			return err
+		}
+		drivable = est <= maxCandidates && est*8 < total
+	}
+	if drivable {
 		ids, err := c.collect(ctx, f)
 		if err != nil {
 			return err

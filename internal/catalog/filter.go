@@ -462,9 +462,10 @@ func (c *candidate) anyValue(key string, fn func(string) bool) bool {
 		}
 		return false
 	}
+	ckey := compressKey(key)
 	it := termIter{c.terms}
 	for t, ok := it.next(); ok; t, ok = it.next() {
-		if t.key == key && fn(t.value) {
+		if (t.key == ckey && fn(t.value)) || (t.isElementKey(ckey) && fn("true")) {
 			return true
 		}
 	}
@@ -484,10 +485,14 @@ func (c *candidate) values(key string) (lower, original []string) {
 		}
 		return lower, original
 	}
+	ckey := compressKey(key)
 	it := termIter{c.terms}
 	for t, ok := it.next(); ok; t, ok = it.next() {
-		if t.key == key {
+		switch {
+		case t.key == ckey:
 			lower, original = append(lower, t.value), append(original, t.original)
+		case t.isElementKey(ckey):
+			lower, original = append(lower, "true"), append(original, "true")
 		}
 	}
 	return lower, original

@@ -25,6 +25,7 @@ type indexer struct {
 	exists map[string]bool // refs known to exist (or not) at this point of the transaction
 	// skipRelationFacets leaves relation counts alone (a rebuild computes them at the end).
 	skipRelationFacets bool
+	stmts              map[string]*sql.Stmt // prepared once per transaction: compiling a multi-row statement costs more than running it
 }
 
 type facetKey struct{ key, kind, value, original string }
@@ -32,7 +33,45 @@ type facetKey struct{ key, kind, value, original string }
 type relKey struct{ source, typ, target string }
 
 func newIndexer(c *Catalog, tx *sql.Tx) *indexer {
-	return &indexer{c: c, tx: tx, facets: map[facetKey]int{}, rels: map[relKey]int{}, exists: map[string]bool{}}
+	return &indexer{c: c, tx: tx, facets: map[facetKey]int{}, rels: map[relKey]int{}, exists: map[string]bool{},
+		stmts: map[string]*sql.Stmt{}}
+}
+
+// stmt returns the transaction's prepared statement for q.
+func (ix *indexer) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if s, ok := ix.stmts[q]; ok {
+		return s, nil
+	}
+	s, err := ix.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("preparing statement: %w", err)
+	}
+	ix.stmts[q] = s
+	return s, nil
+}
+
+func (ix *indexer) exec(ctx context.Context, q string, args ...any) error {
+	s, err := ix.stmt(ctx, q)
+	if err == nil {
+		_, err = s.ExecContext(ctx, args...)
+	}
+	return err
+}
+
+func (ix *indexer) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	s, err := ix.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// close releases the prepared statements.
+func (ix *indexer) close() {
+	for _, s := range ix.stmts {
+		s.Close()
+	}
+	clear(ix.stmts)
 }
 
 // kindOf returns the kind of a canonical ref.
@@ -52,8 +91,12 @@ func (ix *indexer) terms(kind string, terms []term, sign int) {
 
 // relate adds (sign 1) or removes (sign -1) the relations an entity states: its own and their inverses.
 func (ix *indexer) relate(e *Entity, sign int) {
-	self := e.Ref().String()
 	own, inverse := Relations(e)
+	ix.relateDerived(e.Ref().String(), own, inverse, sign)
+}
+
+// relateDerived is relate with the entity's relations already derived (see Relations).
+func (ix *indexer) relateDerived(self string, own []Relation, inverse map[Ref][]Relation, sign int) {
 	for _, r := range own {
 		ix.rels[relKey{self, r.Type, r.TargetRef}] += sign
 	}
@@ -93,7 +136,7 @@ func (ix *indexer) disappeared(ctx context.Context, refs []string) error {
 
 func (ix *indexer) incoming(ctx context.Context, refs []string, sign int) error {
 	for chunk := range slices.Chunk(refs, 500) {
-		rows, err := ix.tx.QueryContext(ctx, `SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN (`+
+		rows, err := ix.query(ctx, `SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN (`+
 			marks(len(chunk))+`)`, anySlice(chunk)...)
 		if err != nil {
 			return fmt.Errorf("reading relations: %w", err)
@@ -122,31 +165,40 @@ func (ix *indexer) flushRelations(ctx context.Context) error {
 		return cmp.Or(cmp.Compare(a.source, b.source), cmp.Compare(a.typ, b.typ), cmp.Compare(a.target, b.target))
 	})
 	keys = slices.DeleteFunc(keys, func(k relKey) bool { return ix.rels[k] == 0 })
-	// Rows only gaining statements and not counted need no answer back; the others say how many
-	// statements they are left with, to remove rows nobody states any more and to count rows appearing.
-	var quiet, answered []relKey
+	// Most relations have one possible stater (only a component states its owner), so their rows come and
+	// go with it and need no answer back. Rows only gaining statements and not counted need none either.
+	// The others say how many statements they are left with, to remove rows nobody states any more and to
+	// count rows appearing.
+	type transition struct {
+		k    relKey
+		sign int
+	}
+	var quiet, answered, gone []relKey
+	var changed []transition
 	for _, k := range keys {
-		if ix.rels[k] > 0 && (ix.skipRelationFacets || !countedRelation(k.typ)) {
+		d := ix.rels[k]
+		switch {
+		case singleStater(k.typ) && d < 0:
+			gone = append(gone, k)
+			changed = append(changed, transition{k, -1})
+		case singleStater(k.typ):
 			quiet = append(quiet, k)
-		} else {
+			changed = append(changed, transition{k, 1})
+		case d > 0 && (ix.skipRelationFacets || !countedRelation(k.typ)):
+			quiet = append(quiet, k)
+		default:
 			answered = append(answered, k)
 		}
 	}
 	if err := ix.addRelations(ctx, quiet); err != nil {
 		return err
 	}
-	var gone []relKey
-	type transition struct {
-		k    relKey
-		sign int
-	}
-	var changed []transition
 	for chunk := range slices.Chunk(answered, relationRows) {
 		args := make([]any, 0, 4*len(chunk))
 		for _, k := range chunk {
 			args = append(args, k.source, k.typ, k.target, ix.rels[k])
 		}
-		rows, err := ix.tx.QueryContext(ctx, `INSERT OR FAIL INTO relations (source_ref, type, target_ref, n) VALUES `+
+		rows, err := ix.query(ctx, `INSERT OR FAIL INTO relations (source_ref, type, target_ref, n) VALUES `+
 			tuples(len(chunk), 4)+` ON CONFLICT DO UPDATE SET n = n + excluded.n RETURNING source_ref, type, target_ref, n`, args...)
 		if err != nil {
 			return fmt.Errorf("storing relations: %w", err)
@@ -204,7 +256,7 @@ func (ix *indexer) addRelations(ctx context.Context, keys []relKey) error {
 		for _, k := range chunk {
 			args = append(args, k.source, k.typ, k.target, ix.rels[k])
 		}
-		if _, err := ix.tx.ExecContext(ctx, `INSERT OR FAIL INTO relations (source_ref, type, target_ref, n) VALUES `+
+		if err := ix.exec(ctx, `INSERT OR FAIL INTO relations (source_ref, type, target_ref, n) VALUES `+
 			tuples(len(chunk), 4)+` ON CONFLICT DO UPDATE SET n = n + excluded.n`, args...); err != nil {
 			return fmt.Errorf("storing relations: %w", err)
 		}
@@ -218,7 +270,7 @@ func (ix *indexer) deleteRelations(ctx context.Context, keys []relKey) error {
 		for _, k := range chunk {
 			args = append(args, k.source, k.typ, k.target)
 		}
-		if _, err := ix.tx.ExecContext(ctx, `DELETE FROM relations WHERE (source_ref, type, target_ref) IN (VALUES `+
+		if err := ix.exec(ctx, `DELETE FROM relations WHERE (source_ref, type, target_ref) IN (VALUES `+
 			tuples(len(chunk), 3)+`)`, args...); err != nil {
 			return fmt.Errorf("removing relations: %w", err)
 		}
@@ -236,7 +288,7 @@ func (ix *indexer) resolve(ctx context.Context, refs []string) error {
 		}
 	}
 	for chunk := range slices.Chunk(unknown, 500) {
-		rows, err := ix.tx.QueryContext(ctx, `SELECT ref FROM entities WHERE ref IN (`+marks(len(chunk))+`)`, anySlice(chunk)...)
+		rows, err := ix.query(ctx, `SELECT ref FROM entities WHERE ref IN (`+marks(len(chunk))+`)`, anySlice(chunk)...)
 		if err != nil {
 			return fmt.Errorf("looking up entities: %w", err)
 		}
@@ -271,7 +323,7 @@ func (ix *indexer) flush(ctx context.Context) error {
 		for _, k := range chunk {
 			args = append(args, k.key, k.kind, k.value, k.original, ix.facets[k])
 		}
-		rows, err := ix.tx.QueryContext(ctx, `INSERT OR FAIL INTO facets (key, kind, value, original, n) VALUES `+tuples(len(chunk), 5)+
+		rows, err := ix.query(ctx, `INSERT OR FAIL INTO facets (key, kind, value, original, n) VALUES `+tuples(len(chunk), 5)+
 			` ON CONFLICT DO UPDATE SET n = n + excluded.n RETURNING key, kind, value, original, n`, args...)
 		if err != nil {
 			return fmt.Errorf("counting facets: %w", err)
@@ -298,7 +350,7 @@ func (ix *indexer) flush(ctx context.Context) error {
 		for _, k := range chunk {
 			args = append(args, k.key, k.kind, k.value, k.original)
 		}
-		if _, err := ix.tx.ExecContext(ctx, `DELETE FROM facets WHERE (key, kind, value, original) IN (VALUES `+
+		if err := ix.exec(ctx, `DELETE FROM facets WHERE (key, kind, value, original) IN (VALUES `+
 			tuples(len(chunk), 4)+`)`, args...); err != nil {
 			return fmt.Errorf("counting facets: %w", err)
 		}

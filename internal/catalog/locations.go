@@ -59,11 +59,13 @@ func (c *Catalog) store(ctx context.Context, loc Location, res *crawlResult, cre
 	}
 	defer tx.Rollback()
 	ix := newIndexer(c, tx)
+	defer ix.close()
 	now := c.opts.Now().UnixNano()
 	if err := c.claimLocation(ctx, tx, loc, create, now); err != nil {
 		return nil, err
 	}
-	stored, kept, err := ix.apply(ctx, loc.ID, res.claims, &res.errs, now)
+	stored, kept, err := ix.apply(ctx, loc.ID, len(res.claims), func(i int) *prepared { return prepareClaim(res.claims[i]) },
+		&res.errs, now)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -255,13 +256,9 @@ func validatedCopy(e *Entity) (*Entity, error) {
 	if e == nil {
 		return nil, fmt.Errorf("entity: must not be nil")
 	}
-	b, err := json.Marshal(e)
+	m, err := entityDoc(e)
 	if err != nil {
 		return nil, fmt.Errorf("encoding entity: %w", err)
-	}
-	m, err := entityMapOf(b, e)
-	if err != nil {
-		return nil, err
 	}
 	var errs EntityErrors
 	for _, p := range validateDoc(m) {
@@ -273,15 +270,115 @@ func validatedCopy(e *Entity) (*Entity, error) {
 	return entityFromDoc(m), nil
 }
 
-// entityMapOf is the JSON-shaped form of an entity encoded as b, the form the rules are written against.
-func entityMapOf(b []byte, e *Entity) (map[string]any, error) {
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("decoding entity: %w", err)
+// entityDoc is the JSON-shaped form of an entity (what encoding and decoding it would give), the form the
+// rules are written against, built directly: it is a deep copy, and the JSON round trip it replaces was
+// most of the cost of accepting an entity.
+func entityDoc(e *Entity) (map[string]any, error) {
+	md := map[string]any{"name": e.Metadata.Name}
+	for k, v := range e.Metadata.Extra {
+		if isMetadataKey(k) {
+			continue
+		}
+		x, err := jsonValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("metadata.%s: %w", k, err)
+		}
+		md[k] = x
 	}
-	delete(m, "relations")
-	if _, ok := m["spec"]; !ok && e.Spec != nil {
-		m["spec"] = map[string]any{} // omitempty dropped an empty spec; judge its fields, not its absence
+	for k, v := range map[string]string{"uid": e.Metadata.UID, "etag": e.Metadata.Etag, "namespace": e.Metadata.Namespace,
+		"title": e.Metadata.Title, "description": e.Metadata.Description} {
+		if v != "" {
+			md[k] = v
+		}
+	}
+	if len(e.Metadata.Labels) > 0 {
+		md["labels"] = anyMap(e.Metadata.Labels)
+	}
+	if len(e.Metadata.Annotations) > 0 {
+		md["annotations"] = anyMap(e.Metadata.Annotations)
+	}
+	if len(e.Metadata.Tags) > 0 {
+		md["tags"] = anySlice(e.Metadata.Tags)
+	}
+	if len(e.Metadata.Links) > 0 {
+		links := make([]any, len(e.Metadata.Links))
+		for i, l := range e.Metadata.Links {
+			link := map[string]any{"url": l.URL}
+			for k, v := range map[string]string{"title": l.Title, "icon": l.Icon, "type": l.Type} {
+				if v != "" {
+					link[k] = v
+				}
+			}
+			links[i] = link
+		}
+		md["links"] = links
+	}
+	m := map[string]any{"apiVersion": e.APIVersion, "kind": e.Kind, "metadata": md}
+	if e.Spec != nil {
+		spec, err := jsonValue(e.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("spec: %w", err)
+		}
+		m["spec"] = spec
 	}
 	return m, nil
+}
+
+func anyMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// jsonValue copies a value into JSON's types (numbers stay exact integers where they are), falling back
+// to the encoder for types it does not know.
+func jsonValue(v any) (any, error) {
+	switch x := v.(type) {
+	case nil, string, bool, int64:
+		return x, nil
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return nil, fmt.Errorf("%v cannot be represented in JSON", x)
+		}
+		return x, nil
+	case int:
+		return int64(x), nil
+	case int32:
+		return int64(x), nil
+	case float32:
+		return jsonValue(float64(x))
+	case []any:
+		out := make([]any, len(x))
+		for i, item := range x {
+			var err error
+			if out[i], err = jsonValue(item); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case []string:
+		return anySlice(x), nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, item := range x {
+			var err error
+			if out[k], err = jsonValue(item); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case map[string]string:
+		return anyMap(x), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

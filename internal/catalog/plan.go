@@ -254,33 +254,17 @@ func (c *Catalog) walkPage(ctx context.Context, q pageQuery) (pageResult, error)
 // walk calls fn with the entities matching q.filter in travel order after q.after, until fn returns false;
 // with needRels the entities carry their relations.
 func (c *Catalog) walk(ctx context.Context, q pageQuery, needRels bool, fn func(*candidate) bool) error {
-	desc := q.order.desc() != q.backward
-	cmp, dir := ">", "ASC"
-	if desc {
-		cmp, dir = "<", "DESC"
+	w, err := c.walkOrder(ctx, q)
+	if err != nil {
+		return err
 	}
 	where, args := pushdown(q.filter, q.order.byRef)
-	var orderBy string
-	var keyset func(p *position) (string, []any)
-	switch {
-	case q.order.byRef:
-		orderBy = "ref " + dir
-		keyset = func(p *position) (string, []any) { return "ref " + cmp + " ?", []any{p.Ref} }
-	case q.order.byName():
-		orderBy = "name " + dir + ", id " + dir
-		keyset = func(p *position) (string, []any) {
-			return "(name, id) " + cmp + " (?, ?)", []any{p.Values[0].V, p.ID}
-		}
-	default:
-		orderBy = "id " + dir
-		keyset = func(p *position) (string, []any) { return "id " + cmp + " ?", []any{p.ID} }
-	}
 	after := q.after
 	chunk := 64
 	for {
-		conds, condArgs := append([]string(nil), where...), append([]any(nil), args...)
+		conds, condArgs := append(slices.Clone(w.where), where...), append(slices.Clone(w.args), args...)
 		if after != nil {
-			k, kargs := keyset(after)
+			k, kargs := w.keyset(after)
 			conds, condArgs = append(conds, k), append(condArgs, kargs...)
 		}
 		sqlWhere := ""
@@ -288,7 +272,7 @@ func (c *Catalog) walk(ctx context.Context, q pageQuery, needRels bool, fn func(
 			sqlWhere = " WHERE " + strings.Join(conds, " AND ")
 		}
 		batch, err := c.readCandidates(ctx, `SELECT id, ref, uid, name, terms FROM entities`+sqlWhere+
-			` ORDER BY `+orderBy+` LIMIT ?`, append(condArgs, chunk)...)
+			` ORDER BY `+w.orderBy+` LIMIT ?`, append(condArgs, chunk)...)
 		if err != nil {
 			return err
 		}
@@ -311,23 +295,116 @@ func (c *Catalog) walk(ctx context.Context, q pageQuery, needRels bool, fn func(
 	}
 }
 
-// pushdown turns the filter's top-level kind and namespace conditions into SQL on the entity columns, so
-// a walk skips other entities without handing them to Go. byRef also narrows a single kind to its range of
-// refs. The conditions stay in the filter; this only saves work.
-func pushdown(f *Filter, byRef bool) ([]string, []any) {
-	var conds []*Filter
+// walkOrder is how a walk reads an order from an index: the range it is confined to, its ORDER BY, and
+// the condition that starts it after a position.
+type walkOrder struct {
+	where   []string
+	args    []any
+	orderBy string
+	keyset  func(p *position) (string, []any)
+}
+
+func (c *Catalog) walkOrder(ctx context.Context, q pageQuery) (walkOrder, error) {
+	cmp, dir := ">", "ASC"
+	if q.order.desc() != q.backward {
+		cmp, dir = "<", "DESC"
+	}
+	switch {
+	case q.order.byRef:
+		return walkOrder{orderBy: "ref " + dir, keyset: func(p *position) (string, []any) {
+			return "ref " + cmp + " ?", []any{p.Ref}
+		}}, nil
+	case !q.order.byName():
+		return walkOrder{orderBy: "id " + dir, keyset: func(p *position) (string, []any) {
+			return "id " + cmp + " ?", []any{p.ID}
+		}}, nil
+	}
+	prefix, err := c.kindNamespace(ctx, q.filter)
+	if err != nil {
+		return walkOrder{}, err
+	}
+	if prefix != "" {
+		// Names are unique within a kind and namespace, so there the ref index is in name order, and
+		// other kinds (APIs named before every component, say) are never read.
+		return walkOrder{where: []string{"ref > ?", "ref < ?"}, args: []any{prefix, prefix[:len(prefix)-1] + "0"},
+			orderBy: "ref " + dir, keyset: func(p *position) (string, []any) {
+				return "ref " + cmp + " ?", []any{prefix + p.Values[0].V}
+			}}, nil
+	}
+	return walkOrder{orderBy: "name " + dir + ", id " + dir, keyset: func(p *position) (string, []any) {
+		return "(name, id) " + cmp + " (?, ?)", []any{p.Values[0].V, p.ID}
+	}}, nil
+}
+
+// kindNamespace returns "kind:namespace/" when the filter confines entities to one kind and all of them
+// (or all it allows) are in one namespace; "" otherwise.
+func (c *Catalog) kindNamespace(ctx context.Context, f *Filter) (string, error) {
+	kinds, nss := topValues(f, "kind"), topValues(f, "metadata.namespace")
+	if len(kinds) != 1 || len(nss) > 1 {
+		return "", nil
+	}
+	if len(nss) == 1 {
+		return kinds[0] + ":" + nss[0] + "/", nil
+	}
+	rows, err := c.db.QueryContext(ctx, `SELECT DISTINCT value FROM facets WHERE key = 'metadata.namespace' AND kind = ? LIMIT 2`, kinds[0])
+	if err != nil {
+		return "", fmt.Errorf("reading namespaces: %w", err)
+	}
+	defer rows.Close()
+	var found []string
+	for rows.Next() {
+		var ns string
+		if err := rows.Scan(&ns); err != nil {
+			return "", err
+		}
+		found = append(found, ns)
+	}
+	if err := rows.Err(); err != nil || len(found) != 1 {
+		return "", err
+	}
+	return kinds[0] + ":" + found[0] + "/", nil
+}
+
+// topValues returns the values of a top-level (or only) equality condition on key; nil if there is none.
+func topValues(f *Filter, key string) []string {
+	conds := topConditions(f)
+	for _, cond := range conds {
+		if cond.op == opField && cond.match == matchIn && cond.key == key && len(cond.values) > 0 {
+			return cond.values
+		}
+	}
+	return nil
+}
+
+// topConditions returns the conditions every match must meet: a conjunction's members, or the filter.
+func topConditions(f *Filter) []*Filter {
 	switch {
 	case f == nil:
-		return nil, nil
+		return nil
 	case f.op == opAll:
-		conds = f.subs
-	case f.op == opField:
-		conds = []*Filter{f}
+		return f.subs
 	}
+	return []*Filter{f}
+}
+
+// pushdown turns the filter's top-level kind, namespace and full-text conditions into SQL on the entity
+// columns, so a walk skips other entities inside SQLite instead of handing them to Go. byRef also narrows
+// a single kind to its range of refs. The conditions stay in the filter (a full-text one is only
+// prefiltered: the stored terms hold keys too); this only saves work.
+func pushdown(f *Filter, byRef bool) ([]string, []any) {
 	var where []string
 	var args []any
-	for _, cond := range conds {
-		if cond.op != opField || cond.match != matchIn || len(cond.values) == 0 {
+	for _, cond := range topConditions(f) {
+		if cond.op != opField {
+			continue
+		}
+		if cond.match == matchText {
+			if w, a := textPushdown(cond); w != "" {
+				where, args = append(where, w), append(args, a...)
+			}
+			continue
+		}
+		if cond.match != matchIn || len(cond.values) == 0 {
 			continue
 		}
 		column := map[string]string{"kind": "kind", "metadata.namespace": "namespace"}[cond.key]
@@ -343,6 +420,30 @@ func pushdown(f *Filter, byRef bool) ([]string, []any) {
 		args = append(args, anySlice(cond.values)...)
 	}
 	return where, args
+}
+
+// textPushdown prefilters a full-text condition: names in their column, relations not at all.
+func textPushdown(cond *Filter) (string, []any) {
+	var ors []string
+	var args []any
+	terms := false
+	for _, k := range cond.keys {
+		switch {
+		case strings.HasPrefix(k, "relations."):
+			return "", nil
+		case k == "metadata.name":
+			ors, args = append(ors, "instr(name, ?) > 0"), append(args, cond.values[0])
+		case k == "metadata.uid":
+			ors, args = append(ors, "instr(uid, ?) > 0"), append(args, cond.values[0])
+		case !terms:
+			terms = true
+			ors, args = append(ors, "instr(terms, ?) > 0"), append(args, cond.values[0])
+		}
+	}
+	if len(ors) == 0 {
+		return "", nil
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args
 }
 
 // readCandidates runs a query selecting id, ref, uid, name, terms.

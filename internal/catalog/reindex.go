@@ -14,7 +14,7 @@ import (
 // indexVersion names how search terms, relations and counts are derived from entities. Changing that
 // derivation (a new relation type, another counted key) must bump it: the next Open rebuilds the index from
 // the stored entities instead of mixing old and new derivations.
-const indexVersion = 2
+const indexVersion = 3
 
 // openIndex loads the multi-valued keys and rebuilds the index when it was built by another version.
 func (c *Catalog) openIndex(ctx context.Context) error {

@@ -18,6 +18,7 @@ func (c *Catalog) update(ctx context.Context, fn func(ix *indexer) error) error 
 	}
 	defer tx.Rollback()
 	ix := newIndexer(c, tx)
+	defer ix.close()
 	if err := fn(ix); err != nil {
 		return err
 	}

@@ -35,6 +35,9 @@ type term struct {
 	value    string // lower-case value, or nullValue
 	original string // the value as written (what facets show)
 	counted  bool   // kept in the facet counts
+	// element marks a string in an array. Backstage also indexes each as "key.element" = true (so several
+	// tags can be required at once); those terms are implied by this flag instead of stored.
+	element bool
 }
 
 // entityTerms returns the search terms of an entity's own document (its relations are terms too, but they
@@ -117,17 +120,17 @@ func (t *termCollector) visit(path string, v any) {
 		}
 	case []any:
 		for _, item := range x {
-			t.visit(path, item)
 			if s, ok := item.(string); ok {
 				t.array(path)
-				t.add(path+"."+s, "true", true)
+				t.add(path, s, true)
+				continue
 			}
+			t.visit(path, item)
 		}
 	case []string:
 		for _, s := range x {
 			t.array(path)
-			t.add(path, s, false)
-			t.add(path+"."+s, "true", true)
+			t.add(path, s, true)
 		}
 	case map[string]string:
 		for _, k := range sortedKeys(x) {
@@ -159,11 +162,11 @@ func scalarString(v any) (string, bool) {
 	return "", false
 }
 
-// add records key = value. synthetic marks the "array.element" = true terms, which are never counted.
-func (t *termCollector) add(key, value string, synthetic bool) {
+// add records key = value; element marks a string of an array.
+func (t *termCollector) add(key, value string, element bool) {
 	key = strings.ToLower(key)
-	if len(key) > maxTermKey || strings.ContainsAny(key, "\x1e\x1f") {
-		return
+	if len(key) > maxTermKey || strings.ContainsFunc(key, isControl) {
+		return // control bytes are the stored text's separators and key prefixes
 	}
 	lower := strings.ToLower(value)
 	if len(lower) > maxTermValue || strings.ContainsAny(value, "\x00\x1e\x1f") {
@@ -175,11 +178,16 @@ func (t *termCollector) add(key, value string, synthetic bool) {
 		return
 	}
 	t.seen[k] = true
-	t.terms = append(t.terms, term{key: key, value: lower, original: value, counted: !synthetic && countedKey(key)})
+	t.terms = append(t.terms, term{key: key, value: lower, original: value, counted: countedKey(key), element: element})
 }
+
+func isControl(r rune) bool { return r < 0x20 }
 
 func (t *termCollector) addNull(key string) {
 	key = strings.ToLower(key)
+	if strings.ContainsFunc(key, isControl) {
+		return
+	}
 	k := [2]string{key, nullValue}
 	if len(key) > maxTermKey || t.seen[k] {
 		return
@@ -209,6 +217,19 @@ func countedKey(key string) bool {
 func countedRelation(typ string) bool {
 	switch typ {
 	case RelationOwnedBy, RelationPartOf, RelationMemberOf, RelationChildOf:
+		return true
+	}
+	return false
+}
+
+// singleStater tells whether only one entity can state relations of this type: the source of an own
+// relation (ownedBy, partOf, providesApi, consumesApi) or the entity whose own relation it is the inverse
+// of. Such a relation's row exists exactly while that entity states it. Membership, hierarchy and
+// dependencies can be stated from both ends.
+func singleStater(typ string) bool {
+	switch typ {
+	case RelationOwnedBy, RelationOwnerOf, RelationPartOf, RelationHasPart, RelationProvidesAPI, RelationAPIProvidedBy,
+		RelationConsumesAPI, RelationAPIConsumedBy:
 		return true
 	}
 	return false
@@ -248,16 +269,54 @@ func inverseRelation(typ string) string {
 	return pairs[i^1]
 }
 
-// encodeTerms writes terms as the stored text: flag, key, value and original (when it differs) per term.
+// Stored terms are compact: a flag, the key with a common prefix replaced by one control byte, the value,
+// and the original only when it differs. Half a row's bytes were terms before, and a row's size is what a
+// bulk load pays for.
+var keyPrefixes = [...]string{1: "metadata.annotations.", 2: "metadata.labels.", 3: "metadata.", 4: "spec."}
+
+// compressKey replaces a key's common prefix by its byte; keys are compared compressed.
+func compressKey(key string) string {
+	for i := 1; i < len(keyPrefixes); i++ {
+		if rest, ok := strings.CutPrefix(key, keyPrefixes[i]); ok {
+			return string(rune(i)) + rest
+		}
+	}
+	return key
+}
+
+func expandKey(key string) string {
+	if key != "" && int(key[0]) < len(keyPrefixes) && key[0] != 0 {
+		return keyPrefixes[key[0]] + key[1:]
+	}
+	return key
+}
+
+// Term flags: whether the term is counted, and whether it is an element of an array of strings.
+const (
+	flagCounted        = 'c'
+	flagUncounted      = 'x'
+	flagCountedElement = 'a'
+	flagElement        = 'b'
+)
+
+func termFlag(t term) byte {
+	switch {
+	case t.counted && t.element:
+		return flagCountedElement
+	case t.element:
+		return flagElement
+	case t.counted:
+		return flagCounted
+	}
+	return flagUncounted
+}
+
+// encodeTerms writes terms as the stored text.
 func encodeTerms(terms []term) string {
 	var b strings.Builder
 	for _, t := range terms {
-		if t.counted {
-			b.WriteByte('c')
-		} else {
-			b.WriteByte('x')
-		}
-		b.WriteString(t.key)
+		b.WriteByte(termFlag(t))
+		b.WriteString(compressKey(t.key))
 		b.WriteByte(termSep)
 		b.WriteString(t.value)
 		b.WriteByte(termSep)
@@ -269,7 +328,7 @@ func encodeTerms(terms []term) string {
 	return b.String()
 }
 
-// termIter walks stored terms text without allocating.
+// termIter walks stored terms text without allocating; the keys it returns are compressed.
 type termIter struct{ s string }
 
 func (it *termIter) next() (term, bool) {
@@ -279,7 +338,8 @@ func (it *termIter) next() (term, bool) {
 	}
 	rec := it.s[:end]
 	it.s = it.s[end+1:]
-	t := term{counted: rec[0] == 'c'}
+	f := rec[0]
+	t := term{counted: f == flagCounted || f == flagCountedElement, element: f == flagCountedElement || f == flagElement}
 	rec = rec[1:]
 	i := strings.IndexByte(rec, termSep)
 	t.key, rec = rec[:i], rec[i+1:]
@@ -291,10 +351,18 @@ func (it *termIter) next() (term, bool) {
 	return t, true
 }
 
+// isElementKey tells whether the compressed key ckey is the "key.element" term an element term implies.
+func (t term) isElementKey(ckey string) bool {
+	return t.element && len(ckey) == len(t.key)+1+len(t.value) && strings.HasPrefix(ckey, t.key) &&
+		ckey[len(t.key)] == '.' && strings.HasSuffix(ckey, t.value)
+}
+
+// decodeTerms reads stored terms back, with their keys expanded.
 func decodeTerms(s string) []term {
 	var out []term
 	it := termIter{s}
 	for t, ok := it.next(); ok; t, ok = it.next() {
+		t.key = expandKey(t.key)
 		out = append(out, t)
 	}
 	return out

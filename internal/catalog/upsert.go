@@ -28,10 +28,6 @@ func (c *Catalog) upsert(ctx context.Context, source string, entities []*Entity,
 	if err != nil {
 		return err
 	}
-	claims, err := sourceClaims(source, entities)
-	if err != nil {
-		return err
-	}
 	var errs EntityErrors
 	orphaned := 0
 	err = c.update(ctx, func(ix *indexer) error {
@@ -40,7 +36,7 @@ func (c *Catalog) upsert(ctx context.Context, source string, entities []*Entity,
 		if err != nil {
 			return err
 		}
-		_, kept, err := ix.apply(ctx, locID, claims, &errs, now)
+		_, kept, err := ix.apply(ctx, locID, len(entities), func(i int) *prepared { return sourceClaim(source, i, entities[i]) }, &errs, now)
 		if err != nil {
 			return err
 		}
@@ -78,42 +74,28 @@ func splitSource(source string) (string, string, error) {
 	return typ, target, nil
 }
 
-// sourceClaims validates and copies the caller's entities, so the catalog never aliases their maps. The
-// copies are made on every core: for a bulk load this is most of the work outside the database.
-func sourceClaims(source string, entities []*Entity) ([]claim, error) {
-	copies := make([]*Entity, len(entities))
-	problems := make([]error, len(entities))
-	parallel(len(entities), func(i int) { copies[i], problems[i] = validatedCopy(entities[i]) })
-	var errs EntityErrors
-	claims := make([]claim, 0, len(entities))
-	seen := make(map[string]bool, len(entities))
-	for i, cp := range copies {
-		if err := problems[i]; err != nil {
-			var list EntityErrors
-			if errors.As(err, &list) {
-				for _, one := range list {
-					if ee, ok := one.(*EntityError); ok {
-						ee.File, ee.Document = source, i+1
-					}
+// sourceClaim validates and copies entity i of an Upsert call (the catalog never aliases the caller's
+// maps) and prepares it; an invalid entity comes back with its problems as the prepared claim's error.
+func sourceClaim(source string, i int, e *Entity) *prepared {
+	cp, err := validatedCopy(e)
+	if err != nil {
+		var list EntityErrors
+		if errors.As(err, &list) {
+			for _, one := range list {
+				if ee, ok := one.(*EntityError); ok {
+					ee.File, ee.Document = source, i+1
 				}
 			}
-			errs = append(errs, err)
-			continue
+		} else {
+			err = &EntityError{File: source, Document: i + 1, Rule: err.Error()}
 		}
-		ref := cp.Ref().String()
-		if seen[ref] {
-			errs = append(errs, &EntityError{File: source, Document: i + 1, Ref: ref, Rule: "appears twice in the same call"})
-			continue
-		}
-		seen[ref] = true
-		cp.Metadata.UID, cp.Metadata.Etag, cp.Relations = "", "", nil
-		annotate(cp, source, source)
-		claims = append(claims, claim{entity: cp, file: source})
+		return &prepared{err: err}
 	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return claims, nil
+	cp.Metadata.UID, cp.Metadata.Etag, cp.Relations = "", "", nil
+	annotate(cp, source, source)
+	p := prepareClaim(claim{entity: cp, file: source})
+	p.document = i + 1
+	return p
 }
 
 func syntheticLocation(ctx context.Context, tx *sql.Tx, typ, target string, now int64) (string, error) {

@@ -7,11 +7,13 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // claim is one entity a location (or an Upsert source) provides.
@@ -25,25 +27,24 @@ type claim struct {
 // claims on every core before the single writer takes over.
 type prepared struct {
 	claim
-	ref    string
-	hash   string
-	uid    string // a fresh one; replaced by the stored one when the entity exists
-	body   []byte // the entity as stored: JSON without relations, with uid and etag
-	terms  []term
-	arrays []string // keys of arrays of strings
-	text   string   // encoded terms
-	err    error
-}
-
-func prepareClaims(claims []claim) []*prepared {
-	out := make([]*prepared, len(claims))
-	parallel(len(claims), func(i int) { out[i] = prepareClaim(claims[i]) })
-	return out
+	document int // 1-based position in an Upsert call, for errors
+	ref      string
+	own      []Relation         // the relations the entity states
+	inverse  map[Ref][]Relation // and their inverses, by target
+	hash     string
+	uid      string // a fresh one; replaced by the stored one when the entity exists
+	body     []byte // the entity as stored: JSON without relations, with uid and etag
+	terms    []term
+	arrays   []string // keys of arrays of strings
+	text     string   // encoded terms
+	err      error
 }
 
 // parallel runs fn(0..n-1) on every core; small batches run inline.
-func parallel(n int, fn func(i int)) {
-	workers := runtime.GOMAXPROCS(0)
+func parallel(n int, fn func(i int)) { parallelOn(runtime.GOMAXPROCS(0), n, fn) }
+
+// parallelOn runs fn(0..n-1) on up to workers goroutines.
+func parallelOn(workers, n int, fn func(i int)) {
 	if n < 64 || workers < 2 {
 		for i := range n {
 			fn(i)
@@ -78,11 +79,13 @@ func prepareClaim(cl claim) *prepared {
 	}
 	sum := sha256.Sum256(content)
 	p.hash = base64.RawURLEncoding.EncodeToString(sum[:])
-	p.uid = newUUID()
+	p.uid = newEntityUID(time.Now())
 	e.Metadata.UID, e.Metadata.Etag = p.uid, etagOf(p.hash)
 	p.body = withIdentity(content, p.uid, e.Metadata.Etag)
 	p.terms, p.arrays = entityIndex(e)
 	p.text = encodeTerms(p.terms)
+	p.own, p.inverse = Relations(e)
+	e.Relations = p.own
 	return p
 }
 
@@ -125,10 +128,10 @@ type storedRow struct {
 }
 
 // lookup reads the stored rows of refs.
-func lookup(ctx context.Context, tx *sql.Tx, refs []string) (map[string]storedRow, error) {
+func (ix *indexer) lookup(ctx context.Context, refs []string) (map[string]storedRow, error) {
 	out := make(map[string]storedRow, len(refs))
 	for chunk := range slices.Chunk(refs, 500) {
-		rows, err := tx.QueryContext(ctx, `SELECT ref, id, uid, location_id, source, hash, orphaned_at, terms FROM entities
+		rows, err := ix.query(ctx, `SELECT ref, id, uid, location_id, source, hash, orphaned_at, terms FROM entities
 			WHERE ref IN (`+marks(len(chunk))+`)`, anySlice(chunk)...)
 		if err != nil {
 			return nil, fmt.Errorf("looking up entities: %w", err)
@@ -166,23 +169,90 @@ type update struct {
 	oldEntity *Entity // as stored before, for the relations it stated
 }
 
-// apply stores claims for location locID. Conflicts with another location are appended to errs (the
-// entity is skipped); stored returns the entities as stored, kept the refs that stay this location's.
-func (ix *indexer) apply(ctx context.Context, locID string, claims []claim, errs *EntityErrors, now int64) (stored []*Entity, kept map[string]bool, err error) {
-	ps := prepareClaims(claims)
-	refs := make([]string, len(ps))
-	for i, p := range ps {
-		if p.err != nil {
-			return nil, nil, p.err
+// applyChunk is how many claims are prepared and written at a time: while one chunk is written, the next
+// is prepared on the other cores.
+const applyChunk = 500
+
+// apply stores n claims for location locID; prepare(i) returns claim i ready to store (it runs on other
+// goroutines, ahead of the writes). A prepared claim with an EntityError (or EntityErrors) is a problem of
+// that entity and is appended to errs, as are conflicts with another location and refs given twice; any
+// other error fails the write. stored returns the entities as stored, kept the refs that stay this
+// location's.
+func (ix *indexer) apply(ctx context.Context, locID string, n int, prepare func(i int) *prepared, errs *EntityErrors, now int64) (stored []*Entity, kept map[string]bool, err error) {
+	kept = map[string]bool{}
+	seen := make(map[string]bool, n)
+	err = pipeline(n, applyChunk, prepare, func(ps []*prepared) error {
+		var ok []*prepared
+		for _, p := range ps {
+			var list EntityErrors
+			var one *EntityError
+			switch {
+			case errors.As(p.err, &list):
+				*errs = append(*errs, list...)
+			case errors.As(p.err, &one):
+				*errs = append(*errs, one)
+			case p.err != nil:
+				return p.err
+			case seen[p.ref]:
+				*errs = append(*errs, &EntityError{File: p.file, Document: p.document, Ref: p.ref, Rule: "appears twice in the same call"})
+			default:
+				seen[p.ref] = true
+				ok = append(ok, p)
+			}
 		}
-		refs[i] = p.ref
-	}
-	existing, err := lookup(ctx, ix.tx, refs)
+		st, err := ix.applyPrepared(ctx, locID, ok, errs, kept, now)
+		stored = append(stored, st...)
+		return err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
+	return stored, kept, nil
+}
+
+// pipeline prepares items in chunks on background goroutines and hands each chunk, in order, to write,
+// which runs on the calling goroutine while the next chunk is being prepared.
+func pipeline(n, chunk int, prepare func(i int) *prepared, write func([]*prepared) error) error {
+	results := make([]*prepared, n)
+	ready := make(chan [2]int, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(ready)
+		for lo := 0; lo < n; lo += chunk {
+			hi := min(lo+chunk, n)
+			// One core is the writer's: it is the bottleneck, and sharing its core would slow it down.
+			parallelOn(max(runtime.GOMAXPROCS(0)-1, 1), hi-lo, func(i int) { results[lo+i] = prepare(lo + i) })
+			select {
+			case ready <- [2]int{lo, hi}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	var err error
+	for r := range ready {
+		if err != nil {
+			continue
+		}
+		if err = write(results[r[0]:r[1]]); err != nil {
+			close(stop)
+		}
+	}
+	return err
+}
+
+// applyPrepared writes one chunk of prepared claims.
+func (ix *indexer) applyPrepared(ctx context.Context, locID string, ps []*prepared, errs *EntityErrors, kept map[string]bool, now int64) ([]*Entity, error) {
+	refs := make([]string, len(ps))
+	for i, p := range ps {
+		refs[i] = p.ref
+	}
+	existing, err := ix.lookup(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
 	b := &batch{ix: ix, locID: locID, now: now}
-	kept = map[string]bool{}
+	var stored []*Entity
 	for _, p := range ps {
 		kept[p.ref] = true
 		row, found := existing[p.ref]
@@ -194,7 +264,6 @@ func (ix *indexer) apply(ctx context.Context, locID string, claims []claim, errs
 		if found {
 			p.withUID(row.uid)
 		}
-		p.entity.Relations, _ = Relations(p.entity)
 		stored = append(stored, p.entity)
 		switch {
 		case !found:
@@ -203,10 +272,7 @@ func (ix *indexer) apply(ctx context.Context, locID string, claims []claim, errs
 			b.updates = append(b.updates, update{p: p, old: row})
 		}
 	}
-	if err := b.write(ctx); err != nil {
-		return nil, nil, err
-	}
-	return stored, kept, nil
+	return stored, b.write(ctx)
 }
 
 func (b *batch) write(ctx context.Context) error {
@@ -228,7 +294,7 @@ func (b *batch) write(ctx context.Context) error {
 	}
 	for _, p := range b.inserts {
 		b.ix.terms(kindOf(p.ref), p.terms, 1)
-		b.ix.relate(p.entity, 1)
+		b.ix.relateDerived(p.ref, p.own, p.inverse, 1)
 		if err := b.ix.noteKeys(ctx, p.terms, p.arrays); err != nil {
 			return err
 		}
@@ -236,7 +302,7 @@ func (b *batch) write(ctx context.Context) error {
 	for _, u := range b.updates {
 		b.ix.terms(kindOf(u.p.ref), decodeTerms(u.old.terms), -1)
 		b.ix.terms(kindOf(u.p.ref), u.p.terms, 1)
-		b.ix.relate(u.p.entity, 1)
+		b.ix.relateDerived(u.p.ref, u.p.own, u.p.inverse, 1)
 		if err := b.ix.noteKeys(ctx, u.p.terms, u.p.arrays); err != nil {
 			return err
 		}
@@ -247,25 +313,29 @@ func (b *batch) write(ctx context.Context) error {
 	return b.ix.flushRelations(ctx)
 }
 
+// insertRows is how many entities one INSERT statement stores.
+const insertRows = 32
+
 func (b *batch) insert(ctx context.Context) error {
 	var next int64
 	if err := b.ix.tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM entities`).Scan(&next); err != nil {
 		return fmt.Errorf("allocating entity ids: %w", err)
 	}
-	stmt, err := b.ix.tx.PrepareContext(ctx, `INSERT INTO entities (id, uid, ref, kind, namespace, name, location_id, source,
-		hash, etag, terms, body, parent_ref, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
-	if err != nil {
-		return fmt.Errorf("preparing statement: %w", err)
-	}
-	defer stmt.Close()
-	for _, p := range b.inserts {
-		r := p.entity.Ref()
-		if _, err := stmt.ExecContext(ctx, next, p.uid, p.ref, r.Kind, r.Namespace, r.Name, b.locID,
-			p.entity.Metadata.Annotations[AnnotationManagedByLocation], p.hash, p.entity.Metadata.Etag, p.text, string(p.body),
-			p.parent, b.now, b.now); err != nil {
-			return fmt.Errorf("storing %s: %w", p.ref, err)
+	for chunk := range slices.Chunk(b.inserts, insertRows) {
+		args := make([]any, 0, 15*len(chunk))
+		for _, p := range chunk {
+			r := p.entity.Ref()
+			args = append(args, next, p.uid, p.ref, r.Kind, r.Namespace, r.Name, b.locID,
+				p.entity.Metadata.Annotations[AnnotationManagedByLocation], p.hash, p.entity.Metadata.Etag, p.text, string(p.body),
+				p.parent, b.now, b.now)
+			next++
 		}
-		next++
+		// OR FAIL: a failing row fails the whole transaction anyway, and without the default ABORT SQLite
+		// needs no statement journal for a multi-row insert.
+		if err := b.ix.exec(ctx, `INSERT OR FAIL INTO entities (id, uid, ref, kind, namespace, name, location_id,
+			source, hash, etag, terms, body, parent_ref, created_at, updated_at) VALUES `+tuples(len(chunk), 15), args...); err != nil {
+			return fmt.Errorf("storing entities: %w", err)
+		}
 	}
 	return nil
 }

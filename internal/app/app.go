@@ -125,7 +125,8 @@ type App struct {
 	DNS        *dns.Server      // nil when disabled
 	Gateway    *gateway.Gateway // nil when disabled
 
-	edge edgeRuntime
+	edge     edgeRuntime
+	delivery deliveryRuntime
 	// renderApps renders the apps' overlays into the generated tree (set by the delivery wiring).
 	renderApps                func(ctx context.Context, st *EdgeState, apps []appInfo, edgeFiles map[string][]byte) (map[string][]byte, error)
 	gatewayURL, gatewayTLSURL string
@@ -196,7 +197,7 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	}
 	a.serve(mainLn, a.mainHandler())
 	a.serve(s3Ln, a.Objects)
-	a.wg.Add(4)
+	a.wg.Add(6)
 	go func() {
 		defer a.wg.Done()
 		if err := a.Reconciler.Run(runCtx); err != nil {
@@ -216,6 +217,14 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	go func() {
 		defer a.wg.Done()
 		a.edgeLoop(runCtx)
+	}()
+	go func() {
+		defer a.wg.Done()
+		_ = a.delivery.watcher.Run(runCtx)
+	}()
+	go func() {
+		defer a.wg.Done()
+		_ = a.delivery.watcher.Poll(runCtx, a.pollInterval(ctx))
 	}()
 	return a, nil
 }
@@ -243,7 +252,7 @@ func (a *App) open(ctx context.Context, host string) error {
 		return err
 	}
 	if a.Registry, err = registry.New(filepath.Join(dir, "registry"), registry.Options{
-		Authorize: a.authorizeRegistry, Logger: a.log,
+		Authorize: a.authorizeRegistry, Logger: a.log, OnPush: a.onRegistryPush,
 	}); err != nil {
 		return err
 	}
@@ -289,6 +298,9 @@ func (a *App) open(ctx context.Context, host string) error {
 	req = request.New(a.Platform, a.Changes, st)
 	a.Requests = req
 	a.changeRouter = &changeRouter{platform: a.Changes, forge: a.Forge, store: st}
+	if err := a.openDelivery(ctx); err != nil {
+		return err
+	}
 	if a.Catalog, err = catalog.Open(ctx, filepath.Join(dir, "catalog.db"), a.readForgeFile, a.log); err != nil {
 		return err
 	}
@@ -329,6 +341,7 @@ func (a *App) mainHandler() http.Handler {
 	mux.Handle("/api/", api.Handler())
 	mux.Handle("/api/scaffolder/", a.Scaffolder.Handler(a.Auth))
 	mux.Handle("/api/catalog/", a.catalogHandler())
+	mux.Handle("/webhooks/", a.delivery.watcher.Handler())
 	mux.Handle("/", a.portalHandler())
 	mux.Handle("/git/", a.Forge)
 	mux.Handle("/v2/", a.Registry)

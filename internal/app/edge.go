@@ -98,7 +98,7 @@ func (a *App) computeEdge(ctx context.Context) (*EdgeState, []appInfo, *edge.Tab
 	var routes []edge.AppRoute
 	for _, ai := range apps {
 		for _, env := range ai.Environments {
-			rs, err := score.Routes(ai.Workload, a.appInputs(ctx, cfg, ai, env))
+			rs, err := score.Routes(ai.Workload, a.appInputs(ctx, cfg, ai, env, "", ""))
 			if err != nil {
 				st.Problems = append(st.Problems, fmt.Sprintf("%s: %v", ai.Repo, err))
 				continue
@@ -159,7 +159,11 @@ func (a *App) syncEdge(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return a.commitGenerated(ctx, files)
+	if err := a.commitGenerated(ctx, files); err != nil {
+		return err
+	}
+	a.syncDelivery(ctx, st.cfg, apps)
+	return nil
 }
 
 func dnsOptions(cfg *platform.Config) dns.Options {

@@ -51,8 +51,10 @@ func (a *App) seed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(users) > 0 {
-		return nil
+	for _, u := range users {
+		if u.Name != botUser {
+			return nil // people exist: not a first start
+		}
 	}
 	if _, err := a.Auth.AddUser(ctx, store.User{Name: "admin", DisplayName: "goldenpath admin", Roles: []string{store.RoleAdmin}, Teams: []string{"platform"}}); err != nil {
 		return fmt.Errorf("creating the admin user: %w", err)

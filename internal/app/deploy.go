@@ -1,0 +1,428 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/goldenpathidp/goldenpath/internal/change"
+	"github.com/goldenpathidp/goldenpath/internal/edge"
+	"github.com/goldenpathidp/goldenpath/internal/forge"
+	"github.com/goldenpathidp/goldenpath/internal/images"
+	"github.com/goldenpathidp/goldenpath/internal/localrun"
+	"github.com/goldenpathidp/goldenpath/internal/platform"
+	"github.com/goldenpathidp/goldenpath/internal/registry"
+	"github.com/goldenpathidp/goldenpath/internal/score"
+	"github.com/goldenpathidp/goldenpath/internal/secrets"
+	"github.com/goldenpathidp/goldenpath/internal/store"
+	"github.com/google/go-containerregistry/pkg/authn"
+)
+
+// botUser is goldenpath's own identity: it pulls images to run them and watches the registry.
+const botUser = "goldenpath-bot"
+
+// deliveryRuntime holds the delivery's moving parts.
+type deliveryRuntime struct {
+	watcher *images.Watcher
+	local   *localrun.Supervisor
+	kube    *kubeApplier // apply mode; nil until configured
+
+	mu      sync.Mutex
+	watched map[string]bool
+	history []Deployment // recent deployments, newest last
+}
+
+// Deployment is one image reaching an app's environment.
+type Deployment struct {
+	App         string    `json:"app"`
+	Environment string    `json:"environment"`
+	Image       string    `json:"image"`
+	Previous    string    `json:"previous,omitempty"`
+	Commit      string    `json:"commit,omitempty"`
+	Change      int64     `json:"change,omitempty"` // when the environment deploys through change requests
+	Pushed      time.Time `json:"pushed"`           // when goldenpath heard of the image
+	Committed   time.Time `json:"committed,omitzero"`
+	Deployed    time.Time `json:"deployed,omitzero"`
+	Status      string    `json:"status"`
+	Message     string    `json:"message,omitempty"`
+}
+
+// botToken returns the bot's API token, creating the bot on first use; the token is kept in the vault.
+func (a *App) botToken(ctx context.Context) (string, error) {
+	if v, _, err := a.Vault.Get(ctx, "system/bot-token"); err == nil {
+		return v.Reveal(), nil
+	}
+	if _, err := a.Store.GetUser(ctx, botUser); errors.Is(err, store.ErrNotFound) {
+		if _, err := a.Auth.AddUser(ctx, store.User{Name: botUser, DisplayName: "goldenpath", Roles: []string{store.RoleAdmin}, Teams: []string{"platform"}}); err != nil {
+			return "", err
+		}
+	}
+	tok, _, err := a.Auth.IssueToken(ctx, botUser, "goldenpath's own pulls and watches", 0)
+	if err != nil {
+		return "", err
+	}
+	return tok, a.Vault.Put(ctx, "system/bot-token", secrets.Value(tok), "goldenpath")
+}
+
+// openDelivery creates the image watcher and the local runtime.
+func (a *App) openDelivery(ctx context.Context) error {
+	tok, err := a.botToken(ctx)
+	if err != nil {
+		return fmt.Errorf("creating goldenpath's bot: %w", err)
+	}
+	host := strings.TrimPrefix(a.url, "http://")
+	lister, err := images.NewRegistry(images.RegistryOptions{Keychain: images.BasicKeychain(host, botUser, tok), Logger: a.log})
+	if err != nil {
+		return err
+	}
+	a.delivery.watcher, err = images.NewWatcher(images.Options{Source: lister, OnUpdate: a.onImage, Logger: a.log,
+		WebhookSecret: images.Secret(a.cfg.Getenv("GOLDENPATH_WEBHOOK_SECRET"))})
+	if err != nil {
+		return err
+	}
+	a.delivery.local, err = localrun.New(localrun.Options{Dir: filepath.Join(a.cfg.DataDir, "apps"),
+		Auth: &authn.Basic{Username: botUser, Password: tok}, Logger: a.log,
+		OnReady: func(app localrun.App, upstream string) {
+			if u, err := url.Parse(upstream); err == nil {
+				a.SetAppUpstream(app.Name, app.Environment, u)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, a.delivery.local.Close)
+	a.delivery.watched = map[string]bool{}
+	a.renderApps = a.renderAppTree
+	return nil
+}
+
+// onRegistryPush feeds the embedded registry's pushes to the watcher.
+func (a *App) onRegistryPush(ctx context.Context, ev registry.PushEvent) {
+	if a.delivery.watcher != nil && ev.Tag != "" {
+		a.delivery.watcher.Notify(ctx, images.Event{Registry: strings.TrimPrefix(a.url, "http://"), Repository: ev.Repository, Tag: ev.Tag, Digest: ev.Digest})
+	}
+}
+
+// syncDelivery follows each app environment's image repository, and (local mode) runs what is pinned.
+func (a *App) syncDelivery(ctx context.Context, cfg *platform.Config, apps []appInfo) {
+	seen := map[string]bool{}
+	for _, ai := range apps {
+		for _, env := range ai.Environments {
+			key := ai.Name() + "/" + env
+			seen[key] = true
+			tag, digest := a.pinned(ctx, env, ai.Name())
+			current := tag
+			if digest != "" {
+				current = digest
+			}
+			if err := a.delivery.watcher.Watch(images.Subscription{Key: key, Repository: a.appImage(env, ai.Name()),
+				Policy: imagePolicy(ai.Workload), Current: current}); err != nil {
+				a.log.Warn("watching an app's images", "app", key, "err", err)
+			}
+			if cfg.Delivery.Mode == "local" && current != "" {
+				a.runLocally(ctx, cfg, ai, env, tag, digest)
+			}
+		}
+	}
+	a.delivery.mu.Lock()
+	defer a.delivery.mu.Unlock()
+	for key := range a.delivery.watched {
+		if !seen[key] {
+			a.delivery.watcher.Unwatch(key)
+		}
+	}
+	a.delivery.watched = seen
+}
+
+// onImage is the watcher's callback: a new image was selected for an app environment.
+func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Candidate) error {
+	app, env, _ := strings.Cut(sub.Key, "/")
+	d := Deployment{App: app, Environment: env, Image: sub.Repository + ":" + c.Tag, Previous: sub.Current, Pushed: time.Now().UTC()}
+	cfg, err := a.Requests.Config(ctx)
+	if err != nil {
+		return err
+	}
+	useDigest := imagePolicyOf(ctx, a, app).Strategy.Canonical() == images.StrategyDigest
+	tag, digest := c.Tag, ""
+	if useDigest {
+		tag, digest = "", c.Digest
+		d.Image = sub.Repository + "@" + c.Digest
+	}
+	envCfg, _ := cfg.Environment(env)
+	if envCfg.Deployments == "change-request" {
+		n, err := a.proposeImage(ctx, app, env, tag, digest, d.Image, sub.Current)
+		if err != nil {
+			return err
+		}
+		d.Change, d.Status, d.Message = n, "proposed", fmt.Sprintf("change request #%d must be approved and merged", n)
+		a.recordDeployment(d)
+		return nil
+	}
+	sha, changed, err := a.writeBack(ctx, app, env, tag, digest, d.Image, sub.Current)
+	if err != nil {
+		return err
+	}
+	d.Commit, d.Committed = sha, time.Now().UTC()
+	if !changed {
+		d.Status, d.Message = "unchanged", "already pinned"
+	}
+	a.notifyArgoCD(ctx, cfg, sha)
+	if err := a.deploy(ctx, cfg, app, env, tag, digest); err != nil {
+		d.Status, d.Message = "failed", err.Error()
+		a.recordDeployment(d)
+		return nil // the commit is made; the deploy is retried by the next sync
+	}
+	if d.Status == "" {
+		d.Status = "deployed"
+	}
+	d.Deployed = time.Now().UTC()
+	a.recordDeployment(d)
+	return nil
+}
+
+func imagePolicyOf(ctx context.Context, a *App, app string) images.Policy {
+	cfg, err := a.Requests.Config(ctx)
+	if err != nil {
+		return images.Policy{}
+	}
+	apps, _, _ := a.apps(ctx, cfg)
+	for _, ai := range apps {
+		if ai.Name() == app {
+			return imagePolicy(ai.Workload)
+		}
+	}
+	return images.Policy{}
+}
+
+func (a *App) recordDeployment(d Deployment) {
+	a.delivery.mu.Lock()
+	defer a.delivery.mu.Unlock()
+	a.delivery.history = append(a.delivery.history, d)
+	if len(a.delivery.history) > 200 {
+		a.delivery.history = a.delivery.history[1:]
+	}
+	a.log.Info("deployment", "app", d.App, "env", d.Environment, "image", d.Image, "status", d.Status, "commit", d.Commit)
+}
+
+// pinChanges are the changes that pin an app environment to tag or digest on main: an edit of its
+// kustomization, or — for an app's first image — its whole rendered overlay.
+func (a *App) pinChanges(ctx context.Context, main, app, env, tag, digest string) ([]forge.Change, error) {
+	p := score.OverlayDir(env, app) + "/kustomization.yaml"
+	raw, err := a.Platform.ReadFile(ctx, main, p)
+	if errors.Is(err, forge.ErrNotFound) {
+		return a.firstRender(ctx, app, env, tag, digest)
+	}
+	if err != nil {
+		return nil, err
+	}
+	edited, changed, err := score.SetImage(raw, app, tag, digest)
+	if err != nil || !changed {
+		return nil, err
+	}
+	return []forge.Change{{Path: p, Content: edited}}, nil
+}
+
+// firstRender renders an app environment's overlay with its first image.
+func (a *App) firstRender(ctx context.Context, app, env, tag, digest string) ([]forge.Change, error) {
+	st, apps, table, err := a.computeEdge(ctx)
+	if err != nil {
+		return nil, err
+	}
+	edgeFiles, err := edge.Render(st.cfg, table)
+	if err != nil {
+		return nil, err
+	}
+	for _, ai := range apps {
+		if ai.Name() != app {
+			continue
+		}
+		files, err := a.renderApp(ctx, st.cfg, ai, env, tag, digest, edgeFiles)
+		if err != nil {
+			return nil, err
+		}
+		var out []forge.Change
+		for p, b := range files {
+			out = append(out, forge.Change{Path: p, Content: withHeader(p, b)})
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+		return out, nil
+	}
+	return nil, fmt.Errorf("app %s is not in the forge", app)
+}
+
+// writeBack commits the new image pin to main, rebasing and retrying when main moves.
+func (a *App) writeBack(ctx context.Context, app, env, tag, digest, image, previous string) (string, bool, error) {
+	for attempt := 0; attempt < 8; attempt++ {
+		main, err := a.Platform.ResolveRef(ctx, "main")
+		if err != nil {
+			return "", false, err
+		}
+		changes, err := a.pinChanges(ctx, main, app, env, tag, digest)
+		if err != nil || len(changes) == 0 {
+			return main, false, err
+		}
+		if previous == "" {
+			previous = "nothing"
+		}
+		msg := fmt.Sprintf("goldenpath: deploy %s to %s in %s\n\nImage: %s\nPrevious: %s", image, app, env, image, previous)
+		sha, err := a.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: main, Message: msg,
+			Author: forge.Signature{Name: "goldenpath", Email: "goldenpath@localhost"}, Changes: changes})
+		if err == nil {
+			return sha, true, nil
+		}
+		if !isConflict(err) {
+			return "", false, err
+		}
+	}
+	return "", false, fmt.Errorf("main kept moving while writing back %s", image)
+}
+
+// proposeImage opens a change request pinning the image, for environments deployed through review.
+func (a *App) proposeImage(ctx context.Context, app, env, tag, digest, image, previous string) (int64, error) {
+	main, err := a.Platform.ResolveRef(ctx, "main")
+	if err != nil {
+		return 0, err
+	}
+	changes, err := a.pinChanges(ctx, main, app, env, tag, digest)
+	if err != nil || len(changes) == 0 {
+		return 0, err
+	}
+	bot, err := a.principal(ctx, botUser)
+	if err != nil {
+		return 0, err
+	}
+	c, err := a.Changes.Open(ctx, bot, change.OpenInput{Title: fmt.Sprintf("Deploy %s to %s in %s", image, app, env),
+		Body: fmt.Sprintf("Previous: %s. Merging deploys it.", previous), Changes: changes})
+	return c.Number, err
+}
+
+// deploy makes the environment run what main pins, in the configured mode.
+func (a *App) deploy(ctx context.Context, cfg *platform.Config, app, env, tag, digest string) error {
+	switch cfg.Delivery.Mode {
+	case "local":
+		apps, _, err := a.apps(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		for _, ai := range apps {
+			if ai.Name() == app {
+				return a.runLocally(ctx, cfg, ai, env, tag, digest)
+			}
+		}
+		return fmt.Errorf("app %s not found", app)
+	case "apply":
+		return a.applyToKubernetes(ctx, app, env)
+	}
+	return nil // argocd: Argo CD syncs the commit
+}
+
+var placeholder = regexp.MustCompile(`\$\{([a-zA-Z0-9_.-]+)\}`)
+
+// runLocally runs an app environment's pinned image as a local process with the environment its Score
+// workload and resource outputs give it.
+func (a *App) runLocally(ctx context.Context, cfg *platform.Config, ai appInfo, env, tag, digest string) error {
+	ref := a.appImage(env, ai.Name()) + ":" + tag
+	if digest != "" {
+		ref = a.appImage(env, ai.Name()) + "@" + digest
+	}
+	public, secret := a.resourceOutputs(ctx, ai.Workload, env)
+	vars := map[string]string{}
+	var secretKeys []string
+	health := ""
+	for _, name := range sortedKeys(ai.Workload.Containers) {
+		c := ai.Workload.Containers[name]
+		for k, v := range c.Variables {
+			isSecret := false
+			vars[k] = placeholder.ReplaceAllStringFunc(v, func(m string) string {
+				ref := placeholder.FindStringSubmatch(m)[1]
+				if ref == "metadata.name" {
+					return ai.Name()
+				}
+				parts := strings.Split(ref, ".")
+				if len(parts) == 3 && parts[0] == "resources" {
+					if s, ok := secret[parts[1]][parts[2]]; ok {
+						isSecret = true
+						return s
+					}
+					if s, ok := public[parts[1]][parts[2]]; ok {
+						return s
+					}
+				}
+				return m
+			})
+			if isSecret {
+				secretKeys = append(secretKeys, k)
+			}
+		}
+		if p := c.ReadinessProbe; p != nil && p.HTTPGet != nil {
+			health = p.HTTPGet.Path
+		}
+		break // the local runtime runs the workload's first container
+	}
+	return a.delivery.local.Deploy(ctx, localrun.App{Name: ai.Name(), Environment: env, Image: ref, Env: vars, Secrets: secretKeys, Health: health})
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// notifyArgoCD tells Argo CD about a write-back commit (a GitHub-style push event), when configured.
+func (a *App) notifyArgoCD(ctx context.Context, cfg *platform.Config, sha string) {
+	hook := cfg.Delivery.ArgoCD.WebhookURL
+	if hook == "" || sha == "" {
+		return
+	}
+	body, _ := json.Marshal(map[string]any{"ref": "refs/heads/main", "after": sha,
+		"repository": map[string]any{"html_url": a.url + "/git/" + PlatformRepo, "clone_url": a.url + "/git/" + PlatformRepo + ".git", "default_branch": "main"},
+		"commits":    []any{map[string]any{"id": sha, "modified": []string{"gitops/"}}}})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook, bytes.NewReader(body))
+	if err != nil {
+		a.log.Warn("Argo CD webhook", "err", err)
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "push")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.log.Warn("Argo CD webhook", "err", err)
+		return
+	}
+	resp.Body.Close()
+}
+
+// Deployments returns the recent deployments, newest first.
+func (a *App) Deployments() []Deployment {
+	a.delivery.mu.Lock()
+	defer a.delivery.mu.Unlock()
+	out := make([]Deployment, len(a.delivery.history))
+	for i, d := range a.delivery.history {
+		out[len(out)-1-i] = d
+	}
+	return out
+}
+
+// pollInterval is platform.yaml's delivery.pollInterval (default 2m).
+func (a *App) pollInterval(ctx context.Context) time.Duration {
+	if cfg, err := a.Requests.Config(ctx); err == nil {
+		if d, err := time.ParseDuration(cfg.Delivery.PollInterval); err == nil && d > 0 {
+			return d
+		}
+	}
+	return 2 * time.Minute
+}

@@ -177,19 +177,19 @@ func randomSerial() *big.Int {
 	return n.Add(n, big.NewInt(1))
 }
 
-// leaf returns a certificate for host, from the cache while it has more than a third of its life
-// left, freshly minted otherwise.
+// leaf returns a certificate for host, from the cache while it has more than a third of its
+// validity left, freshly minted otherwise.
 func (a *authority) leaf(host string) (*tls.Certificate, error) {
 	now := a.now()
 	a.mu.RLock()
 	c := a.leaves[host]
 	a.mu.RUnlock()
-	if fresh(c, now, a.lifetime) {
+	if fresh(c, now) {
 		return c, nil
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if c := a.leaves[host]; fresh(c, now, a.lifetime) {
+	if c := a.leaves[host]; fresh(c, now) {
 		return c, nil // minted by a concurrent handshake
 	}
 	c, err := a.mint(host, now)
@@ -203,8 +203,14 @@ func (a *authority) leaf(host string) (*tls.Certificate, error) {
 	return c, nil
 }
 
-func fresh(c *tls.Certificate, now time.Time, lifetime time.Duration) bool {
-	return c != nil && now.Before(c.Leaf.NotAfter.Add(-lifetime/3))
+// fresh measures against the leaf's own validity, which is shorter than a.lifetime when the CA
+// ends first: a fixed margin would then re-mint on every handshake.
+func fresh(c *tls.Certificate, now time.Time) bool {
+	if c == nil {
+		return false
+	}
+	validity := c.Leaf.NotAfter.Sub(c.Leaf.NotBefore)
+	return now.Before(c.Leaf.NotAfter.Add(-validity / 3))
 }
 
 func (a *authority) mint(host string, now time.Time) (*tls.Certificate, error) {

@@ -23,6 +23,7 @@ func TestLeafRenewal(t *testing.T) {
 		{"with less than a third of its life left it is renewed", t0.Add(21 * day), true},
 		{"the renewed leaf is cached in turn", t0.Add(22 * day), false},
 		{"near the CA's end the leaf ends with the CA", ca.cert.NotAfter.Add(-5 * day), true},
+		{"a leaf cut short by the CA is still cached", ca.cert.NotAfter.Add(-4 * day), false},
 	}
 	var prev string
 	for _, tt := range tests {

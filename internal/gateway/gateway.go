@@ -41,7 +41,7 @@ type Options struct {
 type Gateway struct {
 	log       *slog.Logger
 	routes    atomic.Pointer[table]
-	transport *http.Transport
+	transport *transport
 	ca        *authority
 	access    *accessLog
 	buffers   *bufferPool
@@ -76,28 +76,12 @@ func New(opts Options) (*Gateway, error) {
 	if g.timeout == 0 {
 		g.timeout = defaultUpstreamTimeout
 	}
-	g.transport = newTransport(g.timeout)
+	g.transport = newGatewayTransport(g.timeout)
 	if opts.AccessLog != nil {
 		g.access = newAccessLog(opts.AccessLog)
 	}
 	g.routes.Store(&table{})
 	return g, nil
-}
-
-// newTransport pools keep-alive connections to upstreams, sized for many small concurrent requests:
-// without a large MaxIdleConnsPerHost (default 2) most requests would dial a fresh connection.
-func newTransport(timeout time.Duration) *http.Transport {
-	return &http.Transport{
-		Proxy:                 nil, // upstreams are local; HTTP_PROXY must not reroute them
-		DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ResponseHeaderTimeout: timeout,
-		DisableCompression:    true, // pass the client's Accept-Encoding and the upstream's bytes through
-	}
 }
 
 // SetRoutes validates routes and atomically replaces the route table; requests in flight finish on
@@ -114,26 +98,29 @@ func (g *Gateway) SetRoutes(routes []Route) error {
 
 // ServeHTTP proxies r to the route for its Host and path, or writes the "not routed" page.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	host := normalizeHost(r.Host)
+	rt := g.routes.Load().lookup(host, r.URL.Path)
 	if g.access == nil {
-		g.serve(w, r)
+		g.serve(w, r, host, rt)
 		return
 	}
 	start := time.Now()
 	rec := g.access.recorder(w)
-	rt := g.serve(rec, r)
-	g.access.write(start, r, rec, rt)
-	g.access.release(rec)
+	// Deferred, so that requests the proxy aborts (it panics with http.ErrAbortHandler when the
+	// client leaves mid-body) are logged too.
+	defer func() {
+		g.access.write(start, r, rec, rt)
+		g.access.release(rec)
+	}()
+	g.serve(rec, r, host, rt)
 }
 
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) *route {
-	host := normalizeHost(r.Host)
-	rt := g.routes.Load().lookup(host, r.URL.Path)
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, host string, rt *route) {
 	if rt == nil {
 		notRouted(w, r, host)
-		return nil
+		return
 	}
 	rt.proxy.ServeHTTP(w, r)
-	return rt
 }
 
 // CACertPEM returns the local root CA certificate, PEM-encoded, for clients to trust.

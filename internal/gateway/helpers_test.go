@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,6 +40,14 @@ func start(t *testing.T, opts gateway.Options) *running {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	r := serve(t, g)
+	r.access, r.dir = access, opts.DataDir
+	return r
+}
+
+// serve runs g on two loopback listeners until the test ends.
+func serve(t testing.TB, g *gateway.Gateway) *running {
+	t.Helper()
 	httpLn := listen(t)
 	httpsLn := listen(t)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -50,10 +59,10 @@ func start(t *testing.T, opts gateway.Options) *running {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return &running{Gateway: g, httpAddr: httpLn.Addr().String(), httpsAddr: httpsLn.Addr().String(), access: access, dir: opts.DataDir}
+	return &running{Gateway: g, httpAddr: httpLn.Addr().String(), httpsAddr: httpsLn.Addr().String()}
 }
 
-func listen(t *testing.T) net.Listener {
+func listen(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -71,7 +80,7 @@ func (g *running) setRoutes(t *testing.T, routes ...gateway.Route) {
 
 // client sends every host name to addr, like `curl --resolve`; for HTTPS it trusts only caPEM (none
 // if nil), and verifies the server name as a browser would.
-func client(t *testing.T, addr string, caPEM []byte) *http.Client {
+func client(t testing.TB, addr string, caPEM []byte) *http.Client {
 	t.Helper()
 	pool := x509.NewCertPool()
 	if caPEM != nil && !pool.AppendCertsFromPEM(caPEM) {
@@ -111,14 +120,14 @@ func upstream(t *testing.T, name string) *url.URL {
 	return mustURL(t, srv.URL)
 }
 
-func serverURL(t *testing.T, h http.Handler) *url.URL {
+func serverURL(t testing.TB, h http.Handler) *url.URL {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return mustURL(t, srv.URL)
 }
 
-func mustURL(t *testing.T, s string) *url.URL {
+func mustURL(t testing.TB, s string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(s)
 	if err != nil {
@@ -187,4 +196,21 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// accessLines waits a little for n access log lines (a line is written when the handler returns,
+// which may be just after the client has the whole response) and returns the lines there are.
+func (g *running) accessLines(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		lines := strings.Split(strings.TrimSpace(g.access.String()), "\n")
+		if lines[0] == "" {
+			lines = nil
+		}
+		if len(lines) >= n || time.Now().After(deadline) {
+			return lines
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

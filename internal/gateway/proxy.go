@@ -27,11 +27,15 @@ func (g *Gateway) newRoute(r Route, prefix string) *route {
 	rt := &route{Route: r, prefix: prefix, upstream: target.Redacted()}
 	rt.Upstream = &target
 	rt.proxy = &httputil.ReverseProxy{
-		Rewrite:      rt.rewrite,
-		Transport:    g.transport,
-		BufferPool:   g.buffers,
-		ErrorLog:     slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
-		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) { g.upstreamError(w, req, rt, err) },
+		Rewrite: rt.rewrite,
+		// Bytes go to the client as they come from the upstream, whatever the response's length:
+		// a slow download or a long poll must not sit in a buffer. It costs no extra write for
+		// a small response, whose one read is flushed once.
+		FlushInterval: -1,
+		Transport:     g.transport,
+		BufferPool:    g.buffers,
+		ErrorLog:      slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		ErrorHandler:  func(w http.ResponseWriter, req *http.Request, err error) { g.upstreamError(w, req, rt, err) },
 	}
 	return rt
 }
@@ -79,7 +83,8 @@ func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, rt *rout
 		return
 	}
 	status, reason := classify(err, g.timeout)
-	g.log.Warn("upstream failed", "route", rt.Name, "host", r.Host, "upstream", rt.upstream, "status", status, "err", err)
+	// r is the outbound request: its Host is the upstream's, the client's is in X-Forwarded-Host.
+	g.log.Warn("upstream failed", "route", rt.Name, "host", r.Header.Get("X-Forwarded-Host"), "upstream", rt.upstream, "status", status, "err", err)
 	upstreamPage(w, r, status, rt, reason)
 }
 

@@ -222,10 +222,7 @@ func TestWebSocketThroughGateway(t *testing.T) {
 		})
 	}
 	// The access log line comes when the proxied connection ends.
-	deadline := time.Now().Add(5 * time.Second)
-	for strings.Count(g.access.String(), "status=101") < 2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	g.accessLines(t, 2)
 	if got := strings.Count(g.access.String(), "status=101"); got != 2 {
 		t.Errorf("got %d access log lines with status=101, want 2:\n%s", got, g.access.String())
 	}
@@ -241,7 +238,7 @@ func TestAccessLog(t *testing.T) {
 	c := g.http(t)
 	do(t, c, "http://orders.test/v1/orders?token=s3cr3t")
 	do(t, c, "http://nowhere.test/x")
-	lines := strings.Split(strings.TrimSpace(g.access.String()), "\n")
+	lines := g.accessLines(t, 2)
 	if len(lines) != 2 {
 		t.Fatalf("got %d access log lines, want 2:\n%s", len(lines), g.access.String())
 	}

@@ -329,7 +329,7 @@ func (a *App) openScaffolder() error {
 func (a *App) mainHandler() http.Handler {
 	api := &rest.Server{
 		Auth: a.Auth, Users: a.Auth, Store: a.Store, Changes: a.changeRouter, Requests: a.Requests, Vault: a.Vault,
-		Status: a.Reconciler, Edge: edgeAPI{a}, Logger: a.log.With("component", "rest"), Version: a.cfg.Version,
+		Status: a.Reconciler, Edge: edgeAPI{a}, Apps: appsAPI{a}, Logger: a.log.With("component", "rest"), Version: a.cfg.Version,
 		Endpoints: map[string]string{
 			"api":      a.url + "/api/v1",
 			"git":      a.url + "/git/" + PlatformRepo + ".git",

@@ -148,7 +148,13 @@ func (a *App) syncDelivery(ctx context.Context, cfg *platform.Config, apps []app
 // onImage is the watcher's callback: a new image was selected for an app environment.
 func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Candidate) error {
 	app, env, _ := strings.Cut(sub.Key, "/")
-	d := Deployment{App: app, Environment: env, Image: sub.Repository + ":" + c.Tag, Previous: sub.Current, Pushed: time.Now().UTC()}
+	d := Deployment{App: app, Environment: env, Image: sub.Repository + ":" + c.Tag, Pushed: time.Now().UTC()}
+	switch prevTag, prevDigest := a.pinned(ctx, env, app); {
+	case prevDigest != "":
+		d.Previous = sub.Repository + "@" + prevDigest
+	case prevTag != "":
+		d.Previous = sub.Repository + ":" + prevTag
+	}
 	cfg, err := a.Requests.Config(ctx)
 	if err != nil {
 		return err
@@ -161,7 +167,7 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 	}
 	envCfg, _ := cfg.Environment(env)
 	if envCfg.Deployments == "change-request" {
-		n, err := a.proposeImage(ctx, app, env, tag, digest, d.Image, sub.Current)
+		n, err := a.proposeImage(ctx, app, env, tag, digest, d.Image, d.Previous)
 		if err != nil {
 			return err
 		}
@@ -169,7 +175,7 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 		a.recordDeployment(d)
 		return nil
 	}
-	sha, changed, err := a.writeBack(ctx, app, env, tag, digest, d.Image, sub.Current)
+	sha, changed, err := a.writeBack(ctx, app, env, tag, digest, d.Image, d.Previous)
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,14 @@ type Edge interface {
 	CACert() []byte
 }
 
+// Apps is delivery: the apps, where they run, and the images deployed to them.
+type Apps interface {
+	List(ctx context.Context) (any, error)
+	Get(ctx context.Context, name string) (any, error)
+	Deployments(ctx context.Context, app string) (any, error)
+	Logs(ctx context.Context, app, env string) ([]byte, error)
+}
+
 // Status reports the reconciler's view.
 type Status interface {
 	LastStatus(ctx context.Context) (reconcile.Status, error)
@@ -72,6 +80,7 @@ type Server struct {
 	Vault    Vault
 	Status   Status
 	Edge     Edge
+	Apps     Apps
 	Logger   *slog.Logger
 	Version  string
 	// Endpoints are shown by GET /api/v1/platform so clients learn where git, the registry and S3 are.

@@ -44,6 +44,10 @@ func (s *Server) table() []route {
 		{method: "GET", path: "/api/v1/dns/plan", summary: "The DNS changes that would be applied; env filters to one environment.", handle: s.dnsPlan},
 		{method: "POST", path: "/api/v1/dns/apply", summary: "Apply the DNS plan (admin); env limits it to one environment.", handle: s.dnsApply},
 		{method: "GET", path: "/api/v1/gateway/ca.pem", summary: "The dev gateway's root certificate, to trust its HTTPS.", public: true, handle: s.caCert},
+		{method: "GET", path: "/api/v1/apps", summary: "Apps (repositories with a score.yaml): per environment the pinned image, URLs and what runs.", handle: s.listApps},
+		{method: "GET", path: "/api/v1/apps/{name}", summary: "One app: per environment the pinned image, URLs, local process or Kubernetes rollout.", handle: s.getApp},
+		{method: "GET", path: "/api/v1/apps/{name}/logs", summary: "The tail of a locally run app's output; env defaults to dev.", handle: s.appLogs},
+		{method: "GET", path: "/api/v1/deployments", summary: "Recent deployments, newest first; app filters.", handle: s.deployments},
 		{method: "GET", path: "/api/v1/users", summary: "List users (admin).", handle: s.listUsers},
 		{method: "POST", path: "/api/v1/users", summary: "Create a user (admin).", body: "user", handle: s.addUser},
 		{method: "POST", path: "/api/v1/users/{name}/tokens", summary: "Issue an API token for a user (admin, or the user for themselves); the token is shown once.", body: "tokenRequest", handle: s.issueToken},
@@ -514,6 +518,40 @@ func (s *Server) dnsApply(w http.ResponseWriter, r *http.Request, p auth.Princip
 	}
 	s.audit(r, p, "dns.apply", r.URL.Query().Get("env"))
 	return writeJSON(w, http.StatusOK, map[string]any{"plan": plan, "text": plan.String(), "changes": plan.HasChanges()})
+}
+
+func (s *Server) listApps(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	v, err := s.Apps.List(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) getApp(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	v, err := s.Apps.Get(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) appLogs(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	b, err := s.Apps.Logs(r.Context(), r.PathValue("name"), r.URL.Query().Get("env"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, err = w.Write(b)
+	return err
+}
+
+func (s *Server) deployments(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	v, err := s.Apps.Deployments(r.Context(), r.URL.Query().Get("app"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) caCert(w http.ResponseWriter, _ *http.Request, _ auth.Principal) error {

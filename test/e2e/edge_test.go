@@ -62,19 +62,7 @@ func TestEdgeInUp(t *testing.T) {
 	}
 
 	// HTTPS through the gateway, trusting its CA, reaches the portal at backstage.dev.
-	ca := e.must(200, "GET", "/api/v1/gateway/ca.pem", "", nil).body
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(ca) {
-		t.Fatal("the gateway CA is not PEM")
-	}
-	_, httpsURL := e.app.GatewayURLs()
-	gwAddr := strings.TrimPrefix(httpsURL, "https://")
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool},
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, gwAddr) // like curl --resolve
-		},
-	}}
+	client := gatewayClient(t, e)
 	resp, err := client.Get("https://backstage.dev.goldenpathidp.io/signin")
 	if err != nil {
 		t.Fatalf("HTTPS through the dev gateway: %v", err)
@@ -125,6 +113,24 @@ func TestEdgeInUp(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// gatewayClient speaks HTTPS to the dev gateway for any host, trusting the gateway's CA.
+func gatewayClient(t *testing.T, e *env) *http.Client {
+	t.Helper()
+	ca := e.must(200, "GET", "/api/v1/gateway/ca.pem", "", nil).body
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		t.Fatal("the gateway CA is not PEM")
+	}
+	_, httpsURL := e.app.GatewayURLs()
+	gwAddr := strings.TrimPrefix(httpsURL, "https://")
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, gwAddr) // like curl --resolve
+		},
+	}}
 }
 
 func waitFile(t *testing.T, e *env, path, want string) {

@@ -27,6 +27,10 @@ func TestAPICursorPagingUnderWrites(t *testing.T) {
 		{name: "by type, sorted in memory", first: byQuery("filter=kind=component", "orderField=spec.type,asc")},
 		{name: "an owner's, from the relations index", owner: "team-1",
 			first: byQuery("filter=kind=component,relations.ownedBy=group:default/team-1", "orderField=metadata.name,asc")},
+		{name: "an owner's by id", owner: "team-1", first: byQuery("filter=relations.ownedBy=group:default/team-1")},
+		{name: "/entities of an owner", owner: "team-1", first: func(*api) string {
+			return "/api/catalog/entities?filter=relations.ownedBy=group:default/team-1&limit=7"
+		}},
 		{name: "full text", first: byQuery("filter=kind=component", "fullTextFilterTerm=C-", "fullTextFilterFields=metadata.name")},
 		{name: "backwards by name", back: true, first: byQuery("filter=kind=component", "orderField=metadata.name,asc")},
 		{name: "backwards in memory", back: true, first: byQuery("filter=kind=component", "orderField=spec.type,desc")},

@@ -39,6 +39,7 @@ type Catalog struct {
 
 	mu    sync.Mutex
 	locks map[string]*locationLock // per location: one refresh at a time, so an older read never wins
+	stmts map[string]*sql.Stmt     // see prepared
 
 	gen     atomic.Uint64 // moves on with every committed write; cached answers carry the one they were computed at
 	multiMu sync.RWMutex
@@ -116,7 +117,15 @@ func openDB(ctx context.Context, path string) (*sql.DB, error) {
 }
 
 // Close closes the database.
-func (c *Catalog) Close() error { return c.db.Close() }
+func (c *Catalog) Close() error {
+	c.mu.Lock()
+	for _, s := range c.stmts {
+		s.Close()
+	}
+	c.stmts = nil
+	c.mu.Unlock()
+	return c.db.Close()
+}
 
 // migrations are applied in order and recorded in PRAGMA user_version; append, never edit.
 func migrations() []string {

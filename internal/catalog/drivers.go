@@ -69,11 +69,18 @@ func (c *Catalog) estimate(ctx context.Context, f *Filter) (int, bool, error) {
 }
 
 func (c *Catalog) countWhere(ctx context.Context, q string, args ...any) (int, bool, error) {
-	var n int
-	if err := c.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+	rows, err := c.rows(ctx, q, args...)
+	if err != nil {
 		return 0, false, fmt.Errorf("counting: %w", err)
 	}
-	return n, true, nil
+	defer rows.Close()
+	var n int
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, false, fmt.Errorf("counting: %w", err)
+		}
+	}
+	return n, true, rows.Err()
 }
 
 // collect returns the ids of the filter's candidates (a superset of its matches); the filter must have
@@ -140,7 +147,7 @@ func (c *Catalog) collect(ctx context.Context, f *Filter) ([]int64, error) {
 }
 
 func (c *Catalog) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
-	rows, err := c.db.QueryContext(ctx, q, args...)
+	rows, err := c.rows(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("querying entities: %w", err)
 	}

@@ -260,7 +260,8 @@ func (c *Catalog) entitiesJSON(ctx context.Context, rows []*candidate, fields []
 func (c *Catalog) jsonByID(ctx context.Context, ids []int64) (map[int64][]byte, error) {
 	out := make(map[int64][]byte, len(ids))
 	for chunk := range slices.Chunk(ids, 500) {
-		rows, err := c.db.QueryContext(ctx, `SELECT id, ref, body FROM entities WHERE id IN (`+marks(len(chunk))+`)`, anySlice(chunk)...)
+		in, args := inArgs(chunk)
+		rows, err := c.rows(ctx, `SELECT id, ref, body FROM entities WHERE id IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("reading entities: %w", err)
 		}
@@ -418,8 +419,8 @@ func (c *Catalog) EntitiesByRefs(ctx context.Context, refs []string, f *Filter, 
 	}
 	found := map[string]*candidate{}
 	for chunk := range slices.Chunk(slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return k == "" }), 500) {
-		cands, err := c.readCandidates(ctx, `SELECT id, ref, uid, name, terms FROM entities WHERE ref IN (`+marks(len(chunk))+`)`,
-			anySlice(chunk)...)
+		in, args := inArgs(chunk)
+		cands, err := c.readCandidates(ctx, `SELECT id, ref, uid, name, terms FROM entities WHERE ref IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, err
 		}

@@ -58,7 +58,7 @@ func (c *Catalog) countedFacet(ctx context.Context, key string, kinds []string) 
 		q += ` AND kind IN (` + marks(len(kinds)) + `)`
 		args = append(args, anySlice(kinds)...)
 	}
-	rows, err := c.db.QueryContext(ctx, q+` GROUP BY original ORDER BY original`, args...)
+	rows, err := c.rows(ctx, q+` GROUP BY original ORDER BY original`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading facet %s: %w", key, err)
 	}

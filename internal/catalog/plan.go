@@ -146,6 +146,21 @@ func (c *Catalog) page(ctx context.Context, q pageQuery) (pageResult, error) {
 	if !q.order.walkable() {
 		return c.sortedPage(ctx, q)
 	}
+	// An owner's (a system's, a group's) entities in ref or name order are read in that order from the
+	// relations index: a page costs a page, however many entities the owner has.
+	if source, _ := topRelation(q.filter); source != "" {
+		ordered := q.order.byRef
+		if q.order.byName() {
+			prefix, err := c.kindNamespace(ctx, q.filter)
+			if err != nil {
+				return pageResult{}, err
+			}
+			ordered = prefix != ""
+		}
+		if ordered {
+			return c.walkPage(ctx, q)
+		}
+	}
 	est, drivable, err := c.estimate(ctx, q.filter)
 	if err != nil {
 		return pageResult{}, err
@@ -258,7 +273,7 @@ func (c *Catalog) walk(ctx context.Context, q pageQuery, needRels bool, fn func(
 	if err != nil {
 		return err
 	}
-	where, args := pushdown(q.filter, q.order.byRef)
+	where, args := pushdown(q.filter)
 	after := q.after
 	chunk := 64
 	for {
@@ -271,7 +286,7 @@ func (c *Catalog) walk(ctx context.Context, q pageQuery, needRels bool, fn func(
 		if len(conds) > 0 {
 			sqlWhere = " WHERE " + strings.Join(conds, " AND ")
 		}
-		batch, err := c.readCandidates(ctx, `SELECT id, ref, uid, name, terms FROM entities`+sqlWhere+
+		batch, err := c.readCandidates(ctx, `SELECT `+w.columns+` FROM `+w.from+sqlWhere+
 			` ORDER BY `+w.orderBy+` LIMIT ?`, append(condArgs, chunk)...)
 		if err != nil {
 			return err
@@ -295,45 +310,80 @@ func (c *Catalog) walk(ctx context.Context, q pageQuery, needRels bool, fn func(
 	}
 }
 
-// walkOrder is how a walk reads an order from an index: the range it is confined to, its ORDER BY, and
-// the condition that starts it after a position.
+// walkOrder is how a walk reads an order from an index: what it reads, the range it is confined to, its
+// ORDER BY, and the condition that starts it after a position.
 type walkOrder struct {
-	where   []string
-	args    []any
-	orderBy string
-	keyset  func(p *position) (string, []any)
+	columns, from string
+	where         []string
+	args          []any
+	orderBy       string
+	keyset        func(p *position) (string, []any)
 }
+
+const candidateColumns = "id, ref, uid, name, terms"
 
 func (c *Catalog) walkOrder(ctx context.Context, q pageQuery) (walkOrder, error) {
 	cmp, dir := ">", "ASC"
 	if q.order.desc() != q.backward {
 		cmp, dir = "<", "DESC"
 	}
+	w := walkOrder{columns: candidateColumns, from: "entities"}
+	var refOf func(p *position) string // the ref order's key for a position, when the order is the ref order
+	var low, high string               // the range of refs the filter allows
 	switch {
 	case q.order.byRef:
-		return walkOrder{orderBy: "ref " + dir, keyset: func(p *position) (string, []any) {
-			return "ref " + cmp + " ?", []any{p.Ref}
-		}}, nil
-	case !q.order.byName():
-		return walkOrder{orderBy: "id " + dir, keyset: func(p *position) (string, []any) {
-			return "id " + cmp + " ?", []any{p.ID}
-		}}, nil
-	}
-	prefix, err := c.kindNamespace(ctx, q.filter)
-	if err != nil {
-		return walkOrder{}, err
-	}
-	if prefix != "" {
-		// Names are unique within a kind and namespace, so there the ref index is in name order, and
+		refOf = func(p *position) string { return p.Ref }
+		if kinds := topValues(q.filter, "kind"); len(kinds) == 1 {
+			low, high = kinds[0]+":", kinds[0]+";"
+		}
+	case q.order.byName():
+		prefix, err := c.kindNamespace(ctx, q.filter)
+		if err != nil {
+			return w, err
+		}
+		if prefix == "" {
+			w.orderBy = "name " + dir + ", id " + dir
+			w.keyset = func(p *position) (string, []any) { return "(name, id) " + cmp + " (?, ?)", []any{p.Values[0].V, p.ID} }
+			return w, nil
+		}
+		// Names are unique within a kind and namespace, so there the ref order is the name order, and
 		// other kinds (APIs named before every component, say) are never read.
-		return walkOrder{where: []string{"ref > ?", "ref < ?"}, args: []any{prefix, prefix[:len(prefix)-1] + "0"},
-			orderBy: "ref " + dir, keyset: func(p *position) (string, []any) {
-				return "ref " + cmp + " ?", []any{prefix + p.Values[0].V}
-			}}, nil
+		refOf = func(p *position) string { return prefix + p.Values[0].V }
+		low, high = prefix, prefix[:len(prefix)-1]+"0"
+	default:
+		w.orderBy = "id " + dir
+		w.keyset = func(p *position) (string, []any) { return "id " + cmp + " ?", []any{p.ID} }
+		return w, nil
 	}
-	return walkOrder{orderBy: "name " + dir + ", id " + dir, keyset: func(p *position) (string, []any) {
-		return "(name, id) " + cmp + " (?, ?)", []any{p.Values[0].V, p.ID}
-	}}, nil
+	column := "ref"
+	if source, typ := topRelation(q.filter); source != "" {
+		// One owner's (or system's, or group's) entities are its inverse relations, stored in ref order:
+		// walk those instead of every entity of the kind.
+		column = "r.target_ref"
+		w.columns = "e.id, e.ref, e.uid, e.name, e.terms"
+		w.from = "relations r JOIN entities e ON e.ref = r.target_ref"
+		w.where, w.args = []string{"r.source_ref = ?", "r.type = ?"}, []any{source, typ}
+	}
+	if low != "" {
+		w.where, w.args = append(w.where, column+" > ?", column+" < ?"), append(w.args, low, high)
+	}
+	w.orderBy = column + " " + dir
+	w.keyset = func(p *position) (string, []any) { return column + " " + cmp + " ?", []any{refOf(p)} }
+	return w, nil
+}
+
+// topRelation returns, for a top-level condition relations.<type> = ref, the ref and the inverse type:
+// the entities it allows are the targets of that ref's relations of the inverse type.
+func topRelation(f *Filter) (string, string) {
+	for _, cond := range topConditions(f) {
+		if cond.op != opField || cond.match != matchIn || len(cond.values) != 1 {
+			continue
+		}
+		if inverse := inverseRelation(relationTypeOf(cond.key)); inverse != "" {
+			return cond.values[0], inverse
+		}
+	}
+	return "", ""
 }
 
 // kindNamespace returns "kind:namespace/" when the filter confines entities to one kind and all of them
@@ -346,7 +396,7 @@ func (c *Catalog) kindNamespace(ctx context.Context, f *Filter) (string, error) 
 	if len(nss) == 1 {
 		return kinds[0] + ":" + nss[0] + "/", nil
 	}
-	rows, err := c.db.QueryContext(ctx, `SELECT DISTINCT value FROM facets WHERE key = 'metadata.namespace' AND kind = ? LIMIT 2`, kinds[0])
+	rows, err := c.rows(ctx, `SELECT DISTINCT value FROM facets WHERE key = 'metadata.namespace' AND kind = ? LIMIT 2`, kinds[0])
 	if err != nil {
 		return "", fmt.Errorf("reading namespaces: %w", err)
 	}
@@ -388,10 +438,9 @@ func topConditions(f *Filter) []*Filter {
 }
 
 // pushdown turns the filter's top-level kind, namespace and full-text conditions into SQL on the entity
-// columns, so a walk skips other entities inside SQLite instead of handing them to Go. byRef also narrows
-// a single kind to its range of refs. The conditions stay in the filter (a full-text one is only
-// prefiltered: the stored terms hold keys too); this only saves work.
-func pushdown(f *Filter, byRef bool) ([]string, []any) {
+// columns, so a walk skips other entities inside SQLite instead of handing them to Go. The conditions stay
+// in the filter (a full-text one is only prefiltered: the stored terms hold keys too); this only saves work.
+func pushdown(f *Filter) ([]string, []any) {
 	var where []string
 	var args []any
 	for _, cond := range topConditions(f) {
@@ -409,11 +458,6 @@ func pushdown(f *Filter, byRef bool) ([]string, []any) {
 		}
 		column := map[string]string{"kind": "kind", "metadata.namespace": "namespace"}[cond.key]
 		if column == "" {
-			continue
-		}
-		if byRef && column == "kind" && len(cond.values) == 1 {
-			where = append(where, "ref > ?", "ref < ?")
-			args = append(args, cond.values[0]+":", cond.values[0]+";")
 			continue
 		}
 		where = append(where, column+" IN ("+marks(len(cond.values))+")")
@@ -448,7 +492,7 @@ func textPushdown(cond *Filter) (string, []any) {
 
 // readCandidates runs a query selecting id, ref, uid, name, terms.
 func (c *Catalog) readCandidates(ctx context.Context, q string, args ...any) ([]*candidate, error) {
-	rows, err := c.db.QueryContext(ctx, q, args...)
+	rows, err := c.rows(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("querying entities: %w", err)
 	}
@@ -484,8 +528,8 @@ func (c *Catalog) loadRelations(ctx context.Context, cands []*candidate) error {
 func (c *Catalog) evaluate(ctx context.Context, ids []int64, f *Filter, needRels bool) ([]*candidate, error) {
 	var out []*candidate
 	for chunk := range slices.Chunk(ids, 500) {
-		batch, err := c.readCandidates(ctx, `SELECT id, ref, uid, name, terms FROM entities WHERE id IN (`+marks(len(chunk))+`)`,
-			anySlice(chunk)...)
+		in, args := inArgs(chunk)
+		batch, err := c.readCandidates(ctx, `SELECT id, ref, uid, name, terms FROM entities WHERE id IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, err
 		}

@@ -46,20 +46,93 @@ func (c *Catalog) GetJSONByUID(ctx context.Context, uid string) ([]byte, error) 
 }
 
 func (c *Catalog) getOne(ctx context.Context, where string, arg any, what string) ([]byte, error) {
-	var ref string
+	rows, err := c.rows(ctx, `SELECT body, (SELECT group_concat(type || char(31) || target_ref, char(30))
+		FROM relations WHERE source_ref = e.ref) FROM entities e WHERE `+where, arg)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", what, err)
+	}
 	var body []byte
-	err := c.db.QueryRowContext(ctx, `SELECT ref, body FROM entities WHERE `+where, arg).Scan(&ref, &body)
+	var rels sql.NullString
+	err = sql.ErrNoRows
+	if rows.Next() {
+		err = rows.Scan(&body, &rels)
+	}
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%s: %w", what, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
-	rels, err := c.relationsOf(ctx, []string{ref})
+	return withRelations(body, splitRelations(rels.String)), nil
+}
+
+// splitRelations reads relations concatenated by a lookup (type US target RS ...), ordered as stored.
+func splitRelations(s string) []Relation {
+	if s == "" {
+		return nil
+	}
+	var out []Relation
+	for rec := range strings.SplitSeq(s, "\x1e") {
+		typ, target, _ := strings.Cut(rec, "\x1f")
+		out = append(out, Relation{Type: typ, TargetRef: target})
+	}
+	sortRelations(out)
+	return out
+}
+
+// maxStatements bounds the prepared statements kept (one per distinct query text).
+const maxStatements = 256
+
+// prepared returns a statement prepared once for the catalog's lifetime: the hot reads would otherwise
+// spend as long compiling their SQL as running it. Queries differ by shape only (IN lists are padded, see
+// inArgs), so the set stays small; past maxStatements, statements are prepared for one use (nil, nil).
+func (c *Catalog) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.stmts[q]; ok {
+		return s, nil
+	}
+	if len(c.stmts) >= maxStatements {
+		return nil, nil
+	}
+	s, err := c.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("preparing statement: %w", err)
+	}
+	if c.stmts == nil {
+		c.stmts = map[string]*sql.Stmt{}
+	}
+	c.stmts[q] = s
+	return s, nil
+}
+
+// rows runs a read query with a prepared statement.
+func (c *Catalog) rows(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	s, err := c.prepared(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	return withRelations(body, rels[ref]), nil
+	if s == nil {
+		return c.db.QueryContext(ctx, q, args...)
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// inArgs returns the placeholders and arguments of an IN list, padded to a power of two with its last
+// value (which changes nothing), so lists of any length share a few statements.
+func inArgs[T any](values []T) (string, []any) {
+	n := 1
+	for n < len(values) {
+		n *= 2
+	}
+	args := make([]any, n)
+	for i := range n {
+		args[i] = values[min(i, len(values)-1)]
+	}
+	return marks(n), args
 }
 
 // List returns entities of a kind (case-insensitive; all kinds when ""), ordered by canonical ref, starting
@@ -124,7 +197,7 @@ func (c *Catalog) query(ctx context.Context, q string, args ...any) ([]*Entity, 
 
 // queryJSON reads entities (ref and body columns) as JSON with their relations, in the query's order.
 func (c *Catalog) queryJSON(ctx context.Context, q string, args ...any) ([][]byte, error) {
-	rows, err := c.db.QueryContext(ctx, q, args...)
+	rows, err := c.rows(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("querying entities: %w", err)
 	}
@@ -156,14 +229,9 @@ func (c *Catalog) queryJSON(ctx context.Context, q string, args ...any) ([][]byt
 func (c *Catalog) relationsOf(ctx context.Context, refs []string) (map[string][]Relation, error) {
 	out := make(map[string][]Relation, len(refs))
 	for chunk := range slices.Chunk(refs, 500) {
-		var rows *sql.Rows
-		var err error
-		if len(chunk) == 1 {
-			rows, err = c.db.QueryContext(ctx, `SELECT source_ref, type, target_ref FROM relations WHERE source_ref = ?`, chunk[0])
-		} else {
-			rows, err = c.db.QueryContext(ctx, `SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN (`+
-				marks(len(chunk))+`) ORDER BY source_ref, type, target_ref`, anySlice(chunk)...)
-		}
+		in, args := inArgs(chunk)
+		rows, err := c.rows(ctx, `SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN (`+in+
+			`) ORDER BY source_ref, type, target_ref`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("querying relations: %w", err)
 		}

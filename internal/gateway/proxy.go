@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -88,17 +89,21 @@ func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, rt *rout
 	upstreamPage(w, r, status, rt, reason)
 }
 
+// classify maps a proxy error to a status and the reason the error page gives.
 func classify(err error, timeout time.Duration) (int, string) {
 	var ne net.Error
+	var op *net.OpError
 	var dnsErr *net.DNSError
 	switch {
+	case errors.As(err, &op) && op.Op == "dial" && op.Timeout():
+		return http.StatusGatewayTimeout, "connecting to the upstream timed out after " + dialTimeout.String() + "."
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
 		return http.StatusGatewayTimeout, "the upstream did not answer within " + timeout.String() + "."
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return http.StatusBadGateway, "the upstream refused the connection: is it running, and on this port?"
 	case errors.As(err, &dnsErr):
 		return http.StatusBadGateway, "the upstream's host name does not resolve."
-	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "EOF"):
+	case errors.Is(err, errNothingRead) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		return http.StatusBadGateway, "the upstream closed the connection before answering."
 	}
 	return http.StatusBadGateway, "the upstream could not be reached or sent an invalid response."

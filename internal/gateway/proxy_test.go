@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -65,9 +64,14 @@ func TestUpstreamFailurePages(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	}))
+	hangup := serverURL(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _ := http.NewResponseController(w).Hijack()
+		conn.Close()
+	}))
 	g.setRoutes(t,
 		gateway.Route{Name: "billing", Host: "down.test", Upstream: downURL},
 		gateway.Route{Name: "reports", Host: "slow.test", Upstream: slow},
+		gateway.Route{Name: "crashy", Host: "hangup.test", Upstream: hangup},
 	)
 	tests := []struct {
 		name   string
@@ -77,6 +81,7 @@ func TestUpstreamFailurePages(t *testing.T) {
 	}{
 		{"refused", "http://down.test/", http.StatusBadGateway, []string{"502 Upstream unreachable", `"billing"`, downURL.String(), "refused"}},
 		{"timeout", "http://slow.test/", http.StatusGatewayTimeout, []string{"504 Upstream timed out", `"reports"`, slow.String(), "300ms"}},
+		{"hang-up", "http://hangup.test/", http.StatusBadGateway, []string{"502 Upstream unreachable", `"crashy"`, hangup.String(), "closed the connection before answering"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,16 +247,26 @@ func TestAccessLog(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("got %d access log lines, want 2:\n%s", len(lines), g.access.String())
 	}
+	// Lines are written as handlers return, which need not be the order of the requests.
+	byHost := map[string]string{}
+	for _, line := range lines {
+		if f := strings.Fields(line); len(f) > 1 {
+			byHost[strings.TrimPrefix(f[1], "host=")] = line
+		}
+	}
 	tests := []struct {
-		line int
+		host string
 		want map[string]string
 	}{
-		{0, map[string]string{"host": "orders.test", "method": "GET", "path": "/v1/orders", "status": "201", "bytes": "12", "upstream": up.String(), "route": "orders"}},
-		{1, map[string]string{"host": "nowhere.test", "path": "/x", "status": "404", "upstream": "-", "route": "-"}},
+		{"orders.test", map[string]string{"method": "GET", "path": "/v1/orders", "status": "201", "bytes": "12", "upstream": up.String(), "route": "orders"}},
+		{"nowhere.test", map[string]string{"path": "/x", "status": "404", "upstream": "-", "route": "-"}},
 	}
 	for _, tt := range tests {
-		t.Run(strconv.Itoa(tt.line), func(t *testing.T) {
-			line := lines[tt.line]
+		t.Run(tt.host, func(t *testing.T) {
+			line, ok := byHost[tt.host]
+			if !ok {
+				t.Fatalf("no line with host=%s in\n%s", tt.host, g.access.String())
+			}
 			fields := strings.Fields(line)
 			if _, err := time.Parse(time.RFC3339, fields[0]); err != nil {
 				t.Errorf("line %q: first field is not a time: %v", line, err)

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -187,5 +189,63 @@ func TestClientGoneMidBody(t *testing.T) {
 		if body := readBody(t, do(t, g.http(t), "http://up.test/ok")); body != "ok" {
 			t.Fatalf("after a client left mid-body: got %q, want ok", body)
 		}
+	}
+}
+
+func TestConcurrentRequestsGetTheirOwnResponses(t *testing.T) {
+	g := start(t, gateway.Options{})
+	g.setRoutes(t, gateway.Route{Name: "echo", Host: "echo.test", Upstream: upstream(t, "echo")})
+	for _, scheme := range []string{"http", "https"} {
+		t.Run(scheme, func(t *testing.T) {
+			c := g.http(t)
+			if scheme == "https" {
+				c = g.https(t)
+			}
+			const workers, each = 16, 25
+			errs := make(chan error, workers*each)
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Go(func() {
+					for i := range each {
+						path := fmt.Sprintf("/w%d/r%d", w, i)
+						resp, err := c.Get(scheme + "://echo.test" + path)
+						if err != nil {
+							errs <- err
+							continue
+						}
+						var e echo
+						err = json.NewDecoder(resp.Body).Decode(&e)
+						resp.Body.Close()
+						if err != nil || e.Path != path {
+							errs <- fmt.Errorf("GET %s: got the response for %q (err %v)", path, e.Path, err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func TestHTTP2OverTLS(t *testing.T) {
+	g := start(t, gateway.Options{})
+	g.setRoutes(t, gateway.Route{Name: "echo", Host: "echo.test", Upstream: upstream(t, "echo")})
+	c := g.https(t)
+	c.Transport.(*http.Transport).ForceAttemptHTTP2 = true
+	resp, err := c.Get("https://echo.test/h2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e echo
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Path != "/h2" {
+		t.Fatalf("got %+v (err %v), want the echo of /h2", e, err)
+	}
+	if resp.ProtoMajor != 2 {
+		t.Errorf("got %s, want HTTP/2 as browsers negotiate it", resp.Proto)
 	}
 }

@@ -164,12 +164,6 @@ func wireNames(ws []wire) []string {
 	return out
 }
 
-func sortedNames(ws []wire) []string {
-	out := wireNames(ws)
-	sort.Strings(out)
-	return out
-}
-
 // queryPage is /entities/by-query's answer.
 type queryPage struct {
 	Items      []wire `json:"items"`
@@ -234,13 +228,4 @@ func q(params ...string) string {
 		return ""
 	}
 	return "?" + strings.Join(params, "&")
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

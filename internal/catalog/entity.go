@@ -1,11 +1,20 @@
 // Package catalog is goldenpath's software catalog: Backstage's entity model (catalog-info.yaml descriptors,
-// entity refs, validation rules and derived relations) and an index of registered locations and their
-// entities kept in its own SQLite file.
+// entity refs, validation rules and derived relations), an index of registered locations and their
+// entities kept in its own SQLite file, and Backstage's catalog API over it (Handler), so Backstage
+// frontends and clients work against goldenpath.
 //
 // The scaffolder's catalog:register, catalog:fetch and catalog:write actions talk to it, and the forge calls
 // Refresh/RefreshTarget on every push, so a registered entity reflects its file as soon as the push lands
-// instead of after a poll interval. The schema is laid out for a large catalog: entities are looked up by
-// canonical ref, uid, kind and owner through indexes, and relations live in their own indexed table.
+// instead of after a poll interval.
+//
+// It is laid out to stay fast at a million entities. Each entity row carries its search terms (Backstage's
+// search table, as one compact text column instead of a row per term: rows per term are what make
+// Backstage's ingest slow). One table holds every relation and its inverse, so both directions are
+// primary-key ranges. How many entities of each kind hold each value of each facet key is counted as
+// entities are written (index.go), so counts and facet pickers never scan (facets.go). Queries walk an
+// index in the requested order, or collect candidates from an index when a filter pins entities down, and
+// evaluate filters in Go against the stored terms (plan.go). Writes are batched into large transactions,
+// with the CPU-bound preparation of each chunk running on other cores while the previous one is written.
 package catalog
 
 import (

@@ -169,21 +169,17 @@ func (ix *indexer) flushRelations(ctx context.Context) error {
 	// go with it and need no answer back. Rows only gaining statements and not counted need none either.
 	// The others say how many statements they are left with, to remove rows nobody states any more and to
 	// count rows appearing.
-	type transition struct {
-		k    relKey
-		sign int
-	}
-	var quiet, answered, gone []relKey
-	var changed []transition
+	var ch relationChanges
+	var quiet, answered []relKey
 	for _, k := range keys {
 		d := ix.rels[k]
 		switch {
 		case singleStater(k.typ) && d < 0:
-			gone = append(gone, k)
-			changed = append(changed, transition{k, -1})
+			ch.gone = append(ch.gone, k)
+			ch.changed = append(ch.changed, transition{k, -1})
 		case singleStater(k.typ):
 			quiet = append(quiet, k)
-			changed = append(changed, transition{k, 1})
+			ch.changed = append(ch.changed, transition{k, 1})
 		case d > 0 && (ix.skipRelationFacets || !countedRelation(k.typ)):
 			quiet = append(quiet, k)
 		default:
@@ -193,7 +189,35 @@ func (ix *indexer) flushRelations(ctx context.Context) error {
 	if err := ix.addRelations(ctx, quiet); err != nil {
 		return err
 	}
-	for chunk := range slices.Chunk(answered, relationRows) {
+	if err := ix.countStatements(ctx, answered, &ch); err != nil {
+		return err
+	}
+	clear(ix.rels)
+	if err := ix.deleteRelations(ctx, ch.gone); err != nil {
+		return err
+	}
+	if ix.skipRelationFacets {
+		return nil
+	}
+	return ix.countTransitions(ctx, ch.changed)
+}
+
+// relationChanges are what a flush found: rows nobody states any more, and rows appearing (1) or
+// disappearing (-1).
+type relationChanges struct {
+	gone    []relKey
+	changed []transition
+}
+
+type transition struct {
+	k    relKey
+	sign int
+}
+
+// countStatements adds the accumulated statements of keys to their rows and notes the rows that appear
+// or are left with none.
+func (ix *indexer) countStatements(ctx context.Context, keys []relKey, ch *relationChanges) error {
+	for chunk := range slices.Chunk(keys, relationRows) {
 		args := make([]any, 0, 4*len(chunk))
 		for _, k := range chunk {
 			args = append(args, k.source, k.typ, k.target, ix.rels[k])
@@ -210,15 +234,14 @@ func (ix *indexer) flushRelations(ctx context.Context) error {
 				rows.Close()
 				return fmt.Errorf("storing relations: %w", err)
 			}
-			before := n - ix.rels[k]
-			switch {
+			switch before := n - ix.rels[k]; {
 			case n <= 0:
-				gone = append(gone, k)
+				ch.gone = append(ch.gone, k)
 				if before > 0 {
-					changed = append(changed, transition{k, -1})
+					ch.changed = append(ch.changed, transition{k, -1})
 				}
 			case before <= 0:
-				changed = append(changed, transition{k, 1})
+				ch.changed = append(ch.changed, transition{k, 1})
 			}
 		}
 		rows.Close()
@@ -226,13 +249,11 @@ func (ix *indexer) flushRelations(ctx context.Context) error {
 			return fmt.Errorf("storing relations: %w", err)
 		}
 	}
-	clear(ix.rels)
-	if err := ix.deleteRelations(ctx, gone); err != nil {
-		return err
-	}
-	if ix.skipRelationFacets {
-		return nil
-	}
+	return nil
+}
+
+// countTransitions counts the counted relations that appeared or disappeared on existing entities.
+func (ix *indexer) countTransitions(ctx context.Context, changed []transition) error {
 	var sources []string
 	for _, t := range changed {
 		if countedRelation(t.k.typ) {

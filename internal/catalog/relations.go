@@ -65,16 +65,3 @@ func sortRelations(rs []Relation) {
 		return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.TargetRef, b.TargetRef))
 	})
 }
-
-// ownerRef is the canonical ref of spec.owner, indexed so "everything a team owns" is one index range.
-func ownerRef(e *Entity) string {
-	s, ok := e.Spec["owner"].(string)
-	if !ok {
-		return ""
-	}
-	r, err := ParseRef(s, "group", e.Ref().Namespace)
-	if err != nil {
-		return ""
-	}
-	return r.String()
-}

@@ -40,10 +40,7 @@ type prepared struct {
 	err      error
 }
 
-// parallel runs fn(0..n-1) on every core; small batches run inline.
-func parallel(n int, fn func(i int)) { parallelOn(runtime.GOMAXPROCS(0), n, fn) }
-
-// parallelOn runs fn(0..n-1) on up to workers goroutines.
+// parallelOn runs fn(0..n-1) on up to workers goroutines; small batches run inline.
 func parallelOn(workers, n int, fn func(i int)) {
 	if n < 64 || workers < 2 {
 		for i := range n {

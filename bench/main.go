@@ -21,18 +21,24 @@ func main() {
 	bulk := flag.Int("bulk", 1000, "requests merged at once")
 	pg := flag.String("postgres", os.Getenv("GOLDENPATH_TEST_POSTGRES_URL"), "PostgreSQL admin URL for RDSRequests (empty: skip RDS)")
 	starts := flag.Int("starts", 5, "cold starts of the binary to time")
-	only := flag.String("only", "", "run only this part: latency, bulk, scaffold, dns, coldstart, gateway")
+	million := flag.Bool("catalog-million", false, "also load and query a catalog of 1,000,000 entities (minutes)")
+	only := flag.String("only", "", "run only this part: latency, bulk, scaffold, catalog, dns, coldstart, gateway")
 	flag.Parse()
 	ctx := context.Background()
 	fmt.Printf("goldenpath benchmarks — %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339))
-	if err := run(ctx, *only, *n, *bulk, *pg, *starts); err != nil {
+	if err := run(ctx, *only, *n, *bulk, *pg, *starts, *million); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, only string, n, bulk int, pg string, starts int) error {
+func run(ctx context.Context, only string, n, bulk int, pg string, starts int, million bool) error {
 	want := func(part string) bool { return only == "" || only == part }
+	if want("catalog") {
+		if err := catalogBench(ctx, million); err != nil {
+			return fmt.Errorf("catalog: %w", err)
+		}
+	}
 	if want("latency") {
 		if err := latency(ctx, n, pg); err != nil {
 			return fmt.Errorf("merge → Ready: %w", err)

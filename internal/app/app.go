@@ -155,12 +155,12 @@ func (a *App) DataDir() string { return a.cfg.DataDir }
 
 // Start opens the data directory and starts everything. It returns once every listener accepts
 // connections; Close stops it.
-func Start(ctx context.Context, cfg Config) (a *App, err error) {
+func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	cfg.defaults()
-	a = &App{cfg: cfg, log: cfg.Logger}
+	a := &App{cfg: cfg, log: cfg.Logger}
 	defer func() {
 		if err != nil {
-			a.Close()
+			a.Close() // what started so far; `return nil, err` must not leave it running
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {

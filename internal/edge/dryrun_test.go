@@ -3,13 +3,12 @@ package edge
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/goldenpathidp/goldenpath/internal/kubetest"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,21 +19,16 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 )
-
-// kubeAPIServerScript is the project's script that builds and runs a real kube-apiserver with etcd.
-var kubeAPIServerScript = filepath.Join("..", "..", "scripts", "kube-apiserver.sh")
 
 // TestServerSideDryRun applies every rendered manifest of every scenario to a real kube-apiserver with
 // server-side apply and dryRun=All, so the API server's own validation (and its admission chain) judges
 // them. It skips when the binary is not built, except under CI=true, where it builds it first.
 func TestServerSideDryRun(t *testing.T) {
-	ensureKubeAPIServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cfg := startKubeAPIServer(t, ctx)
+	_, cfg := kubetest.Run(t)
 	k := newKube(t, cfg)
 
 	installCRDs(t, ctx, k)
@@ -76,80 +70,6 @@ func TestServerSideDryRun(t *testing.T) {
 			t.Errorf("got %v, want the API server to refuse host Not_A_Host as Invalid", err)
 		}
 	})
-}
-
-// ensureKubeAPIServer skips without a built kube-apiserver, or builds it under CI=true.
-func ensureKubeAPIServer(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: not starting a kube-apiserver")
-	}
-	out, err := exec.Command(kubeAPIServerScript, "path").Output()
-	if err == nil {
-		return
-	}
-	bin := strings.TrimSpace(string(out))
-	if os.Getenv("CI") != "true" {
-		t.Skipf("kube-apiserver is not built (%s): run scripts/kube-apiserver.sh build once (~25 min cold on 2 cores, "+
-			"cached after); under CI=true this test builds it", bin)
-	}
-	if deadline, ok := t.Deadline(); ok && time.Until(deadline) < 35*time.Minute {
-		t.Fatalf("kube-apiserver is not built (%s) and building it takes ~25 min cold, more than this test run's "+
-			"timeout leaves (%s): run scripts/kube-apiserver.sh build before the tests, or go test -timeout 60m",
-			bin, time.Until(deadline).Round(time.Second))
-	}
-	start := time.Now()
-	build := exec.Command(kubeAPIServerScript, "build")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building kube-apiserver: %v\n%s", err, out)
-	}
-	t.Logf("built kube-apiserver in %s", time.Since(start).Round(time.Second))
-}
-
-// startKubeAPIServer starts etcd and kube-apiserver in a temporary directory and stops them when the test ends.
-func startKubeAPIServer(t *testing.T, ctx context.Context) *rest.Config {
-	t.Helper()
-	dir := t.TempDir()
-	t.Cleanup(func() {
-		if out, err := exec.Command(kubeAPIServerScript, "stop", dir).CombinedOutput(); err != nil {
-			t.Errorf("stopping kube-apiserver: %v\n%s", err, out)
-		}
-	})
-	out, err := exec.CommandContext(ctx, kubeAPIServerScript, "start", dir).Output()
-	if err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "apiserver.log"))
-		t.Fatalf("starting kube-apiserver: %v\n%s\n%s", err, errOutput(err), tail(log, 3000))
-	}
-	kubeconfig, ok := strings.CutPrefix(strings.TrimSpace(lastLine(string(out))), "KUBECONFIG=")
-	if !ok {
-		t.Fatalf("kube-apiserver.sh start printed %q, want KUBECONFIG=<path>", out)
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		t.Fatalf("reading %s: %v", kubeconfig, err)
-	}
-	// client-go's default client-side limit (5 requests/s) would make the test wait, not the server.
-	cfg.QPS, cfg.Burst = 500, 1000
-	return cfg
-}
-
-func errOutput(err error) string {
-	if ee, ok := err.(*exec.ExitError); ok {
-		return string(ee.Stderr)
-	}
-	return ""
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
-}
-
-func tail(b []byte, n int) string {
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
 }
 
 // kube is a dynamic client with a REST mapper that learns new kinds (the CRDs) when reset.

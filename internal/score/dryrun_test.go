@@ -3,16 +3,14 @@ package score
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/goldenpathidp/goldenpath/internal/kubetest"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,22 +21,18 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 )
-
-// apiServerScript builds and runs a real kube-apiserver with etcd (written for internal/edge's tests).
-var apiServerScript = filepath.Join("..", "..", "scripts", "kube-apiserver.sh")
 
 // TestServerSideDryRun applies every rendered manifest of every scenario to a real kube-apiserver with
 // server-side apply and dryRun=All, in namespaces that enforce the restricted Pod Security Standard, so the
 // API server's validation and admission judge them. Deployments must draw no PodSecurity warning and their
 // pods must be admitted. It skips when kube-apiserver is not built, except under CI=true, where it builds it.
 func TestServerSideDryRun(t *testing.T) {
-	ensureAPIServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	k := newCluster(t, startAPIServer(t, ctx))
+	_, cfg := kubetest.Run(t)
+	k := newCluster(t, cfg)
 	k.installApplicationCRD(t, ctx)
 	k.createNamespace(t, ctx, DefaultArgoCDNamespace)
 
@@ -119,59 +113,6 @@ func setContainer(t *testing.T, dep *unstructured.Unstructured, i int, c map[str
 	if err := unstructured.SetNestedSlice(dep.Object, cs, "spec", "template", "spec", "containers"); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// ensureAPIServer skips without a built kube-apiserver, or builds it under CI=true.
-func ensureAPIServer(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: not starting a kube-apiserver")
-	}
-	out, err := exec.Command(apiServerScript, "path").Output()
-	if err == nil {
-		return
-	}
-	bin := strings.TrimSpace(string(out))
-	if os.Getenv("CI") != "true" {
-		t.Skipf("kube-apiserver is not built (%s): run scripts/kube-apiserver.sh build once (~20 min on 2 cores, "+
-			"cached after); under CI=true this test builds it", bin)
-	}
-	if deadline, ok := t.Deadline(); ok && time.Until(deadline) < 35*time.Minute {
-		t.Fatalf("kube-apiserver is not built (%s) and building it takes ~20 min, more than this run's timeout leaves "+
-			"(%s): run scripts/kube-apiserver.sh build first, or go test -timeout 60m", bin, time.Until(deadline).Round(time.Second))
-	}
-	if out, err := exec.Command(apiServerScript, "build").CombinedOutput(); err != nil {
-		t.Fatalf("building kube-apiserver: %v\n%s", err, out)
-	}
-}
-
-// startAPIServer starts etcd and kube-apiserver in a temporary directory, stopped when the test ends.
-func startAPIServer(t *testing.T, ctx context.Context) *rest.Config {
-	t.Helper()
-	dir := t.TempDir()
-	t.Cleanup(func() {
-		if out, err := exec.Command(apiServerScript, "stop", dir).CombinedOutput(); err != nil {
-			t.Errorf("stopping kube-apiserver: %v\n%s", err, out)
-		}
-	})
-	out, err := exec.CommandContext(ctx, apiServerScript, "start", dir).Output()
-	if err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "apiserver.log"))
-		if len(log) > 3000 {
-			log = log[len(log)-3000:]
-		}
-		t.Fatalf("starting kube-apiserver: %v\n%s", err, log)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	kubeconfig, ok := strings.CutPrefix(lines[len(lines)-1], "KUBECONFIG=")
-	if !ok {
-		t.Fatalf("kube-apiserver.sh start printed %q, want KUBECONFIG=<path> last", out)
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		t.Fatalf("reading %s: %v", kubeconfig, err)
-	}
-	return cfg
 }
 
 // cluster is a dynamic client whose REST mapper learns new kinds when reset, and which collects the API

@@ -15,6 +15,12 @@ import (
 
 	"github.com/goldenpathidp/goldenpath/internal/app"
 	"github.com/goldenpathidp/goldenpath/internal/cli"
+	"github.com/goldenpathidp/goldenpath/internal/kubetest"
+	"github.com/goldenpathidp/goldenpath/internal/platform"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 )
 
 // scaffoldApp runs app-template for name as alice, merges the registry's change request and waits for the
@@ -176,5 +182,81 @@ func TestDeliveryLocal(t *testing.T) {
 	}
 	if r := e.call("GET", "/api/v1/apps/nope", tm.alice, nil); r.status != 404 || !strings.Contains(string(r.body), "score.yaml") {
 		t.Errorf("an unknown app: %d %s", r.status, r.body)
+	}
+}
+
+// TestDeliveryKubernetes is delivery.mode apply against a real kube-apiserver: each pushed image becomes a
+// write-back commit and the app's Deployment on the API server, and goldenpath reports the rollout.
+func TestDeliveryKubernetes(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("building an app needs the go command")
+	}
+	kubeconfig, kcfg := kubetest.Run(t)
+	e := start(t, startOptions{config: func(c *app.Config) {
+		c.PlatformYAML = append(platform.DefaultYAML("goldenpathidp.io"), "delivery:\n  mode: apply\n"...)
+		c.Getenv = func(k string) string {
+			if k == "GOLDENPATH_KUBECONFIG" {
+				return kubeconfig
+			}
+			return os.Getenv(k)
+		}
+	}})
+	tm := cast(e)
+	scaffoldApp(t, e, tm, "orders")
+	dyn, err := dynamic.NewForConfig(kcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployments := dyn.Resource(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}).Namespace("orders")
+	image := func() string {
+		d, err := deployments.Get(context.Background(), "orders", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("reading the orders Deployment: %v", err)
+		}
+		cs, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+		img, _ := cs[0].(map[string]any)["image"].(string)
+		return img
+	}
+
+	src := clone(t, e, "alice", tm.alice, "payments/orders")
+	for _, tag := range []string{"v1", "v2"} {
+		if code, out, errOut := e.goldenpath(tm.alice, "build", src, "--tag", tag); code != 0 {
+			t.Fatalf("goldenpath build %s: exit %d\n%s\n%s", tag, code, out, errOut)
+		}
+		if img := image(); !strings.HasSuffix(img, "/dev/orders:"+tag) {
+			t.Errorf("after pushing %s the Deployment runs %s", tag, img)
+		}
+	}
+	log, err := e.app.Platform.Log(context.Background(), "main", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deploys []string
+	for _, c := range log {
+		if strings.HasPrefix(c.Message, "goldenpath: deploy ") {
+			deploys = append(deploys, strings.SplitN(c.Message, "\n", 2)[0])
+		}
+	}
+	if len(deploys) != 2 || !strings.Contains(deploys[0], ":v2") || !strings.Contains(deploys[1], ":v1") {
+		t.Errorf("the platform repository's deploy commits, newest first: %q", deploys)
+	}
+
+	// No deployment controller runs next to this API server: goldenpath says the rollout waits for one...
+	code, out, errOut := e.goldenpath(tm.alice, "apps", "show", "orders")
+	if code != 0 || !strings.Contains(out, "waiting for the deployment controller") {
+		t.Errorf("apps show before the controller: exit %d\n%s%s", code, out, errOut)
+	}
+	// ...and once the controller's status arrives (written here as the controller would), it is rolled out.
+	d, _ := deployments.Get(context.Background(), "orders", metav1.GetOptions{})
+	replicas, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
+	unstructured.SetNestedField(d.Object, map[string]any{"observedGeneration": d.GetGeneration(), "replicas": replicas,
+		"updatedReplicas": replicas, "availableReplicas": replicas, "readyReplicas": replicas}, "status")
+	if _, err := deployments.UpdateStatus(context.Background(), d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var view app.AppView
+	e.must(200, "GET", "/api/v1/apps/orders", tm.alice, nil).json(t, &view)
+	if r := view.Environments[0].Rollout; view.Environments[0].Status != "rolled-out" || r == nil || !strings.HasSuffix(r.Image, ":v2") {
+		t.Errorf("after the controller's status: %+v rollout %+v", view.Environments[0], r)
 	}
 }

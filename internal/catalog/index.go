@@ -379,10 +379,10 @@ func (ix *indexer) flush(ctx context.Context) error {
 	return nil
 }
 
-// noteKeys records keys that hold several values in one entity (see multiValued) and keys of arrays of
-// strings (see Catalog.mayBeElement).
-func (ix *indexer) noteKeys(ctx context.Context, terms []term, arrays []string) error {
-	for _, k := range multiValued(terms) {
+// noteKeys records keys that hold several values in one entity (multi, see multiValued) and keys of
+// arrays of strings (see Catalog.mayBeElement).
+func (ix *indexer) noteKeys(ctx context.Context, multi, arrays []string) error {
+	for _, k := range multi {
 		if ix.c.isMulti(k) {
 			continue
 		}

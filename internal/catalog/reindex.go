@@ -123,7 +123,7 @@ func (c *Catalog) reindexBatch(ctx context.Context, ix *indexer, after int64) (i
 		}
 		ix.terms(strings.ToLower(e.Kind), terms, 1)
 		ix.relate(e, 1)
-		if err := ix.noteKeys(ctx, terms, arrays); err != nil {
+		if err := ix.noteKeys(ctx, multiValued(terms), arrays); err != nil {
 			return 0, 0, err
 		}
 	}

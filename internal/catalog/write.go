@@ -36,6 +36,7 @@ type prepared struct {
 	body     []byte // the entity as stored: JSON without relations, with uid and etag
 	terms    []term
 	arrays   []string // keys of arrays of strings
+	multi    []string // keys with several values
 	text     string   // encoded terms
 	err      error
 }
@@ -80,6 +81,7 @@ func prepareClaim(cl claim) *prepared {
 	e.Metadata.UID, e.Metadata.Etag = p.uid, etagOf(p.hash)
 	p.body = withIdentity(content, p.uid, e.Metadata.Etag)
 	p.terms, p.arrays = entityIndex(e)
+	p.multi = multiValued(p.terms)
 	p.text = encodeTerms(p.terms)
 	p.own, p.inverse = Relations(e)
 	e.Relations = p.own
@@ -292,7 +294,7 @@ func (b *batch) write(ctx context.Context) error {
 	for _, p := range b.inserts {
 		b.ix.terms(kindOf(p.ref), p.terms, 1)
 		b.ix.relateDerived(p.ref, p.own, p.inverse, 1)
-		if err := b.ix.noteKeys(ctx, p.terms, p.arrays); err != nil {
+		if err := b.ix.noteKeys(ctx, p.multi, p.arrays); err != nil {
 			return err
 		}
 	}
@@ -300,7 +302,7 @@ func (b *batch) write(ctx context.Context) error {
 		b.ix.terms(kindOf(u.p.ref), decodeTerms(u.old.terms), -1)
 		b.ix.terms(kindOf(u.p.ref), u.p.terms, 1)
 		b.ix.relateDerived(u.p.ref, u.p.own, u.p.inverse, 1)
-		if err := b.ix.noteKeys(ctx, u.p.terms, u.p.arrays); err != nil {
+		if err := b.ix.noteKeys(ctx, u.p.multi, u.p.arrays); err != nil {
 			return err
 		}
 	}

@@ -8,8 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -78,8 +78,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.fallback.RoundTrip(req)
 	}
 	ctx := req.Context()
+	addr := dialAddr(req.URL)
 	for attempt := 0; ; attempt++ {
-		pc, reused, err := t.conn(ctx, req.URL.Host)
+		pc, reused, err := t.conn(ctx, addr, attempt > 0)
 		if err != nil {
 			return nil, err
 		}
@@ -90,7 +91,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		pc.close()
 		// A pooled connection the upstream closed while idle fails before any byte of the
 		// response; the request is idempotent and body-less, so a fresh connection may retry it.
+		// The other idle connections to a restarted upstream are as dead: drop them all.
 		if reused && attempt == 0 && ctx.Err() == nil && staleConn(err) {
+			t.dropIdle(addr)
 			continue
 		}
 		if ctx.Err() != nil {
@@ -103,15 +106,21 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // errNothingRead marks a connection that ended before the first byte of a response.
 var errNothingRead = errors.New("upstream closed the connection before answering")
 
-func staleConn(err error) bool {
-	return errors.Is(err, errNothingRead) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+func staleConn(err error) bool { return errors.Is(err, errNothingRead) }
+
+// dialAddr is the host:port of an upstream URL's host, with the scheme's default port if it has none.
+func dialAddr(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }
 
-// conn takes the most recently used idle connection to hostport, or dials one.
-func (t *transport) conn(ctx context.Context, hostport string) (*upstreamConn, bool, error) {
+// conn takes the most recently used idle connection to hostport, or dials one (always if fresh).
+func (t *transport) conn(ctx context.Context, hostport string, fresh bool) (*upstreamConn, bool, error) {
 	now := time.Now()
 	t.mu.Lock()
-	for conns := t.idle[hostport]; len(conns) > 0; conns = t.idle[hostport] {
+	for conns := t.idle[hostport]; len(conns) > 0 && !fresh; conns = t.idle[hostport] {
 		pc := conns[len(conns)-1]
 		conns[len(conns)-1] = nil
 		t.idle[hostport] = conns[:len(conns)-1]
@@ -142,6 +151,16 @@ func (t *transport) put(pc *upstreamConn) {
 	}
 	t.mu.Unlock()
 	pc.conn.Close()
+}
+
+func (t *transport) dropIdle(hostport string) {
+	t.mu.Lock()
+	conns := t.idle[hostport]
+	delete(t.idle, hostport)
+	t.mu.Unlock()
+	for _, pc := range conns {
+		pc.conn.Close()
+	}
 }
 
 // CloseIdleConnections closes pooled connections of both paths.
@@ -179,11 +198,11 @@ func (pc *upstreamConn) roundTrip(ctx context.Context, req *http.Request) (*http
 	pc.conn.SetReadDeadline(time.Now().Add(pc.t.headerTimeout))
 	if err := req.Write(pc.bw); err != nil {
 		stop()
-		return nil, fmt.Errorf("writing request: %w", err)
+		return nil, fmt.Errorf("%w: writing request: %w", errNothingRead, err)
 	}
 	if err := pc.bw.Flush(); err != nil {
 		stop()
-		return nil, fmt.Errorf("writing request: %w", err)
+		return nil, fmt.Errorf("%w: writing request: %w", errNothingRead, err)
 	}
 	resp, err := pc.readResponse(req)
 	if err != nil {

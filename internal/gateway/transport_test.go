@@ -249,3 +249,37 @@ func TestHTTP2OverTLS(t *testing.T) {
 		t.Errorf("got %s, want HTTP/2 as browsers negotiate it", resp.Proto)
 	}
 }
+
+func TestUpstreamRestart(t *testing.T) {
+	ln := listen(t)
+	addr := ln.Addr().String()
+	serveOn := func(ln net.Listener, name string) *http.Server {
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, name) })}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		return srv
+	}
+	first := serveOn(ln, "first")
+	g := start(t, gateway.Options{})
+	g.setRoutes(t, gateway.Route{Name: "dev", Host: "dev.test", Upstream: mustURL(t, "http://"+addr)})
+	c := g.http(t)
+	// Several connections in the pool, as after a burst of parallel requests.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { do(t, c, "http://dev.test/") })
+	}
+	wg.Wait()
+
+	first.Close() // a developer restarts the service on the same port
+	ln2, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s again: %v", addr, err)
+	}
+	serveOn(ln2, "second")
+	for i := range 4 {
+		resp := do(t, c, "http://dev.test/")
+		if body := readBody(t, resp); resp.StatusCode != 200 || body != "second" {
+			t.Fatalf("request %d after the restart: got %d %q, want 200 from the new process", i, resp.StatusCode, body)
+		}
+	}
+}

@@ -1,7 +1,7 @@
 // Command gatewayd runs goldenpath's dev gateway alone, with one route, so that the benchmark can
 // load it in its own process as it loads nginx.
 //
-//	go run ./bench/gatewayd -upstream http://127.0.0.1:9000 [-host bench.test] [-addr 127.0.0.1:0] [-access-log FILE]
+//	go run ./bench/gatewayd -upstream http://127.0.0.1:9000 [-host bench.test] [-addr 127.0.0.1:0] [-access-log FILE] [-cpuprofile FILE]
 //
 // It prints "listening http://ADDR" once it accepts connections, and stops on SIGINT or SIGTERM.
 package main

@@ -289,6 +289,7 @@ func (a *App) open(ctx context.Context, host string) error {
 			Merged: func(ctx context.Context, c store.Change) {
 				req.ChangeMerged(ctx, c)
 				a.Reconciler.Notify()
+				a.onPlatformMerged(ctx, c)
 				a.KickEdge()
 			},
 			Closed:   func(ctx context.Context, c store.Change) { req.ChangeClosed(ctx, c) },

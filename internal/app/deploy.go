@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,7 +40,8 @@ type deliveryRuntime struct {
 
 	mu      sync.Mutex
 	watched map[string]bool
-	history []Deployment // recent deployments, newest last
+	applied map[string]string // "<app>/<env>" → the pin last deployed (local and apply modes)
+	history []Deployment      // recent deployments, newest last
 }
 
 // Deployment is one image reaching an app's environment.
@@ -103,6 +105,7 @@ func (a *App) openDelivery(ctx context.Context) error {
 	}
 	a.closers = append(a.closers, a.delivery.local.Close)
 	a.delivery.watched = map[string]bool{}
+	a.delivery.applied = map[string]string{}
 	a.renderApps = a.renderAppTree
 	return nil
 }
@@ -130,8 +133,14 @@ func (a *App) syncDelivery(ctx context.Context, cfg *platform.Config, apps []app
 				Policy: imagePolicy(ai.Workload), Current: current}); err != nil {
 				a.log.Warn("watching an app's images", "app", key, "err", err)
 			}
-			if cfg.Delivery.Mode == "local" && current != "" {
-				a.runLocally(ctx, cfg, ai, env, tag, digest)
+			if cfg.Delivery.Mode != "argocd" && current != "" && a.deployedPin(key) != current {
+				// A pin this process has not deployed: at start, or merged through a change request.
+				err := a.deploy(ctx, cfg, ai.Name(), env, tag, digest)
+				a.setDeployedPin(key, current)
+				if err != nil {
+					a.log.Warn("deploying what main pins", "app", ai.Name(), "env", env, "pin", current, "err", err)
+				}
+				a.markDeployed(ai.Name(), env, current, err)
 			}
 		}
 	}
@@ -171,6 +180,7 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 		if err != nil {
 			return err
 		}
+		a.supersedeProposals(ctx, app, env, n)
 		d.Change, d.Status, d.Message = n, "proposed", fmt.Sprintf("change request #%d must be approved and merged", n)
 		a.recordDeployment(d)
 		return nil
@@ -183,7 +193,10 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 	if !changed {
 		d.Status, d.Message = "unchanged", "already pinned"
 	}
-	a.notifyArgoCD(ctx, cfg, sha)
+	if changed {
+		a.notifyArgoCD(ctx, cfg, sha, []string{score.OverlayDir(env, app) + "/kustomization.yaml"})
+	}
+	a.setDeployedPin(sub.Key, cmp.Or(digest, tag))
 	if err := a.deploy(ctx, cfg, app, env, tag, digest); err != nil {
 		d.Status, d.Message = "failed", err.Error()
 		a.recordDeployment(d)
@@ -191,6 +204,9 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 	}
 	if d.Status == "" {
 		d.Status = "deployed"
+		if cfg.Delivery.Mode == "argocd" {
+			d.Status, d.Message = "committed", "Argo CD syncs the commit"
+		}
 	}
 	d.Deployed = time.Now().UTC()
 	a.recordDeployment(d)
@@ -209,6 +225,79 @@ func imagePolicyOf(ctx context.Context, a *App, app string) images.Policy {
 		}
 	}
 	return images.Policy{}
+}
+
+func (a *App) deployedPin(key string) string {
+	a.delivery.mu.Lock()
+	defer a.delivery.mu.Unlock()
+	return a.delivery.applied[key]
+}
+
+func (a *App) setDeployedPin(key, pin string) {
+	a.delivery.mu.Lock()
+	defer a.delivery.mu.Unlock()
+	a.delivery.applied[key] = pin
+}
+
+// markDeployed settles the newest proposed or merged deployment of pin to an app environment once the
+// deploy after its merge is done.
+func (a *App) markDeployed(app, env, pin string, err error) {
+	a.delivery.mu.Lock()
+	defer a.delivery.mu.Unlock()
+	for i := len(a.delivery.history) - 1; i >= 0; i-- {
+		d := &a.delivery.history[i]
+		if d.App != app || d.Environment != env || !(strings.HasSuffix(d.Image, ":"+pin) || strings.HasSuffix(d.Image, "@"+pin)) {
+			continue
+		}
+		if d.Status == "proposed" || d.Status == "merged" {
+			d.Deployed, d.Status, d.Message = time.Now().UTC(), "deployed", fmt.Sprintf("change request #%d merged", d.Change)
+			if err != nil {
+				d.Status, d.Message = "failed", err.Error()
+			}
+		}
+		return
+	}
+}
+
+// onPlatformMerged follows a merged change request: a merged image proposal is committed (its deploy
+// follows with the sync the merge triggers), and Argo CD hears of the new commit.
+func (a *App) onPlatformMerged(ctx context.Context, c store.Change) {
+	a.delivery.mu.Lock()
+	for i := range a.delivery.history {
+		if d := &a.delivery.history[i]; d.Change == c.Number && d.Status == "proposed" {
+			d.Status, d.Commit, d.Committed, d.Message = "merged", c.MergedSHA, time.Now().UTC(), fmt.Sprintf("change request #%d merged by %s", c.Number, c.ClosedBy)
+		}
+	}
+	a.delivery.mu.Unlock()
+	if cfg, err := a.Requests.Config(ctx); err == nil {
+		a.notifyArgoCD(ctx, cfg, c.MergedSHA, nil)
+	}
+}
+
+// supersedeProposals closes the open image proposals for an app environment older than change n, so
+// only the newest image waits for review.
+func (a *App) supersedeProposals(ctx context.Context, app, env string, n int64) {
+	a.delivery.mu.Lock()
+	var stale []*Deployment
+	for i := range a.delivery.history {
+		if d := &a.delivery.history[i]; d.App == app && d.Environment == env && d.Status == "proposed" && d.Change != n {
+			stale = append(stale, d)
+		}
+	}
+	a.delivery.mu.Unlock()
+	bot, err := a.principal(ctx, botUser)
+	if err != nil {
+		return
+	}
+	for _, d := range stale {
+		if _, err := a.Changes.Close(ctx, bot, d.Change, fmt.Sprintf("superseded by #%d, a newer image", n)); err != nil {
+			a.log.Warn("closing a superseded image proposal", "change", d.Change, "err", err)
+			continue
+		}
+		a.delivery.mu.Lock()
+		d.Status, d.Message = "superseded", fmt.Sprintf("superseded by change request #%d", n)
+		a.delivery.mu.Unlock()
+	}
 }
 
 func (a *App) recordDeployment(d Deployment) {
@@ -388,15 +477,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// notifyArgoCD tells Argo CD about a write-back commit (a GitHub-style push event), when configured.
-func (a *App) notifyArgoCD(ctx context.Context, cfg *platform.Config, sha string) {
+// notifyArgoCD tells Argo CD about a commit to main (a GitHub-style push event), when configured, so it
+// refreshes at once instead of at its next poll. Argo CD compares modified with the apps'
+// manifest-generate-paths; an empty list (a merge, whose files are not listed) refreshes every app of the
+// repository.
+func (a *App) notifyArgoCD(ctx context.Context, cfg *platform.Config, sha string, modified []string) {
 	hook := cfg.Delivery.ArgoCD.WebhookURL
 	if hook == "" || sha == "" {
 		return
 	}
 	body, _ := json.Marshal(map[string]any{"ref": "refs/heads/main", "after": sha,
 		"repository": map[string]any{"html_url": a.url + "/git/" + PlatformRepo, "clone_url": a.url + "/git/" + PlatformRepo + ".git", "default_branch": "main"},
-		"commits":    []any{map[string]any{"id": sha, "modified": []string{"gitops/"}}}})
+		"commits":    []any{map[string]any{"id": sha, "modified": append([]string{}, modified...)}}})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook, bytes.NewReader(body))
 	if err != nil {
 		a.log.Warn("Argo CD webhook", "err", err)

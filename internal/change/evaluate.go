@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/goldenpathidp/goldenpath/internal/contract"
 	"github.com/goldenpathidp/goldenpath/internal/forge"
@@ -251,7 +252,28 @@ func required(before, after state, touched map[string]bool) int {
 			}
 		}
 	}
+	// An environment's rendered tree (an app's image pin, its Terraform) is that environment's as much as
+	// its contracts are.
+	for p := range touched {
+		if env, ok := environmentOfPath(p); ok {
+			consider(after.cfg, env)
+			consider(before.cfg, env)
+		}
+	}
 	return n
+}
+
+// environmentOfPath names the environment whose tree holds p: gitops/kustomize/overlays/<env>/... or
+// envs/<env>/...
+func environmentOfPath(p string) (string, bool) {
+	for _, prefix := range []string{"gitops/kustomize/overlays/", "envs/"} {
+		if rest, ok := strings.CutPrefix(p, prefix); ok {
+			if env, _, ok := strings.Cut(rest, "/"); ok && env != "" {
+				return env, true
+			}
+		}
+	}
+	return "", false
 }
 
 func (s *Service) approvals(ctx context.Context, c store.Change, ev *Evaluation) error {

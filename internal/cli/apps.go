@@ -256,6 +256,9 @@ func waitDeployed(ctx context.Context, c *client, g *globals, f buildFlags, dige
 			case "deployed", "unchanged":
 				fmt.Fprintf(g.env.Stdout, "deployed to %s in %s (commit %s)\n", f.app, f.env, shortSHA(d.Commit))
 				return nil
+			case "committed":
+				fmt.Fprintf(g.env.Stdout, "committed for %s in %s (commit %s); Argo CD syncs it\n", f.app, f.env, shortSHA(d.Commit))
+				return nil
 			case "proposed":
 				fmt.Fprintf(g.env.Stdout, "proposed for %s in %s: %s\n", f.app, f.env, d.Message)
 				return nil

@@ -13,10 +13,24 @@ import (
 	"testing"
 	"time"
 
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"slices"
+	"sync"
+
 	"github.com/goldenpathidp/goldenpath/internal/app"
 	"github.com/goldenpathidp/goldenpath/internal/cli"
+	"github.com/goldenpathidp/goldenpath/internal/forge"
 	"github.com/goldenpathidp/goldenpath/internal/kubetest"
 	"github.com/goldenpathidp/goldenpath/internal/platform"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -258,5 +272,188 @@ func TestDeliveryKubernetes(t *testing.T) {
 	e.must(200, "GET", "/api/v1/apps/orders", tm.alice, nil).json(t, &view)
 	if r := view.Environments[0].Rollout; view.Environments[0].Status != "rolled-out" || r == nil || !strings.HasSuffix(r.Image, ":v2") {
 		t.Errorf("after the controller's status: %+v rollout %+v", view.Environments[0], r)
+	}
+}
+
+// argoCDRecorder stands in for Argo CD's /api/webhook and keeps the push events it receives.
+type argoCDRecorder struct {
+	mu     sync.Mutex
+	events []map[string]any
+}
+
+func (r *argoCDRecorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	var ev map[string]any
+	if req.URL.Path != "/api/webhook" || req.Header.Get("X-GitHub-Event") != "push" || json.NewDecoder(req.Body).Decode(&ev) != nil {
+		http.Error(w, "not a GitHub push event", http.StatusBadRequest)
+		return
+	}
+	r.mu.Lock()
+	r.events = append(r.events, ev)
+	r.mu.Unlock()
+}
+
+func (r *argoCDRecorder) afters() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, ev := range r.events {
+		out = append(out, fmt.Sprint(ev["after"]))
+	}
+	return out
+}
+
+// pushImage pushes a small image, built at created, to repo:tag of goldenpath's registry as user.
+func pushImage(t *testing.T, e *env, user, token, repo, tag string, created time.Time) {
+	t.Helper()
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img, err = mutate.CreatedAt(img, v1.Time{Time: created}); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(strings.TrimPrefix(e.app.URL(), "http://") + "/" + repo + ":" + tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: user, Password: token})); err != nil {
+		t.Fatalf("pushing %s: %v", ref, err)
+	}
+}
+
+// waitPin waits until main pins tag for app in env.
+func waitPin(t *testing.T, e *env, env, app, tag string) {
+	t.Helper()
+	waitFile(t, e, "gitops/kustomize/overlays/"+env+"/apps/"+app+"/kustomization.yaml", "newTag: "+tag+"\n")
+}
+
+// TestDeliveryWriteBack is delivery.mode argocd: write-back survives a busy main, Argo CD hears of the
+// commits, and an environment deployed through change requests gets one (the newest) proposal to review.
+func TestDeliveryWriteBack(t *testing.T) {
+	argo := &argoCDRecorder{}
+	argoSrv := httptest.NewServer(argo)
+	defer argoSrv.Close()
+	e := start(t, startOptions{config: func(c *app.Config) {
+		c.PlatformYAML = append(platform.DefaultYAML("goldenpathidp.io"),
+			fmt.Sprintf("delivery:\n  mode: argocd\n  argocd:\n    webhookURL: %s/api/webhook\n", argoSrv.URL)...)
+	}})
+	tm := cast(e)
+	ctx := context.Background()
+	scaffoldApp(t, e, tm, "orders")
+
+	// The app also goes to prod, which deploys through change requests (prod needs 2 approvals).
+	repo, _ := e.app.Forge.Repo("payments/orders")
+	head, _ := repo.ResolveRef(ctx, "main")
+	sc, _ := repo.ReadFile(ctx, head, "score.yaml")
+	withProd := strings.Replace(string(sc), "metadata:\n", "metadata:\n  annotations:\n    goldenpath.io/environments: dev,prod\n", 1)
+	if _, err := repo.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: head, Message: "Deploy to prod too",
+		Author: forge.Signature{Name: "alice", Email: "alice@example.com"}, Changes: []forge.Change{{Path: "score.yaml", Content: []byte(withProd)}}}); err != nil {
+		t.Fatal(err)
+	}
+	e.app.KickEdge()
+	n := e.file(tm.alice, contractDoc("ECRRequest", "orders", "alice", "payments", "prod", "  size: small\n"))
+	e.approveAndMerge(n, tm.bob, tm.carol)
+	e.waitPhase("ecr.prod.orders", "Ready", 15*time.Second)
+
+	// A race: the platform team commits to main while ten images are pushed. Every commit lands, and main
+	// ends pinning the newest image.
+	base := time.Now().Add(-time.Hour)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range 20 {
+			for {
+				tip, _ := e.app.Platform.ResolveRef(ctx, "main")
+				_, err := e.app.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: tip, Message: fmt.Sprintf("note %d", i),
+					Author: forge.Signature{Name: "bob", Email: "bob@example.com"}, Changes: []forge.Change{{Path: fmt.Sprintf("notes/%02d.md", i), Content: []byte("note\n")}}})
+				if err == nil {
+					break
+				}
+				if !errors.Is(err, forge.ErrConflict) {
+					t.Errorf("committing note %d: %v", i, err)
+					return
+				}
+			}
+		}
+	}()
+	for i := 1; i <= 10; i++ {
+		pushImage(t, e, "alice", tm.alice, "dev/orders", fmt.Sprintf("r%02d", i), base.Add(time.Duration(i)*time.Minute))
+	}
+	wg.Wait()
+	waitPin(t, e, "dev", "orders", "r10")
+	files, err := e.app.Platform.ReadTree(ctx, "main", "notes/")
+	if err != nil || len(files) != 20 {
+		t.Errorf("the platform team's notes on main: %d, %v", len(files), err)
+	}
+	main, _ := e.app.Platform.ResolveRef(ctx, "main")
+	log, _ := e.app.Platform.Log(ctx, "main", 100)
+	var lastDeploy string
+	for _, c := range log {
+		if strings.HasPrefix(c.Message, "goldenpath: deploy ") {
+			lastDeploy = c.SHA
+			if !strings.Contains(c.Message, "Previous: ") {
+				t.Errorf("a write-back commit without the previous image: %q", c.Message)
+			}
+			break
+		}
+	}
+	if lastDeploy == "" || !slices.Contains(argo.afters(), lastDeploy) {
+		t.Errorf("Argo CD never heard of the last write-back commit %s (heard %v; main %s)", lastDeploy, argo.afters(), main)
+	}
+	var ds []app.Deployment
+	e.must(200, "GET", "/api/v1/deployments?app=orders", tm.alice, nil).json(t, &ds)
+	if len(ds) == 0 || ds[0].Status != "committed" || !strings.HasSuffix(ds[0].Image, ":r10") {
+		t.Errorf("the newest deployment: %+v", ds)
+	}
+
+	// prod: each image opens a change request instead of a commit; a newer one supersedes the older.
+	pushImage(t, e, "alice", tm.alice, "prod/orders", "p1", base.Add(time.Hour))
+	first := waitProposal(t, e, tm, "p1")
+	pushImage(t, e, "alice", tm.alice, "prod/orders", "p2", base.Add(time.Hour+time.Minute))
+	second := waitProposal(t, e, tm, "p2")
+	var c1 struct{ State string }
+	e.must(200, "GET", fmt.Sprintf("/api/v1/changes/%d", first), tm.bob, nil).json(t, &c1)
+	if c1.State != "closed" {
+		t.Errorf("the superseded proposal #%d is %s, want closed", first, c1.State)
+	}
+	if _, err := e.app.Platform.ReadFile(ctx, "main", "gitops/kustomize/overlays/prod/apps/orders/kustomization.yaml"); err == nil {
+		t.Error("prod's overlay reached main before its change request was merged")
+	}
+	e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/approve", second), tm.bob, map[string]string{"comment": "ok"})
+	if r := e.call("POST", fmt.Sprintf("/api/v1/changes/%d/merge", second), tm.bob, nil); r.status != 422 {
+		t.Errorf("merging a prod deploy with one approval: %d %s", r.status, r.body)
+	}
+	e.approveAndMerge(second, tm.carol)
+	waitPin(t, e, "prod", "orders", "p2")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.must(200, "GET", "/api/v1/deployments?app=orders", tm.alice, nil).json(t, &ds)
+		if ds[0].Status == "merged" && ds[0].Commit != "" && slices.Contains(argo.afters(), ds[0].Commit) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the merge: %+v; Argo CD heard %v", ds[0], argo.afters())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitProposal waits for the deployment of prod/orders:tag to be proposed and returns its change request.
+func waitProposal(t *testing.T, e *env, tm team, tag string) int64 {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var ds []app.Deployment
+		e.must(200, "GET", "/api/v1/deployments?app=orders", tm.alice, nil).json(t, &ds)
+		for _, d := range ds {
+			if d.Environment == "prod" && strings.HasSuffix(d.Image, ":"+tag) && d.Status == "proposed" && d.Change != 0 {
+				return d.Change
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no proposal for prod/orders:%s: %+v", tag, ds)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -273,7 +273,7 @@ func (c *Catalog) walk(ctx context.Context, q pageQuery, needRels bool, fn func(
 	if err != nil {
 		return err
 	}
-	where, args := pushdown(q.filter)
+	where, args := pushdown(q.filter, w.nameFrom)
 	after := q.after
 	chunk := 64
 	for {
@@ -318,6 +318,7 @@ type walkOrder struct {
 	args          []any
 	orderBy       string
 	keyset        func(p *position) (string, []any)
+	nameFrom      int // when every ref read is "kind:namespace/name", where the name starts in it (1-based)
 }
 
 const candidateColumns = "id, ref, uid, name, terms"
@@ -333,7 +334,13 @@ func (c *Catalog) walkOrder(ctx context.Context, q pageQuery) (walkOrder, error)
 	switch {
 	case q.order.byRef:
 		refOf = func(p *position) string { return p.Ref }
-		if kinds := topValues(q.filter, "kind"); len(kinds) == 1 {
+		prefix, err := c.kindNamespace(ctx, q.filter)
+		if err != nil {
+			return w, err
+		}
+		if kinds := topValues(q.filter, "kind"); prefix != "" {
+			low, high, w.nameFrom = prefix, prefix[:len(prefix)-1]+"0", len(prefix)+1
+		} else if len(kinds) == 1 {
 			low, high = kinds[0]+":", kinds[0]+";"
 		}
 	case q.order.byName():
@@ -349,7 +356,7 @@ func (c *Catalog) walkOrder(ctx context.Context, q pageQuery) (walkOrder, error)
 		// Names are unique within a kind and namespace, so there the ref order is the name order, and
 		// other kinds (APIs named before every component, say) are never read.
 		refOf = func(p *position) string { return prefix + p.Values[0].V }
-		low, high = prefix, prefix[:len(prefix)-1]+"0"
+		low, high, w.nameFrom = prefix, prefix[:len(prefix)-1]+"0", len(prefix)+1
 	default:
 		w.orderBy = "id " + dir
 		w.keyset = func(p *position) (string, []any) { return "id " + cmp + " ?", []any{p.ID} }
@@ -440,7 +447,8 @@ func topConditions(f *Filter) []*Filter {
 // pushdown turns the filter's top-level kind, namespace and full-text conditions into SQL on the entity
 // columns, so a walk skips other entities inside SQLite instead of handing them to Go. The conditions stay
 // in the filter (a full-text one is only prefiltered: the stored terms hold keys too); this only saves work.
-func pushdown(f *Filter) ([]string, []any) {
+// nameFrom, when not 0, says names can be read from refs (see walkOrder), which the ref index holds.
+func pushdown(f *Filter, nameFrom int) ([]string, []any) {
 	var where []string
 	var args []any
 	for _, cond := range topConditions(f) {
@@ -448,7 +456,7 @@ func pushdown(f *Filter) ([]string, []any) {
 			continue
 		}
 		if cond.match == matchText {
-			if w, a := textPushdown(cond); w != "" {
+			if w, a := textPushdown(cond, nameFrom); w != "" {
 				where, args = append(where, w), append(args, a...)
 			}
 			continue
@@ -466,8 +474,9 @@ func pushdown(f *Filter) ([]string, []any) {
 	return where, args
 }
 
-// textPushdown prefilters a full-text condition: names in their column, relations not at all.
-func textPushdown(cond *Filter) (string, []any) {
+// textPushdown prefilters a full-text condition: names in their column (or, walking a kind's refs, in the
+// refs, without reading the rows), relations not at all.
+func textPushdown(cond *Filter, nameFrom int) (string, []any) {
 	var ors []string
 	var args []any
 	terms := false
@@ -475,6 +484,8 @@ func textPushdown(cond *Filter) (string, []any) {
 		switch {
 		case strings.HasPrefix(k, "relations."):
 			return "", nil
+		case k == "metadata.name" && nameFrom > 0:
+			ors, args = append(ors, "instr(substr(ref, ?), ?) > 0"), append(args, nameFrom, cond.values[0])
 		case k == "metadata.name":
 			ors, args = append(ors, "instr(name, ?) > 0"), append(args, cond.values[0])
 		case k == "metadata.uid":
@@ -547,9 +558,11 @@ func (c *Catalog) evaluate(ctx context.Context, ids []int64, f *Filter, needRels
 	return out, nil
 }
 
-// scan calls fn with every entity the filter matches, in id order.
+// scan calls fn with every entity the filter matches, in ref order: a filter on one kind reads only that
+// kind's range of the ref index.
 func (c *Catalog) scan(ctx context.Context, f *Filter, needRels bool, fn func(*candidate)) error {
-	return c.walk(ctx, pageQuery{filter: f, limit: -1}, needRels || f.needsRelations(), func(cand *candidate) bool {
+	q := pageQuery{filter: f, order: order{byRef: true}, limit: -1}
+	return c.walk(ctx, q, needRels || f.needsRelations(), func(cand *candidate) bool {
 		fn(cand)
 		return true
 	})

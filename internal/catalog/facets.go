@@ -125,6 +125,9 @@ type sortedSet struct {
 	pos  []position
 }
 
+// maxCachedSorted bounds the sorted sets kept: a catalog-wide one is tens of megabytes.
+const maxCachedSorted = 100_000
+
 // sortedPage pages through an order no index serves: the matches are sorted once per catalog generation.
 func (c *Catalog) sortedPage(ctx context.Context, q pageQuery) (pageResult, error) {
 	gen := c.gen.Load()
@@ -151,7 +154,9 @@ func (c *Catalog) sortedPage(ctx context.Context, q pageQuery) (pageResult, erro
 			rows[i], pos[i] = set.rows[j], set.pos[j]
 		}
 		set.rows, set.pos = rows, pos
-		c.cache.put(gen, cacheKey, set)
+		if len(rows) <= maxCachedSorted {
+			c.cache.put(gen, cacheKey, set)
+		}
 	}
 	res := cut(q, slices.Clone(set.rows), slices.Clone(set.pos))
 	res.matched = len(set.rows)

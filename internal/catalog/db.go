@@ -96,9 +96,10 @@ func OpenWith(ctx context.Context, path string, read Reader, log *slog.Logger, o
 func openDB(ctx context.Context, path string) (*sql.DB, error) {
 	q := url.Values{}
 	// A large page cache and memory-mapped reads keep lookups off the read(2) path: at a hundred thousand
-	// entities the default 2 MB cache turns every lookup into several system calls.
+	// entities the default 2 MB cache turns every lookup into several system calls. The map is SQLite's
+	// largest (2 GB, about a million entities); it is address space, paged in as it is read.
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)",
-		"cache_size(-65536)", "mmap_size(1073741824)", "temp_store(MEMORY)"} {
+		"cache_size(-65536)", "mmap_size(2147418112)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	// Immediate transactions take the write lock up front, so two writers queue instead of failing with

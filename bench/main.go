@@ -22,7 +22,7 @@ func main() {
 	pg := flag.String("postgres", os.Getenv("GOLDENPATH_TEST_POSTGRES_URL"), "PostgreSQL admin URL for RDSRequests (empty: skip RDS)")
 	starts := flag.Int("starts", 5, "cold starts of the binary to time")
 	million := flag.Bool("catalog-million", false, "also load and query a catalog of 1,000,000 entities (minutes)")
-	only := flag.String("only", "", "run only this part: latency, bulk, scaffold, catalog, dns, coldstart, gateway")
+	only := flag.String("only", "", "run only this part: latency, bulk, scaffold, catalog, delivery, dns, coldstart, gateway")
 	flag.Parse()
 	ctx := context.Background()
 	fmt.Printf("goldenpath benchmarks — %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339))
@@ -57,6 +57,11 @@ func run(ctx context.Context, only string, n, bulk int, pg string, starts int, m
 	if want("gateway") {
 		if err := gatewayBench(ctx); err != nil {
 			return fmt.Errorf("gateway: %w", err)
+		}
+	}
+	if want("delivery") {
+		if err := deliveryBench(ctx, max(n, 20)); err != nil {
+			return fmt.Errorf("delivery: %w", err)
 		}
 	}
 	if want("dns") {

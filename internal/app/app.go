@@ -141,6 +141,7 @@ type App struct {
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	closeOnce  sync.Once
+	mainMu     sync.Mutex // goldenpath's own commits to main of the platform repository take turns
 	closers    []func() error
 }
 

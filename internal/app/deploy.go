@@ -39,9 +39,9 @@ type deliveryRuntime struct {
 	kube    *kubeApplier // apply mode; nil until configured
 
 	mu      sync.Mutex
-	watched map[string]bool
-	applied map[string]string // "<app>/<env>" → the pin last deployed (local and apply modes)
-	history []Deployment      // recent deployments, newest last
+	watched map[string]images.Policy // "<app>/<env>" → the policy it is watched with
+	applied map[string]string        // "<app>/<env>" → the pin last deployed (local and apply modes)
+	history []Deployment             // recent deployments, newest last
 }
 
 // Deployment is one image reaching an app's environment.
@@ -104,7 +104,7 @@ func (a *App) openDelivery(ctx context.Context) error {
 		return err
 	}
 	a.closers = append(a.closers, a.delivery.local.Close)
-	a.delivery.watched = map[string]bool{}
+	a.delivery.watched = map[string]images.Policy{}
 	a.delivery.applied = map[string]string{}
 	a.renderApps = a.renderAppTree
 	return nil
@@ -119,18 +119,19 @@ func (a *App) onRegistryPush(ctx context.Context, ev registry.PushEvent) {
 
 // syncDelivery follows each app environment's image repository, and (local mode) runs what is pinned.
 func (a *App) syncDelivery(ctx context.Context, cfg *platform.Config, apps []appInfo) {
-	seen := map[string]bool{}
+	seen := map[string]images.Policy{}
 	for _, ai := range apps {
 		for _, env := range ai.Environments {
 			key := ai.Name() + "/" + env
-			seen[key] = true
+			policy := imagePolicy(ai.Workload)
+			seen[key] = policy
+			a.delivery.mu.Lock()
+			a.delivery.watched[key] = policy // before Watch: onImage may run at once
+			a.delivery.mu.Unlock()
 			tag, digest := a.pinned(ctx, env, ai.Name())
-			current := tag
-			if digest != "" {
-				current = digest
-			}
+			current := cmp.Or(digest, tag)
 			if err := a.delivery.watcher.Watch(images.Subscription{Key: key, Repository: a.appImage(env, ai.Name()),
-				Policy: imagePolicy(ai.Workload), Current: current}); err != nil {
+				Policy: policy, Current: current}); err != nil {
 				a.log.Warn("watching an app's images", "app", key, "err", err)
 			}
 			if cfg.Delivery.Mode != "argocd" && current != "" && a.deployedPin(key) != current {
@@ -147,7 +148,7 @@ func (a *App) syncDelivery(ctx context.Context, cfg *platform.Config, apps []app
 	a.delivery.mu.Lock()
 	defer a.delivery.mu.Unlock()
 	for key := range a.delivery.watched {
-		if !seen[key] {
+		if _, ok := seen[key]; !ok {
 			a.delivery.watcher.Unwatch(key)
 		}
 	}
@@ -168,7 +169,7 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 	if err != nil {
 		return err
 	}
-	useDigest := imagePolicyOf(ctx, a, app).Strategy.Canonical() == images.StrategyDigest
+	useDigest := a.watchedPolicy(sub.Key).Strategy.Canonical() == images.StrategyDigest
 	tag, digest := c.Tag, ""
 	if useDigest {
 		tag, digest = "", c.Digest
@@ -185,6 +186,8 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 		a.recordDeployment(d)
 		return nil
 	}
+	// Claimed before the commit, so the sync that may run once the commit lands does not deploy it too.
+	a.setDeployedPin(sub.Key, cmp.Or(digest, tag))
 	sha, changed, err := a.writeBack(ctx, app, env, tag, digest, d.Image, d.Previous)
 	if err != nil {
 		return err
@@ -192,15 +195,15 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 	d.Commit, d.Committed = sha, time.Now().UTC()
 	if !changed {
 		d.Status, d.Message = "unchanged", "already pinned"
-	}
-	if changed {
+	} else {
 		a.notifyArgoCD(ctx, cfg, sha, []string{score.OverlayDir(env, app) + "/kustomization.yaml"})
 	}
-	a.setDeployedPin(sub.Key, cmp.Or(digest, tag))
 	if err := a.deploy(ctx, cfg, app, env, tag, digest); err != nil {
+		// The commit stands (git says what should run); the local runtime keeps the previous release
+		// serving, and the next image (or a restart) deploys again.
 		d.Status, d.Message = "failed", err.Error()
 		a.recordDeployment(d)
-		return nil // the commit is made; the deploy is retried by the next sync
+		return nil
 	}
 	if d.Status == "" {
 		d.Status = "deployed"
@@ -213,18 +216,11 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 	return nil
 }
 
-func imagePolicyOf(ctx context.Context, a *App, app string) images.Policy {
-	cfg, err := a.Requests.Config(ctx)
-	if err != nil {
-		return images.Policy{}
-	}
-	apps, _, _ := a.apps(ctx, cfg)
-	for _, ai := range apps {
-		if ai.Name() == app {
-			return imagePolicy(ai.Workload)
-		}
-	}
-	return images.Policy{}
+// watchedPolicy is the image policy an app environment is watched with.
+func (a *App) watchedPolicy(key string) images.Policy {
+	a.delivery.mu.Lock()
+	defer a.delivery.mu.Unlock()
+	return a.delivery.watched[key]
 }
 
 func (a *App) deployedPin(key string) string {
@@ -356,31 +352,15 @@ func (a *App) firstRender(ctx context.Context, app, env, tag, digest string) ([]
 	return nil, fmt.Errorf("app %s is not in the forge", app)
 }
 
-// writeBack commits the new image pin to main, rebasing and retrying when main moves.
+// writeBack commits the new image pin to main, computing it again when main moves.
 func (a *App) writeBack(ctx context.Context, app, env, tag, digest, image, previous string) (string, bool, error) {
-	for attempt := 0; attempt < 8; attempt++ {
-		main, err := a.Platform.ResolveRef(ctx, "main")
-		if err != nil {
-			return "", false, err
-		}
-		changes, err := a.pinChanges(ctx, main, app, env, tag, digest)
-		if err != nil || len(changes) == 0 {
-			return main, false, err
-		}
-		if previous == "" {
-			previous = "nothing"
-		}
-		msg := fmt.Sprintf("goldenpath: deploy %s to %s in %s\n\nImage: %s\nPrevious: %s", image, app, env, image, previous)
-		sha, err := a.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: main, Message: msg,
-			Author: forge.Signature{Name: "goldenpath", Email: "goldenpath@localhost"}, Changes: changes})
-		if err == nil {
-			return sha, true, nil
-		}
-		if !isConflict(err) {
-			return "", false, err
-		}
+	if previous == "" {
+		previous = "nothing"
 	}
-	return "", false, fmt.Errorf("main kept moving while writing back %s", image)
+	return a.commitMain(ctx, "writing back "+image, func(main string) ([]forge.Change, string, error) {
+		changes, err := a.pinChanges(ctx, main, app, env, tag, digest)
+		return changes, fmt.Sprintf("goldenpath: deploy %s to %s in %s\n\nImage: %s\nPrevious: %s", image, app, env, image, previous), err
+	})
 }
 
 // proposeImage opens a change request pinning the image, for environments deployed through review.

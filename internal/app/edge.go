@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"path"
@@ -155,15 +156,14 @@ func (a *App) syncEdge(ctx context.Context) error {
 			st.Problems = append(st.Problems, "dev gateway: "+err.Error())
 		}
 	}
+	// Delivery (which images are watched, what runs) follows the apps whether or not the rendered files
+	// below can be committed now.
+	a.syncDelivery(ctx, st.cfg, apps)
 	files, err := a.renderTree(ctx, st, apps, table)
 	if err != nil {
 		return err
 	}
-	if err := a.commitGenerated(ctx, files); err != nil {
-		return err
-	}
-	a.syncDelivery(ctx, st.cfg, apps)
-	return nil
+	return a.commitGenerated(ctx, files)
 }
 
 func dnsOptions(cfg *platform.Config) dns.Options {
@@ -249,27 +249,51 @@ func withHeader(p string, b []byte) []byte {
 // commitGenerated commits the rendered files to main when they differ from what is there, removing files
 // goldenpath generated earlier that are no longer rendered. It retries when main moves meanwhile.
 func (a *App) commitGenerated(ctx context.Context, files map[string][]byte) error {
-	for attempt := 0; attempt < 5; attempt++ {
+	_, changed, err := a.commitMain(ctx, "committing rendered files", func(main string) ([]forge.Change, string, error) {
+		changes, err := a.generatedChanges(ctx, main, files)
+		return changes, fmt.Sprintf("goldenpath: render %d generated file(s)\n\nThe edge (routes, TLS, sign-in), DNS Terraform and app overlays, from platform.yaml and the apps' score.yaml.", len(changes)), err
+	})
+	if changed {
+		a.log.Info("rendered files committed")
+	}
+	return err
+}
+
+// commitMain commits goldenpath's own changes to main of the platform repository. build computes the
+// changes (none: nothing to do) and the message from main's tip; when main moves in between (a merge, a
+// push) they are computed again on the new tip, with a short random backoff, for up to ten seconds.
+// goldenpath's own writers take turns, so they never race each other.
+func (a *App) commitMain(ctx context.Context, what string, build func(main string) ([]forge.Change, string, error)) (sha string, changed bool, err error) {
+	a.mainMu.Lock()
+	defer a.mainMu.Unlock()
+	deadline := time.Now().Add(10 * time.Second)
+	for attempt := 1; ; attempt++ {
 		main, err := a.Platform.ResolveRef(ctx, "main")
 		if err != nil {
-			return err
+			return "", false, err
 		}
-		changes, err := a.generatedChanges(ctx, main, files)
+		changes, msg, err := build(main)
 		if err != nil || len(changes) == 0 {
-			return err
+			return main, false, err
 		}
-		_, err = a.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: main,
-			Message: fmt.Sprintf("goldenpath: render %d generated file(s)\n\nThe edge (routes, TLS, sign-in), DNS Terraform and app overlays, from platform.yaml and the apps' score.yaml.", len(changes)),
-			Author:  forge.Signature{Name: "goldenpath", Email: "goldenpath@localhost"}, Changes: changes})
+		sha, err := a.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: main, Message: msg,
+			Author: forge.Signature{Name: "goldenpath", Email: "goldenpath@localhost"}, Changes: changes})
 		if err == nil {
-			a.log.Info("rendered files committed", "files", len(changes))
-			return nil
+			return sha, true, nil
 		}
 		if !isConflict(err) {
-			return err
+			return "", false, err
+		}
+		if time.Now().After(deadline) {
+			return "", false, fmt.Errorf("main kept moving while %s (%d attempts in 10s)", what, attempt)
+		}
+		backoff := time.Duration(rand.Int64N(int64(min(attempt, 10)) * int64(5*time.Millisecond)))
+		select {
+		case <-ctx.Done():
+			return "", false, ctx.Err()
+		case <-time.After(backoff):
 		}
 	}
-	return fmt.Errorf("main kept moving while committing rendered files")
 }
 
 func isConflict(err error) bool {

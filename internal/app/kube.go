@@ -38,6 +38,9 @@ func newKubeApplier(kubeconfig string) (*kubeApplier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading kubeconfig %s: %w", kubeconfig, err)
 	}
+	// client-go's default (5 requests/s, bursts of 10) would hold a deploy's ten or so requests back for
+	// seconds; a deploy is a short burst, so allow it while staying polite to the API server.
+	cfg.QPS, cfg.Burst = 50, 100
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err

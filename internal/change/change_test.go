@@ -90,6 +90,18 @@ func TestApprovalsFollowTheStrictestEnvironment(t *testing.T) {
 	if ev, _ := s.Evaluate(ctx, cfg); ev.Required != 2 {
 		t.Errorf("a platform.yaml change requires %d approvals, want the strictest environment's 2", ev.Required)
 	}
+	// An environment's rendered tree (an image pin, its Terraform) needs that environment's approvals.
+	for path, want := range map[string]int{
+		"gitops/kustomize/overlays/prod/apps/orders/kustomization.yaml": 2,
+		"envs/prod/route53.tf": 2,
+		"gitops/kustomize/overlays/dev/apps/orders/kustomization.yaml": 1,
+		"docs/notes.md": 1,
+	} {
+		c := open(t, s, forge.Change{Path: path, Content: []byte("x: 1\n")})
+		if ev, _ := s.Evaluate(ctx, c); ev.Required != want {
+			t.Errorf("a change of %s requires %d approvals, want %d", path, ev.Required, want)
+		}
+	}
 }
 
 func TestPushingToTheBranchResetsApprovals(t *testing.T) {

@@ -107,6 +107,7 @@ type Forge struct {
 	packer    packer
 	commits   sync.Map // "<repo path>\x00<sha>" → struct{}: objects known to be commits (they never change)
 	recent    recentCommits
+	reads     readCache
 }
 
 // New opens (creating if needed) the forge rooted at dir. It fails when git is missing or older than 2.38.

@@ -84,6 +84,9 @@ func (r *Repo) ReadFile(ctx context.Context, rev, path string) ([]byte, error) {
 	if content, ok := r.f.recent.file(r.path, commit, path); ok {
 		return content, nil
 	}
+	if content, ok := r.f.reads.get(r.path, commit, path); ok {
+		return content, nil
+	}
 	var content []byte
 	var found bool
 	err = r.catFile(ctx, []string{commit + ":" + path}, func(_ int, obj object) error {
@@ -99,6 +102,7 @@ func (r *Repo) ReadFile(ctx context.Context, rev, path string) ([]byte, error) {
 	if !found {
 		return nil, fmt.Errorf("file %q at %s in %s: %w", path, rev, r.name, ErrNotFound)
 	}
+	r.f.reads.put(r.path, commit, path, content)
 	return content, nil
 }
 

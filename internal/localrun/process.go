@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -66,7 +67,7 @@ func (s *Supervisor) start(ctx context.Context, a *app, spec App, binary string)
 	// Output copying must not outlive the process for long, even if it left children holding the pipe.
 	cmd.WaitDelay = time.Second
 	configureProcess(cmd)
-	if err := cmd.Start(); err != nil {
+	if err := startRetryingBusy(cmd); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", binary, err)
 	}
 	p.cmd, p.started = cmd, time.Now()
@@ -183,4 +184,23 @@ func (s *Supervisor) kill(p *process) {
 		s.log.Warn("killing an app process", "pid", p.pid(), "error", err)
 	}
 	<-p.done
+}
+
+// startRetryingBusy starts cmd, retrying while exec fails with "text file busy": a process forked
+// elsewhere in goldenpath (a git command) while the binary was still open for writing holds a copy of
+// that descriptor until it execs, and Linux refuses to run a file open for writing
+// (https://go.dev/issue/22315). The window is milliseconds.
+func startRetryingBusy(cmd *exec.Cmd) error {
+	var err error
+	for attempt := range 20 {
+		if err = cmd.Start(); !errors.Is(err, syscall.ETXTBSY) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+		// An exec.Cmd cannot be started twice; start a fresh copy.
+		fresh := exec.Command(cmd.Path, cmd.Args[1:]...)
+		fresh.Dir, fresh.Env, fresh.Stdout, fresh.Stderr, fresh.WaitDelay, fresh.SysProcAttr = cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr, cmd.WaitDelay, cmd.SysProcAttr
+		*cmd = *fresh
+	}
+	return err
 }

@@ -88,11 +88,13 @@ func (s *Supervisor) start(ctx context.Context, a *app, spec App, binary string)
 func processEnv(spec App, home string, port int) []string {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}
 	for _, k := range slices.Sorted(maps.Keys(spec.Env)) {
-		if k != "PORT" {
+		if k != "PORT" && k != "HOST" {
 			env = append(env, k+"="+spec.Env[k])
 		}
 	}
-	return append(env, "PORT="+strconv.Itoa(port))
+	// PORT is the port to listen on; HOST asks programs that read it (the app-template's do) to listen on
+	// loopback only, since the dev gateway is their only client.
+	return append(env, "HOST=127.0.0.1", "PORT="+strconv.Itoa(port))
 }
 
 // freePort asks the kernel for an unused loopback port. Another program could take it before the

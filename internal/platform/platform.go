@@ -477,6 +477,8 @@ dns:
   policy: sync         # sync | upsert-only | create-only
 kong:
   edition: oss         # oss: SSO through oauth2-proxy (openid-connect is Enterprise-only) | enterprise
+# How a new image is deployed (docs/delivery.md); the default runs apps locally behind the dev gateway:
+#   delivery: {mode: local}   # local | apply (GOLDENPATH_KUBECONFIG) | argocd (argocd.webhookURL)
 local:
   # The PostgreSQL server that backs RDSRequests in the local backend. No password here (this file is in git):
   # give it to the server with GOLDENPATH_POSTGRES_PASSWORD, or set the whole URL with GOLDENPATH_POSTGRES_URL.

@@ -146,21 +146,30 @@ func (c *Catalog) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 	if err != nil {
 		return nil, err
 	}
-	out := &QueryResponse{Items: items, TotalItems: cur.Total}
 	if initial && len(pos) > 0 {
 		cur.First = &pos[0]
 	}
-	if len(pos) > 0 && (q.backward || res.more) {
+	return &QueryResponse{Items: items, TotalItems: cur.Total, PageInfo: cur.neighbours(ord, pos, q.backward || res.more, initial)}, nil
+}
+
+// neighbours returns the cursors of the pages around one whose entities are at pos: the next one when
+// more follow, the previous one unless this page starts where the first page did.
+func (cur *queryCursor) neighbours(ord order, pos []position, more, initial bool) PageInfo {
+	var info PageInfo
+	if len(pos) == 0 {
+		return info
+	}
+	if more {
 		next := *cur
 		next.After, next.Previous = pos[len(pos)-1], false
-		out.PageInfo.NextCursor = encodeCursor(next)
+		info.NextCursor = encodeCursor(next)
 	}
-	if !initial && len(pos) > 0 && cur.First != nil && ord.compare(pos[0], *cur.First) != 0 {
+	if !initial && cur.First != nil && ord.compare(pos[0], *cur.First) != 0 {
 		prev := *cur
 		prev.After, prev.Previous = pos[0], true
-		out.PageInfo.PrevCursor = encodeCursor(prev)
+		info.PrevCursor = encodeCursor(prev)
 	}
-	return out, nil
+	return info
 }
 
 // startCursor returns the cursor of a request: decoded, or made from the request's own query.

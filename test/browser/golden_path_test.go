@@ -109,7 +109,8 @@ func TestGoldenPath(t *testing.T) {
 	}
 	s.do("approving", chromedp.SendKeys(chromedp.ID("approve-text"), "looks right"),
 		chromedp.Click(chromedp.CSS(`form[action$="/approve"] button`)), chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
-	s.do("merging", chromedp.Click(chromedp.CSS(`form[action$="/merge"] button`)), chromedp.WaitVisible(chromedp.CSS(`#change-state`)))
+	// The page before the merge has a #change-state too: wait for the one the merge's answer shows.
+	s.do("merging", chromedp.Click(chromedp.CSS(`form[action$="/merge"] button`)), chromedp.WaitVisible(chromedp.CSS(`#change-state[data-state="merged"]`)))
 	if got := s.text("#change-state"); got != "merged" {
 		t.Fatalf("change request state: got %q, want merged (%s)", got, s.text("main"))
 	}

@@ -117,7 +117,8 @@ func (a *App) onRegistryPush(ctx context.Context, ev registry.PushEvent) {
 	}
 }
 
-// syncDelivery follows each app environment's image repository, and (local mode) runs what is pinned.
+// syncDelivery follows each app environment's image repository and, in the local and apply modes, deploys
+// a pin main holds that this process has not deployed yet (at start, or after a merged proposal).
 func (a *App) syncDelivery(ctx context.Context, cfg *platform.Config, apps []appInfo) {
 	seen := map[string]images.Policy{}
 	for _, ai := range apps {

@@ -271,28 +271,40 @@ func (a *App) onPlatformMerged(ctx context.Context, c store.Change) {
 	}
 }
 
-// supersedeProposals closes the open image proposals for an app environment older than change n, so
-// only the newest image waits for review.
+// proposalTitle is the title of the change request proposing image for an app environment; its suffix
+// identifies the app environment's proposals.
+func proposalTitle(image, app, env string) string {
+	return fmt.Sprintf("Deploy %s to %s in %s", image, app, env)
+}
+
+// supersedeProposals closes the open image proposals for an app environment other than change n, so only
+// the newest image waits for review. They are found among goldenpath-bot's open change requests, so
+// proposals made before a restart are closed too.
 func (a *App) supersedeProposals(ctx context.Context, app, env string, n int64) {
-	a.delivery.mu.Lock()
-	var stale []*Deployment
-	for i := range a.delivery.history {
-		if d := &a.delivery.history[i]; d.App == app && d.Environment == env && d.Status == "proposed" && d.Change != n {
-			stale = append(stale, d)
-		}
+	open, err := a.Changes.List(ctx, store.ChangeFilter{State: store.ChangeOpen, Author: botUser})
+	if err != nil {
+		a.log.Warn("listing image proposals to supersede", "err", err)
+		return
 	}
-	a.delivery.mu.Unlock()
 	bot, err := a.principal(ctx, botUser)
 	if err != nil {
 		return
 	}
-	for _, d := range stale {
-		if _, err := a.Changes.Close(ctx, bot, d.Change, fmt.Sprintf("superseded by #%d, a newer image", n)); err != nil {
-			a.log.Warn("closing a superseded image proposal", "change", d.Change, "err", err)
+	suffix := proposalTitle("", app, env)[len("Deploy "):] // " to <app> in <env>"
+	for _, c := range open {
+		if c.Number == n || !strings.HasPrefix(c.Title, "Deploy ") || !strings.HasSuffix(c.Title, suffix) {
+			continue
+		}
+		if _, err := a.Changes.Close(ctx, bot, c.Number, fmt.Sprintf("superseded by #%d, a newer image", n)); err != nil {
+			a.log.Warn("closing a superseded image proposal", "change", c.Number, "err", err)
 			continue
 		}
 		a.delivery.mu.Lock()
-		d.Status, d.Message = "superseded", fmt.Sprintf("superseded by change request #%d", n)
+		for i := range a.delivery.history {
+			if d := &a.delivery.history[i]; d.Change == c.Number {
+				d.Status, d.Message = "superseded", fmt.Sprintf("superseded by change request #%d", n)
+			}
+		}
 		a.delivery.mu.Unlock()
 	}
 }
@@ -378,7 +390,7 @@ func (a *App) proposeImage(ctx context.Context, app, env, tag, digest, image, pr
 	if err != nil {
 		return 0, err
 	}
-	c, err := a.Changes.Open(ctx, bot, change.OpenInput{Title: fmt.Sprintf("Deploy %s to %s in %s", image, app, env),
+	c, err := a.Changes.Open(ctx, bot, change.OpenInput{Title: proposalTitle(image, app, env),
 		Body: fmt.Sprintf("Previous: %s. Merging deploys it.", previous), Changes: changes})
 	return c.Number, err
 }

@@ -32,19 +32,24 @@ func newAccessLog(w io.Writer) *accessLog {
 }
 
 func (l *accessLog) write(start time.Time, r *http.Request, rec *recorder, rt *route) {
-	bp := l.lines.Get().(*[]byte)
-	b := start.UTC().AppendFormat((*bp)[:0], "2006-01-02T15:04:05.000Z")
-	b = appendField(b, " host=", r.Host)
-	b = appendField(b, " method=", r.Method)
-	b = appendField(b, " path=", r.URL.EscapedPath())
-	b = append(b, " status="...)
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK // the handler wrote nothing; net/http sends an empty 200
 	}
+	l.line(start, r.Host, r.Method, r.URL.EscapedPath(), status, rec.bytes, rt)
+}
+
+// line writes one request's line; path is escaped, without the query.
+func (l *accessLog) line(start time.Time, host, method, path string, status int, bytes int64, rt *route) {
+	bp := l.lines.Get().(*[]byte)
+	b := start.UTC().AppendFormat((*bp)[:0], "2006-01-02T15:04:05.000Z")
+	b = appendField(b, " host=", host)
+	b = appendField(b, " method=", method)
+	b = appendField(b, " path=", path)
+	b = append(b, " status="...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, " bytes="...)
-	b = strconv.AppendInt(b, rec.bytes, 10)
+	b = strconv.AppendInt(b, bytes, 10)
 	b = append(b, " dur="...)
 	b = strconv.AppendFloat(b, float64(time.Since(start).Microseconds())/1000, 'f', 3, 64)
 	b = append(b, "ms"...)

@@ -141,17 +141,27 @@ func (g *Gateway) TLSConfig() *tls.Config {
 
 // Serve serves plain HTTP on httpLn and HTTPS on httpsLn (either may be nil) until ctx is done,
 // then shuts both down, giving requests in flight a few seconds. It returns the first serving error.
+//
+// Plain HTTP goes through the fast path (fast.go), which passes what it does not handle itself to
+// a net/http server; HTTPS is net/http's.
 func (g *Gateway) Serve(ctx context.Context, httpLn, httpsLn net.Listener) error {
 	if httpLn == nil && httpsLn == nil {
 		return errors.New("gateway: Serve needs an HTTP or an HTTPS listener")
 	}
 	defer g.transport.CloseIdleConnections()
 	var servers []*http.Server
-	errc := make(chan error, 2)
+	var fast *fastServer
+	errc := make(chan error, 3)
 	if httpLn != nil {
+		fast = newFastServer(g, httpLn.Addr())
 		srv := g.newServer(nil)
 		servers = append(servers, srv)
-		go func() { errc <- srv.Serve(httpLn) }()
+		go func() { errc <- srv.Serve(fast.handoff) }()
+		go func() {
+			if err := fast.serve(httpLn); err != nil {
+				errc <- err
+			}
+		}()
 		g.log.Info("serving HTTP", "addr", httpLn.Addr().String())
 	}
 	if httpsLn != nil {
@@ -171,6 +181,9 @@ func (g *Gateway) Serve(ctx context.Context, httpLn, httpsLn net.Listener) error
 	var wg sync.WaitGroup
 	for _, srv := range servers {
 		wg.Go(func() { srv.Shutdown(shutdownCtx) })
+	}
+	if fast != nil {
+		wg.Go(func() { fast.shutdown(shutdownCtx, httpLn) })
 	}
 	wg.Wait()
 	return err

@@ -21,12 +21,14 @@ type route struct {
 	prefix   string // normalized PathPrefix
 	upstream string // Upstream without credentials, for pages and logs
 	proxy    *httputil.ReverseProxy
+	fast     *fastRoute // nil if the fast path cannot serve this route
 }
 
 func (g *Gateway) newRoute(r Route, prefix string) *route {
 	target := *r.Upstream
 	rt := &route{Route: r, prefix: prefix, upstream: target.Redacted()}
 	rt.Upstream = &target
+	rt.fast = newFastRoute(target, prefix, r.StripPrefix)
 	rt.proxy = &httputil.ReverseProxy{
 		Rewrite: rt.rewrite,
 		// Bytes go to the client as they come from the upstream, whatever the response's length:
@@ -39,6 +41,24 @@ func (g *Gateway) newRoute(r Route, prefix string) *route {
 		ErrorHandler:  func(w http.ResponseWriter, req *http.Request, err error) { g.upstreamError(w, req, rt, err) },
 	}
 	return rt
+}
+
+// newFastRoute returns what the fast path needs to serve a route, or nil if it cannot: an https
+// upstream, or credentials or escapes in the upstream's URL, which net/http's proxy handles.
+func newFastRoute(u url.URL, prefix string, strip bool) *fastRoute {
+	if u.Scheme != "http" || u.User != nil || u.RawPath != "" {
+		return nil
+	}
+	for i := 0; i < len(u.Path); i++ {
+		if !pathByte[u.Path[i]] {
+			return nil
+		}
+	}
+	fr := &fastRoute{addr: dialAddr(&u), host: u.Host, base: strings.TrimSuffix(u.Path, "/")}
+	if strip && prefix != "/" {
+		fr.strip = strings.TrimSuffix(prefix, "/")
+	}
+	return fr
 }
 
 // rewrite sends the request to the upstream with X-Forwarded-For, -Host and -Proto set from this

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 )
 
@@ -20,26 +19,27 @@ import (
 // handoffs, each a thread wake-up, cost more than the proxying itself on a busy machine. Anything
 // else (request bodies, upgrades such as WebSocket, https upstreams) goes to http.Transport.
 type transport struct {
-	fallback       *http.Transport
-	dialer         net.Dialer
-	headerTimeout  time.Duration
-	idleTimeout    time.Duration
-	maxIdlePerHost int
-
-	mu   sync.Mutex
-	idle map[string][]*upstreamConn // host:port → idle connections, most recently used last
+	fallback      *http.Transport
+	dialer        net.Dialer
+	headerTimeout time.Duration
+	idle          *idlePool[*upstreamConn]
 }
 
 func newGatewayTransport(headerTimeout time.Duration) *transport {
 	return &transport{
-		fallback:       newTransport(headerTimeout),
-		dialer:         net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
-		headerTimeout:  headerTimeout,
-		idleTimeout:    90 * time.Second,
-		maxIdlePerHost: 256,
-		idle:           map[string][]*upstreamConn{},
+		fallback:      newTransport(headerTimeout),
+		dialer:        net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
+		headerTimeout: headerTimeout,
+		idle:          newIdlePool[*upstreamConn](maxIdlePerUpstream, upstreamIdleTimeout),
 	}
 }
+
+// Pooled upstream connections: many, for many small concurrent requests, and closed after a while
+// unused.
+const (
+	maxIdlePerUpstream  = 256
+	upstreamIdleTimeout = 90 * time.Second
+)
 
 // newTransport pools keep-alive connections to upstreams, sized for many small concurrent requests:
 // without a large MaxIdleConnsPerHost (default 2) most requests would dial a fresh connection.
@@ -48,8 +48,8 @@ func newTransport(timeout time.Duration) *http.Transport {
 		Proxy:                 nil, // upstreams are local; HTTP_PROXY must not reroute them
 		DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConnsPerHost:   maxIdlePerUpstream,
+		IdleConnTimeout:       upstreamIdleTimeout,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		ResponseHeaderTimeout: timeout,
@@ -118,19 +118,11 @@ func dialAddr(u *url.URL) string {
 
 // conn takes the most recently used idle connection to hostport, or dials one (always if fresh).
 func (t *transport) conn(ctx context.Context, hostport string, fresh bool) (*upstreamConn, bool, error) {
-	now := time.Now()
-	t.mu.Lock()
-	for conns := t.idle[hostport]; len(conns) > 0 && !fresh; conns = t.idle[hostport] {
-		pc := conns[len(conns)-1]
-		conns[len(conns)-1] = nil
-		t.idle[hostport] = conns[:len(conns)-1]
-		if now.Sub(pc.idleSince) < t.idleTimeout {
-			t.mu.Unlock()
+	if !fresh {
+		if pc, ok := t.idle.get(hostport); ok {
 			return pc, true, nil
 		}
-		pc.conn.Close()
 	}
-	t.mu.Unlock()
 	c, err := t.dialer.DialContext(ctx, "tcp", hostport)
 	if err != nil {
 		return nil, false, err
@@ -141,51 +133,24 @@ func (t *transport) conn(ctx context.Context, hostport string, fresh bool) (*ups
 	return pc, false, nil
 }
 
-func (t *transport) put(pc *upstreamConn) {
-	pc.idleSince = time.Now()
-	t.mu.Lock()
-	if conns := t.idle[pc.key]; len(conns) < t.maxIdlePerHost {
-		t.idle[pc.key] = append(conns, pc)
-		t.mu.Unlock()
-		return
-	}
-	t.mu.Unlock()
-	pc.conn.Close()
-}
+func (t *transport) put(pc *upstreamConn) { t.idle.put(pc.key, pc) }
 
-func (t *transport) dropIdle(hostport string) {
-	t.mu.Lock()
-	conns := t.idle[hostport]
-	delete(t.idle, hostport)
-	t.mu.Unlock()
-	for _, pc := range conns {
-		pc.conn.Close()
-	}
-}
+func (t *transport) dropIdle(hostport string) { t.idle.drop(hostport) }
 
 // CloseIdleConnections closes pooled connections of both paths.
 func (t *transport) CloseIdleConnections() {
-	t.mu.Lock()
-	idle := t.idle
-	t.idle = map[string][]*upstreamConn{}
-	t.mu.Unlock()
-	for _, conns := range idle {
-		for _, pc := range conns {
-			pc.conn.Close()
-		}
-	}
+	t.idle.closeAll()
 	t.fallback.CloseIdleConnections()
 }
 
 // upstreamConn is one keep-alive HTTP/1.1 connection to an upstream, used by one request at a time.
 type upstreamConn struct {
-	t         *transport
-	key       string
-	conn      net.Conn
-	limit     limitReader // bounds the response headers
-	br        *bufio.Reader
-	bw        *bufio.Writer
-	idleSince time.Time
+	t     *transport
+	key   string
+	conn  net.Conn
+	limit limitReader // bounds the response headers
+	br    *bufio.Reader
+	bw    *bufio.Writer
 }
 
 // aLongTimeAgo is a deadline in the past: setting it unblocks a pending read or write at once.
@@ -253,6 +218,8 @@ func (pc *upstreamConn) readResponse(req *http.Request) (*http.Response, error) 
 }
 
 func (pc *upstreamConn) close() { pc.conn.Close() }
+
+func (pc *upstreamConn) Close() error { return pc.conn.Close() }
 
 // upstreamBody returns its connection to the pool once the response has been read to the end, and
 // closes the connection if the proxy stops reading before (a client gone mid-body).

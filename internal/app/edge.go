@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -351,7 +352,16 @@ func (a *App) startEdge(ctx context.Context) error {
 	if a.cfg.GatewayAddr == "off" {
 		return nil
 	}
-	gw, err := gateway.New(gateway.Options{DataDir: filepath.Join(a.cfg.DataDir, "gateway"), Logger: a.log})
+	gwDir := filepath.Join(a.cfg.DataDir, "gateway")
+	if err := os.MkdirAll(gwDir, 0o700); err != nil {
+		return err
+	}
+	access, err := gateway.OpenAccessLog(filepath.Join(gwDir, "access.log"))
+	if err != nil {
+		return fmt.Errorf("dev gateway: %w", err)
+	}
+	a.closers = append(a.closers, access.Close)
+	gw, err := gateway.New(gateway.Options{DataDir: gwDir, Logger: a.log, AccessLog: access})
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func run(cmd *cobra.Command, g *globals, f upFlags, seed *seedConfig) error {
 		fmt.Fprintf(out, "  DNS        %s   (dig @%s -p %s backstage.dev.%s)\n", a.DNS.Addr(), hostOf(a.DNS.Addr()), portOf(a.DNS.Addr()), f.domain)
 	}
 	if httpURL, httpsURL := a.GatewayURLs(); httpURL != "" {
-		fmt.Fprintf(out, "  gateway    %s and %s   (routes <app>.<env>.<domain>; CA: goldenpath gateway ca)\n", httpURL, httpsURL)
+		fmt.Fprintf(out, "  gateway    %s and %s   (routes <app>.<env>.<domain>; CA: goldenpath gateway ca; access log: %s)\n", httpURL, httpsURL, filepath.Join(a.DataDir(), "gateway", "access.log"))
 	}
 	switch {
 	case a.AdminToken != "" && seed == nil:

@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -22,6 +24,25 @@ type accessLog struct {
 	w         io.Writer
 	lines     sync.Pool // *[]byte
 	recorders sync.Pool // *recorder
+}
+
+// maxAccessLogSize is the size past which OpenAccessLog starts a new file.
+const maxAccessLogSize = 64 << 20
+
+// OpenAccessLog opens the access log file at path for appending, creating it with mode 0600. A file
+// grown past 64 MiB is first moved to path.1 (replacing the one there), so that a gateway left
+// running for weeks keeps at most two files' worth.
+func OpenAccessLog(path string) (*os.File, error) {
+	if fi, err := os.Stat(path); err == nil && fi.Size() > maxAccessLogSize {
+		if err := os.Rename(path, path+".1"); err != nil {
+			return nil, fmt.Errorf("rotating the access log: %w", err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the access log: %w", err)
+	}
+	return f, nil
 }
 
 func newAccessLog(w io.Writer) *accessLog {

@@ -150,18 +150,23 @@ func (g *Gateway) Serve(ctx context.Context, httpLn, httpsLn net.Listener) error
 	}
 	defer g.transport.CloseIdleConnections()
 	var servers []*http.Server
-	var fast *fastServer
+	var fast *loop
 	errc := make(chan error, 3)
 	if httpLn != nil {
-		fast = newFastServer(g, httpLn.Addr())
 		srv := g.newServer(nil)
 		servers = append(servers, srv)
-		go func() { errc <- srv.Serve(fast.handoff) }()
-		go func() {
-			if err := fast.serve(httpLn); err != nil {
-				errc <- err
-			}
-		}()
+		var err error
+		if fast, err = newLoop(g, httpLn); err == nil {
+			go func() { errc <- srv.Serve(fast.handoff) }()
+			go func() {
+				if err := fast.run(); err != nil {
+					errc <- err
+				}
+			}()
+		} else {
+			g.log.Debug("the fast path is off: net/http serves plain HTTP", "err", err)
+			go func() { errc <- srv.Serve(httpLn) }()
+		}
 		g.log.Info("serving HTTP", "addr", httpLn.Addr().String())
 	}
 	if httpsLn != nil {
@@ -183,7 +188,7 @@ func (g *Gateway) Serve(ctx context.Context, httpLn, httpsLn net.Listener) error
 		wg.Go(func() { srv.Shutdown(shutdownCtx) })
 	}
 	if fast != nil {
-		wg.Go(func() { fast.shutdown(shutdownCtx, httpLn) })
+		wg.Go(func() { fast.shutdown(shutdownCtx) })
 	}
 	wg.Wait()
 	return err

@@ -3,7 +3,7 @@ package gateway
 import (
 	"bytes"
 	"errors"
-	"net"
+	"io"
 )
 
 // This file holds the HTTP/1.1 wire handling of the fast path (fast.go): reading a message head off a
@@ -13,7 +13,7 @@ import (
 // connReader buffers one connection's input. Unlike bufio.Reader it grows, up to a limit, to hold a
 // whole message head, and gives the parsers the head as one slice.
 type connReader struct {
-	conn net.Conn
+	conn io.Reader
 	buf  []byte
 	r, w int // buf[r:w] is read from conn and not yet consumed
 }
@@ -36,49 +36,39 @@ func (cr *connReader) head(limit int) ([]byte, error) {
 		if n := cr.w - cr.r; n > 3 {
 			scanned = n - 3 // the terminator may straddle what is there and what comes
 		}
-		if err := cr.fill(limit); err != nil {
+		if _, err := cr.fill(limit); err != nil {
 			return nil, err
 		}
 	}
 }
 
 // fill reads once into the free space, first making room by moving the unread bytes to the front
-// or, when the buffer is full of them, by growing it.
-func (cr *connReader) fill(limit int) error {
+// or, when the buffer is full of them, by growing it. short reports a read that took less than the
+// room it had: the connection has nothing more for now. An error comes only with nothing read.
+func (cr *connReader) fill(limit int) (short bool, err error) {
 	if cr.r > 0 && cr.w == len(cr.buf) {
 		cr.w = copy(cr.buf, cr.buf[cr.r:cr.w])
 		cr.r = 0
 	}
 	if cr.w == len(cr.buf) {
 		if len(cr.buf) >= limit {
-			return errHeadTooLarge
+			return false, errHeadTooLarge
 		}
 		grown := make([]byte, min(2*len(cr.buf), limit))
 		cr.w = copy(grown, cr.buf[cr.r:cr.w])
 		cr.r = 0
 		cr.buf = grown
 	}
+	room := len(cr.buf) - cr.w
 	n, err := cr.conn.Read(cr.buf[cr.w:])
 	cr.w += n
 	if n > 0 {
-		return nil
+		return n < room, nil
 	}
-	return err
-}
-
-// appendByte adds a byte read from the connection by someone else (the client watcher) after
-// what is buffered.
-func (cr *connReader) appendByte(b byte) {
-	if cr.w == len(cr.buf) {
-		cr.w = copy(cr.buf, cr.buf[cr.r:cr.w])
-		cr.r = 0
+	if err == nil {
+		err = io.ErrNoProgress
 	}
-	if cr.w == len(cr.buf) {
-		cr.buf = append(cr.buf, b) // full of pipelined requests: the next fill grows or refuses it
-	} else {
-		cr.buf[cr.w] = b
-	}
-	cr.w++
+	return false, err
 }
 
 // buffered returns the unread bytes; they stay unread.

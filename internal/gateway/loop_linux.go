@@ -72,7 +72,7 @@ type lconn struct {
 	closeAfter    bool // close once pending is written
 	ex            exchange
 
-	more          bool // reading stopped with the buffer full: the socket may hold more
+	more bool // reading stopped with the buffer full: the socket may hold more
 
 	// An upstream's.
 	resp      responseHead

@@ -15,5 +15,5 @@ func newLoop(*Gateway, net.Listener) (*loop, error) {
 	return nil, errors.ErrUnsupported
 }
 
-func (*loop) run() error                    { return nil }
+func (*loop) run() error                   { return nil }
 func (*loop) shutdown(ctx context.Context) {}

@@ -2,8 +2,10 @@ package gateway_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -328,5 +330,53 @@ func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not return after shutdown")
+	}
+}
+
+func TestManyPipelinedRequestsBeyondOneBuffer(t *testing.T) {
+	g := start(t, gateway.Options{})
+	g.setRoutes(t, gateway.Route{Name: "echo", Host: "echo.test", Upstream: upstream(t, "echo")})
+	c := dial(t, g.httpAddr)
+	const n = 200 // about 8 KiB of requests in one write: more than the fast path buffers at once
+	var reqs strings.Builder
+	for i := range n {
+		fmt.Fprintf(&reqs, "GET /r%d HTTP/1.1\r\nHost: echo.test\r\n\r\n", i)
+	}
+	go io.WriteString(c, reqs.String())
+	for i := range n {
+		resp, body := c.response("GET")
+		if want := fmt.Sprintf("/r%d", i); resp.StatusCode != 200 || echoPath(t, body) != want {
+			t.Fatalf("response %d: got %d %q, want 200 with path %s", i, resp.StatusCode, body, want)
+		}
+	}
+}
+
+func TestSlowClientGetsTheWholeBody(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 256<<10) // 4 MiB: more than the sockets buffer
+	up := serverURL(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(big) }))
+	g := start(t, gateway.Options{})
+	g.setRoutes(t, gateway.Route{Name: "big", Host: "big.test", Upstream: up})
+	c := dial(t, g.httpAddr)
+	c.send("GET /a HTTP/1.1\r\nHost: big.test\r\n\r\nGET /b HTTP/1.1\r\nHost: big.test\r\n\r\n")
+	for range 2 {
+		resp, err := http.ReadResponse(c.br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := resp.Body.Read(buf)
+			got.Write(buf[:n])
+			if err != nil {
+				break
+			}
+			if got.Len()%(1<<20) < len(buf) {
+				time.Sleep(20 * time.Millisecond) // a slow reader, now and then
+			}
+		}
+		if !bytes.Equal(got.Bytes(), big) {
+			t.Fatalf("got %d bytes that differ from the upstream's %d", got.Len(), len(big))
+		}
 	}
 }

@@ -70,9 +70,8 @@ type lconn struct {
 	req           requestHead
 	headerTimer   bool // the deadline is the head's, not the idle one
 	closeAfter    bool // close once pending is written
+	more          bool // reading stopped with the buffer full: the socket may hold more
 	ex            exchange
-
-	more bool // reading stopped with the buffer full: the socket may hold more
 
 	// An upstream's.
 	resp      responseHead

@@ -44,8 +44,10 @@ type loop struct {
 	now      time.Time
 	lastScan time.Time
 	stopping bool
-	dateSec  int64
-	date     []byte
+	// acceptPaused is when to listen again after accept failed; zero while listening.
+	acceptPaused time.Time
+	dateSec      int64
+	date         []byte
 
 	mu     sync.Mutex // guards what other goroutines post, and wakefd's closing
 	exited bool
@@ -136,6 +138,7 @@ func (fd fdReader) Read(p []byte) (int, error) {
 
 const (
 	scanInterval = 50 * time.Millisecond // how often deadlines are checked
+	acceptPause  = 100 * time.Millisecond
 	maxEvents    = 256
 )
 
@@ -216,7 +219,7 @@ func (l *loop) run() error {
 	l.lastScan = l.now
 	for {
 		timeout := -1
-		if len(l.conns) > 0 || l.stopping {
+		if len(l.conns) > 0 || l.stopping || !l.acceptPaused.IsZero() {
 			timeout = int(scanInterval / time.Millisecond)
 		}
 		n, err := unix.EpollWait(l.epfd, l.events, timeout)
@@ -326,8 +329,11 @@ func (l *loop) accept() {
 		case err == unix.EAGAIN:
 			return
 		case err != nil:
-			// Out of descriptors, most likely: leave the rest queued until some close.
-			l.g.log.Warn("accepting a connection", "err", err)
+			// Out of descriptors, most likely: leave the rest queued, and the listener out of the
+			// epoll set for a while, rather than spin on it.
+			l.g.log.Warn("accepting a connection; pausing", "err", err, "for", acceptPause)
+			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, l.lfd, nil)
+			l.acceptPaused = l.now.Add(acceptPause)
 			return
 		}
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
@@ -856,6 +862,10 @@ func (l *loop) logAccess(c *lconn) {
 // scan enforces deadlines: a client idle too long or slow to send its head is closed, an upstream
 // slow to answer gets its client a 504, and pooled connections idle too long are closed.
 func (l *loop) scan() {
+	if !l.acceptPaused.IsZero() && !l.now.Before(l.acceptPaused) && l.lfd >= 0 {
+		l.acceptPaused = time.Time{}
+		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, l.lfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(l.lfd)})
+	}
 	for _, c := range l.conns {
 		if c.deadline.IsZero() || l.now.Before(c.deadline) {
 			continue

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -378,5 +380,33 @@ func TestSlowClientGetsTheWholeBody(t *testing.T) {
 		if !bytes.Equal(got.Bytes(), big) {
 			t.Fatalf("got %d bytes that differ from the upstream's %d", got.Len(), len(big))
 		}
+	}
+}
+
+func TestOpenAccessLogStartsAfreshPast64MiB(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	f, err := gateway.OpenAccessLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(f, "first line\n")
+	f.Close()
+	if f, err = gateway.OpenAccessLog(path); err != nil { // small: appended to
+		t.Fatal(err)
+	}
+	io.WriteString(f, "second line\n")
+	f.Truncate(65 << 20) // grown past the limit
+	f.Close()
+	if f, err = gateway.OpenAccessLog(path); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() != 0 || fi.Mode().Perm() != 0o600 {
+		t.Errorf("after rotation: got %v (err %v), want an empty file with mode 0600", fi, err)
+	}
+	old, _ := os.ReadFile(path + ".1")
+	if !bytes.HasPrefix(old, []byte("first line\nsecond line\n")) {
+		t.Errorf("the old log starts %.40q, want both lines kept", old)
 	}
 }

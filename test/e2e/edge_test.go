@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +77,19 @@ func TestEdgeInUp(t *testing.T) {
 	if resp, err := client.Get("https://nobody.dev.goldenpathidp.io/"); err == nil {
 		resp.Body.Close()
 		t.Error("the gateway minted a certificate for a host no route serves")
+	}
+	// Plain HTTP too, through the fast path; both requests are in the access log.
+	httpURL, _ := e.app.GatewayURLs()
+	req, _ := http.NewRequest(http.MethodGet, httpURL+"/signin", nil)
+	req.Host = "backstage.dev.goldenpathidp.io"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("plain HTTP through the dev gateway: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	accessLog, _ := os.ReadFile(filepath.Join(e.app.DataDir(), "gateway", "access.log"))
+	if n := strings.Count(string(accessLog), "host=backstage.dev.goldenpathidp.io method=GET path=/signin status=200"); n != 2 {
+		t.Errorf("the gateway's access log has %d lines for the two requests to /signin, want 2:\n%s", n, accessLog)
 	}
 
 	// Rendered files land in the platform repository.

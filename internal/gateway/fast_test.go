@@ -163,6 +163,9 @@ func TestFastPathRelaysResponsesAsWritten(t *testing.T) {
 			return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Sum: 5\r\n\r\n"
 		case "/hints":
 			return "HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal"
+		case "/big-head":
+			// Response headers past the fast path's first 4 KiB buffer.
+			return "HTTP/1.1 200 OK\r\nX-Policy: " + strings.Repeat("p", 20_000) + "\r\nContent-Length: 4\r\n\r\nbody"
 		case "/until-close":
 			return "HTTP/1.0 200 OK\r\n\r\nuntil close" // and the connection closes: see below
 		}
@@ -196,6 +199,17 @@ func TestFastPathRelaysResponsesAsWritten(t *testing.T) {
 		resp.Body.Close()
 		if string(body) != "abcde" || resp.Trailer.Get("X-Sum") != "5" {
 			t.Errorf("got body %q trailer %v, want abcde and X-Sum 5", body, resp.Trailer)
+		}
+	})
+	t.Run("response headers larger than the first buffer", func(t *testing.T) {
+		resp, err := client.Get("http://raw.test/big-head")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "body" || len(resp.Header.Get("X-Policy")) != 20_000 {
+			t.Errorf("got body %q and a %d-byte X-Policy, want body and 20000", body, len(resp.Header.Get("X-Policy")))
 		}
 	})
 	t.Run("103 Early Hints reach the client before the response", func(t *testing.T) {

@@ -157,3 +157,38 @@ type fakeConn struct {
 }
 
 func (c fakeConn) Read(p []byte) (int, error) { return c.Reader.Read(p) }
+
+// FuzzHeads feeds arbitrary bytes to the parsers the fast path runs on what clients and upstreams
+// send: none may panic, and the chunk scanner never claims more bytes than it was given.
+func FuzzHeads(f *testing.F) {
+	for _, seed := range []string{
+		"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"HTTP/1.0 304\r\nConnection: close, x\r\n\r\n",
+		"3;x\r\nabc\r\n0\r\nT: v\r\n\r\n",
+		"GET /a?b;c HTTP/1.1\nHost: [::1]:80\nConnection: close\n\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var req requestHead
+		parseRequestHead(b, &req)
+		var resp responseHead
+		parseResponseHead(b, &resp)
+		for _, f := range resp.fields {
+			resp.hopByHop(f.name)
+		}
+		var s chunkScanner
+		for rest := b; len(rest) > 0; {
+			n, data, done, err := s.scan(rest[:min(len(rest), 7)])
+			if n < 0 || n > min(len(rest), 7) || data > int64(n) {
+				t.Fatalf("scan took %d bytes (%d data) of %d", n, data, min(len(rest), 7))
+			}
+			if done || err != nil {
+				break
+			}
+			rest = rest[n:]
+		}
+		headEnd(b, 0)
+	})
+}

@@ -88,7 +88,6 @@ type exchange struct {
 	gen       uint64 // tells a dial's result for this request from one for an earlier one
 	rt        *route
 	up        *lconn
-	dialing   bool
 	reused    bool
 	retried   bool
 	start     time.Time
@@ -530,7 +529,7 @@ func (l *loop) send(c *lconn, fresh bool) {
 			return
 		}
 	}
-	ex.dialing, ex.reused = true, false
+	ex.reused = false
 	gen := ex.gen
 	go func() {
 		fd := -1
@@ -557,7 +556,6 @@ func (l *loop) dialDone(d dialResult) {
 		}
 		return
 	}
-	ex.dialing = false
 	if d.err != nil {
 		l.fail(c, d.err)
 		return

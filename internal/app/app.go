@@ -148,6 +148,16 @@ type App struct {
 // URL is the base URL of the API, git and registry listener.
 func (a *App) URL() string { return a.url }
 
+// loopbackURL reports whether an http://host:port URL listens on loopback only.
+func loopbackURL(u string) bool {
+	host, _, err := net.SplitHostPort(strings.TrimPrefix(u, "http://"))
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback() || host == "localhost"
+}
+
 // S3URL is the base URL of the S3 listener.
 func (a *App) S3URL() string { return a.s3url }
 
@@ -344,6 +354,9 @@ func (a *App) mainHandler() http.Handler {
 	mux.Handle("/api/scaffolder/", a.Scaffolder.Handler(a.Auth))
 	mux.Handle("/api/catalog/", a.catalogHandler())
 	mux.Handle("/webhooks/", a.delivery.watcher.Handler())
+	if a.cfg.Getenv("GOLDENPATH_WEBHOOK_SECRET") == "" && !loopbackURL(a.url) {
+		a.log.Warn("registry webhooks accept requests without a secret on a non-loopback address; set GOLDENPATH_WEBHOOK_SECRET", "addr", a.url)
+	}
 	mux.Handle("/", a.portalHandler())
 	mux.Handle("/git/", a.Forge)
 	mux.Handle("/v2/", a.Registry)

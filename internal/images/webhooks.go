@@ -35,10 +35,9 @@ func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[redacted]"))
 // Both answer 202 with how many pushes were accepted and ignored, 400 naming
 // the field of a payload that cannot be read, 401 without the shared secret.
 // Accepted pushes go through Notify, so the answer never waits for a registry.
+// Without Options.WebhookSecret anyone who reaches them may post: the caller
+// warns when that is more than this machine.
 func (w *Watcher) Handler() http.Handler {
-	if w.secret == "" {
-		w.log.Warn("registry webhooks accept requests without a secret; set Options.WebhookSecret when they are reachable from outside")
-	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/registry", w.webhook(parseDistribution))
 	mux.Handle("POST /webhooks/ecr", w.webhook(w.parseECR))

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,24 +23,24 @@ import (
 // the upstream alone, the upstream through goldenpath's gateway (bench/gatewayd) with all CPUs and
 // with one, and through nginx (one worker, keepalive to the upstream); first with access logs off,
 // then on for both (a file, one write per request: nginx's default unbuffered access_log). Rounds
-// are interleaved and the best round of each target is printed, so that a burst of load from
-// elsewhere on the machine does not decide the comparison.
+// are interleaved and each figure printed is the median of a target's rounds, so that neither a
+// burst of load from elsewhere on the machine nor one lucky round decides the comparison.
 const (
 	gwHost     = "bench.test"
 	gwWrkArgs  = "-t2 -c32 --latency"
 	gwDuration = 10 * time.Second
 	gwWarmup   = 2 * time.Second
-	gwRounds   = 2
+	gwRounds   = 3
 )
 
 // gwTarget is one process under load.
 type gwTarget struct {
-	label string
-	url   string
-	pid   int
-	proxy bool
-	log   bool
-	best  gwResult
+	label  string
+	url    string
+	pid    int
+	proxy  bool
+	log    bool
+	rounds []gwResult
 }
 
 type gwResult struct {
@@ -49,7 +50,7 @@ type gwResult struct {
 }
 
 func gatewayBench(ctx context.Context) error {
-	fmt.Printf("dev gateway vs nginx (wrk %s -d%s, best of %d interleaved rounds; %d CPUs; upstream: Go net/http, 300-byte body)\n", gwWrkArgs, gwDuration, gwRounds, runtime.NumCPU())
+	fmt.Printf("dev gateway vs nginx (wrk %s -d%s, medians of %d interleaved rounds; %d CPUs; upstream: Go net/http, 300-byte body)\n", gwWrkArgs, gwDuration, gwRounds, runtime.NumCPU())
 	if _, err := exec.LookPath("wrk"); err != nil {
 		fmt.Println("  skipped: wrk is not installed (apt-get install -y wrk)")
 		return nil
@@ -74,9 +75,7 @@ func gatewayBench(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if res.rps > t.best.rps {
-				t.best = res
-			}
+			t.rounds = append(t.rounds, res)
 		}
 	}
 	gwPrint(targets)
@@ -154,13 +153,37 @@ func gwPrint(targets []*gwTarget) {
 				fmt.Println(section)
 			}
 		}
+		m := t.median()
 		cores, perReq := "-", "-"
 		if t.proxy {
-			cores = fmt.Sprintf("%.2f cores", t.best.cores)
-			perReq = fmt.Sprintf("%.1f µs", t.best.cpuPerReq)
+			cores = fmt.Sprintf("%.2f cores", m.cores)
+			perReq = fmt.Sprintf("%.1f µs", m.cpuPerReq)
 		}
-		fmt.Printf("  %-32s %9.0f %9s %9s %10s %12s%s\n", t.label, t.best.rps, gwMs(t.best.p50), gwMs(t.best.p99), cores, perReq, t.best.bad)
+		fmt.Printf("  %-32s %9.0f %9s %9s %10s %12s%s\n", t.label, m.rps, gwMs(m.p50), gwMs(m.p99), cores, perReq, m.bad)
 	}
+}
+
+// median is each figure's median over the target's rounds; bad reports every round's errors.
+func (t *gwTarget) median() gwResult {
+	pick := func(f func(gwResult) float64) float64 {
+		v := make([]float64, len(t.rounds))
+		for i, r := range t.rounds {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	m := gwResult{
+		rps:       pick(func(r gwResult) float64 { return r.rps }),
+		cores:     pick(func(r gwResult) float64 { return r.cores }),
+		cpuPerReq: pick(func(r gwResult) float64 { return r.cpuPerReq }),
+		p50:       time.Duration(pick(func(r gwResult) float64 { return float64(r.p50) })),
+		p99:       time.Duration(pick(func(r gwResult) float64 { return float64(r.p99) })),
+	}
+	for _, r := range t.rounds {
+		m.bad += r.bad
+	}
+	return m
 }
 
 // gwBuild compiles the two helper programs once, so that the processes measured are the programs

@@ -12,15 +12,15 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"runtime"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// loop is the fast path's engine: one goroutine, locked to its thread, serving the plain-HTTP
+// loop is the fast path's engine: one goroutine serving the plain-HTTP
 // clients and the upstream connections they use from one epoll instance. Sockets are non-blocking
 // and edge-triggered, and a read that returns less than it asked for is taken to have drained the
 // socket, so no read is made only to hear EAGAIN; that and the absence of goroutine hand-offs is
@@ -113,6 +113,38 @@ type dialResult struct {
 	err error
 }
 
+// rawRead, rawWrite and rawEpollWait make system calls that cannot block (the sockets are
+// non-blocking; the epoll_wait does not wait) without telling the runtime: a blocking call's
+// bookkeeping, and the runtime threads it wakes to take the P over, cost as much as the proxying.
+func rawRead(fd int, p []byte) (int, error) {
+	r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(bufPtr(p)), uintptr(len(p)))
+	return rawResult(r, e)
+}
+
+func rawWrite(fd int, p []byte) (int, error) {
+	r, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(bufPtr(p)), uintptr(len(p)))
+	return rawResult(r, e)
+}
+
+func rawEpollWait(epfd int, events []unix.EpollEvent) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	return rawResult(r, e)
+}
+
+func bufPtr(p []byte) unsafe.Pointer {
+	if len(p) == 0 {
+		return nil
+	}
+	return unsafe.Pointer(&p[0])
+}
+
+func rawResult(r uintptr, e unix.Errno) (int, error) {
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
 // fdReader reads a non-blocking descriptor: errAgain when it has nothing, io.EOF at its end.
 type fdReader int
 
@@ -120,7 +152,7 @@ var errAgain = errors.New("would block")
 
 func (fd fdReader) Read(p []byte) (int, error) {
 	for {
-		n, err := unix.Read(int(fd), p)
+		n, err := rawRead(int(fd), p)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -210,8 +242,6 @@ func dupFD(c syscall.Conn) (int, error) {
 
 // run serves until shutdown; it returns an error only if epoll fails.
 func (l *loop) run() error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	defer close(l.done)
 	defer l.closeAll()
 	l.now = time.Now()
@@ -221,7 +251,13 @@ func (l *loop) run() error {
 		if len(l.conns) > 0 || l.stopping || !l.acceptPaused.IsZero() {
 			timeout = int(scanInterval / time.Millisecond)
 		}
-		n, err := unix.EpollWait(l.epfd, l.events, timeout)
+		// Under load there is nearly always something to do: ask without blocking first, so that
+		// the thread stays running; block (telling the runtime, which lends the thread's P to
+		// other goroutines meanwhile) only when there is nothing.
+		n, err := rawEpollWait(l.epfd, l.events)
+		if n == 0 && err == nil {
+			n, err = unix.EpollWait(l.epfd, l.events, timeout)
+		}
 		if err != nil && err != unix.EINTR {
 			return fmt.Errorf("gateway: epoll_wait: %w", err)
 		}
@@ -586,7 +622,7 @@ func (l *loop) write(c *lconn, b []byte) bool {
 		return true
 	}
 	for len(b) > 0 {
-		n, err := unix.Write(c.fd, b)
+		n, err := rawWrite(c.fd, b)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -604,7 +640,7 @@ func (l *loop) write(c *lconn, b []byte) bool {
 // flush writes pending output; once a client's is written, its response or connection goes on.
 func (l *loop) flush(c *lconn) {
 	for len(c.pending) > 0 {
-		n, err := unix.Write(c.fd, c.pending)
+		n, err := rawWrite(c.fd, c.pending)
 		switch {
 		case err == unix.EINTR:
 			continue

@@ -72,14 +72,12 @@ func (s appsAPI) Get(ctx context.Context, name string) (any, error) {
 }
 
 // Deployments returns recent deployments, newest first; app "" means all.
-func (s appsAPI) Deployments(_ context.Context, app string) (any, error) {
-	out := []Deployment{}
-	for _, d := range s.a.Deployments() {
-		if app == "" || d.App == app {
-			out = append(out, d)
-		}
+func (s appsAPI) Deployments(ctx context.Context, app string) (any, error) {
+	out, err := s.a.Deployments(ctx, app)
+	if out == nil {
+		out = []Deployment{}
 	}
-	return out, nil
+	return out, err
 }
 
 // Logs returns the tail of a locally run app's output.
@@ -118,8 +116,12 @@ func (s appsAPI) views(ctx context.Context, only string) ([]AppView, error) {
 			}
 		}
 	}
+	deployments, err := s.a.Deployments(ctx, only)
+	if err != nil {
+		return nil, err
+	}
 	last := map[string]*Deployment{}
-	for _, d := range s.a.Deployments() {
+	for _, d := range deployments {
 		if _, ok := last[d.App+"/"+d.Environment]; !ok {
 			last[d.App+"/"+d.Environment] = &d
 		}

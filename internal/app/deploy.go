@@ -41,23 +41,14 @@ type deliveryRuntime struct {
 	mu      sync.Mutex
 	watched map[string]images.Policy // "<app>/<env>" → the policy it is watched with
 	applied map[string]string        // "<app>/<env>" → the pin last deployed (local and apply modes)
-	history []Deployment             // recent deployments, newest last
 }
 
-// Deployment is one image reaching an app's environment.
-type Deployment struct {
-	App         string    `json:"app"`
-	Environment string    `json:"environment"`
-	Image       string    `json:"image"`
-	Previous    string    `json:"previous,omitempty"`
-	Commit      string    `json:"commit,omitempty"`
-	Change      int64     `json:"change,omitempty"` // when the environment deploys through change requests
-	Pushed      time.Time `json:"pushed"`           // when goldenpath heard of the image
-	Committed   time.Time `json:"committed,omitzero"`
-	Deployed    time.Time `json:"deployed,omitzero"`
-	Status      string    `json:"status"`
-	Message     string    `json:"message,omitempty"`
-}
+// Deployment is one image reaching an app's environment. The history is kept in the store, so it
+// outlives restarts.
+type Deployment = store.Deployment
+
+// maxListedDeployments bounds what the API and the CLI list.
+const maxListedDeployments = 200
 
 // botToken returns the bot's API token, creating the bot on first use; the token is kept in the vault.
 func (a *App) botToken(ctx context.Context) (string, error) {
@@ -142,7 +133,7 @@ func (a *App) syncDelivery(ctx context.Context, cfg *platform.Config, apps []app
 				if err != nil {
 					a.log.Warn("deploying what main pins", "app", ai.Name(), "env", env, "pin", current, "err", err)
 				}
-				a.markDeployed(ai.Name(), env, current, err)
+				a.markDeployed(ctx, ai.Name(), env, current, err)
 			}
 		}
 	}
@@ -184,7 +175,7 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 		}
 		a.supersedeProposals(ctx, app, env, n)
 		d.Change, d.Status, d.Message = n, "proposed", fmt.Sprintf("change request #%d must be approved and merged", n)
-		a.recordDeployment(d)
+		a.recordDeployment(ctx, d)
 		return nil
 	}
 	// Claimed before the commit, so the sync that may run once the commit lands does not deploy it too.
@@ -203,7 +194,7 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 		// The commit stands (git says what should run); the local runtime keeps the previous release
 		// serving, and the next image (or a restart) deploys again.
 		d.Status, d.Message = "failed", err.Error()
-		a.recordDeployment(d)
+		a.recordDeployment(ctx, d)
 		return nil
 	}
 	if d.Status == "" {
@@ -213,7 +204,7 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 		}
 	}
 	d.Deployed = time.Now().UTC()
-	a.recordDeployment(d)
+	a.recordDeployment(ctx, d)
 	return nil
 }
 
@@ -238,34 +229,48 @@ func (a *App) setDeployedPin(key, pin string) {
 
 // markDeployed settles the newest proposed or merged deployment of pin to an app environment once the
 // deploy after its merge is done.
-func (a *App) markDeployed(app, env, pin string, err error) {
-	a.delivery.mu.Lock()
-	defer a.delivery.mu.Unlock()
-	for i := len(a.delivery.history) - 1; i >= 0; i-- {
-		d := &a.delivery.history[i]
-		if d.App != app || d.Environment != env || !(strings.HasSuffix(d.Image, ":"+pin) || strings.HasSuffix(d.Image, "@"+pin)) {
+func (a *App) markDeployed(ctx context.Context, app, env, pin string, err error) {
+	recent, lerr := a.Store.ListDeployments(ctx, store.DeploymentFilter{App: app, Environment: env, Limit: 50})
+	if lerr != nil {
+		a.log.Warn("reading the deployment history", "err", lerr)
+		return
+	}
+	for _, d := range recent {
+		if !strings.HasSuffix(d.Image, ":"+pin) && !strings.HasSuffix(d.Image, "@"+pin) {
 			continue
 		}
 		if d.Status == "proposed" || d.Status == "merged" {
-			d.Deployed, d.Status, d.Message = time.Now().UTC(), "deployed", fmt.Sprintf("change request #%d merged", d.Change)
-			if err != nil {
-				d.Status, d.Message = "failed", err.Error()
-			}
+			a.updateDeployment(ctx, d.ID, func(d *Deployment) {
+				d.Deployed, d.Status, d.Message = time.Now().UTC(), "deployed", fmt.Sprintf("change request #%d merged", d.Change)
+				if err != nil {
+					d.Status, d.Message = "failed", err.Error()
+				}
+			})
 		}
 		return
+	}
+}
+
+// updateDeployment changes one deployment of the history; a failure is logged, as the history only
+// reports what happened.
+func (a *App) updateDeployment(ctx context.Context, id int64, fn func(d *Deployment)) {
+	if _, err := a.Store.UpdateDeployment(ctx, id, func(d *Deployment) error { fn(d); return nil }); err != nil {
+		a.log.Warn("updating the deployment history", "deployment", id, "err", err)
 	}
 }
 
 // onPlatformMerged follows a merged change request: a merged image proposal is committed (its deploy
 // follows with the sync the merge triggers), and Argo CD hears of the new commit.
 func (a *App) onPlatformMerged(ctx context.Context, c store.Change) {
-	a.delivery.mu.Lock()
-	for i := range a.delivery.history {
-		if d := &a.delivery.history[i]; d.Change == c.Number && d.Status == "proposed" {
-			d.Status, d.Commit, d.Committed, d.Message = "merged", c.MergedSHA, time.Now().UTC(), fmt.Sprintf("change request #%d merged by %s", c.Number, c.ClosedBy)
-		}
+	proposed, err := a.Store.ListDeployments(ctx, store.DeploymentFilter{Change: c.Number, Status: "proposed"})
+	if err != nil {
+		a.log.Warn("reading the deployment history", "err", err)
 	}
-	a.delivery.mu.Unlock()
+	for _, d := range proposed {
+		a.updateDeployment(ctx, d.ID, func(d *Deployment) {
+			d.Status, d.Commit, d.Committed, d.Message = "merged", c.MergedSHA, time.Now().UTC(), fmt.Sprintf("change request #%d merged by %s", c.Number, c.ClosedBy)
+		})
+	}
 	if cfg, err := a.Requests.Config(ctx); err == nil {
 		a.notifyArgoCD(ctx, cfg, c.MergedSHA, nil)
 	}
@@ -299,22 +304,21 @@ func (a *App) supersedeProposals(ctx context.Context, app, env string, n int64) 
 			a.log.Warn("closing a superseded image proposal", "change", c.Number, "err", err)
 			continue
 		}
-		a.delivery.mu.Lock()
-		for i := range a.delivery.history {
-			if d := &a.delivery.history[i]; d.Change == c.Number {
-				d.Status, d.Message = "superseded", fmt.Sprintf("superseded by change request #%d", n)
-			}
+		stale, err := a.Store.ListDeployments(ctx, store.DeploymentFilter{Change: c.Number})
+		if err != nil {
+			a.log.Warn("reading the deployment history", "err", err)
 		}
-		a.delivery.mu.Unlock()
+		for _, d := range stale {
+			a.updateDeployment(ctx, d.ID, func(d *Deployment) {
+				d.Status, d.Message = "superseded", fmt.Sprintf("superseded by change request #%d", n)
+			})
+		}
 	}
 }
 
-func (a *App) recordDeployment(d Deployment) {
-	a.delivery.mu.Lock()
-	defer a.delivery.mu.Unlock()
-	a.delivery.history = append(a.delivery.history, d)
-	if len(a.delivery.history) > 200 {
-		a.delivery.history = a.delivery.history[1:]
+func (a *App) recordDeployment(ctx context.Context, d Deployment) {
+	if err := a.Store.AddDeployment(ctx, &d); err != nil {
+		a.log.Warn("recording a deployment", "app", d.App, "env", d.Environment, "err", err)
 	}
 	a.log.Info("deployment", "app", d.App, "env", d.Environment, "image", d.Image, "status", d.Status, "commit", d.Commit)
 }
@@ -497,15 +501,9 @@ func (a *App) notifyArgoCD(ctx context.Context, cfg *platform.Config, sha string
 	resp.Body.Close()
 }
 
-// Deployments returns the recent deployments, newest first.
-func (a *App) Deployments() []Deployment {
-	a.delivery.mu.Lock()
-	defer a.delivery.mu.Unlock()
-	out := make([]Deployment, len(a.delivery.history))
-	for i, d := range a.delivery.history {
-		out[len(out)-1-i] = d
-	}
-	return out
+// Deployments returns the recent deployments (of one app, or all if app is ""), newest first.
+func (a *App) Deployments(ctx context.Context, app string) ([]Deployment, error) {
+	return a.Store.ListDeployments(ctx, store.DeploymentFilter{App: app, Limit: maxListedDeployments})
 }
 
 // pollInterval is platform.yaml's delivery.pollInterval (default 2m).

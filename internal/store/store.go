@@ -272,9 +272,50 @@ type Store interface {
 	AuditLog(ctx context.Context, limit int) ([]AuditEntry, error)
 
 	Tasks
+	Deployments
 
 	Close() error
 }
+
+// Deployment is one image reaching an app's environment: goldenpath's delivery history, which
+// `goldenpath deployments` and the apps API show.
+type Deployment struct {
+	ID          int64     `json:"id"`
+	App         string    `json:"app"`
+	Environment string    `json:"environment"`
+	Image       string    `json:"image"`
+	Previous    string    `json:"previous,omitempty"`
+	Commit      string    `json:"commit,omitempty"`
+	Change      int64     `json:"change,omitempty"` // when the environment deploys through change requests
+	Pushed      time.Time `json:"pushed"`           // when goldenpath heard of the image
+	Committed   time.Time `json:"committed,omitzero"`
+	Deployed    time.Time `json:"deployed,omitzero"`
+	Status      string    `json:"status"`
+	Message     string    `json:"message,omitempty"`
+}
+
+// DeploymentFilter selects deployments; zero fields match all.
+type DeploymentFilter struct {
+	App         string
+	Environment string
+	Change      int64
+	Status      string
+	Limit       int // 0: no limit
+}
+
+// Deployments stores the delivery history; every Store implements it. Stores keep the newest
+// MaxDeployments and drop older ones.
+type Deployments interface {
+	// AddDeployment assigns d.ID.
+	AddDeployment(ctx context.Context, d *Deployment) error
+	// ListDeployments returns the matching deployments, newest first.
+	ListDeployments(ctx context.Context, f DeploymentFilter) ([]Deployment, error)
+	// UpdateDeployment reads the deployment, lets fn change it and writes it back in one transaction.
+	UpdateDeployment(ctx context.Context, id int64, fn func(d *Deployment) error) (Deployment, error)
+}
+
+// MaxDeployments is how many deployments a store keeps.
+const MaxDeployments = 10_000
 
 // Task states (Backstage's).
 const (

@@ -333,10 +333,11 @@ func TestDeliveryWriteBack(t *testing.T) {
 	argo := &argoCDRecorder{}
 	argoSrv := httptest.NewServer(argo)
 	defer argoSrv.Close()
-	e := start(t, startOptions{config: func(c *app.Config) {
+	opts := startOptions{dir: t.TempDir(), config: func(c *app.Config) {
 		c.PlatformYAML = append(platform.DefaultYAML("goldenpathidp.io"),
 			fmt.Sprintf("delivery:\n  mode: argocd\n  argocd:\n    webhookURL: %s/api/webhook\n", argoSrv.URL)...)
-	}})
+	}}
+	e := start(t, opts)
 	tm := cast(e)
 	ctx := context.Background()
 	scaffoldApp(t, e, tm, "orders")
@@ -436,6 +437,17 @@ func TestDeliveryWriteBack(t *testing.T) {
 			t.Fatalf("after the merge: %+v; Argo CD heard %v", ds[0], argo.afters())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+
+	// The history outlives a restart.
+	var before []app.Deployment
+	e.must(200, "GET", "/api/v1/deployments?app=orders", tm.alice, nil).json(t, &before)
+	e.app.Close()
+	again := start(t, opts)
+	var after []app.Deployment
+	again.must(200, "GET", "/api/v1/deployments?app=orders", tm.alice, nil).json(t, &after)
+	if len(before) < 3 || fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("deployments after a restart:\n%+v\nwant\n%+v", after, before)
 	}
 }
 

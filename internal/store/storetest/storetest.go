@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"work queue leases exclusively", queueExclusive},
 		{"secrets and meta", secretsAndMeta},
 		{"tasks", tasks},
+		{"deployments", deployments},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -312,4 +313,67 @@ func race(t *testing.T, n int, fn func() (string, bool)) []string {
 	}
 	wg.Wait()
 	return out
+}
+
+func deployments(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	add := func(d store.Deployment) store.Deployment {
+		t.Helper()
+		d.Pushed = now
+		if err := s.AddDeployment(ctx, &d); err != nil || d.ID == 0 {
+			t.Fatalf("AddDeployment = %d, %v", d.ID, err)
+		}
+		return d
+	}
+	first := add(store.Deployment{App: "orders", Environment: "dev", Image: "r/orders:v1", Status: "deployed"})
+	second := add(store.Deployment{App: "orders", Environment: "prod", Image: "r/orders:v1", Change: 7, Status: "proposed"})
+	add(store.Deployment{App: "billing", Environment: "dev", Image: "r/billing:v3", Status: "deployed"})
+
+	all, err := s.ListDeployments(ctx, store.DeploymentFilter{})
+	if err != nil || len(all) != 3 || all[0].App != "billing" || all[2].ID != first.ID {
+		t.Fatalf("ListDeployments = %+v, %v; want 3, newest first", all, err)
+	}
+	for _, tt := range []struct {
+		name string
+		f    store.DeploymentFilter
+		want []int64
+	}{
+		{"by app", store.DeploymentFilter{App: "orders"}, []int64{second.ID, first.ID}},
+		{"by app and environment", store.DeploymentFilter{App: "orders", Environment: "dev"}, []int64{first.ID}},
+		{"by change", store.DeploymentFilter{Change: 7}, []int64{second.ID}},
+		{"by status", store.DeploymentFilter{Status: "proposed"}, []int64{second.ID}},
+		{"limited", store.DeploymentFilter{Limit: 1}, []int64{all[0].ID}},
+	} {
+		got, err := s.ListDeployments(ctx, tt.f)
+		var ids []int64
+		for _, d := range got {
+			ids = append(ids, d.ID)
+		}
+		if err != nil || fmt.Sprint(ids) != fmt.Sprint(tt.want) {
+			t.Errorf("%s: got %v (%v), want %v", tt.name, ids, err, tt.want)
+		}
+	}
+
+	merged, err := s.UpdateDeployment(ctx, second.ID, func(d *store.Deployment) error {
+		d.Status, d.Commit, d.Committed = "merged", "abc123", now
+		return nil
+	})
+	if err != nil || merged.Status != "merged" {
+		t.Fatalf("UpdateDeployment = %+v, %v", merged, err)
+	}
+	got, _ := s.ListDeployments(ctx, store.DeploymentFilter{Change: 7})
+	if len(got) != 1 || got[0].Status != "merged" || got[0].Commit != "abc123" || !got[0].Committed.Equal(now) || !got[0].Pushed.Equal(now) {
+		t.Errorf("after the update: %+v", got)
+	}
+	boom := errors.New("boom")
+	if _, err := s.UpdateDeployment(ctx, second.ID, func(d *store.Deployment) error { d.Status = "lost"; return boom }); !errors.Is(err, boom) {
+		t.Errorf("a failing update: got %v, want its error", err)
+	}
+	if got, _ := s.ListDeployments(ctx, store.DeploymentFilter{Change: 7}); got[0].Status != "merged" {
+		t.Errorf("a failing update wrote %q", got[0].Status)
+	}
+	if _, err := s.UpdateDeployment(ctx, 999_999, func(*store.Deployment) error { return nil }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("an unknown deployment: got %v, want ErrNotFound", err)
+	}
 }

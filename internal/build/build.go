@@ -73,6 +73,9 @@ func Build(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if err := checkPush(ctx, j); err != nil {
+		return Result{}, err
+	}
 	tmp, err := os.MkdirTemp("", "goldenpath-build-")
 	if err != nil {
 		return Result{}, fmt.Errorf("creating a build directory: %w", err)

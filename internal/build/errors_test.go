@@ -58,6 +58,11 @@ func TestBuildErrors(t *testing.T) {
 			check: pushRefused(http.StatusUnauthorized), wantKind: "*PushError 401", want: "authentication required",
 		},
 		{
+			// Refused before compiling: the broken module would fail to compile otherwise.
+			name: "no repository", opts: build.Options{Dir: broken, Ref: host + "/dev/missing:v1", Auth: alice},
+			check: pushRefused(http.StatusNotFound), wantKind: "*PushError 404", want: "repository dev/missing does not exist: request it with an ECRRequest",
+		},
+		{
 			name: "no permission", opts: build.Options{Dir: good, Ref: host + "/dev/locked:v1", Auth: alice},
 			check: pushRefused(http.StatusForbidden), wantKind: "*PushError 403", want: "alice may not push to dev/locked",
 		},

@@ -33,6 +33,26 @@ func remoteOptions(ctx context.Context, auth authn.Authenticator) []remote.Optio
 	return []remote.Option{remote.WithContext(ctx), remote.WithAuth(auth), remote.WithUserAgent("goldenpath")}
 }
 
+// checkPush asks the registry, before anything is compiled, whether the image may be pushed: a
+// repository that does not exist (no ECRRequest yet) or credentials that may not push fail in a
+// second, not after the build. The registry is asked to start an upload, which is then cancelled.
+func checkPush(ctx context.Context, j *job) error {
+	if err := remote.CheckPushPermission(j.tag, staticKeychain{j.auth}, http.DefaultTransport); err != nil {
+		return pushError(ctx, j.tag.String(), j.auth, err)
+	}
+	return nil
+}
+
+// staticKeychain gives one authenticator for every registry (anonymous if nil).
+type staticKeychain struct{ auth authn.Authenticator }
+
+func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
+	if k.auth == nil {
+		return authn.Anonymous, nil
+	}
+	return k.auth, nil
+}
+
 // push writes the image under its tag and the extra tags and describes what was stored.
 func push(ctx context.Context, j *job, img v1.Image) (Result, error) {
 	opts := remoteOptions(ctx, j.auth)

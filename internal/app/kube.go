@@ -1,12 +1,14 @@
 package app
 
 import (
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"path"
 
 	"github.com/goldenpathidp/goldenpath/internal/score"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -19,7 +21,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/yaml"
 )
 
 // fieldManager is goldenpath's name in server-side apply.
@@ -98,47 +99,30 @@ func (k *kubeApplier) apply(ctx context.Context, obj *unstructured.Unstructured)
 	return nil
 }
 
-// overlayObjects reads an app's overlay from main: the files its kustomization lists, with the
-// kustomization's image pin applied to the containers (what `kustomize build` would do for this overlay).
+// overlayObjects builds an app's overlay from main with kustomize (sigs.k8s.io/kustomize/api, what
+// `kustomize build` and Argo CD run): the rendered files, the image pin, and whatever bases and patches
+// the platform team added by hand. The gitops tree is read from git into memory for the build.
 func (a *App) overlayObjects(ctx context.Context, app, env string) ([]*unstructured.Unstructured, error) {
-	dir := score.OverlayDir(env, app)
-	raw, err := a.Platform.ReadFile(ctx, "main", dir+"/kustomization.yaml")
+	files, err := a.Platform.ReadTree(ctx, "main", "gitops")
 	if err != nil {
 		return nil, err
 	}
-	var k struct {
-		Resources []string `json:"resources"`
-		Images    []struct {
-			Name, NewName, NewTag, Digest string
-		} `json:"images"`
-	}
-	if err := yaml.Unmarshal(raw, &k); err != nil {
-		return nil, fmt.Errorf("%s/kustomization.yaml: %w", dir, err)
-	}
-	images := map[string]string{}
-	for _, im := range k.Images {
-		ref := im.NewName + ":" + im.NewTag
-		if im.Digest != "" {
-			ref = im.NewName + "@" + im.Digest
-		}
-		images[im.Name] = ref
-	}
-	var out []*unstructured.Unstructured
-	for _, f := range k.Resources {
-		b, err := a.Platform.ReadFile(ctx, "main", path.Join(dir, f))
-		if err != nil {
+	fs := filesys.MakeFsInMemory()
+	for _, f := range files {
+		if err := fs.WriteFile("/"+f.Path, f.Content); err != nil {
 			return nil, err
 		}
-		objs, err := decodeObjects(b)
-		if err != nil {
-			return nil, fmt.Errorf("%s/%s: %w", dir, f, err)
-		}
-		for _, o := range objs {
-			setImages(o, images)
-			out = append(out, o)
-		}
 	}
-	return out, nil
+	dir := score.OverlayDir(env, app)
+	resources, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fs, "/"+dir)
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	}
+	out, err := resources.AsYaml()
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	}
+	return decodeObjects(out)
 }
 
 func decodeObjects(b []byte) ([]*unstructured.Unstructured, error) {
@@ -154,24 +138,6 @@ func decodeObjects(b []byte) ([]*unstructured.Unstructured, error) {
 		if len(m) > 0 {
 			out = append(out, &unstructured.Unstructured{Object: m})
 		}
-	}
-}
-
-// setImages replaces container images named in the kustomization's images list.
-func setImages(o *unstructured.Unstructured, images map[string]string) {
-	for _, field := range []string{"containers", "initContainers"} {
-		cs, found, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", field)
-		if !found {
-			continue
-		}
-		for i, c := range cs {
-			m, _ := c.(map[string]any)
-			if img, _ := m["image"].(string); images[img] != "" {
-				m["image"] = images[img]
-				cs[i] = m
-			}
-		}
-		_ = unstructured.SetNestedSlice(o.Object, cs, "spec", "template", "spec", field)
 	}
 }
 

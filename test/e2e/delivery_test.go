@@ -240,6 +240,13 @@ func TestDeliveryKubernetes(t *testing.T) {
 		if img := image(); !strings.HasSuffix(img, "/dev/orders:"+tag) {
 			t.Errorf("after pushing %s the Deployment runs %s", tag, img)
 		}
+		if tag == "v1" {
+			addOverlayPatch(t, e, "gitops/kustomize/overlays/dev/apps/orders")
+		}
+	}
+	// The overlay went through kustomize: the patch the platform team added by hand is applied too.
+	if d, err := deployments.Get(context.Background(), "orders", metav1.GetOptions{}); err != nil || d.GetAnnotations()["platform.example/owner-note"] != "patched by hand" {
+		t.Errorf("the hand-written patch is not on the Deployment: annotations %v (%v)", d.GetAnnotations(), err)
 	}
 	log, err := e.app.Platform.Log(context.Background(), "main", 10)
 	if err != nil {
@@ -272,6 +279,30 @@ func TestDeliveryKubernetes(t *testing.T) {
 	e.must(200, "GET", "/api/v1/apps/orders", tm.alice, nil).json(t, &view)
 	if r := view.Environments[0].Rollout; view.Environments[0].Status != "rolled-out" || r == nil || !strings.HasSuffix(r.Image, ":v2") {
 		t.Errorf("after the controller's status: %+v rollout %+v", view.Environments[0], r)
+	}
+}
+
+// addOverlayPatch commits to main a strategic-merge patch in an app's overlay, as a platform engineer
+// would: an annotation on the app's Deployment.
+func addOverlayPatch(t *testing.T, e *env, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	main, err := e.app.Platform.ResolveRef(ctx, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := e.app.Platform.ReadFile(ctx, main, dir+"/kustomization.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: orders\n  namespace: orders\n  annotations:\n    platform.example/owner-note: patched by hand\n"
+	if _, err := e.app.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: main, Message: "a hand-written patch",
+		Author: forge.Signature{Name: "platform", Email: "platform@example.com"},
+		Changes: []forge.Change{
+			{Path: dir + "/owner-note.yaml", Content: []byte(patch)},
+			{Path: dir + "/kustomization.yaml", Content: append(k, "patches:\n  - path: owner-note.yaml\n"...)},
+		}}); err != nil {
+		t.Fatal(err)
 	}
 }
 

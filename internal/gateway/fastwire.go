@@ -102,6 +102,9 @@ func appendClientHead(b []byte, resp *responseHead, rechunk, close bool, appendD
 		if resp.hopByHop(f.name) || !resp.chunked && (asciiEqualFold(f.name, "transfer-encoding") || asciiEqualFold(f.name, "trailer")) {
 			continue
 		}
+		if resp.chunked && asciiEqualFold(f.name, "content-length") {
+			continue // a length beside chunked framing would let the client read the body differently
+		}
 		b = append(b, f.name...)
 		b = append(b, ": "...)
 		b = append(b, f.value...)

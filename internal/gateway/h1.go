@@ -346,6 +346,11 @@ func parseResponseHead(h []byte, resp *responseHead) error {
 	if code[0] < '1' || code[0] > '5' || code[1] < '0' || code[1] > '9' || code[2] < '0' || code[2] > '9' || len(line) > 12 && line[12] != ' ' {
 		return errBadHead
 	}
+	for _, c := range line[12:] { // the reason phrase goes to the client as it is
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return errBadHead
+		}
+	}
 	resp.status = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
 	resp.fields, resp.contentLength, resp.chunked, resp.close, resp.hasDate, resp.hop = resp.fields[:0], -1, false, false, false, resp.hop[:0]
 	for len(rest) > 0 {

@@ -68,6 +68,7 @@ func TestParseResponseHead(t *testing.T) {
 		{"unknown coding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", true, 0, false, false},
 		{"HTTP/2 status line", "HTTP/2 200 OK\r\n\r\n", true, 0, false, false},
 		{"bad status", "HTTP/1.1 2x0 OK\r\n\r\n", true, 0, false, false},
+		{"control byte in the reason", "HTTP/1.1 200 OK\rSet-Cookie: x\r\n\r\n", true, 0, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,6 +81,17 @@ func TestParseResponseHead(t *testing.T) {
 				t.Errorf("got length %d chunked %v close %v, want %d %v %v", resp.contentLength, resp.chunked, resp.close, tt.length, tt.chunked, tt.close)
 			}
 		})
+	}
+}
+
+func TestClientHeadDropsLengthBesideChunked(t *testing.T) {
+	var resp responseHead
+	if err := parseResponseHead([]byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n"), &resp); err != nil {
+		t.Fatal(err)
+	}
+	head := string(appendClientHead(nil, &resp, false, false, func(b []byte) []byte { return append(b, "now"...) }))
+	if strings.Contains(head, "Content-Length") || !strings.Contains(head, "Transfer-Encoding: chunked\r\n") || !strings.Contains(head, "X-A: 1\r\n") {
+		t.Errorf("got head %q, want chunked framing only, and the other headers", head)
 	}
 }
 

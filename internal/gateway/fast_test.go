@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -422,5 +423,54 @@ func TestOpenAccessLogStartsAfreshPast64MiB(t *testing.T) {
 	old, _ := os.ReadFile(path + ".1")
 	if !bytes.HasPrefix(old, []byte("first line\nsecond line\n")) {
 		t.Errorf("the old log starts %.40q, want both lines kept", old)
+	}
+}
+
+// TestHandOverWaitsForQueuedResponses pipelines a large GET, whose response the client is slow to
+// read, and a POST that net/http must serve: the POST's answer must come after the whole GET's. (The
+// loop also holds a hand-over back while output is queued for the client; that race, a final write
+// taken only in part, is too narrow to force from here.)
+func TestHandOverWaitsForQueuedResponses(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 512<<10) // 8 MiB: more than a socket's send buffer
+	up := serverURL(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			io.WriteString(w, "posted")
+			return
+		}
+		w.Write(big)
+	}))
+	g := start(t, gateway.Options{})
+	g.setRoutes(t, gateway.Route{Name: "big", Host: "big.test", Upstream: up})
+	// A small receive window, so that the gateway's writes back up instead of landing in the kernel.
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	nc, err := d.Dial("tcp", g.httpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	c := &conn{t: t, Conn: nc, br: bufio.NewReaderSize(nc, 1024)}
+	c.send("GET /big HTTP/1.1\r\nHost: big.test\r\n\r\nPOST /form HTTP/1.1\r\nHost: big.test\r\nContent-Length: 1\r\n\r\nx")
+	time.Sleep(300 * time.Millisecond) // the GET's response backs up in the gateway
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	for buf := make([]byte, 16<<10); ; {
+		n, err := resp.Body.Read(buf) // slowly: the gateway's queue stays full to the end
+		got.Write(buf[:n])
+		if err != nil {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if body := got.String(); body != string(big) {
+		t.Fatalf("the GET's body: got %d bytes, want the upstream's %d intact", len(body), len(big))
+	}
+	if resp, body := c.response("POST"); resp.StatusCode != 200 || body != "posted" {
+		t.Errorf("the POST after it: got %d %q, want 200 posted", resp.StatusCode, body)
 	}
 }

@@ -72,6 +72,7 @@ type lconn struct {
 	req           requestHead
 	headerTimer   bool // the deadline is the head's, not the idle one
 	closeAfter    bool // close once pending is written
+	handOffAfter  bool // hand to net/http once pending is written
 	more          bool // reading stopped with the buffer full: the socket may hold more
 	ex            exchange
 
@@ -536,8 +537,13 @@ func methodName(m []byte) string {
 	return http.MethodOptions
 }
 
-// handOff gives c, with what it has read, to the net/http server.
+// handOff gives c, with what it has read, to the net/http server — once the responses the fast path
+// has queued for it are written, so that they reach the client before net/http's.
 func (l *loop) handOff(c *lconn) {
+	if len(c.pending) > 0 {
+		c.handOffAfter = true
+		return
+	}
 	delete(l.conns, c.fd)
 	l.clients--
 	c.closed = true
@@ -647,10 +653,13 @@ func (l *loop) flush(c *lconn) {
 		case err == unix.EAGAIN:
 			return
 		case err != nil:
-			if c.upstream {
-				l.upstreamFailed(c.peer, errors.Join(errNothingRead, err))
-			} else {
+			switch {
+			case !c.upstream:
 				l.close(c)
+			case c.peer != nil && c.peer.ex.gotHead:
+				l.abort(c.peer) // the response has begun: it can only be cut short
+			default:
+				l.upstreamFailed(c.peer, errors.Join(errNothingRead, err))
 			}
 			return
 		}
@@ -663,6 +672,8 @@ func (l *loop) flush(c *lconn) {
 	switch {
 	case c.closeAfter:
 		l.close(c)
+	case c.handOffAfter:
+		l.handOff(c)
 	case c.ex.active && c.ex.gotHead:
 		l.pump(c)
 	}
@@ -827,7 +838,7 @@ func (l *loop) pump(c *lconn) {
 func (l *loop) finish(c *lconn) {
 	ex := &c.ex
 	up := ex.up
-	if ex.reusable && len(up.in.buffered()) == 0 && !l.stopping {
+	if ex.reusable && len(up.in.buffered()) == 0 && len(up.pending) == 0 && !l.stopping {
 		l.pool(up)
 	} else {
 		l.close(up)

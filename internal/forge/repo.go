@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -225,7 +228,13 @@ func (r *Repo) casRef(ctx context.Context, ref, newSHA, oldSHA, reason string) e
 	if newSHA == ZeroSHA {
 		args = []string{"update-ref", "-m", reason, "-d", ref, oldSHA}
 	}
+	// Not cancelled midway: git killed while it holds a ref's lock leaves the lock file behind, and
+	// every later write to that ref would fail. It takes milliseconds.
+	ctx = context.WithoutCancel(ctx)
 	_, err := r.git(ctx, runOpts{}, args...)
+	if err != nil && r.removeStaleLock(err) {
+		_, err = r.git(ctx, runOpts{}, args...)
+	}
 	if err == nil {
 		return nil
 	}
@@ -239,6 +248,35 @@ func (r *Repo) casRef(ctx context.Context, ref, newSHA, oldSHA, reason string) e
 		}
 	}
 	return fmt.Errorf("updating %s in %s: %w", ref, r.name, err)
+}
+
+// staleLockAge is how old a ref lock must be to be taken for one a crashed process left: git holds
+// its locks for milliseconds.
+const staleLockAge = 10 * time.Second
+
+var lockExists = regexp.MustCompile(`Unable to create '([^']+\.lock)': File exists`)
+
+// removeStaleLock removes the lock file a failed git command names as in the way, if it is inside this
+// repository and old enough to have been left by a process that died (a crash, a kill -9) rather than
+// held by a running one, and reports whether it did.
+func (r *Repo) removeStaleLock(err error) bool {
+	m := lockExists.FindStringSubmatch(err.Error())
+	if m == nil {
+		return false
+	}
+	lock := filepath.Clean(m[1])
+	if rel, rerr := filepath.Rel(r.path, lock); rerr != nil || strings.HasPrefix(rel, "..") {
+		return false
+	}
+	fi, serr := os.Stat(lock)
+	if serr != nil || time.Since(fi.ModTime()) < staleLockAge {
+		return false
+	}
+	if os.Remove(lock) != nil {
+		return false
+	}
+	r.f.log.Warn("removed a stale git lock left by a process that stopped midway", "repo", r.name, "lock", lock, "age", time.Since(fi.ModTime()).Round(time.Second))
+	return true
 }
 
 // DeleteBranch deletes branch name if it still points at expected ("" = whatever it points at now).

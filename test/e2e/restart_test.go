@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/goldenpathidp/goldenpath/internal/app"
 )
 
 // TestRestartKeepsEverything stops goldenpath and starts it again on the same data directory: users,
@@ -76,4 +80,19 @@ func TestRestartKeepsEverything(t *testing.T) {
 func digest(img v1.Image) string {
 	d, _ := img.Digest()
 	return d.String()
+}
+
+// TestOneProgramPerDataDir refuses a second goldenpath on a data directory in use, naming the holder,
+// and lets one start once the first has stopped.
+func TestOneProgramPerDataDir(t *testing.T) {
+	dir := t.TempDir()
+	e := start(t, startOptions{dir: dir})
+	_, err := app.Start(context.Background(), app.Config{DataDir: dir, Addr: "127.0.0.1:0", S3Addr: "127.0.0.1:0",
+		DNSAddr: "off", GatewayAddr: "off"})
+	if err == nil || !strings.Contains(err.Error(), "in use by another goldenpath (pid "+strconv.Itoa(os.Getpid())+")") {
+		t.Fatalf("a second start on %s: got %v, want it refused naming this process", dir, err)
+	}
+	e.app.Close()
+	again := start(t, startOptions{dir: dir})
+	again.must(200, "GET", "/api/v1/whoami", again.admin, nil)
 }

@@ -26,24 +26,74 @@ type accessLog struct {
 	recorders sync.Pool // *recorder
 }
 
-// maxAccessLogSize is the size past which OpenAccessLog starts a new file.
+// maxAccessLogSize is the size past which the access log file starts afresh.
 const maxAccessLogSize = 64 << 20
 
-// OpenAccessLog opens the access log file at path for appending, creating it with mode 0600. A file
-// grown past 64 MiB is first moved to path.1 (replacing the one there), so that a gateway left
-// running for weeks keeps at most two files' worth.
-func OpenAccessLog(path string) (*os.File, error) {
-	if fi, err := os.Stat(path); err == nil && fi.Size() > maxAccessLogSize {
-		if err := os.Rename(path, path+".1"); err != nil {
-			return nil, fmt.Errorf("rotating the access log: %w", err)
+// AccessLogFile is the access log's file: it appends, and once the file passes 64 MiB it moves it to
+// path.1 (replacing the one there) and starts a new one, so that a gateway left running for weeks keeps
+// at most two files' worth. The gateway writes it one whole line at a time, from one goroutine at a
+// time.
+type AccessLogFile struct {
+	path string
+	f    *os.File
+	size int64
+}
+
+// OpenAccessLog opens the access log file at path for appending, creating it with mode 0600, and
+// starts afresh at once if the file is already past the limit.
+func OpenAccessLog(path string) (*AccessLogFile, error) {
+	l := &AccessLogFile{path: path}
+	if err := l.open(); err != nil {
+		return nil, err
+	}
+	if l.size > maxAccessLogSize {
+		if err := l.rotate(); err != nil {
+			l.f.Close()
+			return nil, err
 		}
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening the access log: %w", err)
-	}
-	return f, nil
+	return l, nil
 }
+
+func (l *AccessLogFile) open() error {
+	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("opening the access log: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("opening the access log: %w", err)
+	}
+	l.f, l.size = f, fi.Size()
+	return nil
+}
+
+func (l *AccessLogFile) rotate() error {
+	if err := os.Rename(l.path, l.path+".1"); err != nil {
+		return fmt.Errorf("rotating the access log: %w", err)
+	}
+	old := l.f
+	if err := l.open(); err != nil {
+		l.f = old // keep writing where we were rather than lose lines
+		return err
+	}
+	old.Close()
+	return nil
+}
+
+// Write appends p, starting a new file first if p would take this one past the limit.
+func (l *AccessLogFile) Write(p []byte) (int, error) {
+	if l.size > 0 && l.size+int64(len(p)) > maxAccessLogSize {
+		l.rotate() // on failure the line still goes to the current file
+	}
+	n, err := l.f.Write(p)
+	l.size += int64(n)
+	return n, err
+}
+
+// Close closes the file.
+func (l *AccessLogFile) Close() error { return l.f.Close() }
 
 func newAccessLog(w io.Writer) *accessLog {
 	l := &accessLog{w: w}

@@ -398,31 +398,46 @@ func TestSlowClientGetsTheWholeBody(t *testing.T) {
 	}
 }
 
-func TestOpenAccessLogStartsAfreshPast64MiB(t *testing.T) {
+func TestAccessLogFileStartsAfreshPast64MiB(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "access.log")
-	f, err := gateway.OpenAccessLog(path)
-	if err != nil {
-		t.Fatal(err)
+	reopen := func() *gateway.AccessLogFile {
+		t.Helper()
+		f, err := gateway.OpenAccessLog(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
 	}
+	f := reopen()
 	io.WriteString(f, "first line\n")
 	f.Close()
-	if f, err = gateway.OpenAccessLog(path); err != nil { // small: appended to
-		t.Fatal(err)
-	}
+	f = reopen() // small: appended to
 	io.WriteString(f, "second line\n")
-	f.Truncate(65 << 20) // grown past the limit
 	f.Close()
-	if f, err = gateway.OpenAccessLog(path); err != nil {
-		t.Fatal(err)
+	if b, _ := os.ReadFile(path); string(b) != "first line\nsecond line\n" {
+		t.Fatalf("got %q, want both lines in one file", b)
 	}
-	f.Close()
-	fi, err := os.Stat(path)
-	if err != nil || fi.Size() != 0 || fi.Mode().Perm() != 0o600 {
-		t.Errorf("after rotation: got %v (err %v), want an empty file with mode 0600", fi, err)
+
+	// Grown past the limit while stopped: the next start moves it aside.
+	os.Truncate(path, 65<<20)
+	reopen().Close()
+	if fi, err := os.Stat(path); err != nil || fi.Size() != 0 || fi.Mode().Perm() != 0o600 {
+		t.Errorf("after rotation at open: got %v (err %v), want an empty file with mode 0600", fi, err)
 	}
-	old, _ := os.ReadFile(path + ".1")
-	if !bytes.HasPrefix(old, []byte("first line\nsecond line\n")) {
+	if old, _ := os.ReadFile(path + ".1"); !bytes.HasPrefix(old, []byte("first line\nsecond line\n")) {
 		t.Errorf("the old log starts %.40q, want both lines kept", old)
+	}
+
+	// Reaching the limit while running: the line that would pass it starts the new file.
+	os.Truncate(path, 64<<20-5)
+	f = reopen()
+	io.WriteString(f, "a line past the limit\n")
+	f.Close()
+	if b, _ := os.ReadFile(path); string(b) != "a line past the limit\n" {
+		t.Errorf("after rotation while running: the file holds %.40q, want only the new line", b)
+	}
+	if fi, _ := os.Stat(path + ".1"); fi == nil || fi.Size() != 64<<20-5 {
+		t.Errorf("the full file was not kept as .1: %v", fi)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,10 +31,13 @@ func kumoClient(t *testing.T) *route53.Client {
 	})
 }
 
+// kumoZones counts the zones named, so that a test run again in one process (-count) gets a new one.
+var kumoZones atomic.Int64
+
 // kumoZone names a zone for one test: kumo keeps its hosted zones process-wide, shared by every server.
 func kumoZone(t *testing.T) string {
 	name := strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-"))
-	return strings.Trim(name, "-") + ".goldenpath.test"
+	return fmt.Sprintf("%s-%d.goldenpath.test", strings.Trim(name, "-"), kumoZones.Add(1))
 }
 
 // fastRoute53 is a config for tests: no client-side wait beyond what a test asks for.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/kubetest"
+	"github.com/goldenpathidp/goldenpath/internal/manifest"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -185,7 +186,7 @@ func decodeUnstructured(t *testing.T, files map[string][]byte) []fileObject {
 		if filepath.Base(p) == "kustomization.yaml" {
 			continue
 		}
-		docs, err := splitDocuments(files[p])
+		docs, err := manifest.SplitDocuments(files[p])
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}

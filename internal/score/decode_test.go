@@ -31,8 +31,8 @@ func TestDecodeRefuses(t *testing.T) {
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"unknown Deployment field", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {replica: 2}\n", `unknown field "replica"`},
-		{"unknown Application field", "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\nspec: {project: p, sources: []}\n", `unknown field "sources"`},
+		{"unknown Deployment field", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {replica: 2}\n", `unknown field "spec.replica"`},
+		{"unknown Application field", "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\nspec: {project: p, sources: []}\n", `unknown field "spec.sources"`},
 		{"wrong type", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: {http: 80}}\n", "v1 Service"},
 		{"duplicate field", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {a: x}\ndata: {b: y}\n", "v1 ConfigMap"},
 		{"kind not rendered here", "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: a}\n", "not one goldenpath renders from score.yaml"},

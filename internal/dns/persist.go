@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/goldenpathidp/goldenpath/internal/atomicfile"
 )
 
 // zonePath is where a zone's records are kept.
@@ -55,37 +57,8 @@ func saveZone(ctx context.Context, dir string, st *zoneState) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating zone directory: %w", err)
 	}
-	if err := writeAtomic(zonePath(dir, st.Zone), append(data, '\n')); err != nil {
+	if err := atomicfile.Write(zonePath(dir, st.Zone), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("saving zone %s: %w", st.Zone, err)
 	}
 	return nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // after a successful rename there is nothing left to remove
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

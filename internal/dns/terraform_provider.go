@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/goldenpathidp/goldenpath/internal/atomicfile"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
@@ -107,7 +108,7 @@ func (t *Terraform) write(ctx context.Context, files map[string][]byte) error {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return fmt.Errorf("terraform: %w", err)
 		}
-		if err := writeAtomic(p, data); err != nil {
+		if err := atomicfile.Write(p, data, 0o600); err != nil {
 			return fmt.Errorf("terraform: writing %s: %w", name, err)
 		}
 	}

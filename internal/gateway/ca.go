@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/goldenpathidp/goldenpath/internal/atomicfile"
 )
 
 const (
@@ -135,40 +137,14 @@ func createCA(dir, certPath, keyPath string, log *slog.Logger) (*authority, erro
 	}
 	// The key goes first: a start interrupted between the two writes leaves a key alone, which
 	// the next start replaces, never a certificate someone may trust without its key.
-	if err := writeFileAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	if err := atomicfile.Write(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		return nil, fmt.Errorf("local CA: writing key: %w", err)
 	}
-	if err := writeFileAtomic(certPath, certPEM, 0o644); err != nil {
+	if err := atomicfile.Write(certPath, certPEM, 0o644); err != nil {
 		return nil, fmt.Errorf("local CA: writing certificate: %w", err)
 	}
 	log.Info("created local CA; trust its certificate for HTTPS without warnings", "cert", certPath)
 	return newAuthority(cert, certPEM, key), nil
-}
-
-// writeFileAtomic writes through a temporary file created with perm, so the key is never briefly
-// world-readable and a crash never leaves half a file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 func randomSerial() *big.Int {

@@ -2,25 +2,17 @@ package score
 
 import (
 	"context"
-	"fmt"
 	"path"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/kubetest"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/yaml"
 )
 
@@ -32,40 +24,40 @@ func TestServerSideDryRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	_, cfg := kubetest.Run(t)
-	k := newCluster(t, cfg)
-	k.installApplicationCRD(t, ctx)
-	k.createNamespace(t, ctx, DefaultArgoCDNamespace)
+	k := kubetest.NewCluster(t, cfg)
+	k.InstallCRD(t, ctx, "argoproj.io", "v1alpha1", "Application", "applications", "Namespaced")
+	createNamespace(t, ctx, k, DefaultArgoCDNamespace)
 
 	for _, sc := range scenarios() {
 		t.Run(sc.name, func(t *testing.T) {
 			objs := clusterObjects(t, sc.render(t))
-			k.createNamespace(t, ctx, sc.in.Namespace)
+			createNamespace(t, ctx, k, sc.in.Namespace)
 			for _, o := range objs {
-				warnings, err := k.dryRunApply(ctx, o.obj)
+				warnings, err := k.DryRunApply(ctx, o.Obj, fieldManager)
 				if err != nil {
-					t.Errorf("%s: %s %s/%s rejected by the API server: %v", o.file, o.obj.GetKind(), o.obj.GetNamespace(), o.obj.GetName(), err)
+					t.Errorf("%s: %s %s/%s rejected by the API server: %v", o.File, o.Obj.GetKind(), o.Obj.GetNamespace(), o.Obj.GetName(), err)
 				}
 				for _, w := range warnings {
 					if strings.Contains(w, `"`+ApplicationFinalizer+`": prefer a domain-qualified finalizer name`) {
 						continue // Argo CD's own finalizer name, which its documentation asks for
 					}
-					t.Errorf("%s: %s %s: API server warning: %s", o.file, o.obj.GetKind(), o.obj.GetName(), w)
+					t.Errorf("%s: %s %s: API server warning: %s", o.File, o.Obj.GetKind(), o.Obj.GetName(), w)
 				}
-				if o.obj.GetKind() == "Deployment" {
-					if err := k.dryRunPod(ctx, o.obj); err != nil {
-						t.Errorf("%s: a pod of Deployment %s is not admitted under restricted Pod Security: %v", o.file, o.obj.GetName(), err)
+				if o.Obj.GetKind() == "Deployment" {
+					if err := dryRunPod(ctx, k, o.Obj); err != nil {
+						t.Errorf("%s: a pod of Deployment %s is not admitted under restricted Pod Security: %v", o.File, o.Obj.GetName(), err)
 					}
 				}
 			}
-			k.assertNothingPersisted(t, ctx, objs)
+			k.AssertNothingPersisted(t, ctx, objs)
 		})
 	}
 
 	// The checks above can fail: the same server refuses what breaks its rules.
 	deployment := func(t *testing.T) *unstructured.Unstructured {
 		for _, o := range clusterObjects(t, scenarios()[0].render(t)) {
-			if o.obj.GetKind() == "Deployment" {
-				return o.obj
+			if o.Obj.GetKind() == "Deployment" {
+				return o.Obj
 			}
 		}
 		t.Fatal("no Deployment rendered")
@@ -78,11 +70,11 @@ func TestServerSideDryRun(t *testing.T) {
 		c := containerAt(t, dep, 0)
 		delete(c["securityContext"].(map[string]any), "runAsNonRoot")
 		setContainer(t, dep, 0, c)
-		warnings, err := k.dryRunApply(ctx, dep)
+		warnings, err := k.DryRunApply(ctx, dep, fieldManager)
 		if err != nil || !slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, "PodSecurity") }) {
 			t.Errorf("got warnings %q, error %v; want a PodSecurity warning", warnings, err)
 		}
-		if err := k.dryRunPod(ctx, dep); !apierrors.IsForbidden(err) {
+		if err := dryRunPod(ctx, k, dep); !apierrors.IsForbidden(err) {
 			t.Errorf("got %v, want the pod forbidden by PodSecurity", err)
 		}
 	})
@@ -91,7 +83,7 @@ func TestServerSideDryRun(t *testing.T) {
 		c := containerAt(t, dep, 0)
 		c["ports"] = []any{map[string]any{"containerPort": int64(70000)}}
 		setContainer(t, dep, 0, c)
-		if _, err := k.dryRunApply(ctx, dep); !apierrors.IsInvalid(err) {
+		if _, err := k.DryRunApply(ctx, dep, fieldManager); !apierrors.IsInvalid(err) {
 			t.Errorf("got %v, want containerPort 70000 refused as Invalid", err)
 		}
 	})
@@ -115,77 +107,10 @@ func setContainer(t *testing.T, dep *unstructured.Unstructured, i int, c map[str
 	}
 }
 
-// cluster is a dynamic client whose REST mapper learns new kinds when reset, and which collects the API
-// server's warnings.
-type cluster struct {
-	dyn      dynamic.Interface
-	mapper   *restmapper.DeferredDiscoveryRESTMapper
-	warnings *warningRecorder
-}
-
-// warningRecorder keeps the Warning headers of responses (PodSecurity reports violations of workload
-// resources this way).
-type warningRecorder struct {
-	mu   sync.Mutex
-	list []string
-}
-
-func (w *warningRecorder) HandleWarningHeader(_ int, _ string, text string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.list = append(w.list, text)
-}
-
-func (w *warningRecorder) take() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := w.list
-	w.list = nil
-	return out
-}
-
-func newCluster(t *testing.T, cfg *rest.Config) *cluster {
-	t.Helper()
-	rec := &warningRecorder{}
-	cfg.WarningHandler = rec
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &cluster{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)), warnings: rec}
-}
-
-func (k *cluster) resource(obj *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
-	gvk := obj.GroupVersionKind()
-	m, err := k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if err != nil {
-		return nil, fmt.Errorf("mapping %s: %w", gvk, err)
-	}
-	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		return k.dyn.Resource(m.Resource).Namespace(obj.GetNamespace()), nil
-	}
-	return k.dyn.Resource(m.Resource), nil
-}
-
-// dryRunApply is kubectl apply --server-side --dry-run=server; it returns the server's warnings.
-func (k *cluster) dryRunApply(ctx context.Context, obj *unstructured.Unstructured) ([]string, error) {
-	res, err := k.resource(obj)
-	if err != nil {
-		return nil, err
-	}
-	k.warnings.take()
-	_, err = res.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{
-		FieldManager: "goldenpath-score-test", Force: true, DryRun: []string{metav1.DryRunAll},
-	})
-	return k.warnings.take(), err
-}
+const fieldManager = "goldenpath-score-test"
 
 // dryRunPod creates, as a dry run, a pod from a Deployment's template: Pod Security enforcement judges pods.
-func (k *cluster) dryRunPod(ctx context.Context, dep *unstructured.Unstructured) error {
+func dryRunPod(ctx context.Context, k *kubetest.Cluster, dep *unstructured.Unstructured) error {
 	tmpl, _, err := unstructured.NestedMap(dep.Object, "spec", "template")
 	if err != nil {
 		return err
@@ -194,97 +119,28 @@ func (k *cluster) dryRunPod(ctx context.Context, dep *unstructured.Unstructured)
 	pod.SetName(dep.GetName() + "-dry-run")
 	pod.SetNamespace(dep.GetNamespace())
 	pods := schema.GroupVersionResource{Version: "v1", Resource: "pods"}
-	_, err = k.dyn.Resource(pods).Namespace(dep.GetNamespace()).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	_, err = k.Dyn.Resource(pods).Namespace(dep.GetNamespace()).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 	return err
-}
-
-// installApplicationCRD installs a minimal Application CRD: its schema keeps unknown fields, as Decode is
-// what checks the Application's shape.
-func (k *cluster) installApplicationCRD(t *testing.T, ctx context.Context) {
-	t.Helper()
-	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	crd := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "apiextensions.k8s.io/v1",
-		"kind":       "CustomResourceDefinition",
-		"metadata":   map[string]any{"name": "applications.argoproj.io"},
-		"spec": map[string]any{
-			"group": "argoproj.io",
-			"scope": "Namespaced",
-			"names": map[string]any{"kind": "Application", "plural": "applications", "singular": "application", "listKind": "ApplicationList"},
-			"versions": []any{map[string]any{
-				"name": "v1alpha1", "served": true, "storage": true,
-				"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
-			}},
-		},
-	}}
-	if _, err := k.dyn.Resource(crds).Create(ctx, crd, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("installing the Application CRD: %v", err)
-	}
-	for {
-		got, err := k.dyn.Resource(crds).Get(ctx, crd.GetName(), metav1.GetOptions{})
-		if err != nil {
-			t.Fatalf("reading the Application CRD: %v", err)
-		}
-		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-		if slices.ContainsFunc(conds, func(c any) bool {
-			m, _ := c.(map[string]any)
-			return m["type"] == "Established" && m["status"] == "True"
-		}) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the Application CRD was not established: %v", ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	k.mapper.Reset()
 }
 
 // createNamespace creates (for real) a namespace enforcing the restricted Pod Security Standard, with the
 // default service account pod admission looks for (no controller manager runs to create it).
-func (k *cluster) createNamespace(t *testing.T, ctx context.Context, name string) {
+func createNamespace(t *testing.T, ctx context.Context, k *kubetest.Cluster, name string) {
 	t.Helper()
-	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{
-		"name":   name,
-		"labels": map[string]any{"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted"},
-	}}}
-	nsRes := schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
-	if _, err := k.dyn.Resource(nsRes).Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("creating namespace %s: %v", name, err)
-	}
+	k.CreateNamespace(t, ctx, name, map[string]any{"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted"})
 	sa := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": map[string]any{"name": "default"}}}
 	saRes := schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}
-	if _, err := k.dyn.Resource(saRes).Namespace(name).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if _, err := k.Dyn.Resource(saRes).Namespace(name).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatalf("creating the default service account in %s: %v", name, err)
 	}
-}
-
-// assertNothingPersisted checks that dryRun=All really was a dry run.
-func (k *cluster) assertNothingPersisted(t *testing.T, ctx context.Context, objs []clusterObject) {
-	t.Helper()
-	for _, o := range objs {
-		res, err := k.resource(o.obj)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := res.Get(ctx, o.obj.GetName(), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-			t.Errorf("%s %s/%s: got %v after a dry run, want NotFound", o.obj.GetKind(), o.obj.GetNamespace(), o.obj.GetName(), err)
-		}
-	}
-}
-
-type clusterObject struct {
-	file string
-	obj  *unstructured.Unstructured
 }
 
 // clusterObjects reads the API objects of the rendered files as Argo CD would apply them: each file decoded
 // strictly first, the kustomization's image pin applied to the Deployment, the kustomization itself left
 // out (it is kustomize's input, not an API object).
-func clusterObjects(t *testing.T, files map[string][]byte) []clusterObject {
+func clusterObjects(t *testing.T, files map[string][]byte) []kubetest.Object {
 	t.Helper()
-	var out []clusterObject
+	var out []kubetest.Object
 	var images []KustomizeImage
 	for _, p := range sortedKeys(files) {
 		objs, err := Decode(p, files[p])
@@ -303,11 +159,11 @@ func clusterObjects(t *testing.T, files map[string][]byte) []clusterObject {
 		if err := u.UnmarshalJSON(js); err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
-		out = append(out, clusterObject{file: p, obj: u})
+		out = append(out, kubetest.Object{File: p, Obj: u})
 	}
 	for _, o := range out {
-		if o.obj.GetKind() == "Deployment" {
-			pinImages(t, o.obj, images)
+		if o.Obj.GetKind() == "Deployment" {
+			pinImages(t, o.Obj, images)
 		}
 	}
 	return out

@@ -3,7 +3,6 @@ package edge
 import (
 	"bytes"
 	"flag"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/goldenpathidp/goldenpath/internal/golden"
 	"github.com/goldenpathidp/goldenpath/internal/platform"
 )
 
@@ -69,65 +69,9 @@ func TestRenderGolden(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			files := renderScenario(t, sc.platform)
-			dir := filepath.Join("testdata", "golden", sc.name)
-			if *update {
-				writeGolden(t, dir, files)
-			}
-			want := readGolden(t, dir)
-			for _, p := range sortedKeys(want) {
-				got, ok := files[p]
-				if !ok {
-					t.Errorf("%s: not rendered, want it (golden file exists)", p)
-					continue
-				}
-				if !bytes.Equal(got, want[p]) {
-					t.Errorf("%s differs from its golden file (run go test -update to accept):\n--- got\n%s\n--- want\n%s", p, got, want[p])
-				}
-			}
-			for _, p := range sortedKeys(files) {
-				if _, ok := want[p]; !ok {
-					t.Errorf("%s: rendered but has no golden file (run go test -update to accept)", p)
-				}
-			}
+			golden.Check(t, filepath.Join("testdata", "golden", sc.name), files, *update)
 		})
 	}
-}
-
-func writeGolden(t *testing.T, dir string, files map[string][]byte) {
-	t.Helper()
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	for p, data := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func readGolden(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = data
-		return err
-	})
-	if err != nil {
-		t.Fatalf("reading golden files (run go test -update to create them): %v", err)
-	}
-	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

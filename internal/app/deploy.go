@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -432,7 +434,7 @@ func (a *App) runLocally(ctx context.Context, cfg *platform.Config, ai appInfo, 
 	vars := map[string]string{}
 	var secretKeys []string
 	health := ""
-	for _, name := range sortedKeys(ai.Workload.Containers) {
+	for _, name := range slices.Sorted(maps.Keys(ai.Workload.Containers)) {
 		c := ai.Workload.Containers[name]
 		for k, v := range c.Variables {
 			isSecret := false
@@ -463,15 +465,6 @@ func (a *App) runLocally(ctx context.Context, cfg *platform.Config, ai appInfo, 
 		break // the local runtime runs the workload's first container
 	}
 	return a.delivery.local.Deploy(ctx, localrun.App{Name: ai.Name(), Environment: env, Image: ref, Env: vars, Secrets: secretKeys, Health: health})
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // notifyArgoCD tells Argo CD about a commit to main (a GitHub-style push event), when configured, so it

@@ -114,7 +114,8 @@ func (a *api) get(path string, v any) reply {
 	return r
 }
 
-// backstageError is Backstage's error body.
+// backstageError is Backstage's error body, declared apart from errorBody so that the tests check the
+// wire shape rather than the type the handlers fill.
 type backstageError struct {
 	Error struct {
 		Name    string `json:"name"`

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -143,7 +145,7 @@ func resolveTarget(base, target string) string {
 // resolvePlaceholders replaces Backstage placeholders among the spec's fields ({$text: ./openapi.yaml},
 // $json, $yaml, $openapi, $asyncapi) by the referenced file, read through the same Reader.
 func (c *Catalog) resolvePlaceholders(ctx context.Context, file string, e *Entity) error {
-	for _, k := range sortedKeys(e.Spec) {
+	for _, k := range slices.Sorted(maps.Keys(e.Spec)) {
 		if !isPlaceholder(e.Spec[k]) {
 			continue
 		}

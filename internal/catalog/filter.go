@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -219,7 +220,7 @@ func parsePredicate(v any, path string) (*Filter, error) {
 		return AnyOf(subs...), nil
 	}
 	var conds []*Filter
-	for _, key := range sortedKeys(obj) {
+	for _, key := range slices.Sorted(maps.Keys(obj)) {
 		if strings.HasPrefix(key, "$") {
 			return nil, fmt.Errorf("%s: unknown operator %s (supported: $all, $any, $not, and on a field $exists, $in, $hasPrefix, $contains)", path, key)
 		}

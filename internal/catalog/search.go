@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,10 +63,10 @@ func entityIndex(e *Entity) ([]term, []string) {
 	md := e.Metadata
 	t.scalar("metadata.title", md.Title)
 	t.scalar("metadata.description", md.Description)
-	for _, k := range sortedKeys(md.Labels) {
+	for _, k := range slices.Sorted(maps.Keys(md.Labels)) {
 		t.add("metadata.labels."+k, md.Labels[k], false)
 	}
-	for _, k := range sortedKeys(md.Annotations) {
+	for _, k := range slices.Sorted(maps.Keys(md.Annotations)) {
 		t.add("metadata.annotations."+k, md.Annotations[k], false)
 	}
 	if md.Tags != nil {
@@ -81,7 +82,7 @@ func entityIndex(e *Entity) ([]term, []string) {
 		t.scalar("metadata.links.icon", l.Icon)
 		t.scalar("metadata.links.type", l.Type)
 	}
-	for _, k := range sortedKeys(md.Extra) {
+	for _, k := range slices.Sorted(maps.Keys(md.Extra)) {
 		if !isMetadataKey(k) && k != "generation" {
 			t.visit("metadata."+k, md.Extra[k])
 		}
@@ -115,7 +116,7 @@ func (t *termCollector) scalar(key, v string) {
 func (t *termCollector) visit(path string, v any) {
 	switch x := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			t.visit(path+"."+k, x[k])
 		}
 	case []any:
@@ -133,7 +134,7 @@ func (t *termCollector) visit(path string, v any) {
 			t.add(path, s, true)
 		}
 	case map[string]string:
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			t.add(path+"."+k, x[k], false)
 		}
 	default:

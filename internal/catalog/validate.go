@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -23,7 +24,7 @@ func (v *validator) missing(parent, key string) {
 // validateDoc checks one decoded descriptor against Backstage's envelope, metadata and kind rules.
 func validateDoc(doc map[string]any) []problem {
 	v := &validator{}
-	for _, k := range sortedKeys(doc) {
+	for _, k := range slices.Sorted(maps.Keys(doc)) {
 		switch k {
 		case "apiVersion", "kind", "metadata", "spec", "relations", "status":
 		default:
@@ -145,7 +146,7 @@ func (v *validator) keyValues(md map[string]any, path, key string, valueProblem 
 		v.add(path, "must be a mapping of strings")
 		return
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		field := joinPath(path, k)
 		if rule := keyProblem(k); rule != "" {
 			v.add(field, "key %q %s", k, rule)
@@ -366,13 +367,4 @@ func typeName(v any) string {
 		return "a mapping"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

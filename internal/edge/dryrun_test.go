@@ -2,7 +2,9 @@ package edge
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -75,7 +77,7 @@ const fieldManager = "goldenpath-edge-test"
 func decodeUnstructured(t *testing.T, files map[string][]byte) []kubetest.Object {
 	t.Helper()
 	var out []kubetest.Object
-	for _, p := range sortedKeys(files) {
+	for _, p := range slices.Sorted(maps.Keys(files)) {
 		if _, err := Decode(p, files[p]); err != nil {
 			t.Fatalf("Decode: %v", err)
 		}

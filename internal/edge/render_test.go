@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -74,15 +75,6 @@ func TestRenderGolden(t *testing.T) {
 	}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 func TestRenderIsDeterministic(t *testing.T) {
 	first := renderScenario(t, "platform-oss.yaml")
 	for i := 0; i < 20; i++ {
@@ -105,7 +97,7 @@ func TestRenderStrictDecode(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			files := renderScenario(t, sc.platform)
 			tlsHosts := map[string][]string{} // environment directory + host → Ingresses listing it under TLS
-			for _, p := range sortedKeys(files) {
+			for _, p := range slices.Sorted(maps.Keys(files)) {
 				objs, err := Decode(p, files[p])
 				if err != nil {
 					t.Errorf("Decode: %v", err)
@@ -169,7 +161,7 @@ func TestKustomizationsListTheirDirectory(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			files := renderScenario(t, sc.platform)
-			for _, p := range sortedKeys(files) {
+			for _, p := range slices.Sorted(maps.Keys(files)) {
 				if filepath.Base(p) != "kustomization.yaml" {
 					continue
 				}
@@ -180,7 +172,7 @@ func TestKustomizationsListTheirDirectory(t *testing.T) {
 				k := objs[0].(*Kustomization)
 				dir := filepath.Dir(p)
 				var want []string
-				for _, q := range sortedKeys(files) {
+				for _, q := range slices.Sorted(maps.Keys(files)) {
 					if filepath.Dir(q) == dir && q != p {
 						want = append(want, filepath.Base(q))
 					}

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -47,7 +48,7 @@ func TestEveryTLSHostCanBeIssued(t *testing.T) {
 			}
 			iss := objs[0].(*ClusterIssuer)
 			names := WildcardNames(cfg, table)
-			for _, p := range sortedKeys(files) {
+			for _, p := range slices.Sorted(maps.Keys(files)) {
 				objs, err := Decode(p, files[p])
 				if err != nil {
 					t.Fatal(err)

@@ -3,10 +3,10 @@ package portal
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/goldenpathidp/goldenpath/internal/catalog"
@@ -68,7 +68,7 @@ func (s *Server) catalogList(w http.ResponseWriter, r *http.Request, v *visitor)
 		}
 	}
 	d.Truncated = d.Matched > len(d.Entities)
-	d.Kinds, d.Owners, d.Tags, d.Lifecycles = sortedKeys(facets["kind"]), sortedKeys(facets["owner"]), sortedKeys(facets["tag"]), sortedKeys(facets["lifecycle"])
+	d.Kinds, d.Owners, d.Tags, d.Lifecycles = slices.Sorted(maps.Keys(facets["kind"])), slices.Sorted(maps.Keys(facets["owner"])), slices.Sorted(maps.Keys(facets["tag"])), slices.Sorted(maps.Keys(facets["lifecycle"]))
 	s.render(w, r, http.StatusOK, "catalog", v, "Catalog", d)
 	return nil
 }
@@ -129,15 +129,6 @@ func sameRef(a, b string) bool {
 func specString(e *catalog.Entity, key string) string {
 	s, _ := e.Spec[key].(string)
 	return s
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // entityURL is the portal page of an entity ref ("component:default/orders"; a bare name is a Component).
@@ -262,7 +253,7 @@ func (s *Server) usedResources(ctx context.Context, e *catalog.Entity) ([]usedRe
 		}
 	}
 	out := make([]usedResource, 0, len(ids))
-	for _, id := range sortedKeys(ids) {
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
 		out = append(out, usedResource{ID: id, Request: byID[id]})
 	}
 	return out, nil

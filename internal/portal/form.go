@@ -2,6 +2,7 @@ package portal
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"sort"
@@ -113,7 +114,7 @@ func propertyOrder(props map[string]any, written, uiOrder, required []string) []
 	for _, n := range lead {
 		add(n)
 	}
-	for _, n := range sortedKeys(boolSet(props)) {
+	for _, n := range slices.Sorted(maps.Keys(boolSet(props))) {
 		add(n)
 	}
 	if len(uiOrder) == 0 {

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -118,7 +119,7 @@ func (s *Server) credentialsPage(w http.ResponseWriter, r *http.Request, v *visi
 
 func sortedPairs(m map[string]string) []kv {
 	out := make([]kv, 0, len(m))
-	for _, k := range sortedKeys(boolKeys(m)) {
+	for _, k := range slices.Sorted(maps.Keys(boolKeys(m))) {
 		out = append(out, kv{k, m[k]})
 	}
 	return out

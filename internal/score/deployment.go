@@ -3,6 +3,8 @@ package score
 import (
 	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -57,7 +59,7 @@ func (r *renderer) meta(name string) metav1.ObjectMeta {
 func (r *renderer) deployment() (*appsv1.Deployment, *corev1.ConfigMap, error) {
 	files := &fileSet{}
 	var containers []corev1.Container
-	for _, name := range sortedKeys(r.w.Containers) {
+	for _, name := range slices.Sorted(maps.Keys(r.w.Containers)) {
 		c, err := r.container(name, r.w.Containers[name], files)
 		if err != nil {
 			return nil, nil, fmt.Errorf("rendering container %s of %s: %w", name, r.app, err)
@@ -182,7 +184,7 @@ func (r *renderer) containerPorts() []corev1.ContainerPort {
 	}
 	var ports []corev1.ContainerPort
 	seen := map[string]bool{}
-	for _, name := range sortedKeys(r.w.Service.Ports) {
+	for _, name := range slices.Sorted(maps.Keys(r.w.Service.Ports)) {
 		p := r.w.Service.Ports[name]
 		target, proto := targetPort(p), protocol(p)
 		key := strconv.Itoa(target) + "/" + string(proto)
@@ -219,7 +221,7 @@ type envBuilder struct {
 
 func (b *envBuilder) variables(vars map[string]string) ([]corev1.EnvVar, error) {
 	out := make([]corev1.EnvVar, 0, len(vars))
-	for _, name := range sortedKeys(vars) {
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
 		if strings.HasPrefix(name, secretEnvPrefix) {
 			return nil, fmt.Errorf("variable %s: names starting with %s are reserved for secret outputs", name, secretEnvPrefix)
 		}
@@ -283,7 +285,7 @@ func (b *envBuilder) helper(s *secretRef) string {
 // helperVars are the helper variables, sorted, to be declared before the variables that use them.
 func (b *envBuilder) helperVars() []corev1.EnvVar {
 	out := make([]corev1.EnvVar, 0, len(b.helpers))
-	for _, name := range sortedKeys(b.helpers) {
+	for _, name := range slices.Sorted(maps.Keys(b.helpers)) {
 		out = append(out, b.helpers[name])
 	}
 	return out
@@ -378,7 +380,7 @@ func (r *renderer) service() *corev1.Service {
 		return nil
 	}
 	var ports []corev1.ServicePort
-	for _, name := range sortedKeys(r.w.Service.Ports) {
+	for _, name := range slices.Sorted(maps.Keys(r.w.Service.Ports)) {
 		p := r.w.Service.Ports[name]
 		ports = append(ports, corev1.ServicePort{
 			Name: name, Port: int32(p.Port), TargetPort: intstr.FromInt32(int32(targetPort(p))), Protocol: protocol(p),

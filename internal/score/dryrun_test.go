@@ -2,6 +2,7 @@ package score
 
 import (
 	"context"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -142,7 +143,7 @@ func clusterObjects(t *testing.T, files map[string][]byte) []kubetest.Object {
 	t.Helper()
 	var out []kubetest.Object
 	var images []KustomizeImage
-	for _, p := range sortedKeys(files) {
+	for _, p := range slices.Sorted(maps.Keys(files)) {
 		objs, err := Decode(p, files[p])
 		if err != nil {
 			t.Fatalf("Decode: %v", err)

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,7 +26,7 @@ type fileSet struct {
 // add stores a container's files and returns their mounts.
 func (f *fileSet) add(r *renderer, container string, files Files) ([]corev1.VolumeMount, error) {
 	var mounts []corev1.VolumeMount
-	for i, target := range sortedKeys(files) {
+	for i, target := range slices.Sorted(maps.Keys(files)) {
 		file := files[target]
 		key := fmt.Sprintf("%s-%d", container, i)
 		if err := f.store(r, key, file); err != nil {
@@ -101,10 +103,10 @@ func (f *fileSet) volume(r *renderer) *corev1.Volume {
 // checksum hashes every file's key and content in key order.
 func (f *fileSet) checksum() string {
 	h := sha256.New()
-	for _, k := range sortedKeys(f.data) {
+	for _, k := range slices.Sorted(maps.Keys(f.data)) {
 		fmt.Fprintf(h, "%s\x00%d\x00%s", k, len(f.data[k]), f.data[k])
 	}
-	for _, k := range sortedKeys(f.binary) {
+	for _, k := range slices.Sorted(maps.Keys(f.binary)) {
 		fmt.Fprintf(h, "%s\x00%d\x00", k, len(f.binary[k]))
 		h.Write(f.binary[k])
 	}

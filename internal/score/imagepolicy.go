@@ -3,8 +3,10 @@ package score
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -105,7 +107,7 @@ func ParseImagePolicy(annotations map[string]string) (*ImagePolicy, error) {
 		p.parseList(list)
 	}
 	found := hasList
-	for _, key := range sortedKeys(annotations) {
+	for _, key := range slices.Sorted(maps.Keys(annotations)) {
 		if strings.HasPrefix(key, AnnotationPrefix) && key != AnnotationImageList {
 			found = true
 			p.parseOption(key, annotations[key], hasList)
@@ -121,7 +123,7 @@ func ParseImagePolicy(annotations map[string]string) (*ImagePolicy, error) {
 		return nil, p.errs
 	}
 	out := &ImagePolicy{}
-	for _, alias := range sortedKeys(p.byAlias) {
+	for _, alias := range slices.Sorted(maps.Keys(p.byAlias)) {
 		out.Images = append(out.Images, *p.byAlias[alias])
 	}
 	return out, nil

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -75,10 +76,10 @@ func (c *checker) errAt(path []string, format string, args ...any) {
 
 func (c *checker) check() {
 	c.checkNames()
-	for _, name := range sortedKeys(c.w.Resources) {
+	for _, name := range slices.Sorted(maps.Keys(c.w.Resources)) {
 		c.checkResource(name, c.w.Resources[name])
 	}
-	for _, name := range sortedKeys(c.w.Containers) {
+	for _, name := range slices.Sorted(maps.Keys(c.w.Containers)) {
 		c.checkContainer(name, c.w.Containers[name])
 	}
 	c.checkImages()
@@ -99,11 +100,11 @@ func (c *checker) checkNames() {
 		keys []string
 	}
 	labels := []names{
-		{"container", []string{"containers"}, sortedKeys(c.w.Containers)},
-		{"resource", []string{"resources"}, sortedKeys(c.w.Resources)},
+		{"container", []string{"containers"}, slices.Sorted(maps.Keys(c.w.Containers))},
+		{"resource", []string{"resources"}, slices.Sorted(maps.Keys(c.w.Resources))},
 	}
 	if c.w.Service != nil {
-		labels = append(labels, names{"service port", []string{"service", "ports"}, sortedKeys(c.w.Service.Ports)})
+		labels = append(labels, names{"service port", []string{"service", "ports"}, slices.Sorted(maps.Keys(c.w.Service.Ports))})
 	}
 	for _, l := range labels {
 		for _, k := range l.keys {
@@ -113,14 +114,14 @@ func (c *checker) checkNames() {
 			}
 		}
 	}
-	c.checkAnnotationKeys([]string{"metadata", "annotations"}, sortedKeys(c.w.Metadata.Annotations))
-	for _, name := range sortedKeys(c.w.Resources) {
+	c.checkAnnotationKeys([]string{"metadata", "annotations"}, slices.Sorted(maps.Keys(c.w.Metadata.Annotations)))
+	for _, name := range slices.Sorted(maps.Keys(c.w.Resources)) {
 		if a, ok := c.w.Resources[name].Metadata["annotations"].(map[string]any); ok {
-			c.checkAnnotationKeys([]string{"resources", name, "metadata", "annotations"}, sortedKeys(a))
+			c.checkAnnotationKeys([]string{"resources", name, "metadata", "annotations"}, slices.Sorted(maps.Keys(a)))
 		}
 	}
-	for _, cn := range sortedKeys(c.w.Containers) {
-		for _, v := range sortedKeys(c.w.Containers[cn].Variables) {
+	for _, cn := range slices.Sorted(maps.Keys(c.w.Containers)) {
+		for _, v := range slices.Sorted(maps.Keys(c.w.Containers[cn].Variables)) {
 			if v == "" || strings.Contains(v, "=") {
 				c.errAt([]string{"containers", cn, "variables", v}, "variable name %q must not be empty or contain '='", v)
 			}
@@ -156,13 +157,13 @@ func (c *checker) checkResource(name string, r Resource) {
 
 func (c *checker) checkParams(name string, r Resource, rt resourceType) {
 	at := []string{"resources", name, "params"}
-	for _, p := range sortedKeys(r.Params) {
+	for _, p := range slices.Sorted(maps.Keys(r.Params)) {
 		decl, ok := rt.params[p]
 		if !ok {
 			if len(rt.params) == 0 {
 				c.errAt(append(at, p), "resources of type %s take no params", r.Type)
 			} else {
-				c.errAt(append(at, p), "unknown param for type %s (supported params: %s)", r.Type, quoteList(sortedKeys(rt.params)))
+				c.errAt(append(at, p), "unknown param for type %s (supported params: %s)", r.Type, quoteList(slices.Sorted(maps.Keys(rt.params))))
 			}
 			continue
 		}
@@ -174,7 +175,7 @@ func (c *checker) checkParams(name string, r Resource, rt resourceType) {
 			c.checkParamTemplate(append(at, p), r.Type, s)
 		}
 	}
-	for _, p := range sortedKeys(rt.params) {
+	for _, p := range slices.Sorted(maps.Keys(rt.params)) {
 		if _, given := r.Params[p]; rt.params[p].required && !given {
 			c.errAt(at, "param %s is required for type %s", p, r.Type)
 		}
@@ -287,7 +288,7 @@ func (c *checker) checkResourceRef(at []string, ref []string, allowSecret bool) 
 	}
 	out, ok := rt.outputs[ref[2]]
 	if !ok {
-		c.errAt(at, "%s: a %s resource has no output %q (its outputs: %s)", refString(ref), r.Type, ref[2], quoteList(sortedKeys(rt.outputs)))
+		c.errAt(at, "%s: a %s resource has no output %q (its outputs: %s)", refString(ref), r.Type, ref[2], quoteList(slices.Sorted(maps.Keys(rt.outputs))))
 		return
 	}
 	if out.secret && !allowSecret {
@@ -343,7 +344,7 @@ func extraValue(m map[string]any, path []string) (string, error) {
 
 func (c *checker) checkContainer(name string, ct Container) {
 	at := []string{"containers", name}
-	for _, v := range sortedKeys(ct.Variables) {
+	for _, v := range slices.Sorted(maps.Keys(ct.Variables)) {
 		c.checkTemplate(append(at, "variables", v), ct.Variables[v], true)
 	}
 	for i, s := range ct.Command {
@@ -371,7 +372,7 @@ func (c *checker) checkContainer(name string, ct Container) {
 }
 
 func (c *checker) checkFiles(at []string, ct Container) {
-	for _, target := range sortedKeys(ct.Files) {
+	for _, target := range slices.Sorted(maps.Keys(ct.Files)) {
 		f := ct.Files[target]
 		fat := append(append([]string{}, at...), "files", target)
 		sources := 0
@@ -427,7 +428,7 @@ func (c *checker) checkImages() {
 // containerImageName returns the image (without tag or digest) of the first container, by name, that runs
 // repository repo, or "".
 func (w *Workload) containerImageName(repo string) string {
-	for _, name := range sortedKeys(w.Containers) {
+	for _, name := range slices.Sorted(maps.Keys(w.Containers)) {
 		if img := w.Containers[name].Image; img != OwnImage && repository(img) == repo {
 			return repository(img)
 		}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -197,7 +198,7 @@ func checkInputs(w *Workload, in Inputs) error {
 	if in.Domain != "" && !hostPattern.MatchString(in.Domain) {
 		bad("Inputs.Domain %q must be a lowercase DNS name", in.Domain)
 	}
-	for _, res := range sortedKeys(in.SecretRefs) {
+	for _, res := range slices.Sorted(maps.Keys(in.SecretRefs)) {
 		if name := in.SecretRefs[res]; len(name) > 253 || !subdomainPattern.MatchString(name) {
 			bad("Inputs.SecretRefs[%s] %q must be a Kubernetes Secret name (a DNS subdomain)", res, name)
 		}
@@ -305,7 +306,7 @@ func (r *renderer) host(name string, res Resource) (string, error) {
 
 func (r *renderer) routes() ([]Route, error) {
 	var out []Route
-	for _, name := range sortedKeys(r.w.Resources) {
+	for _, name := range slices.Sorted(maps.Keys(r.w.Resources)) {
 		res := r.w.Resources[name]
 		if res.Type != TypeRoute {
 			continue

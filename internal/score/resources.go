@@ -2,6 +2,7 @@ package score
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 )
@@ -90,7 +91,7 @@ func resourceTypes() map[string]resourceType {
 
 // supportedTypes lists the supported type names, sorted, for messages.
 func supportedTypes() []string {
-	return sortedKeys(resourceTypes())
+	return slices.Sorted(maps.Keys(resourceTypes()))
 }
 
 // checkParam checks one param's value against its declaration.

@@ -13,7 +13,6 @@ package score
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -218,16 +217,6 @@ type Resource struct {
 	ID       string         `json:"id,omitempty"`
 	Metadata map[string]any `json:"metadata,omitempty"`
 	Params   map[string]any `json:"params,omitempty"`
-}
-
-// sortedKeys returns a map's keys in order, so everything rendered from a map is deterministic.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // usesOwnImage reports whether any container runs the image built from the app's repository.

@@ -33,7 +33,6 @@ type exchange struct {
 	close     bool
 	reqOut    []byte // the request head, kept for a retry
 	gotHead   bool
-	noBody    bool
 	body      bodyCopier
 	length    lengthBody
 	chunked   chunkedBody
@@ -89,7 +88,6 @@ func (l *loop) process(c *lconn) {
 	ex := &c.ex
 	*ex = exchange{gen: ex.gen + 1, reqOut: ex.reqOut[:0], active: true, rt: rt, start: l.now, close: c.req.close}
 	ex.method = methodName(c.req.method)
-	ex.noBody = ex.method == http.MethodHead
 	if l.g.access != nil {
 		ex.path = string(path)
 	}
@@ -323,7 +321,7 @@ func (l *loop) startResponse(c *lconn, resp *responseHead) {
 	ex, up := &c.ex, c.ex.up
 	ex.gotHead, ex.status = true, resp.status
 	up.deadline = time.Time{} // the timeout covers the head; a streamed body may take its time
-	noBody := ex.noBody || resp.status == http.StatusNoContent || resp.status == http.StatusNotModified
+	noBody := ex.method == http.MethodHead || resp.status == http.StatusNoContent || resp.status == http.StatusNotModified
 	untilClose := !noBody && !resp.chunked && resp.contentLength < 0
 	ex.reusable = resp.version12 && !resp.close && !untilClose
 	switch {

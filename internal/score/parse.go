@@ -14,11 +14,10 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/strictyaml"
 )
 
+// schemaJSON is the JSON Schema score.yaml is checked against.
+//
 //go:embed schema.json
 var schemaJSON []byte
-
-// Schema returns the JSON Schema score.yaml is checked against.
-func Schema() []byte { return schemaJSON }
 
 var compiledSchema = sync.OnceValues(func() (*strictyaml.Schema, error) {
 	return strictyaml.Compile("https://goldenpath.io/schemas/score/v1b1.json", schemaJSON, map[string]string{

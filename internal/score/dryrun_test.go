@@ -170,7 +170,8 @@ func clusterObjects(t *testing.T, files map[string][]byte) []kubetest.Object {
 	return out
 }
 
-// pinImages does what kustomize's images transformer does to the Deployment.
+// pinImages does what kustomize's images transformer does to the Deployment. kustomize itself cannot run
+// here: the overlay also lists the Ingress that internal/edge renders, which this package's render lacks.
 func pinImages(t *testing.T, dep *unstructured.Unstructured, images []KustomizeImage) {
 	t.Helper()
 	cs, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")

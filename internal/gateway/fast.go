@@ -20,7 +20,7 @@ import (
 // rest of that connection. So behaviour is net/http's wherever the fast path is unsure. Elsewhere
 // than Linux, or on a listener that is not TCP, net/http serves everything.
 
-// Client-side timeouts, as the net/http server is configured (Gateway.newServer).
+// Client-side timeouts, the same for the fast path and the net/http server (Gateway.newServer).
 const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 2 * time.Minute

@@ -198,8 +198,8 @@ func (g *Gateway) newServer(tlsConfig *tls.Config) *http.Server {
 	return &http.Server{
 		Handler:           g,
 		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
 		// Handshake failures and malformed requests from clients are routine; keep them out of
 		// the error log unless debugging.
 		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),

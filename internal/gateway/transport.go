@@ -22,7 +22,7 @@ type transport struct {
 	fallback      *http.Transport
 	dialer        net.Dialer
 	headerTimeout time.Duration
-	idle          *idlePool[*upstreamConn]
+	idle          *idlePool
 }
 
 func newGatewayTransport(headerTimeout time.Duration) *transport {
@@ -30,7 +30,7 @@ func newGatewayTransport(headerTimeout time.Duration) *transport {
 		fallback:      newTransport(headerTimeout),
 		dialer:        net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
 		headerTimeout: headerTimeout,
-		idle:          newIdlePool[*upstreamConn](maxIdlePerUpstream, upstreamIdleTimeout),
+		idle:          newIdlePool(maxIdlePerUpstream, upstreamIdleTimeout),
 	}
 }
 
@@ -218,8 +218,6 @@ func (pc *upstreamConn) readResponse(req *http.Request) (*http.Response, error) 
 }
 
 func (pc *upstreamConn) close() { pc.conn.Close() }
-
-func (pc *upstreamConn) Close() error { return pc.conn.Close() }
 
 // upstreamBody returns its connection to the pool once the response has been read to the end, and
 // closes the connection if the proxy stops reading before (a client gone mid-body).

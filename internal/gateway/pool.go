@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// idlePool keeps the net/http path's idle keep-alive upstream connections per address (host:port), most recently used
-// last, closing those idle longer than timeout when they come up and those past max per address.
+// idlePool keeps the net/http path's idle keep-alive upstream connections per address (host:port),
+// most recently used last, closing those idle longer than timeout when they come up and those past max
+// per address. (The fast path's loop keeps its own, without locks.)
 type idlePool struct {
 	max     int
 	timeout time.Duration

@@ -273,8 +273,30 @@ type Store interface {
 
 	Tasks
 	Deployments
+	AppClaims
 
 	Close() error
+}
+
+// AppClaim says which forge repository holds an app name. App names key namespaces, hosts, image
+// repositories, overlays and the local runtime, so one name has one repository: the first to claim it
+// keeps it until its score.yaml goes away or names another app.
+type AppClaim struct {
+	Name      string    `json:"name"`
+	Repo      string    `json:"repo"`
+	ClaimedAt time.Time `json:"claimedAt"`
+}
+
+// AppClaims stores who holds each app name; every Store implements it.
+type AppClaims interface {
+	// ClaimAppName gives name to repo unless another repository holds it, atomically, and returns the
+	// claim that holds name afterwards (repo's own, new or older, or the other repository's).
+	ClaimAppName(ctx context.Context, name, repo string, at time.Time) (AppClaim, error)
+	// ReleaseAppName drops repo's claim on name; a claim held by another repository is left alone, and
+	// releasing nothing is no error.
+	ReleaseAppName(ctx context.Context, name, repo string) error
+	// ListAppClaims returns every claim, by name.
+	ListAppClaims(ctx context.Context) ([]AppClaim, error)
 }
 
 // Deployment is one image reaching an app's environment: goldenpath's delivery history, which

@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"secrets and meta", secretsAndMeta},
 		{"tasks", tasks},
 		{"deployments", deployments},
+		{"app claims", appClaims},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -375,5 +376,69 @@ func deployments(t *testing.T, s store.Store) {
 	}
 	if _, err := s.UpdateDeployment(ctx, 999_999, func(*store.Deployment) error { return nil }); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("an unknown deployment: got %v, want ErrNotFound", err)
+	}
+}
+
+func appClaims(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	t0 := time.Now().UTC().Truncate(time.Microsecond)
+	claim := func(name, repo string, at time.Time) store.AppClaim {
+		t.Helper()
+		c, err := s.ClaimAppName(ctx, name, repo, at)
+		if err != nil {
+			t.Fatalf("ClaimAppName(%s, %s): %v", name, repo, err)
+		}
+		return c
+	}
+	if c := claim("orders", "payments/orders", t0); c.Repo != "payments/orders" || c.Name != "orders" || !c.ClaimedAt.Equal(t0) {
+		t.Fatalf("the first claim: %+v", c)
+	}
+	// The holder keeps the name: a later claim by another repository gets the holder back.
+	if c := claim("orders", "search/orders", t0.Add(time.Minute)); c.Repo != "payments/orders" || !c.ClaimedAt.Equal(t0) {
+		t.Errorf("a second repository's claim: got %+v, want payments/orders' claim from %v", c, t0)
+	}
+	// Claiming again is idempotent and keeps the first time.
+	if c := claim("orders", "payments/orders", t0.Add(time.Hour)); !c.ClaimedAt.Equal(t0) {
+		t.Errorf("claiming again moved the claim's time to %v", c.ClaimedAt)
+	}
+	claim("billing", "payments/billing", t0)
+	// Only the holder releases.
+	if err := s.ReleaseAppName(ctx, "orders", "search/orders"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListAppClaims(ctx)
+	if err != nil || len(list) != 2 || list[0].Name != "billing" || list[1].Repo != "payments/orders" {
+		t.Fatalf("ListAppClaims = %+v, %v; want billing and orders, orders still payments'", list, err)
+	}
+	if err := s.ReleaseAppName(ctx, "orders", "payments/orders"); err != nil {
+		t.Fatal(err)
+	}
+	if c := claim("orders", "search/orders", t0.Add(2*time.Hour)); c.Repo != "search/orders" {
+		t.Errorf("after the release: %+v, want search/orders' claim", c)
+	}
+	if err := s.ReleaseAppName(ctx, "nothing", "nobody/x"); err != nil {
+		t.Errorf("releasing nothing: %v", err)
+	}
+	// Racing claimants: exactly one wins and everyone sees the same holder.
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := s.ClaimAppName(ctx, "contested", fmt.Sprintf("team%d/app", i), t0)
+			if err != nil {
+				t.Errorf("racing claim: %v", err)
+				return
+			}
+			mu.Lock()
+			seen[c.Repo] = true
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 1 {
+		t.Errorf("racing claimants saw %d holders (%v), want one", len(seen), seen)
 	}
 }

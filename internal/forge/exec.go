@@ -19,6 +19,8 @@ type runOpts struct {
 	stdin  io.Reader // nil = empty
 	stdout io.Writer // nil = captured and returned by run
 	env    []string  // extra KEY=VALUE, overriding the defaults
+	// extraFiles become git's fds 3, 4, ... (the pre-receive hook's pipes).
+	extraFiles []*os.File
 }
 
 // maxStderr bounds how much of git's stderr we keep for error messages.
@@ -77,6 +79,7 @@ func (f *Forge) command(ctx context.Context, o runOpts, args ...string) *exec.Cm
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Stdin = o.stdin
+	cmd.ExtraFiles = o.extraFiles
 	return cmd
 }
 

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,6 +76,10 @@ type Options struct {
 	// BeforePush sees the ref updates a push asks for, before git runs, and may refuse them all by
 	// returning an error; `git push` prints its message as the rejection reason of every ref.
 	BeforePush func(ctx context.Context, repo, subject string, updates []RefUpdate) error
+	// CheckPush sees a push once git has received its objects and before any ref moves (git's
+	// pre-receive hook), so it can read the pushed files; an error refuses the whole push, and `git push`
+	// prints its message as "remote: ...". Unix only.
+	CheckPush func(ctx context.Context, p PendingPush) error
 	// OnPush is called after a push that changed refs; it runs inside the request, so it must not block long.
 	OnPush       func(ctx context.Context, ev PushEvent)
 	Logger       *slog.Logger
@@ -101,6 +106,7 @@ type Forge struct {
 	git       string
 	home      string // empty HOME for every git process, so no user config leaks in
 	tmp       string // temporary index files and repos being initialised
+	hooks     string // git hooks receive-pack runs with (CheckPush)
 	opts      Options
 	log       *slog.Logger
 	committer Signature
@@ -119,7 +125,7 @@ func New(dir string, opts Options) (*Forge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("forge: resolving dir %q: %w", dir, err)
 	}
-	f := &Forge{dir: abs, home: filepath.Join(abs, ".home"), tmp: filepath.Join(abs, ".tmp"), opts: opts}
+	f := &Forge{dir: abs, home: filepath.Join(abs, ".home"), tmp: filepath.Join(abs, ".tmp"), hooks: filepath.Join(abs, ".hooks"), opts: opts}
 	if err := f.applyDefaults(); err != nil {
 		return nil, err
 	}
@@ -128,6 +134,14 @@ func New(dir string, opts Options) (*Forge, error) {
 	}
 	if err := f.prepareDirs(); err != nil {
 		return nil, err
+	}
+	if opts.CheckPush != nil {
+		if runtime.GOOS == "windows" {
+			return nil, errors.New("forge: CheckPush needs a Unix system (git's hook inherits the forge's pipes)")
+		}
+		if err := f.writeHooks(); err != nil {
+			return nil, err
+		}
 	}
 	return f, nil
 }

@@ -98,7 +98,19 @@ func (f *Forge) runReceivePack(w http.ResponseWriter, r *http.Request, req gitRe
 	}
 	out := &gatedWriter{dst: &flushWriter{w: w, rc: http.NewResponseController(w)}}
 	stdin := io.MultiReader(bytes.NewReader(cmds.raw), &eofReader{r: in.buffered, onEOF: out.release})
-	_, gitErr := req.repo.git(ctx, runOpts{stdin: stdin, stdout: out, env: protocolEnv(r)}, gitServiceArgs(receivePack)...)
+	opts, args := runOpts{stdin: stdin, stdout: out, env: protocolEnv(r)}, gitServiceArgs(receivePack)
+	if f.opts.CheckPush != nil {
+		check, err := f.startPushCheck(ctx, req)
+		if err != nil {
+			f.log.ErrorContext(ctx, "preparing the push check", "repo", req.repo.name, "error", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		defer check.finish()
+		opts.extraFiles, opts.env = check.files(), append(opts.env, "GOLDENPATH_CHECK_PUSH=1")
+		args = append([]string{"-c", "core.hooksPath=" + f.hooks}, args...)
+	}
+	_, gitErr := req.repo.git(ctx, opts, args...)
 	if in.limited.exceeded.Load() {
 		f.log.InfoContext(ctx, "push too large", "repo", req.repo.name, "subject", req.subject, "limit", f.opts.MaxPushBytes)
 		f.reject(w, r, req, cmds, in.raw, f.tooLargeMessage(), f.tooLargeMessage())

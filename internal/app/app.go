@@ -263,7 +263,7 @@ func (a *App) open(ctx context.Context, host string) error {
 	}
 	a.Auth = auth.New(st)
 	if a.Forge, err = forge.New(filepath.Join(dir, "repos"), forge.Options{
-		Authorize: a.authorizeGit, BeforePush: a.beforePush, OnPush: a.onPush, Logger: a.log,
+		Authorize: a.authorizeGit, BeforePush: a.beforePush, CheckPush: a.checkAppPush, OnPush: a.onPush, Logger: a.log,
 	}); err != nil {
 		return err
 	}
@@ -360,7 +360,7 @@ func (a *App) mainHandler() http.Handler {
 	mux.Handle("/api/catalog/", a.catalogHandler())
 	mux.Handle("/webhooks/", a.delivery.watcher.Handler())
 	if a.cfg.Getenv("GOLDENPATH_WEBHOOK_SECRET") == "" && !loopbackURL(a.url) {
-		a.log.Warn("registry webhooks accept requests without a secret on a non-loopback address; set GOLDENPATH_WEBHOOK_SECRET", "addr", a.url)
+		a.log.Warn("registry webhooks are refused: the listener is reachable beyond loopback and no secret is set; set GOLDENPATH_WEBHOOK_SECRET", "addr", a.url)
 	}
 	mux.Handle("/", a.portalHandler())
 	mux.Handle("/git/", a.Forge)

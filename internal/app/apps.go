@@ -2,11 +2,10 @@ package app
 
 import (
 	"context"
-	"errors"
-	"sort"
+	"fmt"
 	"strings"
+	"time"
 
-	"github.com/goldenpathidp/goldenpath/internal/forge"
 	"github.com/goldenpathidp/goldenpath/internal/platform"
 	"github.com/goldenpathidp/goldenpath/internal/score"
 )
@@ -15,10 +14,12 @@ import (
 // comma-separated; default dev.
 const AnnotationEnvironments = "goldenpath.io/environments"
 
-// appInfo is an app: a forge repository with a score.yaml on main.
+// appInfo is an app: a forge repository with a score.yaml on main that holds its app name.
 type appInfo struct {
-	Repo         string // owner/name in the forge
-	Commit       string // main's commit the workload was read at
+	Repo         string    // owner/name in the forge
+	Owner        string    // the repository's owner, a team or a user ("" for a repository without one)
+	Commit       string    // main's commit the workload was read at
+	ClaimedAt    time.Time // since when the repository holds the app's name
 	Workload     *score.Workload
 	Environments []string
 }
@@ -26,42 +27,18 @@ type appInfo struct {
 // Name is the app's name (its Score workload's).
 func (ai appInfo) Name() string { return ai.Workload.Metadata.Name }
 
-// apps finds every app in the forge. Repositories whose score.yaml does not parse are reported, not fatal.
+// apps finds every app in the forge (see scanApps). Repositories whose score.yaml does not parse, or that
+// are refused their app name, are reported, not fatal.
 func (a *App) apps(ctx context.Context, cfg *platform.Config) ([]appInfo, []error, error) {
-	names, err := a.Forge.Repos()
+	s, err := a.scanApps(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	var out []appInfo
-	var problems []error
-	for _, name := range names {
-		if name == PlatformRepo {
-			continue
-		}
-		repo, err := a.Forge.Repo(name)
-		if err != nil {
-			continue
-		}
-		commit, err := repo.ResolveRef(ctx, "main")
-		if err != nil {
-			continue // an empty repository
-		}
-		raw, err := repo.ReadFile(ctx, commit, "score.yaml")
-		if errors.Is(err, forge.ErrNotFound) {
-			continue // not an app
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		w, err := score.Parse(name+":score.yaml", raw)
-		if err != nil {
-			problems = append(problems, err)
-			continue
-		}
-		out = append(out, appInfo{Repo: name, Commit: commit, Workload: w, Environments: appEnvironments(w, cfg)})
+	problems := s.problems
+	for _, r := range s.refused {
+		problems = append(problems, fmt.Errorf("%s: %s", r.Repo, r.Reason))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
-	return out, problems, nil
+	return s.apps, problems, nil
 }
 
 // appEnvironments reads the app's environments annotation, keeping only environments platform.yaml defines.

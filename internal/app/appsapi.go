@@ -1,13 +1,19 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/goldenpathidp/goldenpath/internal/auth"
 	"github.com/goldenpathidp/goldenpath/internal/localrun"
 	"github.com/goldenpathidp/goldenpath/internal/problem"
 	"github.com/goldenpathidp/goldenpath/internal/rest"
+	"github.com/goldenpathidp/goldenpath/internal/store"
 )
 
 // appsAPI serves the delivery's REST endpoints: the apps, where they run, and their deployments.
@@ -15,11 +21,14 @@ type appsAPI struct{ a *App }
 
 var _ rest.Apps = appsAPI{}
 
-// AppView is an app as the API shows it.
+// AppView is an app as the API shows it. The list also shows the repositories refused their app name
+// (Refused says why; they have no environments), so a developer sees why their repository is no app.
 type AppView struct {
 	Name         string            `json:"name"`
 	Repo         string            `json:"repo"`
+	Owner        string            `json:"owner,omitempty"` // the repository's owner: a team or a user
 	Commit       string            `json:"commit"`
+	Refused      string            `json:"refused,omitempty"`
 	Environments []AppEnvironment  `json:"environments"`
 	Annotations  map[string]string `json:"annotations,omitempty"`
 }
@@ -41,7 +50,13 @@ type AppEnvironment struct {
 	Message string `json:"message,omitempty"`
 	// Last is the newest deployment goldenpath made to this environment since it started.
 	Last *Deployment `json:"last,omitempty"`
+	// Problems are what the app is refused here: another team's request behind one of its resources
+	// (nothing of it is given to the app), another team's image repository (its images are not deployed).
+	Problems []string `json:"problems,omitempty"`
 }
+
+// privateDetail replaces, for users outside the app's team, what may quote the app's own output.
+const privateDetail = "details are shown to the app's team and admins"
 
 // LocalState is a locally run app's process.
 type LocalState struct {
@@ -54,53 +69,139 @@ type LocalState struct {
 	LastError string    `json:"lastError,omitempty"`
 }
 
-// List returns every app with its environments.
-func (s appsAPI) List(ctx context.Context) (any, error) {
-	return s.views(ctx, "")
+// List returns every app with its environments, and the repositories refused an app name.
+func (s appsAPI) List(ctx context.Context, p auth.Principal) (any, error) {
+	return s.views(ctx, p, "")
 }
 
 // Get returns one app.
-func (s appsAPI) Get(ctx context.Context, name string) (any, error) {
-	views, err := s.views(ctx, name)
+func (s appsAPI) Get(ctx context.Context, p auth.Principal, name string) (any, error) {
+	if err := checkAppName(name); err != nil {
+		return nil, err
+	}
+	views, err := s.views(ctx, p, name)
 	if err != nil {
 		return nil, err
 	}
-	if len(views) == 0 {
-		return nil, problem.New(problem.NotFound, "no app %q: apps are repositories with a score.yaml on main (goldenpath apps lists them)", name)
+	for _, v := range views {
+		if v.Refused == "" {
+			return v, nil
+		}
 	}
-	return views[0], nil
+	return nil, problem.New(problem.NotFound, "no app %q: apps are repositories with a score.yaml on main (goldenpath apps lists them)", name)
 }
 
-// Deployments returns recent deployments, newest first; app "" means all.
-func (s appsAPI) Deployments(ctx context.Context, app string) (any, error) {
+// Deployments returns recent deployments, newest first; app "" means all. What a failed deployment quotes
+// of the app's output is shown only to the app's team and admins.
+func (s appsAPI) Deployments(ctx context.Context, p auth.Principal, app string) (any, error) {
+	if app != "" {
+		if err := checkAppName(app); err != nil {
+			return nil, err
+		}
+	}
 	out, err := s.a.Deployments(ctx, app)
-	if out == nil {
-		out = []Deployment{}
+	if err != nil {
+		return nil, err
 	}
-	return out, err
-}
-
-// Logs returns the tail of a locally run app's output.
-func (s appsAPI) Logs(ctx context.Context, name, env string) ([]byte, error) {
-	if s.a.delivery.local == nil {
-		return nil, problem.New(problem.Precondition, "the local runtime is off")
-	}
-	if env == "" {
-		env = "dev"
-	}
-	out, err := s.a.delivery.local.Logs(localrun.Key{Environment: env, Name: name})
-	if errors.Is(err, localrun.ErrNotDeployed) {
-		return nil, problem.New(problem.NotFound, "app %q never ran locally in %s (logs exist with delivery.mode local once an image was deployed)", name, env)
-	}
-	return out, err
-}
-
-func (s appsAPI) views(ctx context.Context, only string) ([]AppView, error) {
 	cfg, err := s.a.Requests.Config(ctx)
 	if err != nil {
 		return nil, err
 	}
 	apps, _, err := s.a.apps(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]appInfo{}
+	for _, ai := range apps {
+		byName[ai.Name()] = ai
+	}
+	for i, d := range out {
+		ai, ok := byName[d.App]
+		// A deployment from before the app's repository claimed the name was another repository's.
+		mine := p.Is(store.RoleAdmin) || ok && ownsApp(p, ai) && !d.Pushed.Before(ai.ClaimedAt)
+		if !mine && d.Status == "failed" {
+			out[i].Message = privateDetail
+		}
+	}
+	if out == nil {
+		out = []Deployment{}
+	}
+	return out, nil
+}
+
+// Logs returns the tail of a locally run app's output, to the app's team and admins only. name must be an
+// app and env an environment platform.yaml defines.
+func (s appsAPI) Logs(ctx context.Context, p auth.Principal, name, env string) ([]byte, error) {
+	if s.a.delivery.local == nil {
+		return nil, problem.New(problem.Precondition, "the local runtime is off")
+	}
+	cfg, err := s.a.Requests.Config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if env == "" {
+		env = "dev"
+	}
+	if _, ok := cfg.Environment(env); !ok {
+		var names []string
+		for _, e := range cfg.Environments {
+			names = append(names, e.Name)
+		}
+		return nil, problem.Field("env", "%q is not an environment platform.yaml defines (%s)", env, strings.Join(names, ", "))
+	}
+	if err := checkAppName(name); err != nil {
+		return nil, err
+	}
+	ai, err := s.a.findApp(ctx, cfg, name)
+	if err != nil {
+		return nil, problem.New(problem.NotFound, "no app %q: apps are repositories with a score.yaml on main (goldenpath apps lists them)", name)
+	}
+	if !ownsApp(p, ai) {
+		return nil, problem.New(problem.Forbidden, "the logs of app %s are for %s (the owner of %s) and admins; %s is neither",
+			name, cmp.Or(ai.Owner, "nobody"), ai.Repo, p.Name)
+	}
+	out, err := s.a.delivery.local.Logs(localrun.Key{Environment: env, Name: name})
+	if errors.Is(err, localrun.ErrNotDeployed) || err == nil && !slices.Contains(ai.Environments, env) {
+		return nil, problem.New(problem.NotFound, "app %q never ran locally in %s (logs exist with delivery.mode local once an image was deployed)", name, env)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return since(out, ai.ClaimedAt), nil
+}
+
+// checkAppName refuses what cannot be an app's name (a DNS label): nothing else reaches the runtime's paths.
+func checkAppName(name string) error {
+	if !appName.MatchString(name) {
+		return problem.Field("name", "%q is not an app name: a DNS label of lowercase letters, digits and '-', at most 63 characters", name)
+	}
+	return nil
+}
+
+var appName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// startLine is the line the local runtime writes before each process start ("--- goldenpath: started
+// <image> (...) at <RFC 3339 time>").
+var startLine = regexp.MustCompile(`(?m)^--- goldenpath: started .* at (\S+)$`)
+
+// since keeps the part of an app's log written since its repository claimed the app's name: what ran
+// under the name before was another repository's.
+func since(log []byte, claimed time.Time) []byte {
+	for _, m := range startLine.FindAllSubmatchIndex(log, -1) {
+		t, err := time.Parse(time.RFC3339, string(log[m[2]:m[3]]))
+		if err == nil && !t.Before(claimed.Truncate(time.Second)) {
+			return log[m[0]:]
+		}
+	}
+	return []byte{}
+}
+
+func (s appsAPI) views(ctx context.Context, p auth.Principal, only string) ([]AppView, error) {
+	cfg, err := s.a.Requests.Config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	scan, err := s.a.scanApps(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -127,18 +228,20 @@ func (s appsAPI) views(ctx context.Context, only string) ([]AppView, error) {
 		}
 	}
 	out := []AppView{}
-	for _, ai := range apps {
+	for _, ai := range scan.apps {
 		if only != "" && ai.Name() != only {
 			continue
 		}
-		v := AppView{Name: ai.Name(), Repo: ai.Repo, Commit: ai.Commit, Annotations: ai.Workload.Metadata.Annotations, Environments: []AppEnvironment{}}
+		v := AppView{Name: ai.Name(), Repo: ai.Repo, Owner: ai.Owner, Commit: ai.Commit, Annotations: ai.Workload.Metadata.Annotations, Environments: []AppEnvironment{}}
 		for _, env := range ai.Environments {
 			e := AppEnvironment{Name: env, Repository: s.a.appImage(env, ai.Name()), URLs: urls[ai.Name()+"/"+env], Deployment: "direct"}
 			if envCfg, ok := cfg.Environment(env); ok && envCfg.Deployments != "" {
 				e.Deployment = envCfg.Deployments
 			}
 			e.Tag, e.Digest = s.a.pinned(ctx, env, ai.Name())
-			e.Last = last[ai.Name()+"/"+env]
+			if d := last[ai.Name()+"/"+env]; d != nil && !d.Pushed.Before(ai.ClaimedAt) {
+				e.Last = d
+			}
 			e.Status, e.Message = "pinned", "pinned in git"
 			if e.Tag == "" && e.Digest == "" {
 				e.Status, e.Message = "not-deployed", "no image pushed yet: goldenpath build --push, or push to "+e.Repository
@@ -159,11 +262,44 @@ func (s appsAPI) views(ctx context.Context, only string) ([]AppView, error) {
 					}
 				}
 			}
+			e.Problems = s.a.resourceProblems(ctx, ai, env)
+			switch problem, err := s.a.imageProblem(ctx, ai, env); {
+			case err != nil:
+				e.Problems = append(e.Problems, err.Error())
+			case problem != "":
+				e.Problems = append(e.Problems, problem)
+			}
+			if !ownsApp(p, ai) {
+				hidePrivate(&e)
+			}
 			v.Environments = append(v.Environments, e)
 		}
 		out = append(out, v)
 	}
+	for _, r := range scan.refused {
+		if only == "" || r.Name == only {
+			out = append(out, AppView{Name: r.Name, Repo: r.Repo, Owner: appOwner(r.Repo), Refused: r.Reason, Environments: []AppEnvironment{}})
+		}
+	}
 	return out, nil
+}
+
+// hidePrivate removes from an app environment's view what may quote the app's own output: the local
+// process's last error and a failed deployment's message.
+func hidePrivate(e *AppEnvironment) {
+	if e.Local != nil && e.Local.LastError != "" {
+		local := *e.Local
+		local.LastError = privateDetail
+		e.Local = &local
+		if e.Status == "failed" || e.Status == "running" {
+			e.Message = e.Status + " (" + privateDetail + ")"
+		}
+	}
+	if e.Last != nil && e.Last.Status == "failed" {
+		last := *e.Last
+		last.Message = privateDetail
+		e.Last = &last
+	}
 }
 
 func (s appsAPI) localStatus(e *AppEnvironment, app string) {

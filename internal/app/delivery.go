@@ -3,8 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -68,23 +70,56 @@ func resourceRequest(res score.Resource, kind contract.Kind, env, app string) co
 	return contract.MakeID(kind, env, name)
 }
 
-// resourceOutputs gathers, for each postgres and s3 resource of the workload, the outputs of the request
-// behind it: the non-secret ones (for manifests) and the secret ones (for the local runtime only).
-func (a *App) resourceOutputs(ctx context.Context, w *score.Workload, env string) (public map[string]map[string]string, secret map[string]map[string]string) {
-	public, secret = map[string]map[string]string{}, map[string]map[string]string{}
-	for name, res := range w.Resources {
-		var kind contract.Kind
-		switch res.Type {
-		case score.TypePostgres:
-			kind = contract.RDS
-		case "s3":
-			kind = contract.S3
-		default:
+// appResources are the outputs of an app's postgres and s3 resources in one environment.
+type appResources struct {
+	public map[string]map[string]string // by resource: the non-secret outputs (manifests, the local runtime)
+	secret map[string]map[string]string // by resource: the secret outputs (the local runtime only)
+	// refused says, by resource, why none of its request's outputs are given to the app: another team
+	// owns the request.
+	refused map[string]string
+}
+
+// problems lists the refusals, sorted.
+func (r appResources) problems() []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(r.refused)) {
+		out = append(out, r.refused[name])
+	}
+	return out
+}
+
+// blankOutputs are the non-secret outputs of a refused resource: empty, so the app still renders and runs,
+// without any of them.
+var blankOutputs = map[contract.Kind][]string{
+	contract.RDS: {"host", "port", "database", "username", "name"},
+	contract.S3:  {"bucket", "endpoint", "region"},
+}
+
+// resourceOutputs gathers, for each postgres and s3 resource of the app, the outputs of the request behind
+// it: the non-secret ones (for manifests) and the secret ones (for the local runtime only). A request is
+// used only when the app's owner owns it (the request's team, or its owner for a user's repository); any
+// other is refused, whatever the app is called, and nothing of it is given to the app.
+func (a *App) resourceOutputs(ctx context.Context, ai appInfo, env string) appResources {
+	r := appResources{public: map[string]map[string]string{}, secret: map[string]map[string]string{}, refused: map[string]string{}}
+	for name, res := range ai.Workload.Resources {
+		kind, ok := resourceKind(res)
+		if !ok {
 			continue
 		}
-		id := resourceRequest(res, kind, env, w.Metadata.Name)
+		id := resourceRequest(res, kind, env, ai.Name())
 		rec, err := a.Store.GetRequest(ctx, string(id))
-		if err != nil || rec.Phase != store.PhaseReady {
+		if err != nil {
+			continue
+		}
+		if !ownedBy(ai.Owner, rec.Owner, rec.Team) {
+			r.refused[name] = foreignResource(ai, name, id, rec)
+			r.public[name] = map[string]string{}
+			for _, k := range blankOutputs[kind] {
+				r.public[name][k] = ""
+			}
+			continue
+		}
+		if rec.Phase != store.PhaseReady {
 			continue
 		}
 		out := map[string]string{}
@@ -94,7 +129,7 @@ func (a *App) resourceOutputs(ctx context.Context, w *score.Workload, env string
 		if kind == contract.RDS {
 			out["name"] = out["database"] // Score's postgres outputs call the database "name"
 		}
-		public[name] = out
+		r.public[name] = out
 		sec := map[string]string{}
 		names, _ := a.Vault.List(ctx, local.SecretPrefix(id))
 		for _, n := range names {
@@ -102,9 +137,48 @@ func (a *App) resourceOutputs(ctx context.Context, w *score.Workload, env string
 				sec[strings.TrimPrefix(n, local.SecretPrefix(id))] = v.Reveal()
 			}
 		}
-		secret[name] = sec
+		r.secret[name] = sec
 	}
-	return public, secret
+	return r
+}
+
+// resourceKind is the request kind behind a resource type goldenpath provisions.
+func resourceKind(res score.Resource) (contract.Kind, bool) {
+	switch res.Type {
+	case score.TypePostgres:
+		return contract.RDS, true
+	case score.TypeS3:
+		return contract.S3, true
+	}
+	return "", false
+}
+
+// resourceProblems lists the app's resources in env whose requests another team owns (resourceOutputs
+// without reading any secret).
+func (a *App) resourceProblems(ctx context.Context, ai appInfo, env string) []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(ai.Workload.Resources)) {
+		res := ai.Workload.Resources[name]
+		kind, ok := resourceKind(res)
+		if !ok {
+			continue
+		}
+		id := resourceRequest(res, kind, env, ai.Name())
+		if rec, err := a.Store.GetRequest(ctx, string(id)); err == nil && !ownedBy(ai.Owner, rec.Owner, rec.Team) {
+			out = append(out, foreignResource(ai, name, id, rec))
+		}
+	}
+	return out
+}
+
+// foreignResource says why a resource's request is not the app's.
+func foreignResource(ai appInfo, resource string, id contract.ID, rec store.Request) string {
+	owner := "nobody (the repository has no owner)"
+	if ai.Owner != "" {
+		owner = ai.Owner
+	}
+	return fmt.Sprintf("resource %s: request %s belongs to team %s (owner %s), not to %s, which owns %s: none of its outputs are given to this app",
+		resource, id, rec.Team, rec.Owner, owner, ai.Repo)
 }
 
 // secretRefs names the Kubernetes Secret holding each resource's secret outputs: "<app>-<resource>".
@@ -121,7 +195,7 @@ func secretRefs(w *score.Workload) map[string]string {
 // renderApp renders one app environment's overlay and Application, with the app's resources wired in.
 func (a *App) renderApp(ctx context.Context, cfg *platform.Config, ai appInfo, env, tag, digest string, edgeFiles map[string][]byte) (map[string][]byte, error) {
 	in := a.appInputs(ctx, cfg, ai, env, tag, digest)
-	in.Outputs, _ = a.resourceOutputs(ctx, ai.Workload, env)
+	in.Outputs = a.resourceOutputs(ctx, ai, env).public
 	in.SecretRefs = secretRefs(ai.Workload)
 	in.ExtraResources = edge.Resources(edgeFiles, edge.AppDir(env, ai.Name()))
 	return score.Render(ai.Workload, in)

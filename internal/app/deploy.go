@@ -43,6 +43,7 @@ type deliveryRuntime struct {
 	mu      sync.Mutex
 	watched map[string]images.Policy // "<app>/<env>" → the policy it is watched with
 	applied map[string]string        // "<app>/<env>" → the pin last deployed (local and apply modes)
+	repos   map[string]string        // "<app>/<env>" → the repository of the app watched there
 }
 
 // Deployment is one image reaching an app's environment. The history is kept in the store, so it
@@ -81,7 +82,7 @@ func (a *App) openDelivery(ctx context.Context) error {
 		return err
 	}
 	a.delivery.watcher, err = images.NewWatcher(images.Options{Source: lister, OnUpdate: a.onImage, Logger: a.log,
-		WebhookSecret: images.Secret(a.cfg.Getenv("GOLDENPATH_WEBHOOK_SECRET"))})
+		WebhookSecret: images.Secret(a.cfg.Getenv("GOLDENPATH_WEBHOOK_SECRET")), AnonymousWebhooks: loopbackURL(a.url)})
 	if err != nil {
 		return err
 	}
@@ -114,11 +115,18 @@ func (a *App) onRegistryPush(ctx context.Context, ev registry.PushEvent) {
 // a pin main holds that this process has not deployed yet (at start, or after a merged proposal).
 func (a *App) syncDelivery(ctx context.Context, cfg *platform.Config, apps []appInfo) {
 	seen := map[string]images.Policy{}
+	repos := map[string]string{}
 	for _, ai := range apps {
 		for _, env := range ai.Environments {
 			key := ai.Name() + "/" + env
+			if problem, err := a.imageProblem(ctx, ai, env); err != nil || problem != "" {
+				// Not watched (so unwatched and stopped below): another team owns the image repository.
+				a.log.Debug("not deploying an app's images", "app", key, "repo", ai.Repo, "reason", problem, "err", err)
+				continue
+			}
 			policy := imagePolicy(ai.Workload)
-			seen[key] = policy
+			seen[key], repos[key] = policy, ai.Repo
+			a.retire(ctx, key, ai.Repo)
 			a.delivery.mu.Lock()
 			a.delivery.watched[key] = policy // before Watch: onImage may run at once
 			a.delivery.mu.Unlock()
@@ -140,13 +148,44 @@ func (a *App) syncDelivery(ctx context.Context, cfg *platform.Config, apps []app
 		}
 	}
 	a.delivery.mu.Lock()
-	defer a.delivery.mu.Unlock()
+	var gone []string
 	for key := range a.delivery.watched {
 		if _, ok := seen[key]; !ok {
 			a.delivery.watcher.Unwatch(key)
+			gone = append(gone, key)
 		}
 	}
 	a.delivery.watched = seen
+	a.delivery.mu.Unlock()
+	for _, key := range gone {
+		a.retire(ctx, key, "")
+	}
+	a.delivery.mu.Lock()
+	a.delivery.repos = repos
+	a.delivery.mu.Unlock()
+}
+
+// retire stops what runs locally for an app environment when it is no longer repo's app there: the app
+// went away, lost its name to another repository, or may not deploy its images any more. Nothing of one
+// repository's app keeps serving, or is deployed again, under another repository's app.
+func (a *App) retire(ctx context.Context, key, repo string) {
+	a.delivery.mu.Lock()
+	was, known := a.delivery.repos[key]
+	if !known || was == repo {
+		a.delivery.mu.Unlock()
+		return
+	}
+	delete(a.delivery.repos, key)
+	delete(a.delivery.applied, key)
+	a.delivery.mu.Unlock()
+	app, env, _ := strings.Cut(key, "/")
+	a.SetAppUpstream(app, env, nil)
+	if a.delivery.local != nil {
+		if err := a.delivery.local.Undeploy(ctx, localrun.Key{Environment: env, Name: app}); err != nil {
+			a.log.Warn("stopping an app that is no longer its repository's", "app", key, "repo", was, "err", err)
+		}
+	}
+	a.log.Info("app environment retired", "app", key, "repo", was)
 }
 
 // onImage is the watcher's callback: a new image was selected for an app environment.
@@ -161,6 +200,9 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 	}
 	cfg, err := a.Requests.Config(ctx)
 	if err != nil {
+		return err
+	}
+	if refused, err := a.refuseImage(ctx, cfg, app, env, d); refused || err != nil {
 		return err
 	}
 	useDigest := a.watchedPolicy(sub.Key).Strategy.Canonical() == images.StrategyDigest
@@ -208,6 +250,23 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 	d.Deployed = time.Now().UTC()
 	a.recordDeployment(ctx, d)
 	return nil
+}
+
+// refuseImage records a deployment refused because the app may not deploy from its image repository
+// (another team owns it since the app was watched), so nothing is committed.
+func (a *App) refuseImage(ctx context.Context, cfg *platform.Config, app, env string, d Deployment) (bool, error) {
+	ai, err := a.findApp(ctx, cfg, app)
+	if err != nil {
+		return false, err
+	}
+	problem, err := a.imageProblem(ctx, ai, env)
+	if err != nil || problem == "" {
+		return false, err
+	}
+	a.log.Warn("image refused", "app", app, "env", env, "image", d.Image, "reason", problem)
+	d.Status, d.Message = "refused", problem
+	a.recordDeployment(ctx, d)
+	return true, nil
 }
 
 // watchedPolicy is the image policy an app environment is watched with.
@@ -402,23 +461,22 @@ func (a *App) proposeImage(ctx context.Context, app, env, tag, digest, image, pr
 }
 
 // deploy makes the environment run what main pins, in the configured mode.
+// An app runs only images from an image repository its owner owns.
 func (a *App) deploy(ctx context.Context, cfg *platform.Config, app, env, tag, digest string) error {
-	switch cfg.Delivery.Mode {
-	case "local":
-		apps, _, err := a.apps(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		for _, ai := range apps {
-			if ai.Name() == app {
-				return a.runLocally(ctx, cfg, ai, env, tag, digest)
-			}
-		}
-		return fmt.Errorf("app %s not found", app)
-	case "apply":
+	if cfg.Delivery.Mode != "local" && cfg.Delivery.Mode != "apply" {
+		return nil // argocd: Argo CD syncs the commit
+	}
+	ai, err := a.findApp(ctx, cfg, app)
+	if err != nil {
+		return err
+	}
+	if problem, err := a.imageProblem(ctx, ai, env); err != nil || problem != "" {
+		return cmp.Or(err, errors.New(problem))
+	}
+	if cfg.Delivery.Mode == "apply" {
 		return a.applyToKubernetes(ctx, app, env)
 	}
-	return nil // argocd: Argo CD syncs the commit
+	return a.runLocally(ctx, cfg, ai, env, tag, digest)
 }
 
 var placeholder = regexp.MustCompile(`\$\{([a-zA-Z0-9_.-]+)\}`)
@@ -430,7 +488,8 @@ func (a *App) runLocally(ctx context.Context, cfg *platform.Config, ai appInfo, 
 	if digest != "" {
 		ref = a.appImage(env, ai.Name()) + "@" + digest
 	}
-	public, secret := a.resourceOutputs(ctx, ai.Workload, env)
+	res := a.resourceOutputs(ctx, ai, env)
+	public, secret := res.public, res.secret
 	vars := map[string]string{}
 	var secretKeys []string
 	health := ""
@@ -445,6 +504,9 @@ func (a *App) runLocally(ctx context.Context, cfg *platform.Config, ai appInfo, 
 				}
 				parts := strings.Split(ref, ".")
 				if len(parts) == 3 && parts[0] == "resources" {
+					if _, ok := res.refused[parts[1]]; ok {
+						return "" // another team's request: nothing of it reaches the app
+					}
 					if s, ok := secret[parts[1]][parts[2]]; ok {
 						isSecret = true
 						return s

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -36,10 +37,25 @@ func appsCmd(g *globals) *cobra.Command {
 					fmt.Fprintln(w, "No apps yet: scaffold one (goldenpath template run app-template ...) or push a repository with a score.yaml.")
 					return
 				}
-				row(w, "APP", "ENV", "IMAGE", "STATUS", "URL")
+				row(w, "APP", "REPOSITORY", "ENV", "IMAGE", "STATUS", "URL")
+				var problems []string
 				for _, a := range apps {
+					if a.Refused != "" {
+						row(w, a.Name, a.Repo, "-", "-", "refused", "")
+						problems = append(problems, a.Repo+": "+a.Refused)
+						continue
+					}
 					for _, e := range a.Environments {
-						row(w, a.Name, e.Name, pinnedImage(e), e.Status, strings.Join(e.URLs, " "))
+						row(w, a.Name, a.Repo, e.Name, pinnedImage(e), e.Status, strings.Join(e.URLs, " "))
+						for _, p := range e.Problems {
+							problems = append(problems, a.Name+" in "+e.Name+": "+p)
+						}
+					}
+				}
+				if len(problems) > 0 {
+					fmt.Fprintln(w, "\nProblems:")
+					for _, p := range problems {
+						fmt.Fprintln(w, "  "+p)
 					}
 				}
 			})
@@ -81,6 +97,9 @@ func appShowCmd(g *globals) *cobra.Command {
 				for _, e := range a.Environments {
 					fmt.Fprintf(w, "\n[%s]\n", e.Name)
 					fmt.Fprintf(w, "  status:\t%s\t%s\n", e.Status, e.Message)
+					for _, p := range e.Problems {
+						fmt.Fprintf(w, "  problem:\t%s\n", p)
+					}
 					fmt.Fprintf(w, "  push to:\t%s\n", e.Repository)
 					fmt.Fprintf(w, "  pinned:\t%s\n", pinnedImage(e))
 					fmt.Fprintf(w, "  deploys:\t%s\n", e.Deployment)
@@ -194,6 +213,9 @@ func runBuild(ctx context.Context, g *globals, dir string, f buildFlags) error {
 		f.tag = "build-" + time.Now().UTC().Format("20060102-150405")
 	}
 	c := g.client()
+	if err := checkAppHolder(ctx, c, dir, f.app); err != nil {
+		return err
+	}
 	var who struct {
 		Name string `json:"name"`
 	}
@@ -262,8 +284,8 @@ func waitDeployed(ctx context.Context, c *client, g *globals, f buildFlags, dige
 			case "proposed":
 				fmt.Fprintf(g.env.Stdout, "proposed for %s in %s: %s\n", f.app, f.env, d.Message)
 				return nil
-			case "failed":
-				return &problem.Error{Code: problem.Unavailable, Message: fmt.Sprintf("deploying %s to %s in %s failed: %s", d.Image, f.app, f.env, d.Message)}
+			case "failed", "refused":
+				return &problem.Error{Code: problem.Unavailable, Message: fmt.Sprintf("deploying %s to %s in %s %s: %s", d.Image, f.app, f.env, d.Status, d.Message)}
 			}
 		}
 		select {
@@ -272,4 +294,52 @@ func waitDeployed(ctx context.Context, c *client, g *globals, f buildFlags, dige
 		case <-tick.C:
 		}
 	}
+}
+
+// checkAppHolder fails a build of app name from dir when the name is not this checkout's repository's: the
+// server refused the repository the name (another repository holds it), or another repository is the
+// app. Nothing is compiled or pushed then. A checkout that is not a clone from this goldenpath is not
+// checked here; the server still deploys only the holder's images.
+func checkAppHolder(ctx context.Context, c *client, dir, name string) error {
+	repo := checkoutRepo(ctx, dir, c.server)
+	if repo == "" {
+		return nil
+	}
+	var apps []app.AppView
+	if err := c.getJSON(ctx, "/api/v1/apps", &apps); err != nil {
+		return err
+	}
+	for _, a := range apps {
+		switch {
+		case a.Name != name:
+		case a.Refused != "" && a.Repo == repo:
+			return &problem.Error{Code: problem.Conflict, Message: fmt.Sprintf("%s is refused as app %s: %s", repo, name, a.Refused)}
+		case a.Refused == "" && a.Repo != repo:
+			return &problem.Error{Code: problem.Conflict, Message: fmt.Sprintf(
+				"app %s is repository %s's, not %s's (this checkout): rename metadata.name in score.yaml, or build from %s", name, a.Repo, repo, a.Repo)}
+		}
+	}
+	return nil
+}
+
+// checkoutRepo is the forge repository ("owner/name") dir is a clone of, when its origin is this
+// goldenpath's git endpoint (<server>/git/<repo>.git); "" otherwise.
+func checkoutRepo(ctx context.Context, dir, server string) string {
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "remote", "get-url", "origin").Output()
+	if err != nil {
+		return ""
+	}
+	origin, err := url.Parse(strings.TrimSpace(string(out)))
+	if err != nil {
+		return ""
+	}
+	srv, err := url.Parse(server)
+	if err != nil || origin.Host != srv.Host {
+		return ""
+	}
+	repo, ok := strings.CutPrefix(origin.Path, strings.TrimRight(srv.Path, "/")+"/git/")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(repo, "/"), ".git")
 }

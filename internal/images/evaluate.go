@@ -2,6 +2,7 @@ package images
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -15,7 +16,8 @@ func (w *Watcher) evaluate(ctx context.Context, repo string, j job) {
 	}
 	book := rs.book
 	book.begin(!j.full)
-	for tag, d := range j.hints {
+	hints := w.confirm(ctx, repo, j.hints)
+	for tag, d := range hints {
 		book.learn(tag, d)
 	}
 	tags, err := w.src.Tags(ctx, repo)
@@ -23,7 +25,7 @@ func (w *Watcher) evaluate(ctx context.Context, repo string, j job) {
 		w.log.WarnContext(ctx, "listing tags failed; the next event or poll retries", "repository", repo, "error", err)
 		return
 	}
-	tags = withHints(tags, j.hints)
+	tags = withHints(tags, hints)
 	book.keep(tags)
 	ps := &pass{src: w.src, repo: repo, book: book, log: w.log}
 	for _, st := range subs {
@@ -39,6 +41,33 @@ func (w *Watcher) evaluate(ctx context.Context, repo string, j job) {
 		}
 		w.report(ctx, st, c, j.since)
 	}
+}
+
+// confirm asks the registry where each tag an event named points now and keeps the events it confirms,
+// with the registry's digest. An event is only a claim (anyone who reaches a webhook can make one), so
+// an event naming a tag the registry does not have, or a digest the tag does not point at, is refused and
+// logged, and moves nothing; the pass goes on with what the registry lists.
+func (w *Watcher) confirm(ctx context.Context, repo string, hints map[string]string) map[string]string {
+	if len(hints) == 0 {
+		return nil
+	}
+	confirmed := make(map[string]string, len(hints))
+	for tag, claimed := range hints {
+		d, err := w.src.Resolve(ctx, repo, tag)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			w.log.WarnContext(ctx, "push event refused: the registry has no such tag", "repository", repo, "tag", tag, "digest", claimed)
+		case err != nil:
+			w.log.WarnContext(ctx, "push event not confirmed: asking the registry failed; the next event or poll retries",
+				"repository", repo, "tag", tag, "error", err)
+		case claimed != "" && claimed != d:
+			w.log.WarnContext(ctx, "push event refused: the registry has another digest for the tag", "repository", repo,
+				"tag", tag, "digest", claimed, "registry_digest", d)
+		default:
+			confirmed[tag] = d
+		}
+	}
+	return confirmed
 }
 
 // snapshot returns the repository's state and its subscriptions.

@@ -51,9 +51,15 @@ type Options struct {
 	// Workers is how many repositories are evaluated at once; 0 means
 	// DefaultWorkers.
 	Workers int
-	// WebhookSecret, when set, must accompany every webhook request as the
-	// X-Webhook-Secret header or as "Authorization: Bearer <secret>".
+	// WebhookSecret, when set, must accompany every webhook request: as the
+	// X-Webhook-Secret header, as "Authorization: Bearer <secret>", or as
+	// X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body keyed with it>.
 	WebhookSecret Secret
+	// AnonymousWebhooks accepts webhook requests without a secret when
+	// WebhookSecret is empty; otherwise they are refused. Set it only for a
+	// listener that nothing beyond this machine reaches. Events are confirmed
+	// with the registry either way.
+	AnonymousWebhooks bool
 	// ECRHost maps an EventBridge event's account and region to the registry
 	// host of subscriptions; nil means <account>.dkr.ecr.<region>.amazonaws.com.
 	ECRHost func(account, region string) string
@@ -82,6 +88,7 @@ type Watcher struct {
 	onUpdate func(ctx context.Context, sub Subscription, c Candidate) error
 	workers  int
 	secret   Secret
+	open     bool // AnonymousWebhooks
 	ecrHost  func(account, region string) string
 	log      *slog.Logger
 	q        *queue
@@ -119,6 +126,7 @@ func NewWatcher(opts Options) (*Watcher, error) {
 		onUpdate: opts.OnUpdate,
 		workers:  opts.Workers,
 		secret:   opts.WebhookSecret,
+		open:     opts.AnonymousWebhooks,
 		ecrHost:  opts.ECRHost,
 		log:      opts.Logger,
 		q:        newQueue(),

@@ -1,8 +1,10 @@
 package images
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,10 +35,11 @@ func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[redacted]"))
 //	POST /webhooks/ecr       Amazon EventBridge "ECR Image Action" events
 //
 // Both answer 202 with how many pushes were accepted and ignored, 400 naming
-// the field of a payload that cannot be read, 401 without the shared secret.
-// Accepted pushes go through Notify, so the answer never waits for a registry.
-// Without Options.WebhookSecret anyone who reaches them may post: the caller
-// warns when that is more than this machine.
+// the field of a payload that cannot be read, 401 without the shared secret
+// (or its signature of the body), 403 when no secret is configured and
+// Options.AnonymousWebhooks is not set. Accepted pushes go through Notify, so
+// the answer never waits for a registry; each event's tag and digest are
+// confirmed with the registry before anything is reported (see confirm).
 func (w *Watcher) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/registry", w.webhook(parseDistribution))
@@ -56,14 +59,19 @@ type webhookResult struct {
 
 func (w *Watcher) webhook(parse parser) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if !w.authorized(r) {
-			writeProblem(rw, problem.New(problem.Unauthenticated,
-				"webhook secret missing or wrong: send it as X-Webhook-Secret or Authorization: Bearer"))
+		if w.secret == "" && !w.open {
+			writeProblem(rw, problem.New(problem.Forbidden,
+				"registry webhooks are refused: no webhook secret is configured where goldenpath runs, and the listener is reachable beyond this machine"))
 			return
 		}
 		body, err := readBody(rw, r)
 		if err != nil {
 			writeProblem(rw, problem.From(err))
+			return
+		}
+		if !w.authorized(r, body) {
+			writeProblem(rw, problem.New(problem.Unauthenticated,
+				"webhook secret missing or wrong: send it as X-Webhook-Secret or Authorization: Bearer, or sign the body (X-Hub-Signature-256: sha256=<HMAC-SHA256>)"))
 			return
 		}
 		events, ignored, err := parse(body)
@@ -78,11 +86,18 @@ func (w *Watcher) webhook(parse parser) http.Handler {
 	})
 }
 
-// authorized compares the secret in constant time; hashing first makes the
-// comparison independent of the lengths too.
-func (w *Watcher) authorized(r *http.Request) bool {
+// authorized checks the shared secret, or the body's signature made with it,
+// in constant time; hashing first makes the comparison independent of the
+// lengths too.
+func (w *Watcher) authorized(r *http.Request, body []byte) bool {
 	if w.secret == "" {
-		return true
+		return w.open
+	}
+	if sig, ok := strings.CutPrefix(r.Header.Get("X-Hub-Signature-256"), "sha256="); ok {
+		got, err := hex.DecodeString(sig)
+		mac := hmac.New(sha256.New, []byte(w.secret))
+		mac.Write(body)
+		return err == nil && hmac.Equal(got, mac.Sum(nil))
 	}
 	got := r.Header.Get("X-Webhook-Secret")
 	if got == "" {

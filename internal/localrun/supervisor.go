@@ -228,12 +228,25 @@ func (s *Supervisor) appFor(k Key) (*app, error) {
 	if a, ok := s.apps[k]; ok {
 		return a, nil
 	}
-	a, err := newApp(k, filepath.Join(s.dir, k.Environment, k.Name), s.logLimit)
+	dir, err := s.appDir(k)
+	if err != nil {
+		return nil, err
+	}
+	a, err := newApp(k, dir, s.logLimit)
 	if err != nil {
 		return nil, err
 	}
 	s.apps[k] = a
 	return a, nil
+}
+
+// appDir is where an app's files live: <Dir>/<environment>/<name>, for a key of plain names only (DNS
+// labels), so no key reaches outside its own directory.
+func (s *Supervisor) appDir(k Key) (string, error) {
+	if !labelPattern.MatchString(k.Environment) || !labelPattern.MatchString(k.Name) {
+		return "", fmt.Errorf("app %q in environment %q: both must be DNS labels (lowercase letters, digits and -, at most 63)", k.Name, k.Environment)
+	}
+	return filepath.Join(s.dir, k.Environment, k.Name), nil
 }
 
 // Undeploy stops the app's process (gracefully, unless ctx ends first) and forgets the app. Its
@@ -300,7 +313,11 @@ func (s *Supervisor) Logs(k Key) ([]byte, error) {
 	if ok {
 		return a.log.Tail()
 	}
-	out, err := lastBytes(filepath.Join(s.dir, k.Environment, k.Name, logName), s.logLimit)
+	dir, err := s.appDir(k)
+	if err != nil {
+		return nil, err
+	}
+	out, err := lastBytes(filepath.Join(dir, logName), s.logLimit)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("app %s: %w", k, ErrNotDeployed)
 	}

@@ -57,12 +57,13 @@ type Edge interface {
 	CACert() []byte
 }
 
-// Apps is delivery: the apps, where they run, and the images deployed to them.
+// Apps is delivery: the apps, where they run, and the images deployed to them. What may quote an app's
+// own output (its logs) is its team's: p is the caller.
 type Apps interface {
-	List(ctx context.Context) (any, error)
-	Get(ctx context.Context, name string) (any, error)
-	Deployments(ctx context.Context, app string) (any, error)
-	Logs(ctx context.Context, app, env string) ([]byte, error)
+	List(ctx context.Context, p auth.Principal) (any, error)
+	Get(ctx context.Context, p auth.Principal, name string) (any, error)
+	Deployments(ctx context.Context, p auth.Principal, app string) (any, error)
+	Logs(ctx context.Context, p auth.Principal, app, env string) ([]byte, error)
 }
 
 // Status reports the reconciler's view.

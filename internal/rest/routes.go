@@ -46,7 +46,7 @@ func (s *Server) table() []route {
 		{method: "GET", path: "/api/v1/gateway/ca.pem", summary: "The dev gateway's root certificate, to trust its HTTPS.", public: true, handle: s.caCert},
 		{method: "GET", path: "/api/v1/apps", summary: "Apps (repositories with a score.yaml): per environment the pinned image, URLs and what runs.", handle: s.listApps},
 		{method: "GET", path: "/api/v1/apps/{name}", summary: "One app: per environment the pinned image, URLs, local process or Kubernetes rollout.", handle: s.getApp},
-		{method: "GET", path: "/api/v1/apps/{name}/logs", summary: "The tail of a locally run app's output; env defaults to dev.", handle: s.appLogs},
+		{method: "GET", path: "/api/v1/apps/{name}/logs", summary: "The tail of a locally run app's output, for the app's team and admins; env (an environment of platform.yaml) defaults to dev.", handle: s.appLogs},
 		{method: "GET", path: "/api/v1/deployments", summary: "Recent deployments, newest first; app filters.", handle: s.deployments},
 		{method: "GET", path: "/api/v1/users", summary: "List users (admin).", handle: s.listUsers},
 		{method: "POST", path: "/api/v1/users", summary: "Create a user (admin).", body: "user", handle: s.addUser},
@@ -520,24 +520,24 @@ func (s *Server) dnsApply(w http.ResponseWriter, r *http.Request, p auth.Princip
 	return writeJSON(w, http.StatusOK, map[string]any{"plan": plan, "text": plan.String(), "changes": plan.HasChanges()})
 }
 
-func (s *Server) listApps(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	v, err := s.Apps.List(r.Context())
+func (s *Server) listApps(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	v, err := s.Apps.List(r.Context(), p)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, v)
 }
 
-func (s *Server) getApp(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	v, err := s.Apps.Get(r.Context(), r.PathValue("name"))
+func (s *Server) getApp(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	v, err := s.Apps.Get(r.Context(), p, r.PathValue("name"))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, v)
 }
 
-func (s *Server) appLogs(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	b, err := s.Apps.Logs(r.Context(), r.PathValue("name"), r.URL.Query().Get("env"))
+func (s *Server) appLogs(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	b, err := s.Apps.Logs(r.Context(), p, r.PathValue("name"), r.URL.Query().Get("env"))
 	if err != nil {
 		return err
 	}
@@ -546,8 +546,8 @@ func (s *Server) appLogs(w http.ResponseWriter, r *http.Request, _ auth.Principa
 	return err
 }
 
-func (s *Server) deployments(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	v, err := s.Apps.Deployments(r.Context(), r.URL.Query().Get("app"))
+func (s *Server) deployments(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	v, err := s.Apps.Deployments(r.Context(), p, r.URL.Query().Get("app"))
 	if err != nil {
 		return err
 	}

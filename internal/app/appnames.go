@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -294,4 +295,36 @@ func (a *App) findApp(ctx context.Context, cfg *platform.Config, name string) (a
 		}
 	}
 	return appInfo{}, fmt.Errorf("app %s is not in the forge", name)
+}
+
+// buildAppByApp builds the route table when the apps' routes conflict (two apps on one host, a host in
+// no environment): the platform's own routes first, then each app's in the order the apps claimed their
+// names, leaving out (and reporting) an app whose routes the table refuses. A newer app can neither take
+// an older app's host nor knock out everyone's routes.
+func buildAppByApp(cfg *platform.Config, apps []appInfo, routes []edge.AppRoute) (*edge.Table, []string, error) {
+	table, err := edge.Build(cfg, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	byApp := map[string][]edge.AppRoute{}
+	for _, r := range routes {
+		byApp[r.App] = append(byApp[r.App], r)
+	}
+	ordered := slices.Clone(apps)
+	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].ClaimedAt.Before(ordered[j].ClaimedAt) })
+	var kept []edge.AppRoute
+	var problems []string
+	for _, ai := range ordered {
+		own := byApp[ai.Name()]
+		if len(own) == 0 {
+			continue
+		}
+		t, err := edge.Build(cfg, append(slices.Clone(kept), own...))
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: the routes of app %s are left out: %v", ai.Repo, ai.Name(), err))
+			continue
+		}
+		table, kept = t, append(kept, own...)
+	}
+	return table, problems, nil
 }

@@ -113,11 +113,12 @@ func (a *App) computeEdge(ctx context.Context) (*EdgeState, []appInfo, *edge.Tab
 	}
 	table, err := edge.Build(cfg, routes)
 	if err != nil {
-		// Keep the platform's own routes when apps conflict: report, and build without the apps.
-		st.Problems = append(st.Problems, err.Error())
-		if table, err = edge.Build(cfg, nil); err != nil {
+		// Apps conflict: the platform's routes and the older apps' stay, each app in the way is reported.
+		var problems []string
+		if table, problems, err = buildAppByApp(cfg, apps, routes); err != nil {
 			return nil, nil, nil, err
 		}
+		st.Problems = append(st.Problems, problems...)
 	}
 	st.Routes = table.Routes()
 	var dr []dns.Route

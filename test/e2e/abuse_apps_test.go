@@ -512,3 +512,63 @@ func TestAbuseAppsWebhooks(t *testing.T) {
 	}
 	waitPin(t, e, "dev", hooked, "v2")
 }
+
+// appsRouted is a workload named name with one route on host.
+func appsRouted(name, host string) string {
+	return "apiVersion: score.dev/v1b1\nmetadata:\n  name: " + name + "\ncontainers:\n  main:\n    image: .\n" +
+		"service:\n  ports:\n    http:\n      port: 80\n      targetPort: 8080\n" +
+		"resources:\n  route:\n    type: route\n    params:\n      host: " + host + "\n      path: /\n      port: 80\n"
+}
+
+// TestAbuseAppsHostTakeover: search's app declares the host of payments' older app. payments keeps its
+// route (and everyone else theirs); search's app is left out of the routes and reported.
+func TestAbuseAppsHostTakeover(t *testing.T) {
+	e := start(t, startOptions{})
+	c := appsTeams(e)
+	ctx := context.Background()
+	sfx := suffix()
+	shop, squat, other := "shop-"+sfx, "squat-"+sfx, "other-"+sfx
+	host := shop + ".dev.goldenpathidp.io"
+	commit := func(repo, score string) {
+		t.Helper()
+		if _, _, err := e.app.Forge.CreateRepoWithCommit(ctx, repo, "main", forge.CommitOptions{Message: "app",
+			Author: forge.Signature{Name: "dev", Email: "dev@example.com"}, Changes: []forge.Change{{Path: "score.yaml", Content: []byte(score)}}}); err != nil {
+			t.Fatal(err)
+		}
+		e.app.KickEdge()
+	}
+	commit("payments/shop", appsRouted(shop, host))
+	appsWaitApp(t, e, c.paydev, shop, "payments/shop")
+	commit("search/other", appsRouted(other, other+".dev.goldenpathidp.io"))
+	appsWaitApp(t, e, c.seadev, other, "search/other")
+	commit("search/squat", appsRouted(squat, host))
+	appsWaitApp(t, e, c.seadev, squat, "search/squat")
+
+	type route struct{ Host, AppName string }
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var view struct {
+			Routes   []route  `json:"routes"`
+			Problems []string `json:"problems"`
+		}
+		e.must(200, "GET", "/api/v1/edge", c.seadev, nil).json(t, &view)
+		owners := map[string][]string{}
+		for _, r := range view.Routes {
+			owners[r.Host] = append(owners[r.Host], r.AppName)
+		}
+		reported := strings.Contains(strings.Join(view.Problems, "\n"), squat)
+		if reported {
+			if got := owners[host]; len(got) != 1 || got[0] != shop {
+				t.Errorf("%s is routed to %v, want payments' %s only", host, got, shop)
+			}
+			if got := owners[other+".dev.goldenpathidp.io"]; len(got) != 1 {
+				t.Errorf("search's unrelated app lost its route to the conflict: %v", view.Routes)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the host conflict was never reported against %s: %+v", squat, view)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -419,6 +420,14 @@ func (a *App) firstRender(ctx context.Context, app, env, tag, digest string) ([]
 		files, err := a.renderApp(ctx, st.cfg, ai, env, tag, digest, edgeFiles)
 		if err != nil {
 			return nil, err
+		}
+		// The edge's files in the overlay (the app's Ingress, sign-in) go in the same commit: the overlay's
+		// kustomization lists them, and the edge's own commit of them may not have landed yet.
+		dir := edge.AppDir(env, app)
+		for p, b := range edgeFiles {
+			if path.Dir(p) == dir && path.Base(p) != score.KustomizationFile {
+				files[p] = b
+			}
 		}
 		var out []forge.Change
 		for p, b := range files {

@@ -310,11 +310,12 @@ func checkAppHolder(ctx context.Context, c *client, dir, name string) error {
 		return err
 	}
 	for _, a := range apps {
-		switch {
-		case a.Name != name:
-		case a.Refused != "" && a.Repo == repo:
+		if a.Name == name && a.Refused != "" && a.Repo == repo {
 			return &problem.Error{Code: problem.Conflict, Message: fmt.Sprintf("%s is refused as app %s: %s", repo, name, a.Refused)}
-		case a.Refused == "" && a.Repo != repo:
+		}
+	}
+	for _, a := range apps {
+		if a.Name == name && a.Refused == "" && a.Repo != repo {
 			return &problem.Error{Code: problem.Conflict, Message: fmt.Sprintf(
 				"app %s is repository %s's, not %s's (this checkout): rename metadata.name in score.yaml, or build from %s", name, a.Repo, repo, a.Repo)}
 		}

@@ -194,6 +194,21 @@ func (a *App) checkAppPush(ctx context.Context, p forge.PendingPush) error {
 	if p.Repo == PlatformRepo {
 		return nil
 	}
+	err := a.checkAppNames(ctx, p)
+	var refused *pushRefused
+	if err != nil && !errors.As(err, &refused) {
+		a.log.Error("checking a push's app name", "repo", p.Repo, "subject", p.Subject, "err", err)
+		return errors.New("goldenpath could not check score.yaml's app name; try again")
+	}
+	return err
+}
+
+// pushRefused is why a push may not land, for the developer.
+type pushRefused struct{ msg string }
+
+func (e *pushRefused) Error() string { return e.msg }
+
+func (a *App) checkAppNames(ctx context.Context, p forge.PendingPush) error {
 	for _, u := range p.Updates {
 		if u.Ref != "refs/heads/"+change.MainBranch || u.New == forge.ZeroSHA {
 			continue
@@ -214,15 +229,15 @@ func (a *App) checkAppPush(ctx context.Context, p forge.PendingPush) error {
 			return err
 		}
 		if reason := reservedAppName(cfg, w.Metadata.Name); reason != "" {
-			return fmt.Errorf("score.yaml: metadata.name: %s; choose another name", reason)
+			return &pushRefused{fmt.Sprintf("score.yaml: metadata.name: %s; choose another name", reason)}
 		}
 		c, err := a.claimForPush(ctx, w.Metadata.Name, p.Repo)
 		if err != nil {
 			return err
 		}
 		if c.Repo != p.Repo {
-			return fmt.Errorf("score.yaml: metadata.name: app name %q is taken: repository %s claimed it first (%s); choose another name",
-				c.Name, c.Repo, c.ClaimedAt.Format(time.RFC3339))
+			return &pushRefused{fmt.Sprintf("score.yaml: metadata.name: app name %q is taken: repository %s claimed it first (%s); choose another name",
+				c.Name, c.Repo, c.ClaimedAt.Format(time.RFC3339))}
 		}
 	}
 	return nil

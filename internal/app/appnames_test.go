@@ -57,3 +57,16 @@ func TestLogsSinceTheClaim(t *testing.T) {
 		t.Errorf("a log from before the claim: %q, want nothing", got)
 	}
 }
+
+// TestLoopbackURL: anonymous registry webhooks are allowed only when nothing beyond this machine reaches
+// the listener (see openDelivery).
+func TestLoopbackURL(t *testing.T) {
+	for u, want := range map[string]bool{
+		"http://127.0.0.1:7070": true, "http://localhost:7070": true, "http://[::1]:7070": true,
+		"http://0.0.0.0:7070": false, "http://10.0.0.5:7070": false, "http://[::]:7070": false, "http://goldenpath.example:7070": false,
+	} {
+		if got := loopbackURL(u); got != want {
+			t.Errorf("loopbackURL(%s) = %v, want %v", u, got, want)
+		}
+	}
+}

@@ -304,6 +304,11 @@ func TestAbuseAppsNameClash(t *testing.T) {
 	if after, _ := payRepo.ResolveRef(ctx, "main"); after != before {
 		t.Errorf("the refused push moved main from %s to %s", before, after)
 	}
+	// A name that is a Kubernetes or platform namespace is nobody's.
+	appsRepo(t, e, "search/system")
+	if _, out, err := appsPushSource(t, e, "seadev", c.seadev, "search/system", appsScore("kube-system", false)); err == nil || !strings.Contains(out, "reserved") {
+		t.Errorf("a push naming its app kube-system: err=%v, want a refusal saying the name is reserved:\n%s", err, out)
+	}
 	// A push elsewhere (a branch) is not an app and is not refused.
 	if out, err := appsGit(dir, "push", "origin", "HEAD:refs/heads/wip"); err != nil {
 		t.Errorf("pushing a branch with the same score.yaml: %v\n%s", err, out)

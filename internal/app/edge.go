@@ -161,11 +161,13 @@ func (a *App) syncEdge(ctx context.Context) error {
 	// Delivery (which images are watched, what runs) follows the apps whether or not the rendered files
 	// below can be committed now.
 	a.syncDelivery(ctx, st.cfg, apps)
-	files, err := a.renderTree(ctx, st, apps, table)
-	if err != nil {
-		return err
-	}
-	return a.commitGenerated(ctx, files)
+	// Rendered in main's turn, from the pins on the tip it commits on: an image written back meanwhile is
+	// rendered too, never undone by a render made before it landed.
+	base := len(st.Problems)
+	return a.commitGenerated(ctx, func() (map[string][]byte, error) {
+		st.Problems = st.Problems[:base]
+		return a.renderTree(ctx, st, apps, table)
+	})
 }
 
 func dnsOptions(cfg *platform.Config) dns.Options {
@@ -249,9 +251,14 @@ func withHeader(p string, b []byte) []byte {
 }
 
 // commitGenerated commits the rendered files to main when they differ from what is there, removing files
-// goldenpath generated earlier that are no longer rendered. It retries when main moves meanwhile.
-func (a *App) commitGenerated(ctx context.Context, files map[string][]byte) error {
+// goldenpath generated earlier that are no longer rendered. It renders again and retries when main moves
+// meanwhile.
+func (a *App) commitGenerated(ctx context.Context, render func() (map[string][]byte, error)) error {
 	_, changed, err := a.commitMain(ctx, "committing rendered files", func(main string) ([]forge.Change, string, error) {
+		files, err := render()
+		if err != nil {
+			return nil, "", err
+		}
 		changes, err := a.generatedChanges(ctx, main, files)
 		return changes, fmt.Sprintf("goldenpath: render %d generated file(s)\n\nThe edge (routes, TLS, sign-in), DNS Terraform and app overlays, from platform.yaml and the apps' score.yaml.", len(changes)), err
 	})

@@ -496,8 +496,8 @@ func TestAbuseAppsWebhooks(t *testing.T) {
 		}
 		deadline := time.Now().Add(15 * time.Second)
 		for !strings.Contains(e.log(), "tag="+f.tag) || !strings.Contains(e.log(), "push event refused") {
-			if k, _ := e.app.Platform.ReadFile(ctx, "main", kustomization); !strings.Contains(string(k), "newTag: v1\n") {
-				t.Fatalf("an event naming %s moved the pin:\n%s", f.why, k)
+			if k, err := e.app.Platform.ReadFile(ctx, "main", kustomization); err != nil || !strings.Contains(string(k), "newTag: v1\n") {
+				t.Fatalf("an event naming %s moved the pin (%v):\n%s", f.why, err, k)
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("the event naming %s was never refused in the log", f.why)

@@ -314,7 +314,7 @@ func (a *App) open(ctx context.Context, host string) error {
 	})
 	req = request.New(a.Platform, a.Changes, st)
 	a.Requests = req
-	a.changeRouter = &changeRouter{platform: a.Changes, forge: a.Forge, store: st}
+	a.changeRouter = &changeRouter{platform: a.Changes, forge: a.Forge, store: st, log: a.log.With("component", "change")}
 	if err := a.openDelivery(ctx); err != nil {
 		return err
 	}

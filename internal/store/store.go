@@ -273,6 +273,7 @@ type Store interface {
 
 	Tasks
 	Deployments
+	CommitPushers
 
 	Close() error
 }
@@ -369,4 +370,13 @@ type Tasks interface {
 	ClaimTask(ctx context.Context, now time.Time) (Task, bool, error)
 	AddTaskEvent(ctx context.Context, e *TaskEvent) error
 	TaskEvents(ctx context.Context, taskID string, after int64) ([]TaskEvent, error)
+}
+
+// CommitPushers records who pushed each commit of a forge repository first. Git's author fields are
+// whatever a client wrote; the pusher is the authenticated user, which four-eyes review relies on.
+type CommitPushers interface {
+	// RecordPushers records pusher for each of shas in repo; a commit already recorded keeps its first pusher.
+	RecordPushers(ctx context.Context, repo, pusher string, shas []string, at time.Time) error
+	// Pushers returns the recorded pusher of each of shas that has one.
+	Pushers(ctx context.Context, repo string, shas []string) (map[string]string, error)
 }

@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"secrets and meta", secretsAndMeta},
 		{"tasks", tasks},
 		{"deployments", deployments},
+		{"commit pushers", commitPushers},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -375,5 +376,47 @@ func deployments(t *testing.T, s store.Store) {
 	}
 	if _, err := s.UpdateDeployment(ctx, 999_999, func(*store.Deployment) error { return nil }); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("an unknown deployment: got %v, want ErrNotFound", err)
+	}
+}
+
+func commitPushers(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	if err := s.RecordPushers(ctx, "platform", "alice", []string{"a1", "a2"}, now); err != nil {
+		t.Fatal(err)
+	}
+	// A later push of the same commits (to another branch, by someone else) does not change who pushed them first.
+	if err := s.RecordPushers(ctx, "platform", "bob", []string{"a2", "b1"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordPushers(ctx, "payments/orders", "carol", []string{"a1"}, now); err != nil {
+		t.Fatal(err)
+	}
+	many := make([]string, 1200) // more than one lookup batch
+	for i := range many {
+		many[i] = fmt.Sprintf("m%04d", i)
+	}
+	if err := s.RecordPushers(ctx, "platform", "dave", many, now); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Pushers(ctx, "platform", append([]string{"a1", "a2", "b1", "unknown"}, many...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a1": "alice", "a2": "alice", "b1": "bob"}
+	for _, m := range many {
+		want[m] = "dave"
+	}
+	if len(got) != len(want) {
+		t.Errorf("Pushers returned %d commits, want %d", len(got), len(want))
+	}
+	for sha, w := range want {
+		if got[sha] != w {
+			t.Errorf("pusher of %s = %q, want %q", sha, got[sha], w)
+		}
+	}
+	other, err := s.Pushers(ctx, "payments/orders", []string{"a1", "a2"})
+	if err != nil || len(other) != 1 || other["a1"] != "carol" {
+		t.Errorf("Pushers(payments/orders) = %v, %v; want only a1 by carol (repositories are separate)", other, err)
 	}
 }

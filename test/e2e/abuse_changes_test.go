@@ -16,7 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"github.com/jackc/pgx/v5"
 
+	"github.com/goldenpathidp/goldenpath/internal/app"
 	"github.com/goldenpathidp/goldenpath/internal/contract"
 )
 
@@ -336,4 +338,54 @@ func TestAbuseChangeRequestSideEffects(t *testing.T) {
 		v := e.must(200, "GET", "/api/v1/requests/s3.dev.later", tm.seadev, nil)
 		return strings.Contains(string(v.body), fmt.Sprintf("change request #%d by seadev now touches this request", n))
 	})
+}
+
+// Issue 10, case 3: handing over a database rotates its password and ends the previous owners' sessions.
+func TestAbuseDatabaseTransferRotatesPassword(t *testing.T) {
+	pgURL := postgresURL(t)
+	e := start(t, startOptions{config: func(c *app.Config) {
+		c.Getenv = func(k string) string {
+			if k == "GOLDENPATH_POSTGRES_URL" {
+				return pgURL
+			}
+			return ""
+		}
+	}})
+	tm := twoTeams(e)
+	ctx := context.Background()
+	name := "ledger-" + suffix()
+	id := "rds.dev." + name
+	e.approveAndMerge(e.file(tm.alice, contractDoc("RDSRequest", name, "alice", "payments", "dev", "  engine: postgres\n  size: small\n")), tm.paula)
+	e.waitPhase(id, "Ready", 30*time.Second)
+	old := e.credentials(id, tm.alice)
+	held, err := pgx.Connect(ctx, str(old, "secrets", "url"))
+	if err != nil {
+		t.Fatalf("connecting as the first owners: %v", err)
+	}
+	defer held.Close(ctx)
+	if _, err := held.Exec(ctx, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('data')"); err != nil {
+		t.Fatal(err)
+	}
+
+	e.approveAndMerge(e.file(tm.alice, contractDoc("RDSRequest", name, "seadev", "search", "dev", "  engine: postgres\n  size: small\n")), tm.paula)
+	waitFor(t, 30*time.Second, "the database's new password", func() bool {
+		r := e.call("GET", "/api/v1/requests/"+id+"/credentials", tm.seadev, nil)
+		return r.status == 200 && r.field(t, "phase") == "Ready" && r.field(t, "secrets", "url") != str(old, "secrets", "url")
+	})
+	fresh := e.credentials(id, tm.seadev)
+	if _, err := pgx.Connect(ctx, str(old, "secrets", "url")); err == nil {
+		t.Error("the previous owners' password still connects after the transfer")
+	}
+	if err := held.Ping(ctx); err == nil {
+		t.Error("the previous owners' open session survived the transfer")
+	}
+	conn, err := pgx.Connect(ctx, str(fresh, "secrets", "url"))
+	if err != nil {
+		t.Fatalf("connecting as the new owners: %v", err)
+	}
+	defer conn.Close(ctx)
+	var v string
+	if err := conn.QueryRow(ctx, "SELECT v FROM kept").Scan(&v); err != nil || v != "data" {
+		t.Errorf("the data after the transfer: %q, %v", v, err)
+	}
 }

@@ -26,11 +26,11 @@ func TestUserCommands(t *testing.T) {
 	if tok := strings.TrimSpace(c.ok(admin, "user", "token", "issue", "list")); !strings.HasPrefix(tok, "gp_") {
 		t.Errorf("user token issue list printed %q", tok)
 	}
-	short := strings.TrimSpace(c.ok(alice, "user", "token", "alice", "--ttl", "1m", "--description", "short"))
+	short := strings.TrimSpace(c.ok(alice, "user", "token", "alice", "--ttl", "10m", "--description", "short"))
 
 	// A short-lived token cannot mint a longer one; with no --ttl the new one ends with it.
 	if _, errs, code := c.run(short, "user", "token", "alice", "--ttl", "720h"); code != 3 || !strings.Contains(errs, "is longer than the credential you are using has left") {
-		t.Errorf("a longer ttl from a 1m token: exit %d, %s", code, errs)
+		t.Errorf("a longer ttl from a 10m token: exit %d, %s", code, errs)
 	}
 	c.ok(short, "user", "token", "alice")
 

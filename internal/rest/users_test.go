@@ -129,15 +129,15 @@ func TestUserAndTokenRoutes(t *testing.T) {
 
 func TestTokenLifecycleOverREST(t *testing.T) {
 	e := newUsersEnv(t)
-	// A 30-second token cannot mint a longer one, nor one that never expires.
-	short := e.call("POST", "/api/v1/users/alice/tokens", e.token["alice"], map[string]any{"ttl": "30s", "description": "short"})
+	// A five-minute token cannot mint a longer one, nor one that never expires.
+	short := e.call("POST", "/api/v1/users/alice/tokens", e.token["alice"], map[string]any{"ttl": "5m", "description": "short"})
 	var minted struct {
 		Token     string    `json:"token"`
 		ID        string    `json:"id"`
 		ExpiresAt time.Time `json:"expiresAt"`
 	}
 	if short.status != 201 || json.Unmarshal([]byte(short.body), &minted) != nil {
-		t.Fatalf("minting a 30s token: %d %s", short.status, short.body)
+		t.Fatalf("minting a 5m token: %d %s", short.status, short.body)
 	}
 	if got := e.call("POST", "/api/v1/users/alice/tokens", minted.Token, map[string]any{"ttl": "720h"}); got.status != 400 ||
 		!strings.Contains(got.body, "ttl: 720h0m0s is longer than the credential you are using has left") || !strings.Contains(got.body, `"field": "ttl"`) {
@@ -148,7 +148,7 @@ func TestTokenLifecycleOverREST(t *testing.T) {
 	}
 	got := e.call("POST", "/api/v1/users/alice/tokens", minted.Token, nil)
 	if got.status != 201 || json.Unmarshal([]byte(got.body), &child) != nil || child.ExpiresAt == nil || child.ExpiresAt.After(minted.ExpiresAt) {
-		t.Errorf("no ttl from a 30s token: got %d %s, want a token expiring by %s", got.status, got.body, minted.ExpiresAt)
+		t.Errorf("no ttl from a 5m token: got %d %s, want a token expiring by %s", got.status, got.body, minted.ExpiresAt)
 	}
 
 	// Listing shows ids, descriptions and dates, never a token or a hash.

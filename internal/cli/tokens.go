@@ -47,10 +47,13 @@ func tokenCmd(g *globals) *cobra.Command {
 		c.Flags().StringVar(&desc, "description", "", "what the token is for")
 	}
 	token := &cobra.Command{
-		Use:   "token NAME | token list [USER] | token revoke ID",
+		Use:   "token NAME",
 		Short: "Issue (admin, or yourself; printed once), list and revoke API tokens",
-		Args:  cobra.ExactArgs(1),
-		RunE:  issue,
+		Long: "`user token NAME` issues a token for NAME (admins for anyone, everyone for themselves); it is printed once.\n" +
+			"A token never outlives the one you are using: without --ttl it expires when yours does.\n" +
+			"`user token list [USER]` and `user token revoke ID` list and revoke tokens.",
+		Args: cobra.ExactArgs(1),
+		RunE: issue,
 	}
 	flags(token)
 	issueCmd := &cobra.Command{

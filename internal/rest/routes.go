@@ -458,7 +458,7 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
-	s.audit(r, p, "user.add", u.Name)
+	s.audit(r, p, "user.add", "user/"+u.Name)
 	return writeJSON(w, http.StatusCreated, u)
 }
 

@@ -197,8 +197,17 @@ func TestTokenLifecycleOverREST(t *testing.T) {
 		t.Errorf("a deleted user's token: got %d %s", got.status, got.body)
 	}
 
+	if got := e.call("POST", "/api/v1/users", e.token["root"], map[string]any{"name": "dora", "roles": []string{"developer"}}); got.status != 201 {
+		t.Fatalf("adding dora: %d %s", got.status, got.body)
+	}
+
 	log, _ := e.store.AuditLog(context.Background(), 100)
-	want := map[string]bool{"token.issue": false, "token.list": false, "token.revoke": false, "user.update": false, "user.delete": false}
+	for _, a := range log {
+		if !strings.HasPrefix(a.Target, "user/") {
+			t.Errorf("audit entry %+v: want the target user/<name>", a)
+		}
+	}
+	want := map[string]bool{"user.add": false, "token.issue": false, "token.list": false, "token.revoke": false, "user.update": false, "user.delete": false}
 	for _, a := range log {
 		if _, ok := want[a.Action]; ok {
 			want[a.Action] = true

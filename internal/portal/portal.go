@@ -45,6 +45,7 @@ type Identifier func(r *http.Request) (p auth.Principal, ok bool, err error)
 // Store is the part of goldenpath's observed state the portal reads.
 type Store interface {
 	GetUser(ctx context.Context, name string) (store.User, error)
+	ListUsers(ctx context.Context) ([]store.User, error)
 	TokenByHash(ctx context.Context, hash []byte) (store.Token, error)
 	GetRequest(ctx context.Context, id string) (store.Request, error)
 	ListRequests(ctx context.Context, f store.RequestFilter) ([]store.Request, error)
@@ -69,6 +70,14 @@ type ChangeRequests interface {
 // Requests proposes deleting a request through a change request.
 type Requests interface {
 	Delete(ctx context.Context, p auth.Principal, id contract.ID) (request.Filed, error)
+}
+
+// Users lists and revokes tokens and changes and deletes users, deciding who may (auth.Service does).
+type Users interface {
+	Tokens(ctx context.Context, caller auth.Principal, user string) ([]store.Token, error)
+	Revoke(ctx context.Context, caller auth.Principal, id string) (store.Token, error)
+	DeleteUser(ctx context.Context, caller auth.Principal, name string) (int, error)
+	ChangeUser(ctx context.Context, caller auth.Principal, name string, ch auth.UserChange) (store.User, error)
 }
 
 // Catalog is the part of the software catalog the portal reads.
@@ -113,6 +122,7 @@ type Options struct {
 	Store       Store
 	Changes     ChangeRequests
 	Requests    Requests // optional: without it requests cannot be deleted from the portal
+	Users       Users    // optional: without it the account and user pages are unavailable
 	Catalog     Catalog
 	Templates   Templates
 	Source      TemplateSource // optional
@@ -210,6 +220,11 @@ func (s *Server) routes() *http.ServeMux {
 	page("GET /changes", s.changeList)
 	page("GET /changes/{number}", s.changePage)
 	action("POST /changes/{number}/{verb}", s.changeAction)
+	page("GET /users", s.userList)
+	page("GET /users/{name}", s.userPage)
+	action("POST /users/{name}/set", s.userSet)
+	action("POST /users/{name}/delete", s.userDelete)
+	action("POST /tokens/{id}/revoke", s.tokenRevoke)
 	mux.HandleFunc("/", s.notFound)
 	return mux
 }

@@ -223,6 +223,15 @@ type Store interface {
 	TouchToken(ctx context.Context, id string, at time.Time) error
 	DeleteToken(ctx context.Context, id string) error
 	ListTokens(ctx context.Context, user string) ([]Token, error)
+	// GetToken returns a token by its ID.
+	GetToken(ctx context.Context, id string) (Token, error)
+	// ChangeUser reads user name, lets fn change it and writes it back, in one transaction that also gives
+	// fn every other user, so rules across users (keep one admin) hold when two changes race. Nothing is
+	// written if fn fails; the name cannot change.
+	ChangeUser(ctx context.Context, name string, fn func(u *User, others []User) error) (User, error)
+	// DeleteUser deletes user name and all their tokens in one transaction, after check (given the user and
+	// every other user) allows it; it returns the number of tokens deleted.
+	DeleteUser(ctx context.Context, name string, check func(u User, others []User) error) (int, error)
 
 	// CreateChange assigns c.Number.
 	CreateChange(ctx context.Context, c *Change) error

@@ -19,6 +19,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"users and tokens", usersAndTokens},
+		{"changing and deleting users", changeAndDeleteUsers},
+		{"user changes race", userChangesRace},
 		{"change requests", changes},
 		{"requests and events", requests},
 		{"work queue", queue},
@@ -59,6 +61,155 @@ func usersAndTokens(t *testing.T, s store.Store) {
 	}
 	if _, err := s.TokenByHash(ctx, []byte("nope")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown token: got %v", err)
+	}
+}
+
+func changeAndDeleteUsers(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, u := range []store.User{
+		{Name: "alice", Roles: []string{store.RoleDeveloper}, Teams: []string{"payments"}, CreatedAt: time.Now()},
+		{Name: "bob", Roles: []string{store.RoleAdmin}, CreatedAt: time.Now()},
+	} {
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp := time.Now().Add(time.Hour).Round(0)
+	for _, tok := range []store.Token{
+		{ID: "a1", User: "alice", Hash: []byte("ha1"), Description: "laptop", CreatedAt: time.Now()},
+		{ID: "a2", User: "alice", Hash: []byte("ha2"), CreatedAt: time.Now(), ExpiresAt: &exp},
+		{ID: "b1", User: "bob", Hash: []byte("hb1"), CreatedAt: time.Now()},
+	} {
+		if err := s.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.GetToken(ctx, "a2")
+	if err != nil || got.User != "alice" || got.ExpiresAt == nil || !got.ExpiresAt.Equal(exp) {
+		t.Errorf("GetToken(a2) = %+v, %v; want alice's token expiring at %s", got, err, exp)
+	}
+	if _, err := s.GetToken(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetToken(unknown): got %v, want ErrNotFound", err)
+	}
+
+	// ChangeUser sees the other users and writes what fn leaves.
+	u, err := s.ChangeUser(ctx, "alice", func(u *store.User, others []store.User) error {
+		if len(others) != 1 || others[0].Name != "bob" {
+			t.Errorf("others = %+v, want just bob", others)
+		}
+		u.Roles, u.Teams = []string{store.RoleApprover}, []string{"search", "payments"}
+		u.Name = "mallory" // the name cannot change
+		return nil
+	})
+	if err != nil || u.Name != "alice" {
+		t.Fatalf("ChangeUser = %+v, %v", u, err)
+	}
+	got2, _ := s.GetUser(ctx, "alice")
+	if len(got2.Roles) != 1 || got2.Roles[0] != store.RoleApprover || len(got2.Teams) != 2 || got2.Teams[0] != "search" {
+		t.Errorf("after ChangeUser: %+v", got2)
+	}
+	if _, err := s.GetUser(ctx, "mallory"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ChangeUser renamed the user: GetUser(mallory) = %v", err)
+	}
+	boom := errors.New("refused")
+	if _, err := s.ChangeUser(ctx, "alice", func(u *store.User, _ []store.User) error {
+		u.Roles = []string{store.RoleAdmin}
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Errorf("ChangeUser with a failing fn: got %v, want its error", err)
+	}
+	if got3, _ := s.GetUser(ctx, "alice"); got3.Roles[0] != store.RoleApprover {
+		t.Errorf("a refused change was written: %+v", got3)
+	}
+	if _, err := s.ChangeUser(ctx, "nobody", func(*store.User, []store.User) error { return nil }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ChangeUser(unknown): got %v, want ErrNotFound", err)
+	}
+
+	// DeleteUser asks check first and takes every token of the user with it, and only theirs.
+	if _, err := s.DeleteUser(ctx, "alice", func(store.User, []store.User) error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("DeleteUser refused by check: got %v", err)
+	}
+	if _, err := s.GetUser(ctx, "alice"); err != nil {
+		t.Errorf("a refused delete removed the user: %v", err)
+	}
+	n, err := s.DeleteUser(ctx, "alice", func(u store.User, others []store.User) error {
+		if u.Name != "alice" || len(others) != 1 {
+			t.Errorf("check got %+v and %+v", u, others)
+		}
+		return nil
+	})
+	if err != nil || n != 2 {
+		t.Errorf("DeleteUser = %d, %v; want 2 tokens deleted", n, err)
+	}
+	if _, err := s.GetUser(ctx, "alice"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted user: GetUser = %v", err)
+	}
+	for _, h := range []string{"ha1", "ha2"} {
+		if _, err := s.TokenByHash(ctx, []byte(h)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a deleted user's token %s still authenticates: %v", h, err)
+		}
+	}
+	if toks, err := s.ListTokens(ctx, "alice"); err != nil || len(toks) != 0 {
+		t.Errorf("a deleted user's tokens: %+v, %v", toks, err)
+	}
+	if _, err := s.TokenByHash(ctx, []byte("hb1")); err != nil {
+		t.Errorf("another user's token went too: %v", err)
+	}
+	if _, err := s.DeleteUser(ctx, "alice", nil); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleting twice: got %v, want ErrNotFound", err)
+	}
+}
+
+// userChangesRace demotes two admins at once, each change allowed only if another admin remains: one must
+// lose, so an admin is left.
+func userChangesRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, name := range []string{"ann", "ben"} {
+		if err := s.CreateUser(ctx, store.User{Name: name, Roles: []string{store.RoleAdmin}, CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lastAdmin := errors.New("last admin")
+	keepOne := func(others []store.User) error {
+		for _, o := range others {
+			if len(o.Roles) > 0 && o.Roles[0] == store.RoleAdmin {
+				return nil
+			}
+		}
+		return lastAdmin
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, name := range []string{"ann", "ben"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i == 0 {
+				_, errs[i] = s.ChangeUser(ctx, name, func(u *store.User, others []store.User) error {
+					u.Roles = []string{store.RoleDeveloper}
+					return keepOne(others)
+				})
+			} else {
+				_, errs[i] = s.DeleteUser(ctx, name, func(_ store.User, others []store.User) error { return keepOne(others) })
+			}
+		}()
+	}
+	wg.Wait()
+	users, err := s.ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admins := 0
+	for _, u := range users {
+		if u.Roles[0] == store.RoleAdmin {
+			admins++
+		}
+	}
+	if admins != 1 {
+		t.Errorf("after racing demote and delete: %d admins (%+v), errors %v; want exactly 1", admins, users, errs)
+	}
+	if (errs[0] == nil) == (errs[1] == nil) || (!errors.Is(errs[0], lastAdmin) && !errors.Is(errs[1], lastAdmin)) {
+		t.Errorf("errors = %v; want exactly one 'last admin'", errs)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goldenpathidp/goldenpath/internal/auth"
 	"github.com/goldenpathidp/goldenpath/internal/change"
 	"github.com/goldenpathidp/goldenpath/internal/edge"
 	"github.com/goldenpathidp/goldenpath/internal/forge"
@@ -32,7 +33,7 @@ import (
 )
 
 // botUser is goldenpath's own identity: it pulls images to run them and watches the registry.
-const botUser = "goldenpath-bot"
+const botUser = auth.BotUser
 
 // deliveryRuntime holds the delivery's moving parts.
 type deliveryRuntime struct {

@@ -169,6 +169,9 @@ func makeRunDir(parent string, private []string) (string, error) {
 		return "", fmt.Errorf("RunDir: %w", err)
 	}
 	for _, p := range private {
+		if p, err = filepath.Abs(p); err != nil {
+			return "", fmt.Errorf("RunDir: %w", err)
+		}
 		if rp, err := filepath.EvalSymlinks(p); err == nil && within(real, rp) {
 			return "", fmt.Errorf("RunDir %s is inside %s: the apps' directories must be outside goldenpath's data", parent, p)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -86,7 +87,8 @@ func requireMechanisms(t *testing.T, opts sandbox.Options, landlock, ownUser boo
 }
 
 // TestAppsCannotReachGoldenpath deploys an app that tries to read and write goldenpath's data directory,
-// another app's directory and log, goldenpath's and the other app's environment, and to signal them;
+// another app's directory and log, goldenpath's and the other app's environment, to signal them and to
+// connect to a Unix socket private to goldenpath's user;
 // every attempt must be refused by the kernel (not fail for want of the file), under each mechanism alone
 // and both together, while the app's own directory stays usable.
 func TestAppsCannotReachGoldenpath(t *testing.T) {
@@ -111,6 +113,16 @@ func TestAppsCannotReachGoldenpath(t *testing.T) {
 			if err := os.WriteFile(otherFile, []byte("the other app's data"), 0o600); err != nil {
 				t.Fatal(err)
 			}
+			// A socket of goldenpath's user, private to it, like an ssh agent's.
+			sockDir := t.TempDir()
+			if err := os.Chmod(sockDir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			agent, err := net.Listen("unix", filepath.Join(sockDir, "agent.sock"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer agent.Close()
 			me := strconv.Itoa(os.Getpid())
 			forbidden := map[string][]string{
 				"PROBE_READ": {
@@ -120,14 +132,15 @@ func TestAppsCannotReachGoldenpath(t *testing.T) {
 					other.Home, otherFile,
 					"/proc/" + me + "/environ", "/proc/" + strconv.Itoa(otherSt.PID) + "/environ",
 				},
-				"PROBE_WRITE":  {filepath.Join(data, "goldenpath.db"), filepath.Join(data, "secret.key"), otherFile},
-				"PROBE_CREATE": {filepath.Join(data, "planted"), filepath.Join(data, "apps", "planted"), filepath.Join(other.Home, "planted")},
-				"PROBE_SIGNAL": {me, strconv.Itoa(otherSt.PID)},
+				"PROBE_WRITE":   {filepath.Join(data, "goldenpath.db"), filepath.Join(data, "secret.key"), otherFile},
+				"PROBE_CREATE":  {filepath.Join(data, "planted"), filepath.Join(data, "apps", "planted"), filepath.Join(other.Home, "planted")},
+				"PROBE_SIGNAL":  {me, strconv.Itoa(otherSt.PID)},
+				"PROBE_CONNECT": {agent.Addr().String()},
 			}
 			env := map[string]string{}
 			for k, paths := range forbidden {
 				for _, p := range paths {
-					if k != "PROBE_SIGNAL" && k != "PROBE_CREATE" {
+					if k == "PROBE_READ" || k == "PROBE_WRITE" || k == "PROBE_CONNECT" {
 						if _, err := os.Stat(p); err != nil {
 							t.Fatalf("the target %s must exist, or a refusal proves nothing: %v", p, err)
 						}

@@ -148,6 +148,10 @@ func (j *Jail) Release() {
 	delete(j.s.used, j.uid)
 }
 
+// noUnixSockets says whether the app must be kept from creating Unix sockets: when it runs as goldenpath's
+// user and Landlock does not control connecting to them by path (before ABI 9).
+func (j *Jail) noUnixSockets() bool { return j.uid < 0 && j.s.landlock < 9 }
+
 // UID is the user the app runs as, -1 for goldenpath's own.
 func (j *Jail) UID() int { return j.uid }
 
@@ -163,6 +167,9 @@ func (j *Jail) String() string {
 	if j.uid >= 0 {
 		s += fmt.Sprintf("uid %d", j.uid)
 	}
+	if j.noUnixSockets() {
+		s += ", no Unix sockets"
+	}
 	return s
 }
 
@@ -173,6 +180,9 @@ type spec struct {
 	UID      int    `json:"uid"` // -1: stay
 	GID      int    `json:"gid"`
 	Landlock int    `json:"landlock"` // ABI; 0: none
+	// NoUnixSockets denies creating Unix sockets: set when nothing else keeps the app from the sockets of
+	// goldenpath's user (no user switch, and a Landlock older than ABI 9).
+	NoUnixSockets bool `json:"noUnixSockets"`
 }
 
 // Command is the command that runs binary (which must be under BinDir) confined in the jail, with env as
@@ -182,7 +192,8 @@ func (j *Jail) Command(binary string, env []string) (*exec.Cmd, error) {
 	if rel, err := filepath.Rel(j.BinDir, binary); err != nil || !filepath.IsLocal(rel) {
 		return nil, fmt.Errorf("binary %s: it must be under the jail's %s", binary, j.BinDir)
 	}
-	arg, err := json.Marshal(spec{Binary: binary, WorkDir: j.WorkDir, UID: j.uid, GID: j.gid, Landlock: j.s.landlock})
+	arg, err := json.Marshal(spec{Binary: binary, WorkDir: j.WorkDir, UID: j.uid, GID: j.gid, Landlock: j.s.landlock,
+		NoUnixSockets: j.noUnixSockets()})
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,11 @@ func launch(arg string) error {
 			return err
 		}
 	}
+	if sp.NoUnixSockets {
+		if err := denyUnixSockets(); err != nil {
+			return err
+		}
+	}
 	// A change of user clears the parent-death signal goldenpath asked for: ask again, then make sure
 	// goldenpath did not die in between.
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0); err != nil {

@@ -160,6 +160,12 @@ func (s *Sandbox) String() string {
 		parts = append(parts, fmt.Sprintf("a user of its own per app (ids from %d)", s.firstID))
 	} else if s.landlock > 0 {
 		parts = append(parts, fmt.Sprintf("as goldenpath's user (uid %d)", os.Geteuid()))
+		if s.landlock < 9 {
+			parts = append(parts, "no Unix sockets (seccomp)")
+		}
+		if s.landlock < 6 {
+			parts = append(parts, "signals to goldenpath's user's processes are not blocked (Landlock ABI 6 would)")
+		}
 	}
 	if len(parts) == 0 {
 		return "none"

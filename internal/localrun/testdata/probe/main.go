@@ -1,5 +1,5 @@
 // Command probe is an app that tries what a hostile app would: it reads, writes and signals what the
-// PROBE_* variables name (one path or pid a line) and reports how each attempt ended at GET /, as JSON.
+// PROBE_* variables name (one path or pid a line; CONNECT names Unix sockets) and reports how each attempt ended at GET /, as JSON.
 // goldenpath's local runtime tests deploy it to check that the sandbox stops every attempt.
 package main
 
@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -40,6 +41,13 @@ func main() {
 	}
 	for _, p := range lines("PROBE_CREATE") {
 		try("create "+p, create(p))
+	}
+	for _, p := range lines("PROBE_CONNECT") {
+		c, err := net.Dial("unix", p)
+		if err == nil {
+			c.Close()
+		}
+		try("connect "+p, err)
 	}
 	for _, s := range lines("PROBE_SIGNAL") {
 		pid, err := strconv.Atoi(s)

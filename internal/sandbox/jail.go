@@ -148,9 +148,8 @@ func (j *Jail) Release() {
 	delete(j.s.used, j.uid)
 }
 
-// noUnixSockets says whether the app must be kept from creating Unix sockets: when it runs as goldenpath's
-// user and Landlock does not control connecting to them by path (before ABI 9).
-func (j *Jail) noUnixSockets() bool { return j.uid < 0 && j.s.landlock < 9 }
+// noUnixSockets says whether the app must be kept from creating Unix sockets.
+func (j *Jail) noUnixSockets() bool { return j.s.noUnixSockets() }
 
 // UID is the user the app runs as, -1 for goldenpath's own.
 func (j *Jail) UID() int { return j.uid }
@@ -180,8 +179,7 @@ type spec struct {
 	UID      int    `json:"uid"` // -1: stay
 	GID      int    `json:"gid"`
 	Landlock int    `json:"landlock"` // ABI; 0: none
-	// NoUnixSockets denies creating Unix sockets: set when nothing else keeps the app from the sockets of
-	// goldenpath's user (no user switch, and a Landlock older than ABI 9).
+	// NoUnixSockets denies creating Unix sockets, for when nothing else keeps the app from others' sockets.
 	NoUnixSockets bool `json:"noUnixSockets"`
 }
 

@@ -156,21 +156,29 @@ func (s *Sandbox) String() string {
 	if s.landlock > 0 {
 		parts = append(parts, fmt.Sprintf("Landlock ABI %d", s.landlock))
 	}
-	if s.switchUser {
+	switch {
+	case s.switchUser:
 		parts = append(parts, fmt.Sprintf("a user of its own per app (ids from %d)", s.firstID))
-	} else if s.landlock > 0 {
+	case s.landlock > 0:
 		parts = append(parts, fmt.Sprintf("as goldenpath's user (uid %d)", os.Geteuid()))
-		if s.landlock < 9 {
-			parts = append(parts, "no Unix sockets (seccomp)")
-		}
 		if s.landlock < 6 {
 			parts = append(parts, "signals to goldenpath's user's processes are not blocked (Landlock ABI 6 would)")
 		}
-	}
-	if len(parts) == 0 {
+	default:
 		return "none"
 	}
+	if s.noUnixSockets() {
+		parts = append(parts, "no Unix sockets (seccomp)")
+	}
 	return strings.Join(parts, ", ")
+}
+
+// noUnixSockets says whether apps must be kept from creating Unix sockets, because nothing else keeps
+// them from sockets of others: abstract ones before Landlock ABI 6 scopes them (they have no permissions),
+// and, for an app running as goldenpath's user, ones by path before Landlock ABI 9 controls them (an ssh
+// agent's, Docker's).
+func (s *Sandbox) noUnixSockets() bool {
+	return s.landlock < 6 || !s.switchUser && s.landlock < 9
 }
 
 // Landlock is the Landlock ABI apps are confined with, 0 when Landlock is not used.

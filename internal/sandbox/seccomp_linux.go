@@ -8,10 +8,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Before Landlock ABI 9, Landlock does not control connecting to Unix sockets by path, so an app running as
-// goldenpath's user could reach every socket that user can: an ssh or gpg agent, a desktop session's bus,
-// Docker's socket for a member of its group. Without a user switch to stop that, a seccomp filter denies
-// creating Unix sockets at all (socketpair, which reaches no one, stays allowed).
+// Abstract Unix sockets have no permissions: before Landlock ABI 6 scopes them, any app could connect to
+// one another process listens on. And before ABI 9, Landlock does not control connecting to Unix sockets by
+// path, so an app running as goldenpath's user could reach every socket that user can: an ssh or gpg agent,
+// a desktop session's bus, Docker's socket for a member of its group. Where nothing else stops that, a
+// seccomp filter denies creating Unix sockets at all (socketpair, which reaches no one, stays allowed).
 
 // auditArch is the seccomp architecture of the native system calls; calls of another one (a 32-bit entry
 // point) are refused, since the filter below only knows the native numbers.

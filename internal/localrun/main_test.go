@@ -110,6 +110,9 @@ func pushMutated(img v1.Image, ref string, labels map[string]string) (string, er
 		return "", err
 	}
 	cf = cf.DeepCopy()
+	if cf.Config.Labels == nil {
+		cf.Config.Labels = map[string]string{}
+	}
 	for k, v := range labels {
 		cf.Config.Labels[k] = v
 	}

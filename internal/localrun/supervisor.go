@@ -313,8 +313,9 @@ func (s *Supervisor) appFor(k Key) (*app, error) {
 	return a, nil
 }
 
-// Undeploy stops the app's process (gracefully, unless ctx ends first) and forgets the app. Its
-// log stays on disk and can still be read with Logs. Undeploying an unknown app does nothing.
+// Undeploy stops the app's process (gracefully, unless ctx ends first), removes its binaries and working
+// directory and forgets the app. Its log stays on disk and can still be read with Logs. Undeploying an
+// unknown app does nothing.
 func (s *Supervisor) Undeploy(ctx context.Context, k Key) error {
 	s.mu.Lock()
 	a, ok := s.apps[k]

@@ -182,6 +182,13 @@ func TestAppsCannotReachGoldenpath(t *testing.T) {
 			if logs, _ := f.sup.Logs(localrun.Key{Environment: "dev", Name: "probe"}); !strings.Contains(string(logs), "confined by ") {
 				t.Errorf("the app's log does not say how it is confined:\n%s", logs)
 			}
+			// The apps' directories are scratch space outside the data directory: Close removes them.
+			if err := f.sup.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			if _, err := os.Stat(filepath.Dir(filepath.Dir(r.Home))); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the apps' directory after Close: got %v, want it removed", err)
+			}
 		})
 	}
 }

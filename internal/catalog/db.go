@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/goldenpathidp/goldenpath/internal/dbfile"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -94,6 +95,9 @@ func OpenWith(ctx context.Context, path string, read Reader, log *slog.Logger, o
 }
 
 func openDB(ctx context.Context, path string) (*sql.DB, error) {
+	if err := dbfile.Prepare(path); err != nil {
+		return nil, fmt.Errorf("opening catalog %s: %w", path, err)
+	}
 	q := url.Values{}
 	// A large page cache and memory-mapped reads keep lookups off the read(2) path: at a hundred thousand
 	// entities the default 2 MB cache turns every lookup into several system calls. The map is SQLite's

@@ -68,6 +68,7 @@ func TestParseErrors(t *testing.T) {
 		{"missing team", strings.Replace(rdsOrders, "  team: payments\n", "", 1), []string{"metadata.team: is required"}},
 		{"missing owner", strings.Replace(rdsOrders, "  owner: alice\n", "", 1), []string{"metadata.owner: is required"}},
 		{"bad engine", strings.Replace(rdsOrders, "engine: postgres", "engine: mysql", 1), []string{"spec.engine", "postgres"}},
+		{"duplicate key", strings.Replace(rdsOrders, "  size: small\n", "  size: small\n  size: xlarge\n", 1), []string{"f.yaml:11: spec.size:", `key "size" at line 11 repeats line 10`}},
 		{"eks ttl too long", "apiVersion: goldenpath.io/v1\nkind: EKSRequest\nmetadata: {name: c, owner: a, team: t, environment: dev}\nspec: {size: small, ttl: 500h}\n", []string{"spec.ttl", "at most 168h"}},
 	}
 	for _, tt := range tests {

@@ -103,10 +103,12 @@ func (c *Catalog) RefreshAs(ctx context.Context, p auth.Principal, id string) er
 	return nil
 }
 
-// DeleteAs deletes the entity with uid for a user who may (see above). An entity still in its location's
-// files comes back on that location's next refresh, as in Backstage; no other location can claim it first.
+// DeleteAs deletes the entity with uid for a user who may (see above). An entity its location still
+// provides comes back when that location is read, as in Backstage; it is read again at once, so no other
+// location can claim the freed name in between.
 func (c *Catalog) DeleteAs(ctx context.Context, p auth.Principal, uid string) (Ref, error) {
 	var ref Ref
+	reread := ""
 	err := c.update(ctx, func(ix *indexer) error {
 		var id, orphanedAt int64
 		var key, source string
@@ -140,9 +142,19 @@ func (c *Catalog) DeleteAs(ctx context.Context, p auth.Principal, uid string) (R
 		if err := c.mayDelete(p, &e, source, orphanedAt != 0, loc, by); err != nil {
 			return err
 		}
+		if loc != nil && loc.Type == "url" && orphanedAt == 0 {
+			reread = loc.ID
+		}
 		return ix.remove(ctx, []int64{id})
 	})
-	return ref, err
+	if err != nil || reread == "" {
+		return ref, err
+	}
+	var problems EntityErrors
+	if err := c.Refresh(ctx, reread); err != nil && !errors.As(err, &problems) && !errors.Is(err, ErrLocationNotFound) {
+		c.log.Warn("reading a location again after one of its entities was deleted", "location", reread, "entity", ref.String(), "err", err)
+	}
+	return ref, nil
 }
 
 // mayChange decides whether p may register, remove or refresh loc (registered by by).

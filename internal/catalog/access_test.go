@@ -58,8 +58,19 @@ func TestAPIDeleteNeedsTheOwner(t *testing.T) {
 	if r := a.call("DELETE", "/api/catalog/entities/by-uid/"+ledger, nil, a.dev); r.status != http.StatusNoContent {
 		t.Fatalf("alice deleting her ledger = %d %s", r.status, r.body)
 	}
+	// Deleting an entity its file still holds: it is read again at once (a new uid), still team-a's, and
+	// team-b's file claiming the name gets no moment to take it.
 	if r := a.call("DELETE", "/api/catalog/entities/by-uid/"+orders.Metadata.UID, nil, a.admin); r.status != http.StatusNoContent {
 		t.Fatalf("an admin deleting orders = %d %s", r.status, r.body)
+	}
+	if got := mustGet(t, a.c, "component:orders"); got.Metadata.UID == orders.Metadata.UID || got.Spec["owner"] != "team-a" {
+		t.Fatalf("after the delete orders = uid %s owned by %v, want team-a's file read again (a new uid)", got.Metadata.UID, got.Spec["owner"])
+	}
+	if r := a.call("POST", "/api/catalog/refresh", map[string]string{"entityRef": "component:default/search"}, a.other); r.status != http.StatusOK {
+		t.Fatalf("team-b refreshing its location = %d %s", r.status, r.body)
+	}
+	if got := mustGet(t, a.c, "component:orders"); got.Spec["owner"] != "team-a" {
+		t.Fatalf("orders owned by %v after team-b's refresh, want team-a", got.Spec["owner"])
 	}
 	search := mustGet(t, a.c, "component:search").Metadata.UID
 	if r := a.call("DELETE", "/api/catalog/entities/by-uid/"+search, nil, a.other); r.status != http.StatusNoContent {

@@ -377,6 +377,7 @@ func TestAPIByUIDAndRefs(t *testing.T) {
 		t.Fatalf("registering = %d %s", r.status, r.body)
 	}
 	uid = mustGet(t, a.c, "component:indexer").Metadata.UID
+	a.files.set("/teams/team-b/catalog-info.yaml", component("crawler", "team-b")) // else it would be read again at once
 	if r := a.call("DELETE", "/api/catalog/entities/by-uid/"+uid, nil, a.other); r.status != http.StatusNoContent {
 		t.Fatalf("DELETE by-uid = %d %s, want 204", r.status, r.body)
 	}

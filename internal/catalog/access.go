@@ -179,12 +179,12 @@ func (c *Catalog) mayChange(p auth.Principal, loc Location, by, verb string) *ap
 	if by != "" && by == p.Name {
 		return nil
 	}
-	registrant := "goldenpath itself"
-	if by != "" {
-		registrant = by
+	if by == "" {
+		return notAllowed("you may not %s location %s: it is in a repository no team owns and has no recorded registrant; only admins may %s it",
+			verb, name, verb)
 	}
 	return notAllowed("you may not %s location %s: it is in a repository no team owns and was registered by %s; only they and admins may %s it",
-		verb, name, registrant, verb)
+		verb, name, by, verb)
 }
 
 // mayDelete decides whether p may delete e, provided by source and (unless it is an orphan of a removed

@@ -104,12 +104,24 @@ func (c *Catalog) RefreshAs(ctx context.Context, p auth.Principal, id string) er
 }
 
 // DeleteAs deletes the entity with uid for a user who may (see above). An entity its location still
-// provides comes back when that location is read, as in Backstage; it is read again at once, so no other
-// location can claim the freed name in between.
+// provides comes back when that location is read, as in Backstage; here the location is read again in the
+// same transaction as the delete, so no other location can claim the freed name in between.
 func (c *Catalog) DeleteAs(ctx context.Context, p auth.Principal, uid string) (Ref, error) {
+	// Read the providing location's files first, outside the write.
+	var reread *crawlResult
+	loc, err := c.entityLocation(ctx, uid)
+	if err != nil {
+		return Ref{}, err
+	}
+	if loc.Type == "url" {
+		unlock := c.lockLocation(loc.ID)
+		defer unlock()
+		if res, err := c.crawl(ctx, loc); err == nil {
+			reread = &res
+		}
+	}
 	var ref Ref
-	reread := ""
-	err := c.update(ctx, func(ix *indexer) error {
+	err = c.update(ctx, func(ix *indexer) error {
 		var id, orphanedAt int64
 		var key, source string
 		var locID sql.NullString
@@ -127,7 +139,7 @@ func (c *Catalog) DeleteAs(ctx context.Context, p auth.Principal, uid string) (R
 			return fmt.Errorf("decoding %s: %w", key, err)
 		}
 		ref = e.Ref()
-		var loc *Location
+		var current *Location
 		var by string
 		if locID.Valid {
 			l := Location{ID: locID.String}
@@ -136,25 +148,43 @@ func (c *Catalog) DeleteAs(ctx context.Context, p auth.Principal, uid string) (R
 				return fmt.Errorf("looking up the location of %s: %w", key, err)
 			}
 			if err == nil {
-				loc = &l
+				current = &l
 			}
 		}
-		if err := c.mayDelete(p, &e, source, orphanedAt != 0, loc, by); err != nil {
+		if err := c.mayDelete(p, &e, source, orphanedAt != 0, current, by); err != nil {
 			return err
 		}
-		if loc != nil && loc.Type == "url" && orphanedAt == 0 {
-			reread = loc.ID
+		if err := ix.remove(ctx, []int64{id}); err != nil {
+			return err
 		}
-		return ix.remove(ctx, []int64{id})
+		if reread == nil || current == nil || current.ID != loc.ID || orphanedAt != 0 {
+			return nil
+		}
+		_, _, err = c.writeCrawl(ctx, ix, loc, reread, c.opts.Now().UnixNano())
+		return err
 	})
-	if err != nil || reread == "" {
-		return ref, err
+	return ref, err
+}
+
+// entityLocation returns the location providing the entity with uid; a zero Location when it has none.
+func (c *Catalog) entityLocation(ctx context.Context, uid string) (Location, error) {
+	var loc Location
+	var id sql.NullString
+	err := c.db.QueryRowContext(ctx, `SELECT location_id FROM entities WHERE uid = ?`, uid).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return loc, fmt.Errorf("uid %s: %w", uid, ErrNotFound)
 	}
-	var problems EntityErrors
-	if err := c.Refresh(ctx, reread); err != nil && !errors.As(err, &problems) && !errors.Is(err, ErrLocationNotFound) {
-		c.log.Warn("reading a location again after one of its entities was deleted", "location", reread, "entity", ref.String(), "err", err)
+	if err != nil {
+		return loc, fmt.Errorf("looking up uid %s: %w", uid, err)
 	}
-	return ref, nil
+	if !id.Valid {
+		return loc, nil
+	}
+	loc, err = c.Location(ctx, id.String)
+	if errors.Is(err, ErrLocationNotFound) {
+		return Location{}, nil
+	}
+	return loc, err
 }
 
 // mayChange decides whether p may register, remove or refresh loc (registered by by).

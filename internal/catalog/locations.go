@@ -71,22 +71,11 @@ func (c *Catalog) store(ctx context.Context, loc Location, res *crawlResult, by 
 	if err := c.claimLocation(ctx, tx, loc, by, create, now); err != nil {
 		return nil, 0, err
 	}
-	stored, kept, err := ix.apply(ctx, loc.ID, len(res.claims), func(i int) *prepared { return prepareClaim(res.claims[i]) },
-		&res.errs, now)
-	if err != nil {
-		return nil, 0, err
-	}
-	for ref := range kept {
-		res.keep[ref] = true
-	}
-	orphaned, err := c.orphanMissing(ctx, ix, loc.ID, res.keep, res.unread, now)
+	stored, orphaned, err := c.writeCrawl(ctx, ix, loc, res, now)
 	if err != nil {
 		return nil, 0, err
 	}
 	changes := ix.written + orphaned
-	if err := recordStatus(ctx, tx, loc.ID, res.errs, now); err != nil {
-		return nil, 0, err
-	}
 	if dryRun {
 		for _, e := range stored {
 			e.Metadata.UID, e.Metadata.Etag = "", ""
@@ -104,6 +93,27 @@ func (c *Catalog) store(ctx context.Context, loc Location, res *crawlResult, by 
 		c.log.Info("entities orphaned", "location", loc.ID, "count", orphaned, "removed", c.opts.OrphanGrace == 0)
 	}
 	return stored, changes, nil
+}
+
+// writeCrawl stores a crawl's claims for loc with ix, orphans what the location no longer provides and
+// records its status; it returns the entities as stored and how many were orphaned.
+func (c *Catalog) writeCrawl(ctx context.Context, ix *indexer, loc Location, res *crawlResult, now int64) ([]*Entity, int, error) {
+	stored, kept, err := ix.apply(ctx, loc.ID, len(res.claims), func(i int) *prepared { return prepareClaim(res.claims[i]) },
+		&res.errs, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	for ref := range kept {
+		res.keep[ref] = true
+	}
+	orphaned, err := c.orphanMissing(ctx, ix, loc.ID, res.keep, res.unread, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := recordStatus(ctx, ix.tx, loc.ID, res.errs, now); err != nil {
+		return nil, 0, err
+	}
+	return stored, orphaned, nil
 }
 
 func (c *Catalog) claimLocation(ctx context.Context, tx *sql.Tx, loc Location, by string, create bool, now int64) error {

@@ -318,7 +318,7 @@ func (a *App) open(ctx context.Context, host string) error {
 	if err := a.openDelivery(ctx); err != nil {
 		return err
 	}
-	if a.Catalog, err = catalog.Open(ctx, filepath.Join(dir, "catalog.db"), a.readForgeFile, a.log); err != nil {
+	if a.Catalog, err = catalog.OpenWith(ctx, filepath.Join(dir, "catalog.db"), a.readForgeFile, a.log, catalog.Options{Owner: a.catalogOwner}); err != nil {
 		return err
 	}
 	a.closers = append(a.closers, a.Catalog.Close)

@@ -114,8 +114,13 @@ func (c scaffoldChanges) OpenBranch(ctx context.Context, u scaffold.User, repo, 
 // scaffoldCatalog registers locations and fetches entities for the catalog actions.
 type scaffoldCatalog struct{ a *App }
 
-func (c scaffoldCatalog) Register(ctx context.Context, target string) ([]string, error) {
-	loc, entities, existed, err := c.a.Catalog.AddLocation(ctx, "url", target, false)
+// Register registers target for the task's user, with the rights that user has in the catalog API.
+func (c scaffoldCatalog) Register(ctx context.Context, u scaffold.User, target string) ([]string, error) {
+	p, err := c.a.principal(ctx, u.Name)
+	if err != nil {
+		return nil, err
+	}
+	loc, entities, existed, err := c.a.Catalog.AddLocationAs(ctx, p, "url", target, false)
 	var partial catalog.EntityErrors
 	if errors.As(err, &partial) && len(entities) > 0 {
 		// Registered: the valid entities are in; the location's status lists the others' problems.
@@ -126,7 +131,7 @@ func (c scaffoldCatalog) Register(ctx context.Context, target string) ([]string,
 		return nil, err
 	}
 	if existed {
-		if err := c.a.Catalog.Refresh(ctx, loc.ID); err != nil && !errors.As(err, &partial) {
+		if err := c.a.Catalog.RefreshAs(ctx, p, loc.ID); err != nil && !errors.As(err, &partial) {
 			return nil, err
 		}
 		if entities, err = c.a.Catalog.LocationEntities(ctx, loc.ID); err != nil {

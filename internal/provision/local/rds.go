@@ -33,9 +33,7 @@ type RDS struct {
 var _ reconcile.Provisioner = (*RDS)(nil)
 
 // DatabaseName is the database (and role) of an RDSRequest: "<databaseName>_<environment>".
-func DatabaseName(r *contract.Request) string {
-	return r.DatabaseName() + "_" + strings.ReplaceAll(r.Metadata.Environment, "-", "_")
-}
+func DatabaseName(r *contract.Request) string { return r.PostgresName() }
 
 func (p *RDS) serverURL(cfg *platform.Config) string {
 	getenv := p.Getenv

@@ -32,7 +32,7 @@ type S3 struct {
 var _ reconcile.Provisioner = (*S3)(nil)
 
 // BucketName is the bucket of an S3Request: "<name>-<environment>".
-func BucketName(r *contract.Request) string { return r.Metadata.Name + "-" + r.Metadata.Environment }
+func BucketName(r *contract.Request) string { return r.BucketName() }
 
 func (p *S3) options(r *contract.Request, cfg *platform.Config) objectstore.BucketOptions {
 	return objectstore.BucketOptions{Versioning: r.Spec.Versioning, QuotaBytes: int64(cfg.SizeClasses.S3[r.Spec.Size].QuotaGB) << 30, Tags: labels(r)}

@@ -13,8 +13,9 @@ import (
 
 // Catalog is what the catalog actions need of goldenpath's catalog.
 type Catalog interface {
-	// Register adds a location (a URL of a catalog-info.yaml) and returns the refs of its entities.
-	Register(ctx context.Context, target string) ([]string, error)
+	// Register adds a location (a URL of a catalog-info.yaml) for the task's user, with that user's rights in
+	// the catalog, and returns the refs of its entities.
+	Register(ctx context.Context, u scaffold.User, target string) ([]string, error)
 	// Fetch returns an entity as a JSON object; a missing entity is an error wrapping ErrEntityNotFound.
 	Fetch(ctx context.Context, ref, defaultKind, defaultNamespace string) (map[string]any, error)
 }
@@ -47,7 +48,7 @@ func CatalogRegister(cat Catalog) scaffold.Action {
 			if ac.DryRun {
 				return dryRunRegister(ac, target)
 			}
-			refs, err := cat.Register(ctx, target)
+			refs, err := cat.Register(ctx, ac.User, target)
 			if err != nil {
 				if ac.Bool("optional", false) {
 					ac.Logf("Could not register %s (optional): %v", target, err)

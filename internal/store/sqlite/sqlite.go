@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goldenpathidp/goldenpath/internal/dbfile"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -32,6 +33,10 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path and applies pending migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
+	// The store holds hashed tokens, encrypted secrets and the audit log: only goldenpath's user reads it.
+	if err := dbfile.Prepare(path); err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
 	q := url.Values{}
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)

@@ -97,8 +97,11 @@ func (e *Engine) RenderTracked(name, text string, vars map[string]any, o RenderO
 	switch {
 	case st.taint.all && strings.TrimSpace(out) != "":
 		secret = []string{out}
-	case !st.taint.all:
+	case !st.taint.all && len(st.taint.parts) > 0:
 		secret = nonBlank(st.taint.parts)
+	}
+	if len(secret) == 0 {
+		secret = nil
 	}
 	return out, secret, nil
 }

@@ -38,13 +38,13 @@ func escapes(t *testing.T, w *Workspace, outside string) {
 	t.Helper()
 	abs := strings.TrimPrefix(outside, "/")
 	files := []File{
-		{Path: deep + "/l", Symlink: up},                                     // -> the workspace
-		{Path: deep + "/victim", Symlink: "l/" + up + abs + "/victim.txt"},   // -> outside/victim.txt
-		{Path: deep + "/new", Symlink: "l/" + up + abs + "/new.txt"},         // -> outside/new.txt (not there yet)
-		{Path: deep + "/dir", Symlink: "l/" + up + abs},                      // -> outside
-		{Path: deep + "/environ", Symlink: "l/" + up + "proc/self/environ"},  // -> /proc/self/environ
-		{Path: deep + "/later", Symlink: up + abs + "/victim.txt"},           // inside, until moved up
-		{Path: "dotdot/x/l", Symlink: "../../" + deep + "/l/" + up + abs},    // through ".."
+		{Path: deep + "/l", Symlink: up},                                    // -> the workspace
+		{Path: deep + "/victim", Symlink: "l/" + up + abs + "/victim.txt"},  // -> outside/victim.txt
+		{Path: deep + "/new", Symlink: "l/" + up + abs + "/new.txt"},        // -> outside/new.txt (not there yet)
+		{Path: deep + "/dir", Symlink: "l/" + up + abs},                     // -> outside
+		{Path: deep + "/environ", Symlink: "l/" + up + "proc/self/environ"}, // -> /proc/self/environ
+		{Path: deep + "/later", Symlink: up + abs + "/victim.txt"},          // inside, until moved up
+		{Path: "dotdot/x/l", Symlink: "../../" + deep + "/l/" + up + abs},   // through ".."
 		{Path: "keep.txt", Content: []byte("mine")},
 	}
 	if _, _, err := w.WriteTree(".", files, false); err != nil {

@@ -7,18 +7,23 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/problem"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
+	"github.com/goldenpathidp/goldenpath/internal/secrets"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 )
 
-// taskEvents persists a run's progress as Backstage task events and wakes subscribers.
+// taskEvents persists a run's progress as Backstage task events and wakes subscribers. At the end of
+// each step it keeps what the run computed from secrets (encrypted, with the task's secrets), so that an
+// attempt resuming after a restart or a retry still hides it.
 type taskEvents struct {
-	m  *Manager
-	id string
+	m   *Manager
+	id  string
+	red *scaffold.Redactor
 }
 
 func (e *taskEvents) Log(ctx context.Context, stepID, message string) {
@@ -28,6 +33,49 @@ func (e *taskEvents) Log(ctx context.Context, stepID, message string) {
 func (e *taskEvents) StepStatus(ctx context.Context, stepID, status string) {
 	e.m.event(ctx, e.id, "log", map[string]any{"stepId": stepID, "status": status,
 		"message": fmt.Sprintf("step %s %s", stepID, status)})
+	if status != scaffold.StatusProcessing {
+		e.m.saveDerived(ctx, e.id, e.red)
+	}
+}
+
+func derivedName(id string) string { return "task/" + id + "/derived" }
+
+// saveDerived keeps the values a task computed from its secrets, if there are new ones.
+func (m *Manager) saveDerived(ctx context.Context, id string, red *scaffold.Redactor) {
+	if !red.Changed() {
+		return
+	}
+	b, _ := json.Marshal(red.Values())
+	if err := m.o.Vault.Put(ctx, derivedName(id), secrets.Value(b), "goldenpath"); err != nil {
+		m.log.Warn("keeping a task's derived secrets", "task", id, "err", err)
+	}
+}
+
+// loadDerived returns a Redactor holding what earlier attempts of a task computed from its secrets.
+func (m *Manager) loadDerived(ctx context.Context, id string) *scaffold.Redactor {
+	var values []string
+	if raw, _, err := m.o.Vault.Get(ctx, derivedName(id)); err == nil {
+		_ = json.Unmarshal([]byte(raw.Reveal()), &values)
+	}
+	red := scaffold.NewRedactor(values...)
+	red.Changed() // what was loaded is already kept
+	return red
+}
+
+// logUsed is how many bytes of log a task's earlier attempts recorded: the limit is the task's, not each
+// attempt's.
+func (m *Manager) logUsed(ctx context.Context, id string) int64 {
+	evs, err := m.o.Store.TaskEvents(ctx, id, 0)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, e := range evs {
+		if e.Type == "log" {
+			n += int64(len(e.Body))
+		}
+	}
+	return n
 }
 
 func (m *Manager) event(ctx context.Context, id, typ string, body map[string]any) {
@@ -106,6 +154,7 @@ func (m *Manager) execute(ctx context.Context, t store.Task) {
 	stop := m.heartbeat(runCtx, t.ID)
 	res, err := m.o.Runner.Execute(runCtx, run)
 	stop()
+	m.saveDerived(context.WithoutCancel(ctx), t.ID, run.Redactor)
 	switch {
 	case ctx.Err() != nil:
 		// The process is stopping: leave the task processing; the next start resumes it.
@@ -153,8 +202,10 @@ func (m *Manager) prepare(ctx context.Context, t store.Task, spec taskSpec, stat
 	for _, s := range state.Steps {
 		done[s.ID] = s
 	}
+	red := m.loadDerived(ctx, t.ID)
 	return scaffold.Run{TaskID: t.ID, Template: spec.Goldenpath.Template, Source: &forgeSource{repo: repo, spec: src, cache: m.cache},
-		Values: values, Secrets: sec, User: user, Workspace: ws, Events: &taskEvents{m: m, id: t.ID}, Done: done}, nil
+		Values: values, Secrets: sec, User: user, Workspace: ws, WorkspaceBytes: m.o.WorkspaceBytes,
+		Events: &taskEvents{m: m, id: t.ID, red: red}, Done: done, Redactor: red, LogUsed: m.logUsed(ctx, t.ID)}, nil
 }
 
 func (m *Manager) heartbeat(ctx context.Context, id string) func() {
@@ -186,6 +237,7 @@ func (m *Manager) saveState(ctx context.Context, id string, res scaffold.Result,
 // finish records a task's end, its completion event, and cleans up what it no longer needs.
 func (m *Manager) finish(ctx context.Context, id, status string, res *scaffold.Result, errMsg string) {
 	ctx = context.WithoutCancel(ctx)
+	errMsg = scaffold.Clip(errMsg, scaffold.MaxMessageBytes)
 	var state taskState
 	_, err := m.o.Store.UpdateTask(ctx, id, func(t *store.Task) error {
 		_ = json.Unmarshal([]byte(t.State), &state)
@@ -217,13 +269,15 @@ func (m *Manager) finish(ctx context.Context, id, status string, res *scaffold.R
 		// A failed task keeps its workspace and secrets so that a retry can resume it.
 		_ = os.RemoveAll(filepath.Join(m.o.Dir, id))
 		_ = m.o.Vault.Delete(ctx, secretName(id))
+		_ = m.o.Vault.Delete(ctx, derivedName(id))
 	}
 	m.log.Info("task finished", "task", id, "status", status)
 }
 
-// Cancel stops a task: an open one at once, a running one at its next step boundary.
+// Cancel stops a task: an open one at once, a running one at its next step boundary. Its creator and
+// admins may; its teams see it but may not (403); anyone else is told it does not exist (404).
 func (m *Manager) Cancel(ctx context.Context, id string, user scaffold.User) error {
-	t, err := m.Get(ctx, id)
+	t, err := m.Task(ctx, id, user)
 	if err != nil {
 		return err
 	}
@@ -247,9 +301,10 @@ func (m *Manager) Cancel(ctx context.Context, id string, user scaffold.User) err
 	return nil
 }
 
-// Retry runs a failed or cancelled task again, resuming after the steps that completed.
+// Retry runs a failed or cancelled task again, resuming after the steps that completed. Who may is as for
+// Cancel.
 func (m *Manager) Retry(ctx context.Context, id string, user scaffold.User, newSecrets map[string]string) error {
-	t, err := m.Get(ctx, id)
+	t, err := m.Task(ctx, id, user)
 	if err != nil {
 		return err
 	}
@@ -293,11 +348,48 @@ func hasRole(u scaffold.User, role string) bool {
 	return false
 }
 
-// Get returns a task.
+// Get returns a task, whoever asks (for goldenpath's own use; users go through Task).
 func (m *Manager) Get(ctx context.Context, id string) (store.Task, error) {
 	t, err := m.o.Store.GetTask(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return t, problem.New(problem.NotFound, "task %s does not exist", id)
+		return t, notFound(id)
 	}
 	return t, err
+}
+
+func notFound(id string) error { return problem.New(problem.NotFound, "task %s does not exist", id) }
+
+// CanRead tells whether u may see task t (its spec, state, log and events): its creator, members of the
+// teams its creator was in when creating it, and admins.
+func CanRead(t store.Task, u scaffold.User) bool {
+	if t.CreatedBy == u.Ref || hasRole(u, "admin") {
+		return true
+	}
+	for _, team := range t.Teams {
+		if slices.Contains(u.Teams, team) {
+			return true
+		}
+	}
+	return false
+}
+
+// Task returns a task for u to see. A task u may not read answers as one that does not exist (404), so
+// that another team cannot even learn which tasks exist.
+func (m *Manager) Task(ctx context.Context, id string, u scaffold.User) (store.Task, error) {
+	t, err := m.Get(ctx, id)
+	if err != nil {
+		return store.Task{}, err
+	}
+	if !CanRead(t, u) {
+		return store.Task{}, notFound(id)
+	}
+	return t, nil
+}
+
+// ListTasks lists the tasks u may read that f selects.
+func (m *Manager) ListTasks(ctx context.Context, u scaffold.User, f store.TaskFilter) ([]store.Task, int, error) {
+	if !hasRole(u, "admin") {
+		f.ReadableBy = &store.TaskReader{Ref: u.Ref, Teams: u.Teams}
+	}
+	return m.o.Store.ListTasks(ctx, f)
 }

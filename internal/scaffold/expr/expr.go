@@ -262,3 +262,47 @@ func Redact(s string, secrets []string) string {
 	}
 	return strings.NewReplacer(pairs...).Replace(s)
 }
+
+// SyntaxError is a string of a template that does not parse.
+type SyntaxError struct {
+	Path   string // where the string is, e.g. "spec.steps[0].input.message"
+	Source string // the string (cut at 200 bytes)
+	Err    error
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("%s: %s: %v", e.Path, e.Source, e.Err) }
+func (e *SyntaxError) Unwrap() error { return e.Err }
+
+// Check parses every string of v (a step's input or `if`, a template's output) as Evaluate would, without
+// evaluating anything, and returns a SyntaxError for each string that does not parse (a syntax error, an
+// unknown filter), its path under the given one.
+func Check(v any, path string) []*SyntaxError {
+	var errs []*SyntaxError
+	var walk func(v any, path string, depth int)
+	walk = func(v any, path string, depth int) {
+		if depth > 100 {
+			return
+		}
+		switch x := v.(type) {
+		case string:
+			if _, err := parse(x, RenderOptions{}.syntax(), false); err != nil {
+				src := x
+				if len(src) > 200 {
+					src = src[:200] + "..."
+				}
+				errs = append(errs, &SyntaxError{Path: path, Source: src, Err: err})
+			}
+		case map[string]any:
+			for k, item := range x {
+				walk(item, joinPath(path, k), depth+1)
+			}
+		case []any:
+			for i, item := range x {
+				walk(item, fmt.Sprintf("%s[%d]", path, i), depth+1)
+			}
+		}
+	}
+	walk(v, path, 0)
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
+	return errs
+}

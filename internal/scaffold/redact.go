@@ -76,7 +76,9 @@ func (r *Redactor) replacer() *strings.Replacer {
 		}
 		// Longest first: strings.NewReplacer tries its old strings in argument order, so a secret
 		// containing another is hidden whole.
-		sort.Slice(list, func(i, j int) bool { return len(list[i]) > len(list[j]) || len(list[i]) == len(list[j]) && list[i] < list[j] })
+		sort.Slice(list, func(i, j int) bool {
+			return len(list[i]) > len(list[j]) || len(list[i]) == len(list[j]) && list[i] < list[j]
+		})
 		pairs := make([]string, 0, 2*len(list))
 		for _, v := range list {
 			pairs = append(pairs, v, "***")

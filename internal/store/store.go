@@ -345,12 +345,13 @@ type Task struct {
 type TaskFilter struct {
 	CreatedBy string
 	Status    string
-	// ReadableBy, when set, keeps only the tasks its user created or that were created by a member of
-	// one of its teams.
-	ReadableBy *TaskReader
 	Limit     int
 	Offset    int
 	Ascending bool // by creation; newest first by default
+
+	// ReadableBy, when set, keeps only the tasks its user created or that were created by a member of
+	// one of its teams.
+	ReadableBy *TaskReader
 }
 
 // TaskReader is someone reading tasks: a user ref and their teams.

@@ -31,6 +31,7 @@ type RepoTemplates struct {
 	commit   string // the commit the cached list was read at
 	found    []Found
 	problems []error
+	reported map[string]bool // commits whose problems were logged (callers may come with an older one)
 }
 
 // Found is a template and where it lives.
@@ -64,17 +65,33 @@ func (t *RepoTemplates) List(ctx context.Context) ([]Found, []error, error) {
 		tmpl, err := ValidateTemplate(f.Path, f.Content, t.Actions)
 		if err != nil {
 			problems = append(problems, err)
-			if t.Logger != nil {
-				t.Logger.Warn("invalid template on main: it cannot be run until it is fixed", "file", f.Path,
-					"commit", commit, "err", err)
-			}
 			continue
 		}
 		out = append(out, Found{Template: tmpl, Source: SourceSpec{Repo: t.Repo.Name(), Commit: commit, Dir: path.Dir(f.Path)}})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Template.Metadata.Name < out[j].Template.Metadata.Name })
 	t.commit, t.found, t.problems = commit, out, problems
+	t.report(commit, problems)
 	return out, problems, nil
+}
+
+// report logs the problems of a commit of main, once.
+func (t *RepoTemplates) report(commit string, problems []error) {
+	if t.Logger == nil || t.reported[commit] {
+		return
+	}
+	if t.reported == nil || len(t.reported) > 64 {
+		t.reported = map[string]bool{}
+	}
+	t.reported[commit] = true
+	for _, p := range problems {
+		file := ""
+		var te scaffold.TemplateErrors
+		if errors.As(p, &te) && len(te) > 0 {
+			file = te[0].File
+		}
+		t.Logger.Warn("invalid template on main: it cannot be run until it is fixed", "file", file, "commit", commit, "err", p)
+	}
 }
 
 // Get finds a template by ref ("template:default/app-template", "default/app-template" or "app-template").

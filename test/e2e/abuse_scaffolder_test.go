@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -319,6 +320,10 @@ spec:
 	if r := e.call("POST", "/api/scaffolder/v2/tasks/"+running+"/cancel", c.search, nil); r.status != 404 {
 		t.Errorf("search developer: cancel: got %d %s, want 404", r.status, r.body)
 	}
+	// A teammate reads the task but only its creator (or an admin) cancels or retries it.
+	if r := e.call("POST", "/api/scaffolder/v2/tasks/"+running+"/cancel", c.pay2, nil); r.status != 403 {
+		t.Errorf("payments teammate: cancel: got %d %s, want 403", r.status, r.body)
+	}
 
 	// The portal's pages answer the same way.
 	search := scafPortal(t, e, c.search)
@@ -404,10 +409,16 @@ func TestAbuseScaffolderInvalidTemplateReportedOnce(t *testing.T) {
 	tmpl := fmt.Sprintf("apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: %s, tags: [Not A Tag]}\n"+
 		"spec:\n  type: service\n  steps: [{id: a, action: debug:log, input: {message: hi}}]\n", name)
 	commit := func(path, content string) {
-		main, _ := e.app.Platform.ResolveRef(ctx, "main")
-		if _, err := e.app.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: main, Message: "update " + path,
-			Author: forge.Signature{Name: "admin", Email: "admin@example.com"}, Changes: []forge.Change{{Path: path, Content: []byte(content)}}}); err != nil {
-			t.Fatal(err)
+		for attempt := 0; ; attempt++ { // goldenpath commits to main too (seeding its templates at start)
+			main, _ := e.app.Platform.ResolveRef(ctx, "main")
+			_, err := e.app.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: main, Message: "update " + path,
+				Author: forge.Signature{Name: "admin", Email: "admin@example.com"}, Changes: []forge.Change{{Path: path, Content: []byte(content)}}})
+			if err == nil {
+				return
+			}
+			if !errors.Is(err, forge.ErrConflict) || attempt == 20 {
+				t.Fatal(err)
+			}
 		}
 	}
 	reports := func() int {

@@ -260,6 +260,63 @@ spec:
 	}
 }
 
+// TestAbuseScaffolderSecretAcrossRetry: a file rendered from a secret by a step that completed before a
+// failure stays hidden when a retry lists the workspace (what a run computed from secrets is kept,
+// encrypted, for the attempts that resume it).
+func TestAbuseScaffolderSecretAcrossRetry(t *testing.T) {
+	e, c := scafStart(t)
+	pw := "Retry-" + suffix() + "-Secret"
+	name := "scaf-retry-" + suffix()
+	later := "payments/scaf-later-" + suffix()
+	tmpl := fmt.Sprintf(`apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: %s}
+spec:
+  type: service
+  parameters:
+    - properties:
+        password: {type: string, ui:widget: password}
+  steps:
+    - id: render
+      action: fetch:template
+      input: {url: ./skeleton, values: {pw: "${{ parameters.password }}"}}
+    - id: later
+      action: fetch:plain
+      input: {url: "http://goldenpath/git/%s/tree/main/docs", targetPath: docs}
+    - id: show
+      action: debug:log
+      input: {listWorkspace: with-contents}
+`, name, later)
+	scafMergeTemplate(t, e, c.pay, "scafpay", c.approver, name, name, []forge.Change{
+		{Path: "template.yaml", Content: []byte(tmpl)},
+		{Path: "skeleton/config.txt", Content: []byte("reversed=${{ values.pw | reverse }}\n")},
+	})
+	id := e.task(c.pay, name, map[string]any{"password": pw}, nil)
+	if status, evs := e.waitTask(c.pay, id, time.Minute); status != "failed" {
+		t.Fatalf("first attempt: %s\n%s", status, messages(evs))
+	}
+	ctx := context.Background()
+	if _, _, err := e.app.Forge.CreateRepoWithCommit(ctx, later, "main", forge.CommitOptions{Message: "docs",
+		Author: forge.Signature{Name: "a", Email: "a@example.com"}, Changes: []forge.Change{{Path: "docs/index.md", Content: []byte("# docs\n")}}}); err != nil {
+		t.Fatal(err)
+	}
+	e.must(201, "POST", "/api/scaffolder/v2/tasks/"+id+"/retry", c.pay, nil)
+	status, evs := e.waitTask(c.pay, id, time.Minute)
+	if status != "completed" {
+		t.Fatalf("retry: %s\n%s", status, messages(evs))
+	}
+	r := []rune(pw)
+	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+		r[i], r[j] = r[j], r[i]
+	}
+	if strings.Contains(messages(evs), string(r)) || strings.Contains(messages(evs), pw) {
+		t.Errorf("the retry's listing shows what the first attempt computed from the secret:\n%s", messages(evs))
+	}
+	if !strings.Contains(messages(evs), "reversed=***") {
+		t.Errorf("the listing does not show the file:\n%s", messages(evs))
+	}
+}
+
 // TestAbuseScaffolderTaskVisibility: a search developer can neither list, read, stream, cancel nor retry a
 // task of payments (404, as for a task that does not exist); payments' other developer and admins can read
 // it, and its creator can cancel and retry it.

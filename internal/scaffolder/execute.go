@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goldenpathidp/goldenpath/internal/problem"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
@@ -38,28 +39,84 @@ func (e *taskEvents) StepStatus(ctx context.Context, stepID, status string) {
 	}
 }
 
-func derivedName(id string) string { return "task/" + id + "/derived" }
+func derivedName(id string, n int) string { return fmt.Sprintf("task/%s/derived/%d", id, n) }
+
+// What a task computed from its secrets is kept in vault entries of at most derivedChunk bytes of JSON
+// (the vault bounds each value), at most maxDerivedChunks of them. A long value is kept in pieces (hiding
+// each piece hides it all); a piece of derivedPiece bytes is at most 6 times as long in JSON.
+const (
+	derivedChunk     = 60 << 10
+	derivedPiece     = 8 << 10
+	maxDerivedChunks = 64
+)
 
 // saveDerived keeps the values a task computed from its secrets, if there are new ones.
 func (m *Manager) saveDerived(ctx context.Context, id string, red *scaffold.Redactor) {
 	if !red.Changed() {
 		return
 	}
-	b, _ := json.Marshal(red.Values())
-	if err := m.o.Vault.Put(ctx, derivedName(id), secrets.Value(b), "goldenpath"); err != nil {
-		m.log.Warn("keeping a task's derived secrets", "task", id, "err", err)
+	var chunks [][]string
+	size := 0
+	for _, v := range red.Values() {
+		for _, piece := range pieces(v, derivedPiece) {
+			raw, _ := json.Marshal(piece)
+			if len(chunks) == 0 || size+len(raw)+1 > derivedChunk {
+				chunks, size = append(chunks, nil), 2
+			}
+			chunks[len(chunks)-1] = append(chunks[len(chunks)-1], piece)
+			size += len(raw) + 1
+		}
 	}
+	if len(chunks) > maxDerivedChunks {
+		m.log.Warn("a task computed more from its secrets than is kept for a retry; a retry may show some of it", "task", id)
+		chunks = chunks[:maxDerivedChunks]
+	}
+	for i, c := range chunks {
+		b, _ := json.Marshal(c)
+		if err := m.o.Vault.Put(ctx, derivedName(id, i), secrets.Value(b), "goldenpath"); err != nil {
+			m.log.Warn("keeping what a task computed from its secrets", "task", id, "err", err)
+		}
+	}
+}
+
+// pieces cuts s into pieces of at most n bytes, on character boundaries.
+func pieces(s string, n int) []string {
+	var out []string
+	for len(s) > n {
+		cut := n
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		out, s = append(out, s[:cut]), s[cut:]
+	}
+	return append(out, s)
 }
 
 // loadDerived returns a Redactor holding what earlier attempts of a task computed from its secrets.
 func (m *Manager) loadDerived(ctx context.Context, id string) *scaffold.Redactor {
 	var values []string
-	if raw, _, err := m.o.Vault.Get(ctx, derivedName(id)); err == nil {
-		_ = json.Unmarshal([]byte(raw.Reveal()), &values)
+	for i := 0; i < maxDerivedChunks; i++ {
+		raw, _, err := m.o.Vault.Get(ctx, derivedName(id, i))
+		if err != nil {
+			break
+		}
+		var c []string
+		_ = json.Unmarshal([]byte(raw.Reveal()), &c)
+		values = append(values, c...)
 	}
 	red := scaffold.NewRedactor(values...)
 	red.Changed() // what was loaded is already kept
 	return red
+}
+
+// dropDerived deletes what a task computed from its secrets.
+func (m *Manager) dropDerived(ctx context.Context, id string) {
+	for i := 0; i < maxDerivedChunks; i++ {
+		if _, _, err := m.o.Vault.Get(ctx, derivedName(id, i)); err != nil {
+			return
+		}
+		_ = m.o.Vault.Delete(ctx, derivedName(id, i))
+	}
 }
 
 // logUsed is how many bytes of log a task's earlier attempts recorded: the limit is the task's, not each
@@ -269,7 +326,7 @@ func (m *Manager) finish(ctx context.Context, id, status string, res *scaffold.R
 		// A failed task keeps its workspace and secrets so that a retry can resume it.
 		_ = os.RemoveAll(filepath.Join(m.o.Dir, id))
 		_ = m.o.Vault.Delete(ctx, secretName(id))
-		_ = m.o.Vault.Delete(ctx, derivedName(id))
+		m.dropDerived(ctx, id)
 	}
 	m.log.Info("task finished", "task", id, "status", status)
 }

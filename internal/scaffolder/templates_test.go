@@ -147,4 +147,3 @@ func TestCanRead(t *testing.T) {
 		}
 	}
 }
-

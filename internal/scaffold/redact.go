@@ -196,9 +196,21 @@ func (c *logCap) Log(ctx context.Context, stepID, message string) {
 	c.inner.Log(ctx, stepID, message)
 }
 
+// StepStatus records a step's status; statuses count towards the limit but are still recorded past it,
+// up to statusSlack more (a template with thousands of steps must not grow the log without bound either).
 func (c *logCap) StepStatus(ctx context.Context, stepID, status string) {
-	c.inner.StepStatus(ctx, stepID, status)
+	n := int64(len(stepID) + len(status) + 64)
+	c.mu.Lock()
+	c.used += n
+	over := c.used > c.limit+statusSlack
+	c.mu.Unlock()
+	if !over {
+		c.inner.StepStatus(ctx, stepID, status)
+	}
 }
+
+// statusSlack is how far past the log limit step statuses are still recorded.
+const statusSlack = 1 << 20
 
 // size formats a byte count the way the limits are written.
 func size(n int64) string {

@@ -51,9 +51,7 @@ type Store interface {
 	ListRequests(ctx context.Context, f store.RequestFilter) ([]store.Request, error)
 	Events(ctx context.Context, requestID string, limit int) ([]store.Event, error)
 	ListChanges(ctx context.Context, f store.ChangeFilter) ([]store.Change, error)
-	GetTask(ctx context.Context, id string) (store.Task, error)
-	ListTasks(ctx context.Context, f store.TaskFilter) ([]store.Task, int, error)
-	TaskEvents(ctx context.Context, taskID string, after int64) ([]store.TaskEvent, error)
+	TaskEvents(ctx context.Context, taskID string, after int64) ([]store.TaskEvent, error) // of a task Tasks let the visitor read
 	Audit(ctx context.Context, e store.AuditEntry) error
 }
 
@@ -96,9 +94,12 @@ type Templates interface {
 // (the parsed schema is a map). Optional.
 type TemplateSource func(ctx context.Context, f scaffolder.Found) ([]byte, error)
 
-// Tasks runs templates and follows the runs.
+// Tasks runs templates and follows the runs. Task and ListTasks show a user only the tasks they may read
+// (theirs, their teams', all for admins); another team's task does not exist for them.
 type Tasks interface {
 	Create(ctx context.Context, in scaffolder.CreateInput) (string, error)
+	Task(ctx context.Context, id string, user scaffold.User) (store.Task, error)
+	ListTasks(ctx context.Context, user scaffold.User, f store.TaskFilter) ([]store.Task, int, error)
 	Subscribe(id string) (<-chan struct{}, func())
 	Cancel(ctx context.Context, id string, user scaffold.User) error
 	Retry(ctx context.Context, id string, user scaffold.User, newSecrets map[string]string) error

@@ -348,6 +348,7 @@ type Task struct {
 	State           string // JSON: step results and output
 	Attempts        int
 	CancelRequested bool
+	Teams           []string // the creator's teams when the task was created: they may read it
 }
 
 // TaskFilter selects tasks.
@@ -357,6 +358,16 @@ type TaskFilter struct {
 	Limit     int
 	Offset    int
 	Ascending bool // by creation; newest first by default
+
+	// ReadableBy, when set, keeps only the tasks its user created or that were created by a member of
+	// one of its teams.
+	ReadableBy *TaskReader
+}
+
+// TaskReader is someone reading tasks: a user ref and their teams.
+type TaskReader struct {
+	Ref   string
+	Teams []string
 }
 
 // TaskEvent is one entry of a task's log.

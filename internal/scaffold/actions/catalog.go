@@ -3,11 +3,10 @@ package actions
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -152,19 +151,19 @@ func CatalogWrite() scaffold.Action {
 			"filePath": str("Path within the workspace (default catalog-info.yaml)"),
 		}, "entity"),
 		run: func(ctx context.Context, ac *scaffold.ActionContext) error {
-			p, err := within(ac.Workspace, ac.String("filePath", "catalog-info.yaml"))
-			if err != nil {
-				return fmt.Errorf("input.filePath: %w", err)
-			}
 			raw, err := yaml.Marshal(ac.Input["entity"])
 			if err != nil {
 				return err
 			}
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
+			if expr.HasSecret(ac.SecretInput("entity")) {
+				ac.AddSecret(string(raw)) // YAML may quote or fold a secret: the whole file is hidden where shown
 			}
 			ac.Logf("Writing %s", ac.String("filePath", "catalog-info.yaml"))
-			return os.WriteFile(p, raw, 0o644)
+			// A symlink at filePath is replaced, not written through.
+			if err := ac.Workspace.WriteFile(ac.String("filePath", "catalog-info.yaml"), raw, false); err != nil {
+				return fmt.Errorf("input.filePath: %w", err)
+			}
+			return nil
 		},
 	}
 }

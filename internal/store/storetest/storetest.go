@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -434,6 +436,59 @@ func tasks(t *testing.T, s store.Store) {
 	got, err := s.UpdateTask(ctx, "t0", func(task *store.Task) error { task.Status = store.TaskCompleted; return nil })
 	if err != nil || got.Status != store.TaskCompleted {
 		t.Errorf("UpdateTask = %+v, %v", got, err)
+	}
+	readableTasks(t, s)
+}
+
+// readableTasks: a task keeps the teams it was created for, and ReadableBy lists the tasks of a user
+// and of their teams only.
+func readableTasks(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i, tk := range []store.Task{
+		{ID: "r-pay", CreatedBy: "user:default/pat", Teams: []string{"payments", "web"}},
+		{ID: "r-search", CreatedBy: "user:default/sam", Teams: []string{"search"}},
+		{ID: "r-none", CreatedBy: "user:default/nat"},
+	} {
+		tk.TemplateRef, tk.Spec, tk.Status, tk.CreatedAt = "template:default/x", "{}", store.TaskCompleted, time.Now().Add(time.Duration(i)*time.Millisecond)
+		if err := s.CreateTask(ctx, tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.GetTask(ctx, "r-pay"); err != nil || !reflect.DeepEqual(got.Teams, []string{"payments", "web"}) {
+		t.Errorf("GetTask teams = %v, %v", got.Teams, err)
+	}
+	if got, err := s.UpdateTask(ctx, "r-pay", func(tk *store.Task) error { tk.State = `{"x":1}`; return nil }); err != nil || len(got.Teams) != 2 {
+		t.Errorf("UpdateTask lost the teams: %v, %v", got.Teams, err)
+	}
+	ids := func(r *store.TaskReader) []string {
+		list, total, err := s.ListTasks(ctx, store.TaskFilter{ReadableBy: r, Ascending: true, Status: store.TaskCompleted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, tk := range list {
+			if strings.HasPrefix(tk.ID, "r-") {
+				out = append(out, tk.ID)
+			}
+		}
+		if total != len(list) {
+			t.Errorf("total %d, want %d (the filtered count)", total, len(list))
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		r    *store.TaskReader
+		want []string
+	}{
+		{&store.TaskReader{Ref: "user:default/sam", Teams: []string{"search"}}, []string{"r-search"}},
+		{&store.TaskReader{Ref: "user:default/wes", Teams: []string{"web", "ops"}}, []string{"r-pay"}},
+		{&store.TaskReader{Ref: "user:default/nat"}, []string{"r-none"}},
+		{&store.TaskReader{Ref: "user:default/eve", Teams: []string{"fraud"}}, nil},
+		{nil, []string{"r-pay", "r-search", "r-none"}},
+	} {
+		if got := ids(tt.r); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ReadableBy %+v = %v, want %v", tt.r, got, tt.want)
+		}
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/builtin"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/skeleton"
 	"github.com/goldenpathidp/goldenpath/internal/store"
+	"github.com/goldenpathidp/goldenpath/internal/strictyaml"
 )
 
 // principal loads a user's current roles and teams.
@@ -317,4 +318,22 @@ func (r scaffoldRequests) sameContent(ctx context.Context, c store.Change, req *
 		}
 	}
 	return false
+}
+
+// checkTemplate validates a software template a change request adds or modifies, with the actions this
+// goldenpath runs, so an invalid template is reported on its change request rather than after it merged.
+func (a *App) checkTemplate(file string, data []byte) []*strictyaml.FieldError {
+	err := a.Scaffolder.ValidateTemplate(file, data)
+	if err == nil {
+		return nil
+	}
+	var errs scaffold.TemplateErrors
+	if !errors.As(err, &errs) {
+		return []*strictyaml.FieldError{{File: file, Rule: err.Error()}}
+	}
+	out := make([]*strictyaml.FieldError, len(errs))
+	for i, e := range errs {
+		out[i] = &strictyaml.FieldError{File: e.File, Field: e.Field, Rule: e.Rule}
+	}
+	return out
 }

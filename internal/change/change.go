@@ -22,6 +22,7 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/platform"
 	"github.com/goldenpathidp/goldenpath/internal/problem"
 	"github.com/goldenpathidp/goldenpath/internal/store"
+	"github.com/goldenpathidp/goldenpath/internal/strictyaml"
 )
 
 // MainBranch is the branch desired state is read from.
@@ -75,6 +76,7 @@ type Service struct {
 	now      func() time.Time
 	generic  bool // not the platform repository: no contract checks, no plan
 	mayPush  func(ctx context.Context, p auth.Principal) error
+	checks   []FileCheck
 
 	mergeMu sync.Mutex // merges are serialised; the store's compare-and-swap guards across processes
 }
@@ -89,6 +91,8 @@ type Options struct {
 	// Generic marks a repository that holds no contracts (e.g. an app repository): its change requests
 	// need one approval and have no contract checks or plan.
 	Generic bool
+	// FileChecks validate other files a change touches (templates, say), shown as checks of their own.
+	FileChecks []FileCheck
 	// MayPush tells whether p may push to the repository; opening and merging a change request needs the
 	// same right (nil: the developer role suffices, as for the platform repository's branches).
 	MayPush func(ctx context.Context, p auth.Principal) error
@@ -100,7 +104,16 @@ func New(o Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{repo: o.Repo, store: o.Store, describe: o.Describe, hooks: o.Hooks, log: log, now: time.Now, generic: o.Generic, mayPush: o.MayPush}
+	return &Service{repo: o.Repo, store: o.Store, describe: o.Describe, hooks: o.Hooks, log: log, now: time.Now, generic: o.Generic, mayPush: o.MayPush, checks: o.FileChecks}
+}
+
+// FileCheck validates the files of one kind that a change adds or modifies, such as software templates,
+// so their problems show on the change request that introduces them rather than after it merged.
+type FileCheck struct {
+	Name    string                 // the check's name on the change request
+	Applies func(path string) bool // which files it validates
+	// Check returns the file's problems, each naming the file, the field and the rule.
+	Check func(path string, data []byte) []*strictyaml.FieldError
 }
 
 // OpenInput describes a change request to open from file changes.

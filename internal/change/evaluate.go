@@ -188,6 +188,11 @@ func (s *Service) checkAndPlan(ctx context.Context, ev *Evaluation, base, head s
 	}
 	before, after = load(baseFiles), load(mergedFiles)
 	ev.Checks = checks(before, after, touched)
+	fileChecks, err := s.fileChecks(ctx, ev.Files, head)
+	if err != nil {
+		return before, after, err
+	}
+	ev.Checks = append(ev.Checks, fileChecks...)
 	ev.Required = required(before, after, touched)
 	if after.set != nil {
 		var baseReqs map[contract.ID]*contract.Request
@@ -308,4 +313,33 @@ func (ev *Evaluation) blockers(c store.Change) {
 		ev.Blockers = append(ev.Blockers, "the branch has no changes compared to main")
 	}
 	ev.Mergeable = len(ev.Blockers) == 0
+}
+
+// fileChecks runs the configured file checks on the files the change adds or modifies.
+func (s *Service) fileChecks(ctx context.Context, files []forge.FileDiff, head string) ([]Check, error) {
+	var out []Check
+	for _, fc := range s.checks {
+		chk := Check{Name: fc.Name, Passed: true}
+		n := 0
+		for _, f := range files {
+			if f.Status == "deleted" || !fc.Applies(f.Path) {
+				continue
+			}
+			content, err := s.repo.ReadFile(ctx, head, f.Path)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s at %s: %w", f.Path, head, err)
+			}
+			n++
+			chk.Errors = append(chk.Errors, fc.Check(f.Path, content)...)
+		}
+		if n == 0 {
+			continue
+		}
+		chk.Summary = fmt.Sprintf("%d changed file(s) valid", n)
+		if len(chk.Errors) > 0 {
+			chk.Passed, chk.Summary = false, fmt.Sprintf("%d problem(s) in the changed files", len(chk.Errors))
+		}
+		out = append(out, chk)
+	}
+	return out, nil
 }

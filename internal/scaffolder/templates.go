@@ -19,6 +19,12 @@ import (
 // TemplatesDir is where the platform repository keeps templates: templates/<name>/template.yaml.
 const TemplatesDir = "templates"
 
+// IsTemplatePath tells whether p is where the platform repository keeps a template:
+// templates/<name>/template.yaml.
+func IsTemplatePath(p string) bool {
+	return strings.HasPrefix(p, TemplatesDir+"/") && path.Base(p) == "template.yaml" && strings.Count(p, "/") == 2
+}
+
 // RepoTemplates finds templates in a forge repository (the platform repository) on main.
 type RepoTemplates struct {
 	Repo *forge.Repo
@@ -59,7 +65,7 @@ func (t *RepoTemplates) List(ctx context.Context) ([]Found, []error, error) {
 	var out []Found
 	var problems []error
 	for _, f := range files {
-		if path.Base(f.Path) != "template.yaml" || strings.Count(f.Path, "/") != 2 {
+		if !IsTemplatePath(f.Path) {
 			continue
 		}
 		tmpl, err := ValidateTemplate(f.Path, f.Content, t.Actions)

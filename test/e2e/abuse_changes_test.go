@@ -389,3 +389,37 @@ func TestAbuseDatabaseTransferRotatesPassword(t *testing.T) {
 		t.Errorf("the data after the transfer: %q, %v", v, err)
 	}
 }
+
+// Issue 10, low: an invalid template is reported on the change request that introduces it, naming the
+// file, the field and the rule, and cannot merge.
+func TestAbuseInvalidTemplateShownOnChangeRequest(t *testing.T) {
+	e := start(t, startOptions{})
+	tm := twoTeams(e)
+	dir := chgClonePlatform(t, e, "alice", tm.alice)
+	chgCommit(t, dir, "broken-template", map[string]string{"templates/broken/template.yaml": "apiVersion: scaffolder.backstage.io/v1beta3\n" +
+		"kind: Template\nmetadata: {name: broken}\nspec:\n  type: service\n  steps:\n    - {id: nuke, action: cloud:nuke, input: {}}\n"})
+	git(t, dir, "push", "-q", "origin", "broken-template")
+	n := chgNumber(e, chgOpen(e, tm.alice, "", "broken-template"))
+	passed, text := chgCheck(e, n, "templates")
+	if passed || !strings.Contains(text, `unknown action "cloud:nuke"`) {
+		t.Errorf("templates check of an invalid template: passed=%v\n%s", passed, text)
+	}
+	var v struct {
+		Evaluation struct {
+			Checks []struct {
+				Name   string
+				Errors []struct{ File, Field string }
+			}
+		}
+	}
+	e.must(200, "GET", fmt.Sprintf("/api/v1/changes/%d", n), tm.alice, nil).json(t, &v)
+	for _, c := range v.Evaluation.Checks {
+		if c.Name == "templates" && (len(c.Errors) == 0 || c.Errors[0].File != "templates/broken/template.yaml" || !strings.Contains(c.Errors[0].Field, "action")) {
+			t.Errorf("the template's problem does not name its file and field: %+v", c.Errors)
+		}
+	}
+	e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/approve", n), tm.paula, nil)
+	if r := e.call("POST", fmt.Sprintf("/api/v1/changes/%d/merge", n), tm.paula, nil); r.status != 422 || !strings.Contains(string(r.body), `check \"templates\" failed`) {
+		t.Errorf("merging an invalid template: got %d %s, want 422", r.status, r.body)
+	}
+}

@@ -37,10 +37,11 @@ type Options struct {
 
 // Catalog is the entity index, kept in its own SQLite file.
 type Catalog struct {
-	db   *sql.DB
-	read Reader
-	log  *slog.Logger
-	opts Options
+	routes []string // what Handler serves
+	db     *sql.DB
+	read   Reader
+	log    *slog.Logger
+	opts   Options
 
 	mu    sync.Mutex
 	locks map[string]*locationLock // per location: one refresh at a time, so an older read never wins

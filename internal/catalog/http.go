@@ -25,6 +25,9 @@ type Authenticator interface {
 	FromRequest(r *http.Request) (auth.Principal, error)
 }
 
+// Routes lists the endpoints the last Handler serves ("METHOD /path"), for the security matrix's test.
+func (c *Catalog) Routes() []string { return c.routes }
+
 // Handler serves Backstage's catalog API under APIBase (/api/catalog/...), with Backstage's JSON shapes
 // and error bodies, so Backstage frontends and the catalog client work against it. Every request needs a
 // goldenpath token. Every user may read everything; changes follow access.go: a location's owner (the team
@@ -32,8 +35,10 @@ type Authenticator interface {
 // of that, and no one deletes the entities and locations goldenpath keeps itself (NotAllowedError, 403).
 func (c *Catalog) Handler(authn Authenticator) http.Handler {
 	mux := http.NewServeMux()
+	c.routes = nil
 	route := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, p auth.Principal) error) {
 		method, path, _ := strings.Cut(pattern, " ")
+		c.routes = append(c.routes, method+" "+APIBase+path)
 		mux.HandleFunc(method+" "+APIBase+path, func(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			p, err := authn.FromRequest(r)

@@ -143,6 +143,7 @@ type Options struct {
 
 // Server serves the portal.
 type Server struct {
+	patterns []string // what routes registered
 	o        Options
 	log      *slog.Logger
 	pages    map[string]*template.Template
@@ -192,15 +193,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // maxFormBytes bounds a form post.
 const maxFormBytes = 1 << 20
 
+// Routes lists the pages and actions the portal serves ("METHOD /path"), for the security matrix's test.
+func (s *Server) Routes() []string { return s.patterns }
+
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("GET /static/", http.FileServerFS(assets))
-	mux.HandleFunc("GET /signin", s.signInPage)
-	mux.HandleFunc("POST /signin", s.signIn)
-	mux.HandleFunc("POST /signout", s.signOut)
+	s.patterns = nil
+	handle := func(pattern string, h http.Handler) {
+		s.patterns = append(s.patterns, pattern)
+		mux.Handle(pattern, h)
+	}
+	handle("GET /static/", http.FileServerFS(assets))
+	handle("GET /signin", http.HandlerFunc(s.signInPage))
+	handle("POST /signin", http.HandlerFunc(s.signIn))
+	handle("POST /signout", http.HandlerFunc(s.signOut))
 
-	page := func(pattern string, fn handlerFunc) { mux.Handle(pattern, s.authed(fn, false)) }
-	action := func(pattern string, fn handlerFunc) { mux.Handle(pattern, s.authed(fn, true)) }
+	page := func(pattern string, fn handlerFunc) { handle(pattern, s.authed(fn, false)) }
+	action := func(pattern string, fn handlerFunc) { handle(pattern, s.authed(fn, true)) }
 	page("GET /{$}", s.home)
 	page("GET /catalog", s.catalogList)
 	page("GET /catalog/{kind}/{namespace}/{name}", s.entityPage)

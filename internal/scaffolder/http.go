@@ -26,10 +26,15 @@ type Authenticator interface {
 // maxBody bounds request bodies (a dry run carries a template's files).
 const maxBody = 16 << 20
 
+// Routes lists the endpoints the last Handler serves ("METHOD /path"), for the security matrix's test.
+func (m *Manager) Routes() []string { return m.routes }
+
 // Handler serves Backstage's scaffolder API under /api/scaffolder/v2/.
 func (m *Manager) Handler(authn Authenticator) http.Handler {
 	mux := http.NewServeMux()
+	m.routes = nil
 	h := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, u scaffold.User) error) {
+		m.routes = append(m.routes, pattern)
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			p, err := authn.FromRequest(r)

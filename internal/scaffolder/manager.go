@@ -62,9 +62,10 @@ type Options struct {
 
 // Manager runs tasks.
 type Manager struct {
-	o    Options
-	log  *slog.Logger
-	wake chan struct{}
+	routes []string // what Handler serves
+	o      Options
+	log    *slog.Logger
+	wake   chan struct{}
 
 	cache *treeCache
 

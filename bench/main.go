@@ -14,9 +14,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"time"
+
+	"github.com/goldenpathidp/goldenpath/internal/sandbox"
 )
 
 func main() {
+	// The delivery benchmark runs apps locally: this program is their launcher.
+	sandbox.Main()
 	n := flag.Int("n", 30, "samples per kind for merge → Ready")
 	bulk := flag.Int("bulk", 1000, "requests merged at once")
 	pg := flag.String("postgres", os.Getenv("GOLDENPATH_TEST_POSTGRES_URL"), "PostgreSQL admin URL for RDSRequests (empty: skip RDS)")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server for goldenpath's tests, on 127.0.0.1 only.
-#   scripts/test-postgres.sh start DIR   initdb (trust auth) + start on a free port; prints the admin URL
+#   scripts/test-postgres.sh start DIR   initdb (password auth) + start on a free port; prints the admin URL
 #   scripts/test-postgres.sh stop DIR    stop it
 # Needs PostgreSQL's server binaries (Debian: apt-get install postgresql). As root, the server runs as the
 # postgres user, as PostgreSQL refuses to run as root.
@@ -27,13 +27,16 @@ start() {
   bin=$(find_bin) || { echo "PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
   mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
   [ "$(id -u)" = 0 ] && chown postgres "$dir"
+  # Password authentication, as on a real server: the tests check that a rotated password stops working.
   if [ ! -f "$dir/data/PG_VERSION" ]; then
-    as_owner "$bin/initdb" -D "$dir/data" -A trust -U postgres >"$dir/initdb.log" 2>&1
+    head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$dir/admin.pw"
+    chmod 600 "$dir/admin.pw"; [ "$(id -u)" = 0 ] && chown postgres "$dir/admin.pw"
+    as_owner "$bin/initdb" -D "$dir/data" -A scram-sha-256 --pwfile="$dir/admin.pw" -U postgres >"$dir/initdb.log" 2>&1
   fi
   port=$(freeport)
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null
-  echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable" | tee "$dir/url"
+  echo "postgres://postgres:$(cat "$dir/admin.pw")@127.0.0.1:$port/postgres?sslmode=disable" | tee "$dir/url"
 }
 
 stop() {

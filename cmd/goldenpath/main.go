@@ -8,9 +8,12 @@ import (
 	"syscall"
 
 	"github.com/goldenpathidp/goldenpath/internal/cli"
+	"github.com/goldenpathidp/goldenpath/internal/sandbox"
 )
 
 func main() {
+	// Started as the launcher of a local app, this confines itself and becomes the app; never returns then.
+	sandbox.Main()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv})
 	stop()

@@ -301,6 +301,7 @@ func (a *App) open(ctx context.Context, host string) error {
 	var req *request.Service
 	a.Changes = change.New(change.Options{
 		Repo: a.Platform, Store: st, Describe: a.Reconciler.Describe, Logger: a.log.With("component", "change"),
+		FileChecks: []change.FileCheck{{Name: "templates", Applies: scaffolder.IsTemplatePath, Check: a.checkTemplate}},
 		Hooks: change.Hooks{
 			Merged: func(ctx context.Context, c store.Change) {
 				req.ChangeMerged(ctx, c)
@@ -314,11 +315,11 @@ func (a *App) open(ctx context.Context, host string) error {
 	})
 	req = request.New(a.Platform, a.Changes, st)
 	a.Requests = req
-	a.changeRouter = &changeRouter{platform: a.Changes, forge: a.Forge, store: st}
+	a.changeRouter = &changeRouter{platform: a.Changes, forge: a.Forge, store: st, log: a.log.With("component", "change")}
 	if err := a.openDelivery(ctx); err != nil {
 		return err
 	}
-	if a.Catalog, err = catalog.Open(ctx, filepath.Join(dir, "catalog.db"), a.readForgeFile, a.log); err != nil {
+	if a.Catalog, err = catalog.OpenWith(ctx, filepath.Join(dir, "catalog.db"), a.readForgeFile, a.log, catalog.Options{Owner: a.catalogOwner}); err != nil {
 		return err
 	}
 	a.closers = append(a.closers, a.Catalog.Close)

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/goldenpathidp/goldenpath/internal/auth"
@@ -18,6 +20,7 @@ type changeRouter struct {
 	platform *change.Service
 	forge    *forge.Forge
 	store    store.Store
+	log      *slog.Logger
 
 	mu     sync.Mutex
 	others map[string]*change.Service
@@ -41,7 +44,8 @@ func (r *changeRouter) forRepo(name string) (*change.Service, error) {
 	if r.others == nil {
 		r.others = map[string]*change.Service{}
 	}
-	s := change.New(change.Options{Repo: repo, Store: r.store, Generic: true})
+	s := change.New(change.Options{Repo: repo, Store: r.store, Generic: true, Logger: r.log,
+		MayPush: func(_ context.Context, p auth.Principal) error { return mayPush(p, name) }})
 	r.others[name] = s
 	return s, nil
 }
@@ -112,4 +116,28 @@ func (r *changeRouter) Comment(ctx context.Context, p auth.Principal, n int64, b
 		return store.Comment{}, err
 	}
 	return s.Comment(ctx, p, n, body)
+}
+
+// pushed evaluates the open change requests whose branches a push moved, so that the requests their new
+// commits touch show them in their timelines at once.
+func (r *changeRouter) pushed(ctx context.Context, ev forge.PushEvent) {
+	open, err := r.store.ListChanges(ctx, store.ChangeFilter{Repo: ev.Repo, State: store.ChangeOpen})
+	if err != nil {
+		r.log.Warn("listing change requests after a push", "repo", ev.Repo, "err", err)
+		return
+	}
+	for _, u := range ev.Updates {
+		branch, ok := strings.CutPrefix(u.Ref, "refs/heads/")
+		if !ok || u.New == forge.ZeroSHA {
+			continue
+		}
+		for _, c := range open {
+			if c.Branch != branch {
+				continue
+			}
+			if _, err := r.View(ctx, c.Number, false); err != nil {
+				r.log.Warn("evaluating a change request after a push", "change", c.Number, "err", err)
+			}
+		}
+	}
 }

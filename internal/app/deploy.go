@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goldenpathidp/goldenpath/internal/auth"
 	"github.com/goldenpathidp/goldenpath/internal/change"
 	"github.com/goldenpathidp/goldenpath/internal/edge"
 	"github.com/goldenpathidp/goldenpath/internal/forge"
@@ -26,6 +27,7 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/localrun"
 	"github.com/goldenpathidp/goldenpath/internal/platform"
 	"github.com/goldenpathidp/goldenpath/internal/registry"
+	"github.com/goldenpathidp/goldenpath/internal/sandbox"
 	"github.com/goldenpathidp/goldenpath/internal/score"
 	"github.com/goldenpathidp/goldenpath/internal/secrets"
 	"github.com/goldenpathidp/goldenpath/internal/store"
@@ -33,7 +35,7 @@ import (
 )
 
 // botUser is goldenpath's own identity: it pulls images to run them and watches the registry.
-const botUser = "goldenpath-bot"
+const botUser = auth.BotUser
 
 // deliveryRuntime holds the delivery's moving parts.
 type deliveryRuntime struct {
@@ -88,6 +90,9 @@ func (a *App) openDelivery(ctx context.Context) error {
 		return err
 	}
 	a.delivery.local, err = localrun.New(localrun.Options{Dir: filepath.Join(a.cfg.DataDir, "apps"),
+		// Apps run confined, outside the data directory (under the temporary directory unless
+		// GOLDENPATH_APPS_DIR says where), and never reach it.
+		RunDir: a.cfg.Getenv("GOLDENPATH_APPS_DIR"), Sandbox: sandbox.Options{Private: []string{a.cfg.DataDir}},
 		Auth: &authn.Basic{Username: botUser, Password: tok}, Logger: a.log,
 		OnReady: func(app localrun.App, upstream string) {
 			if u, err := url.Parse(upstream); err == nil {

@@ -19,6 +19,7 @@ func (a *App) portalHandler() http.Handler {
 		Tokens: a.Auth, Store: a.Store, Changes: a.changeRouter, Requests: a.Requests, Catalog: a.Catalog,
 		Templates: a.Scaffolder.Templates(), Source: a.templateSource, Tasks: a.Scaffolder, TaskUsers: scaffoldUsers{a},
 		Credentials: portalCredentials{a}, APIBase: a.url, Logger: a.log,
+		Users: a.Auth,
 	})
 	if err != nil {
 		// Only a broken build (an unparsable embedded template) gets here; say so on every page.

@@ -21,6 +21,7 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/builtin"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/skeleton"
 	"github.com/goldenpathidp/goldenpath/internal/store"
+	"github.com/goldenpathidp/goldenpath/internal/strictyaml"
 )
 
 // principal loads a user's current roles and teams.
@@ -114,8 +115,13 @@ func (c scaffoldChanges) OpenBranch(ctx context.Context, u scaffold.User, repo, 
 // scaffoldCatalog registers locations and fetches entities for the catalog actions.
 type scaffoldCatalog struct{ a *App }
 
-func (c scaffoldCatalog) Register(ctx context.Context, target string) ([]string, error) {
-	loc, entities, existed, err := c.a.Catalog.AddLocation(ctx, "url", target, false)
+// Register registers target for the task's user, with the rights that user has in the catalog API.
+func (c scaffoldCatalog) Register(ctx context.Context, u scaffold.User, target string) ([]string, error) {
+	p, err := c.a.principal(ctx, u.Name)
+	if err != nil {
+		return nil, err
+	}
+	loc, entities, existed, err := c.a.Catalog.AddLocationAs(ctx, p, "url", target, false)
 	var partial catalog.EntityErrors
 	if errors.As(err, &partial) && len(entities) > 0 {
 		// Registered: the valid entities are in; the location's status lists the others' problems.
@@ -126,7 +132,7 @@ func (c scaffoldCatalog) Register(ctx context.Context, target string) ([]string,
 		return nil, err
 	}
 	if existed {
-		if err := c.a.Catalog.Refresh(ctx, loc.ID); err != nil && !errors.As(err, &partial) {
+		if err := c.a.Catalog.RefreshAs(ctx, p, loc.ID); err != nil && !errors.As(err, &partial) {
 			return nil, err
 		}
 		if entities, err = c.a.Catalog.LocationEntities(ctx, loc.ID); err != nil {
@@ -312,4 +318,22 @@ func (r scaffoldRequests) sameContent(ctx context.Context, c store.Change, req *
 		}
 	}
 	return false
+}
+
+// checkTemplate validates a software template a change request adds or modifies, with the actions this
+// goldenpath runs, so an invalid template is reported on its change request rather than after it merged.
+func (a *App) checkTemplate(file string, data []byte) []*strictyaml.FieldError {
+	err := a.Scaffolder.ValidateTemplate(file, data)
+	if err == nil {
+		return nil
+	}
+	var errs scaffold.TemplateErrors
+	if !errors.As(err, &errs) {
+		return []*strictyaml.FieldError{{File: file, Rule: err.Error()}}
+	}
+	out := make([]*strictyaml.FieldError, len(errs))
+	for i, e := range errs {
+		out[i] = &strictyaml.FieldError{File: e.File, Field: e.Field, Rule: e.Rule}
+	}
+	return out
 }

@@ -28,6 +28,11 @@ type Principal struct {
 	Name  string   `json:"name"`
 	Roles []string `json:"roles"`
 	Teams []string `json:"teams"`
+	// TokenID is the API token the caller authenticated with ("" for a portal session by another identity).
+	TokenID string `json:"-"`
+	// Expires is when the caller's credential (their token, or the portal session it opened) stops working;
+	// zero if never. Tokens the caller mints expire no later (see Mint).
+	Expires time.Time `json:"-"`
 }
 
 // Is tells whether p holds role; admins hold every role, approvers are also developers.
@@ -95,7 +100,18 @@ func (s *Service) AddUser(ctx context.Context, u store.User) (store.User, error)
 }
 
 // IssueToken creates a new token for user and returns its plaintext, which is shown once and never stored.
+// It checks nothing about who asks: it is for goldenpath's own users (the first admin, the bot). A token
+// asked for by a caller goes through Mint.
 func (s *Service) IssueToken(ctx context.Context, user, description string, ttl time.Duration) (string, store.Token, error) {
+	var exp time.Time
+	if ttl > 0 {
+		exp = s.now().UTC().Add(ttl)
+	}
+	return s.issue(ctx, user, description, exp)
+}
+
+// issue creates a token for user expiring at exp (never if zero).
+func (s *Service) issue(ctx context.Context, user, description string, exp time.Time) (string, store.Token, error) {
 	if _, err := s.store.GetUser(ctx, user); err != nil {
 		return "", store.Token{}, err
 	}
@@ -107,8 +123,8 @@ func (s *Service) IssueToken(ctx context.Context, user, description string, ttl 
 	id := make([]byte, 6)
 	_, _ = rand.Read(id)
 	t := store.Token{ID: hex.EncodeToString(id), User: user, Hash: hash(plain), Description: description, CreatedAt: s.now().UTC()}
-	if ttl > 0 {
-		exp := t.CreatedAt.Add(ttl)
+	if !exp.IsZero() {
+		exp = exp.UTC()
 		t.ExpiresAt = &exp
 	}
 	if err := s.store.CreateToken(ctx, t); err != nil {
@@ -145,7 +161,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if now.Sub(t.LastUsedAt) > time.Minute {
 		_ = s.store.TouchToken(ctx, t.ID, now)
 	}
-	return Principal{Name: u.Name, Roles: u.Roles, Teams: u.Teams}, nil
+	p := Principal{Name: u.Name, Roles: u.Roles, Teams: u.Teams, TokenID: t.ID}
+	if t.ExpiresAt != nil {
+		p.Expires = *t.ExpiresAt
+	}
+	return p, nil
 }
 
 // FromRequest authenticates an HTTP request carrying a token as Bearer or as the Basic auth password.

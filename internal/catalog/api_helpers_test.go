@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -24,14 +25,33 @@ type api struct {
 	c     *Catalog
 	files *files
 	srv   *httptest.Server
-	dev   string // token of a developer
+	dev   string // token of a developer of team-a (alice)
+	other string // token of a developer of team-b (bob)
 	admin string // token of an admin
+}
+
+// teamOwner is the tests' Options.Owner: files under /teams/<team>/ are in repositories of <team>, the rest
+// in repositories no one owns.
+func teamOwner(target string) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(u.Path, "/teams/")
+	if !ok {
+		return ""
+	}
+	team, _, _ := strings.Cut(rest, "/")
+	return team
 }
 
 func newAPI(t *testing.T, opts Options) *api {
 	t.Helper()
 	ctx := context.Background()
 	f := newFiles(t)
+	if opts.Owner == nil {
+		opts.Owner = teamOwner
+	}
 	c, _ := openCatalog(t, f.read, opts)
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "goldenpath.db"))
 	if err != nil {
@@ -39,8 +59,8 @@ func newAPI(t *testing.T, opts Options) *api {
 	}
 	t.Cleanup(func() { st.Close() })
 	authn := auth.New(st)
-	token := func(name string, roles ...string) string {
-		if _, err := authn.AddUser(ctx, store.User{Name: name, Roles: roles}); err != nil {
+	token := func(name, team string, roles ...string) string {
+		if _, err := authn.AddUser(ctx, store.User{Name: name, Roles: roles, Teams: []string{team}}); err != nil {
 			t.Fatal(err)
 		}
 		tok, _, err := authn.IssueToken(ctx, name, "test", 0)
@@ -49,7 +69,7 @@ func newAPI(t *testing.T, opts Options) *api {
 		}
 		return tok
 	}
-	a := &api{t: t, c: c, files: f, dev: token("alice", store.RoleDeveloper), admin: token("ada", store.RoleAdmin)}
+	a := &api{t: t, c: c, files: f, dev: token("alice", "team-a", store.RoleDeveloper), other: token("bob", "team-b", store.RoleDeveloper), admin: token("ada", "platform", store.RoleAdmin)}
 	a.srv = httptest.NewServer(c.Handler(authn))
 	t.Cleanup(a.srv.Close)
 	return a

@@ -368,15 +368,25 @@ func TestAPIByUIDAndRefs(t *testing.T) {
 		batch.Items[2] == nil || batch.Items[2].name() != "team-a" || batch.Items[3] != nil || batch.Items[0].Kind != "" {
 		t.Errorf("by-refs = %s, want worker, null, team-a, null with only metadata.name", r.body)
 	}
-	if r := a.call("DELETE", "/api/catalog/entities/by-uid/"+uid, nil); r.status != http.StatusNoContent {
+	// search is goldenpath's own (seeded by Upsert): nobody deletes it through the API.
+	wantError(t, a.call("DELETE", "/api/catalog/entities/by-uid/"+uid, nil, a.admin), http.StatusForbidden, "NotAllowedError", "not even by an admin")
+
+	// A registered one is deleted by its team.
+	a.files.set("/teams/team-b/catalog-info.yaml", component("indexer", "team-b"))
+	if r := a.call("POST", "/api/catalog/locations", map[string]string{"type": "url", "target": a.files.url("/teams/team-b/catalog-info.yaml")}, a.other); r.status != http.StatusCreated {
+		t.Fatalf("registering = %d %s", r.status, r.body)
+	}
+	uid = mustGet(t, a.c, "component:indexer").Metadata.UID
+	a.files.set("/teams/team-b/catalog-info.yaml", component("crawler", "team-b")) // else it would be read again at once
+	if r := a.call("DELETE", "/api/catalog/entities/by-uid/"+uid, nil, a.other); r.status != http.StatusNoContent {
 		t.Fatalf("DELETE by-uid = %d %s, want 204", r.status, r.body)
 	}
 	wantError(t, a.call("GET", "/api/catalog/entities/by-uid/"+uid, nil), http.StatusNotFound, "NotFoundError", uid)
 	wantError(t, a.call("DELETE", "/api/catalog/entities/by-uid/"+uid, nil), http.StatusNotFound, "NotFoundError", uid)
 	var team wire
 	a.get("/api/catalog/entities/by-name/group/default/team-b", &team)
-	if slices.Contains(team.Relations, Relation{Type: RelationOwnerOf, TargetRef: "component:default/search"}) {
-		t.Errorf("team-b still owns the deleted search: %v", team.Relations)
+	if slices.Contains(team.Relations, Relation{Type: RelationOwnerOf, TargetRef: "component:default/indexer"}) {
+		t.Errorf("team-b still owns the deleted indexer: %v", team.Relations)
 	}
 	wantError(t, a.call("POST", "/api/catalog/entities/by-refs", map[string]any{}), http.StatusBadRequest, "InputError", "entityRefs")
 }

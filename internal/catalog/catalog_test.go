@@ -3,6 +3,8 @@ package catalog
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -149,5 +151,50 @@ func TestUpsert(t *testing.T) {
 	err := c.Upsert(ctx, "goldenpath:requests", []*Entity{bad})
 	if err == nil || !strings.Contains(err.Error(), "spec.owner") {
 		t.Errorf("Upsert(invalid) error = %v, want one naming spec.owner", err)
+	}
+}
+
+// TestCatalogFilesArePrivate: catalog.db and its -wal and -shm files are readable only by goldenpath's user,
+// from the first open, after writes, and after a reopen of files an older version left 0644.
+func TestCatalogFilesArePrivate(t *testing.T) {
+	ctx := context.Background()
+	f := newFiles(t)
+	f.set("/orders/catalog-info.yaml", component("orders", "team-a"))
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	c, err := Open(ctx, path, f.read, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []string{path, path + "-wal", path + "-shm"}
+	wantPrivate(t, "after open", files...)
+	if _, _, _, err := c.AddLocation(ctx, "url", f.url("/orders/catalog-info.yaml"), false); err != nil {
+		t.Fatal(err)
+	}
+	wantPrivate(t, "after writes", files...)
+	c.Close()
+	for _, name := range files[:1] {
+		if err := os.Chmod(name, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err = Open(ctx, path, f.read, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mustGet(t, c, "component:default/orders")
+	wantPrivate(t, "after reopening a 0644 catalog", files...)
+}
+
+func wantPrivate(t *testing.T, when string, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		info, err := os.Stat(name)
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if got := info.Mode().Perm(); got != 0o600 {
+			t.Errorf("%s: %s has mode %o, want 600", when, filepath.Base(name), got)
+		}
 	}
 }

@@ -83,6 +83,14 @@ func (cr *crawler) enqueue(from, ref, next string) {
 	if cr.visited[next] {
 		return
 	}
+	// Registering a location needs the rights over its repository (see access.go); a Location entity that led
+	// into another owner's repository would register that repository's files, and keep their names, without them.
+	if root, owner := cr.c.opts.Owner(cr.loc.Target), cr.c.opts.Owner(next); owner != root {
+		cr.res.errs = append(cr.res.errs, &EntityError{File: from, Ref: ref, Field: "spec.targets",
+			Rule: fmt.Sprintf("%s is in a repository owned by %s, not by %s like the location's own; a location may lead only to files of repositories with its owner, so it is not read",
+				next, ownerName(owner), ownerName(root))})
+		return
+	}
 	if len(cr.visited) >= cr.c.opts.MaxFiles {
 		cr.res.errs = append(cr.res.errs, &EntityError{File: from, Ref: ref, Field: "spec.targets",
 			Rule: fmt.Sprintf("location expands to more than %d files; %s is not read", cr.c.opts.MaxFiles, next)})
@@ -91,6 +99,14 @@ func (cr *crawler) enqueue(from, ref, next string) {
 	cr.visited[next] = true
 	cr.parents[next] = ref
 	cr.queue = append(cr.queue, next)
+}
+
+// ownerName words a repository owner for messages.
+func ownerName(owner string) string {
+	if owner == "" {
+		return "no one"
+	}
+	return owner
 }
 
 // noteErrors records a file's errors. An invalid entity whose ref is known keeps its stored version; an

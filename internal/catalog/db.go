@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/goldenpathidp/goldenpath/internal/dbfile"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -28,14 +29,19 @@ type Options struct {
 	MaxFiles int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Owner names the team (or user) owning the repository a url target points at, "" when none does. It
+	// decides who may change a location through the API (see access.go), and a location's Location entities
+	// may lead only to files with the same owner. nil: no target has an owner.
+	Owner func(target string) string
 }
 
 // Catalog is the entity index, kept in its own SQLite file.
 type Catalog struct {
-	db   *sql.DB
-	read Reader
-	log  *slog.Logger
-	opts Options
+	routes []string // what Handler serves
+	db     *sql.DB
+	read   Reader
+	log    *slog.Logger
+	opts   Options
 
 	mu    sync.Mutex
 	locks map[string]*locationLock // per location: one refresh at a time, so an older read never wins
@@ -80,6 +86,9 @@ func OpenWith(ctx context.Context, path string, read Reader, log *slog.Logger, o
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Owner == nil {
+		opts.Owner = func(string) string { return "" }
+	}
 	db, err := openDB(ctx, path)
 	if err != nil {
 		return nil, err
@@ -94,6 +103,9 @@ func OpenWith(ctx context.Context, path string, read Reader, log *slog.Logger, o
 }
 
 func openDB(ctx context.Context, path string) (*sql.DB, error) {
+	if err := dbfile.Prepare(path); err != nil {
+		return nil, fmt.Errorf("opening catalog %s: %w", path, err)
+	}
 	q := url.Values{}
 	// A large page cache and memory-mapped reads keep lookups off the read(2) path: at a hundred thousand
 	// entities the default 2 MB cache turns every lookup into several system calls. The map is SQLite's
@@ -232,6 +244,9 @@ CREATE TABLE catalog_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT R
 -- Keys of arrays of strings: their elements also make "key.element" = true terms, which are not counted, so
 -- counts over keys that may be such terms are computed instead of read.
 CREATE TABLE array_keys (key TEXT PRIMARY KEY) WITHOUT ROWID;
+`, `
+-- Who registered a url location: they may change it when no team owns the repository it points at.
+ALTER TABLE locations ADD COLUMN registered_by TEXT NOT NULL DEFAULT '';
 `}
 }
 

@@ -25,14 +25,20 @@ type Authenticator interface {
 	FromRequest(r *http.Request) (auth.Principal, error)
 }
 
+// Routes lists the endpoints the last Handler serves ("METHOD /path"), for the security matrix's test.
+func (c *Catalog) Routes() []string { return c.routes }
+
 // Handler serves Backstage's catalog API under APIBase (/api/catalog/...), with Backstage's JSON shapes
 // and error bodies, so Backstage frontends and the catalog client work against it. Every request needs a
-// goldenpath token. As in Backstage any user may register and remove locations and delete entities; the
-// locations goldenpath keeps itself (requests, users and groups, templates) only admins may remove.
+// goldenpath token. Every user may read everything; changes follow access.go: a location's owner (the team
+// owning its repository) registers, removes and refreshes it, an entity's owner deletes it, admins do all
+// of that, and no one deletes the entities and locations goldenpath keeps itself (NotAllowedError, 403).
 func (c *Catalog) Handler(authn Authenticator) http.Handler {
 	mux := http.NewServeMux()
+	c.routes = nil
 	route := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, p auth.Principal) error) {
 		method, path, _ := strings.Cut(pattern, " ")
+		c.routes = append(c.routes, method+" "+APIBase+path)
 		mux.HandleFunc(method+" "+APIBase+path, func(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			p, err := authn.FromRequest(r)
@@ -53,17 +59,17 @@ func (c *Catalog) Handler(authn Authenticator) http.Handler {
 	route("GET /entities/by-query", read(c.httpQuery))
 	route("POST /entities/by-query", read(c.httpQueryByPredicate))
 	route("GET /entities/by-uid/{uid}", read(c.httpByUID))
-	route("DELETE /entities/by-uid/{uid}", read(c.httpDeleteByUID))
+	route("DELETE /entities/by-uid/{uid}", c.httpDeleteByUID)
 	route("GET /entities/by-name/{kind}/{namespace}/{name}", read(c.httpByName))
 	route("GET /entities/by-name/{kind}/{namespace}/{name}/ancestry", read(c.httpAncestry))
 	route("POST /entities/by-refs", read(c.httpByRefs))
 	route("GET /entity-facets", read(c.httpFacets))
 	route("GET /locations", read(c.httpLocations))
-	route("POST /locations", read(c.httpAddLocation))
+	route("POST /locations", c.httpAddLocation)
 	route("GET /locations/{id}", read(c.httpLocation))
 	route("DELETE /locations/{id}", c.httpRemoveLocation)
 	route("GET /locations/by-entity/{kind}/{namespace}/{name}", read(c.httpLocationByEntity))
-	route("POST /refresh", read(c.httpRefresh))
+	route("POST /refresh", c.httpRefresh)
 	route("POST /validate-entity", read(c.httpValidateEntity))
 	route("POST /analyze-location", read(c.httpAnalyzeLocation))
 	mux.HandleFunc(APIBase+"/", func(w http.ResponseWriter, r *http.Request) {

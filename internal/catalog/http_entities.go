@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/goldenpathidp/goldenpath/internal/auth"
 )
 
 // GET /entities: filter, fields, order (asc:field), offset, limit, after; a JSON array, and a Link header
@@ -195,22 +197,16 @@ func (c *Catalog) httpByUID(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (c *Catalog) httpDeleteByUID(w http.ResponseWriter, r *http.Request) error {
+func (c *Catalog) httpDeleteByUID(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	uid := r.PathValue("uid")
-	var ref string
-	err := c.db.QueryRowContext(r.Context(), `SELECT ref FROM entities WHERE uid = ?`, uid).Scan(&ref)
-	if err != nil {
+	ref, err := c.DeleteAs(r.Context(), p, uid)
+	if errors.Is(err, ErrNotFound) {
 		return notFound("No entity with uid %s", uid)
 	}
-	parsed, err := ParseRef(ref, "", "")
 	if err != nil {
 		return err
 	}
-	if err := c.Delete(r.Context(), parsed); errors.Is(err, ErrNotFound) {
-		return notFound("No entity with uid %s", uid)
-	} else if err != nil {
-		return err
-	}
+	c.log.Info("entity deleted", "entity", ref.String(), "by", p.Name)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

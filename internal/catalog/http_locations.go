@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/goldenpathidp/goldenpath/internal/auth"
-	"github.com/goldenpathidp/goldenpath/internal/store"
 )
 
 type locationInput struct {
@@ -42,7 +41,7 @@ type addLocationResponse struct {
 }
 
 // POST /locations {type, target} (?dryRun=true) → 201 {location, entities}; 409 when it is registered.
-func (c *Catalog) httpAddLocation(w http.ResponseWriter, r *http.Request) error {
+func (c *Catalog) httpAddLocation(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	var in locationInput
 	if err := decodeBody(r, &in); err != nil {
 		return err
@@ -54,7 +53,7 @@ func (c *Catalog) httpAddLocation(w http.ResponseWriter, r *http.Request) error 
 		return inputErrorf("presence: must be optional or required, got %q", in.Presence)
 	}
 	dryRun := isYes(r.URL.Query().Get("dryRun"))
-	loc, entities, exists, err := c.AddLocation(r.Context(), in.Type, in.Target, dryRun)
+	loc, entities, exists, err := c.AddLocationAs(r.Context(), p, in.Type, in.Target, dryRun)
 	var problems EntityErrors
 	if err != nil && !errors.As(err, &problems) {
 		return err
@@ -99,18 +98,7 @@ func (c *Catalog) httpLocation(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (c *Catalog) httpRemoveLocation(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	loc, err := c.Location(r.Context(), r.PathValue("id"))
-	if errors.Is(err, ErrLocationNotFound) {
-		return notFound("Found no location with ID %s", r.PathValue("id"))
-	}
-	if err != nil {
-		return err
-	}
-	if loc.Type != "url" && !p.Is(store.RoleAdmin) {
-		return &apiError{status: http.StatusForbidden, name: "NotAllowedError",
-			message: fmt.Sprintf("location %s:%s is kept by goldenpath itself; only admins may remove it", loc.Type, loc.Target)}
-	}
-	err = c.RemoveLocation(r.Context(), loc.ID)
+	err := c.RemoveLocationAs(r.Context(), p, r.PathValue("id"))
 	if errors.Is(err, ErrLocationNotFound) {
 		return notFound("Found no location with ID %s", r.PathValue("id"))
 	}
@@ -139,7 +127,7 @@ func (c *Catalog) httpLocationByEntity(w http.ResponseWriter, r *http.Request) e
 
 // POST /refresh {entityRef}: reads the entity's location again now. Problems with single entities are
 // recorded on the location (see Status) and do not fail the request.
-func (c *Catalog) httpRefresh(w http.ResponseWriter, r *http.Request) error {
+func (c *Catalog) httpRefresh(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	var body struct {
 		EntityRef          string `json:"entityRef"`
 		AuthorizationToken string `json:"authorizationToken,omitempty"`
@@ -163,7 +151,7 @@ func (c *Catalog) httpRefresh(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var problems EntityErrors
-	if err := c.Refresh(r.Context(), loc.ID); err != nil && !errors.As(err, &problems) {
+	if err := c.RefreshAs(r.Context(), p, loc.ID); err != nil && !errors.As(err, &problems) {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

@@ -26,6 +26,11 @@ type indexer struct {
 	// skipRelationFacets leaves relation counts alone (a rebuild computes them at the end).
 	skipRelationFacets bool
 	stmts              map[string]*sql.Stmt // prepared once per transaction: compiling a multi-row statement costs more than running it
+	// authoritative: the claims are goldenpath's own (Upsert), and take entities over from registered
+	// locations; taken lists what they took (ref and former source).
+	authoritative bool
+	taken         []string
+	written       int // entities inserted or updated so far
 }
 
 type facetKey struct{ key, kind, value, original string }

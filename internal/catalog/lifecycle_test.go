@@ -289,11 +289,21 @@ func TestConflictsBetweenLocations(t *testing.T) {
 		t.Errorf("orders = %s owned by %v, want b's Orders owned by team-b", got.Metadata.Name, got.Spec["owner"])
 	}
 
-	// Upsert cannot take a registered location's entity either.
+	// goldenpath's own entities are the exception: a registered file that claimed one of their names first
+	// does not keep goldenpath from stating it, and the file's location reports the conflict from then on.
 	err = c.Upsert(ctx, "goldenpath:requests", []*Entity{{APIVersion: "backstage.io/v1alpha1", Kind: "Component",
 		Metadata: Metadata{Name: "billing"}, Spec: map[string]any{"type": "s", "lifecycle": "l", "owner": "o"}}})
-	if !errors.Is(err, ErrConflict) {
-		t.Errorf("Upsert(billing) = %v, want a conflict", err)
+	if err != nil {
+		t.Fatalf("Upsert(billing) = %v, want goldenpath's billing stored", err)
+	}
+	if got := mustGet(t, c, "component:billing"); got.Spec["owner"] != "o" || got.Metadata.Annotations[AnnotationManagedByLocation] != "goldenpath:requests" {
+		t.Errorf("billing = owned by %v from %s, want goldenpath's", got.Spec["owner"], got.Metadata.Annotations[AnnotationManagedByLocation])
+	}
+	if err := c.Refresh(ctx, locB.ID); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "goldenpath:requests") {
+		t.Errorf("Refresh(b) = %v, want a conflict on billing naming goldenpath:requests", err)
+	}
+	if got := mustGet(t, c, "component:billing"); got.Spec["owner"] != "o" {
+		t.Errorf("after b's refresh billing is owned by %v, want goldenpath's o", got.Spec["owner"])
 	}
 }
 

@@ -17,6 +17,11 @@ import (
 // single entities (invalid, conflicting with another location) do not stop the others: the location is
 // registered and the error is an EntityErrors listing them.
 func (c *Catalog) AddLocation(ctx context.Context, typ, target string, dryRun bool) (Location, []*Entity, bool, error) {
+	return c.addLocation(ctx, typ, target, dryRun, "")
+}
+
+// addLocation is AddLocation recording who registered the location ("" for goldenpath itself).
+func (c *Catalog) addLocation(ctx context.Context, typ, target string, dryRun bool, by string) (Location, []*Entity, bool, error) {
 	if typ != "url" {
 		return Location{}, nil, false, fmt.Errorf("%w: location type %q is not supported; use url", ErrInvalidLocation, typ)
 	}
@@ -34,10 +39,10 @@ func (c *Catalog) AddLocation(ctx context.Context, typ, target string, dryRun bo
 	if err != nil {
 		return Location{}, nil, false, fmt.Errorf("adding location %s:%s: %w", typ, target, err)
 	}
-	entities, err := c.store(ctx, loc, &res, true, dryRun)
+	entities, _, err := c.store(ctx, loc, &res, by, true, dryRun)
 	if errors.Is(err, errLocationExists) {
 		// Registered concurrently by someone else between our lookup and our insert.
-		return c.AddLocation(ctx, typ, target, dryRun)
+		return c.addLocation(ctx, typ, target, dryRun, by)
 	}
 	if err != nil {
 		return Location{}, nil, false, fmt.Errorf("adding location %s:%s: %w", typ, target, err)
@@ -51,57 +56,70 @@ func (c *Catalog) AddLocation(ctx context.Context, typ, target string, dryRun bo
 var errLocationExists = errors.New("location exists")
 
 // store writes a crawl's result for loc in one transaction: the claims, then the orphaning of what the
-// location no longer provides. With create the location row is inserted first.
-func (c *Catalog) store(ctx context.Context, loc Location, res *crawlResult, create, dryRun bool) ([]*Entity, error) {
+// location no longer provides. With create the location row is inserted first, registered by by. It
+// returns the entities as stored and how many entities the write created, changed or orphaned (with
+// dryRun: would have).
+func (c *Catalog) store(ctx context.Context, loc Location, res *crawlResult, by string, create, dryRun bool) ([]*Entity, int, error) {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("beginning transaction: %w", err)
+		return nil, 0, fmt.Errorf("beginning transaction: %w", err)
 	}
 	defer tx.Rollback()
 	ix := newIndexer(c, tx)
 	defer ix.close()
 	now := c.opts.Now().UnixNano()
-	if err := c.claimLocation(ctx, tx, loc, create, now); err != nil {
-		return nil, err
+	if err := c.claimLocation(ctx, tx, loc, by, create, now); err != nil {
+		return nil, 0, err
 	}
+	stored, orphaned, err := c.writeCrawl(ctx, ix, loc, res, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	changes := ix.written + orphaned
+	if dryRun {
+		for _, e := range stored {
+			e.Metadata.UID, e.Metadata.Etag = "", ""
+		}
+		return stored, changes, nil // the deferred rollback discards everything
+	}
+	if err := ix.flush(ctx); err != nil {
+		return nil, 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, 0, fmt.Errorf("committing location %s: %w", loc.ID, err)
+	}
+	c.changed()
+	if orphaned > 0 {
+		c.log.Info("entities orphaned", "location", loc.ID, "count", orphaned, "removed", c.opts.OrphanGrace == 0)
+	}
+	return stored, changes, nil
+}
+
+// writeCrawl stores a crawl's claims for loc with ix, orphans what the location no longer provides and
+// records its status; it returns the entities as stored and how many were orphaned.
+func (c *Catalog) writeCrawl(ctx context.Context, ix *indexer, loc Location, res *crawlResult, now int64) ([]*Entity, int, error) {
 	stored, kept, err := ix.apply(ctx, loc.ID, len(res.claims), func(i int) *prepared { return prepareClaim(res.claims[i]) },
 		&res.errs, now)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for ref := range kept {
 		res.keep[ref] = true
 	}
 	orphaned, err := c.orphanMissing(ctx, ix, loc.ID, res.keep, res.unread, now)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if err := recordStatus(ctx, tx, loc.ID, res.errs, now); err != nil {
-		return nil, err
+	if err := recordStatus(ctx, ix.tx, loc.ID, res.errs, now); err != nil {
+		return nil, 0, err
 	}
-	if dryRun {
-		for _, e := range stored {
-			e.Metadata.UID, e.Metadata.Etag = "", ""
-		}
-		return stored, nil // the deferred rollback discards everything
-	}
-	if err := ix.flush(ctx); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("committing location %s: %w", loc.ID, err)
-	}
-	c.changed()
-	if orphaned > 0 {
-		c.log.Info("entities orphaned", "location", loc.ID, "count", orphaned, "removed", c.opts.OrphanGrace == 0)
-	}
-	return stored, nil
+	return stored, orphaned, nil
 }
 
-func (c *Catalog) claimLocation(ctx context.Context, tx *sql.Tx, loc Location, create bool, now int64) error {
+func (c *Catalog) claimLocation(ctx context.Context, tx *sql.Tx, loc Location, by string, create bool, now int64) error {
 	if create {
-		_, err := tx.ExecContext(ctx, `INSERT INTO locations (id, type, target, created_at) VALUES (?,?,?,?)`,
-			loc.ID, loc.Type, loc.Target, now)
+		_, err := tx.ExecContext(ctx, `INSERT INTO locations (id, type, target, created_at, registered_by) VALUES (?,?,?,?,?)`,
+			loc.ID, loc.Type, loc.Target, now, by)
 		if isUnique(err) {
 			return errLocationExists
 		}
@@ -144,7 +162,7 @@ func (c *Catalog) Refresh(ctx context.Context, locationID string) error {
 		}
 		return fmt.Errorf("refreshing location %s: %w", loc.ID, err)
 	}
-	if _, err := c.store(ctx, loc, &res, false, false); err != nil {
+	if _, _, err := c.store(ctx, loc, &res, "", false, false); err != nil {
 		return fmt.Errorf("refreshing location %s: %w", loc.ID, err)
 	}
 	if len(res.errs) > 0 {

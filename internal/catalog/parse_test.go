@@ -131,7 +131,8 @@ func TestParseEntitiesRules(t *testing.T) {
 		{name: "template parameters a string", yaml: doc("scaffolder.backstage.io/v1beta3", "Template", "  type: service\n  parameters: x\n  steps: []\n"), field: "spec.parameters", rule: "mapping or a list"},
 
 		// YAML-level problems.
-		{name: "duplicate key", yaml: withMeta("  title: a\n  title: b\n"), field: "", rule: `key "title" appears twice`},
+		{name: "duplicate key", yaml: withMeta("  title: a\n  title: b\n"), field: "", rule: `metadata: key "title" at line 6 repeats line 5`},
+		{name: "duplicate top-level key", yaml: withMeta("") + "kind: API\n", field: "", rule: `key "kind" at line 9 repeats line 2`},
 		{name: "not a mapping", yaml: "- a\n- b\n", field: "", rule: "must be a mapping"},
 	}
 	for _, tt := range tests {

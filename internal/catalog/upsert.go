@@ -10,8 +10,9 @@ import (
 
 // Upsert stores entities produced by goldenpath itself under a synthetic location named by source, written
 // "type:target" (e.g. "goldenpath:requests"); that string becomes their managed-by-location annotation.
-// Entities are validated with ParseEntities' rules; the call is all-or-nothing, and an invalid or conflicting
-// entity fails it with an EntityErrors. Entities of the source that are not in the call are left alone (see
+// Entities are validated with ParseEntities' rules; the call is all-or-nothing, and an invalid entity, or one
+// another synthetic source holds, fails it with an EntityErrors. An entity a registered (url) location holds
+// is taken over: goldenpath's own state decides what its entities say. Entities of the source that are not in the call are left alone (see
 // Delete and ReplaceSource).
 func (c *Catalog) Upsert(ctx context.Context, source string, entities []*Entity) error {
 	return c.upsert(ctx, source, entities, false)
@@ -30,7 +31,10 @@ func (c *Catalog) upsert(ctx context.Context, source string, entities []*Entity,
 	}
 	var errs EntityErrors
 	orphaned := 0
+	var taken []string
 	err = c.update(ctx, func(ix *indexer) error {
+		ix.authoritative = true
+		defer func() { taken = ix.taken }()
 		now := c.opts.Now().UnixNano()
 		locID, err := syntheticLocation(ctx, ix.tx, typ, target, now)
 		if err != nil {
@@ -59,6 +63,10 @@ func (c *Catalog) upsert(ctx context.Context, source string, entities []*Entity,
 	}
 	if orphaned > 0 {
 		c.log.Info("entities orphaned", "source", source, "count", orphaned, "removed", c.opts.OrphanGrace == 0)
+	}
+	if len(taken) > 0 {
+		c.log.Warn("registered locations claimed entities goldenpath states itself; goldenpath's version replaced them",
+			"source", source, "entities", taken)
 	}
 	return nil
 }

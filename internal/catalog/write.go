@@ -256,9 +256,16 @@ func (ix *indexer) applyPrepared(ctx context.Context, locID string, ps []*prepar
 		kept[p.ref] = true
 		row, found := existing[p.ref]
 		if found && row.locationID.Valid && row.locationID.String != locID && row.orphanedAt == 0 {
-			*errs = append(*errs, &EntityError{File: p.file, Ref: p.ref, Err: ErrConflict,
-				Rule: fmt.Sprintf("conflicts with the entity of the same kind, namespace and name already registered from %s, which keeps it", row.source)})
-			continue
+			// The first location keeps an entity, as in Backstage, so nobody takes over a name another location
+			// provides. goldenpath's own entities are the exception: they come from goldenpath's state (its
+			// users, requests and templates), and a registered file claiming one of their names first must not
+			// keep goldenpath from stating it.
+			if !ix.authoritative || !strings.HasPrefix(row.source, "url:") {
+				*errs = append(*errs, &EntityError{File: p.file, Ref: p.ref, Err: ErrConflict,
+					Rule: fmt.Sprintf("conflicts with the entity of the same kind, namespace and name already registered from %s, which keeps it", row.source)})
+				continue
+			}
+			ix.taken = append(ix.taken, p.ref+" (from "+row.source+")")
 		}
 		if found {
 			p.withUID(row.uid)
@@ -275,6 +282,7 @@ func (ix *indexer) applyPrepared(ctx context.Context, locID string, ps []*prepar
 }
 
 func (b *batch) write(ctx context.Context) error {
+	b.ix.written += len(b.inserts) + len(b.updates)
 	if err := b.loadOld(ctx); err != nil {
 		return err
 	}

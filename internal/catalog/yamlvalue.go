@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/goldenpathidp/goldenpath/internal/strictyaml"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -55,6 +56,7 @@ func (c *converter) value(n *yaml.Node, path string) (any, error) {
 
 func (c *converter) mapping(n *yaml.Node, path string) (map[string]any, error) {
 	out := make(map[string]any, len(n.Content)/2)
+	keyLines := make(map[string]int, len(n.Content)/2)
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -65,9 +67,11 @@ func (c *converter) mapping(n *yaml.Node, path string) (map[string]any, error) {
 			merges = append(merges, v)
 			continue
 		}
-		if _, dup := out[k.Value]; dup {
-			return nil, fmt.Errorf("line %d: %s: key %q appears twice", k.Line, orRoot(path), k.Value)
+		// Backstage's parser (the yaml library's uniqueKeys) refuses repeated keys too.
+		if first, dup := keyLines[k.Value]; dup {
+			return nil, fmt.Errorf("line %d: %s: %s", k.Line, orRoot(path), strictyaml.DuplicateKey(k.Value, k.Line, first))
 		}
+		keyLines[k.Value] = k.Line
 		field := joinPath(path, k.Value)
 		if _, seen := c.lines[field]; !seen {
 			c.lines[field] = k.Line // the key's line: where a reader looks for the field

@@ -22,6 +22,7 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/platform"
 	"github.com/goldenpathidp/goldenpath/internal/problem"
 	"github.com/goldenpathidp/goldenpath/internal/store"
+	"github.com/goldenpathidp/goldenpath/internal/strictyaml"
 )
 
 // MainBranch is the branch desired state is read from.
@@ -39,6 +40,7 @@ type Repo interface {
 	MergeBase(ctx context.Context, a, b string) (string, error)
 	Merge(ctx context.Context, into, expectedInto, head, message string, author forge.Signature) (string, error)
 	Log(ctx context.Context, rev string, n int) ([]forge.CommitInfo, error)
+	Commits(ctx context.Context, base, head string) ([]string, error)
 }
 
 // beforeMerge returns what main was just before a change request's merge commit (its first parent).
@@ -73,6 +75,8 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	generic  bool // not the platform repository: no contract checks, no plan
+	mayPush  func(ctx context.Context, p auth.Principal) error
+	checks   []FileCheck
 
 	mergeMu sync.Mutex // merges are serialised; the store's compare-and-swap guards across processes
 }
@@ -87,6 +91,11 @@ type Options struct {
 	// Generic marks a repository that holds no contracts (e.g. an app repository): its change requests
 	// need one approval and have no contract checks or plan.
 	Generic bool
+	// FileChecks validate other files a change touches (templates, say), shown as checks of their own.
+	FileChecks []FileCheck
+	// MayPush tells whether p may push to the repository; opening and merging a change request needs the
+	// same right (nil: the developer role suffices, as for the platform repository's branches).
+	MayPush func(ctx context.Context, p auth.Principal) error
 }
 
 // New returns a Service.
@@ -95,7 +104,16 @@ func New(o Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{repo: o.Repo, store: o.Store, describe: o.Describe, hooks: o.Hooks, log: log, now: time.Now, generic: o.Generic}
+	return &Service{repo: o.Repo, store: o.Store, describe: o.Describe, hooks: o.Hooks, log: log, now: time.Now, generic: o.Generic, mayPush: o.MayPush, checks: o.FileChecks}
+}
+
+// FileCheck validates the files of one kind that a change adds or modifies, such as software templates,
+// so their problems show on the change request that introduces them rather than after it merged.
+type FileCheck struct {
+	Name    string                 // the check's name on the change request
+	Applies func(path string) bool // which files it validates
+	// Check returns the file's problems, each naming the file, the field and the rule.
+	Check func(path string, data []byte) []*strictyaml.FieldError
 }
 
 // OpenInput describes a change request to open from file changes.
@@ -118,10 +136,24 @@ func branchName(title string) string {
 	return "change/" + slug + "-" + hex.EncodeToString(b)
 }
 
+// mayOpen tells whether p may open (or merge) change requests on the repository: the developer role,
+// and the right to push to it.
+func (s *Service) mayOpen(ctx context.Context, p auth.Principal, verb string) error {
+	if !p.Is(store.RoleDeveloper) {
+		return problem.New(problem.Forbidden, "%s a change request needs the developer role", verb)
+	}
+	if s.mayPush != nil {
+		if err := s.mayPush(ctx, p); err != nil {
+			return problem.New(problem.Forbidden, "%s a change request on %s needs the right to push to it: %v", verb, s.repo.Name(), err)
+		}
+	}
+	return nil
+}
+
 // Open commits the changes on a new branch from main and opens a change request for it.
 func (s *Service) Open(ctx context.Context, p auth.Principal, in OpenInput) (store.Change, error) {
-	if !p.Is(store.RoleDeveloper) {
-		return store.Change{}, problem.New(problem.Forbidden, "opening a change request needs the developer role")
+	if err := s.mayOpen(ctx, p, "opening"); err != nil {
+		return store.Change{}, err
 	}
 	if strings.TrimSpace(in.Title) == "" {
 		return store.Change{}, problem.Field("title", "is required")
@@ -141,16 +173,22 @@ func (s *Service) Open(ctx context.Context, p auth.Principal, in OpenInput) (sto
 	if err != nil {
 		return store.Change{}, fmt.Errorf("committing to %s: %w", branch, err)
 	}
+	if err := s.store.RecordPushers(ctx, s.repo.Name(), p.Name, []string{head}, s.now().UTC()); err != nil {
+		return store.Change{}, fmt.Errorf("recording the author of %s: %w", short(head), err)
+	}
 	return s.create(ctx, p, branch, head, in.Title, in.Body, in.RequestIDs)
 }
 
 // OpenBranch opens a change request for a branch pushed to the repository.
 func (s *Service) OpenBranch(ctx context.Context, p auth.Principal, branch, title, body string) (store.Change, error) {
-	if !p.Is(store.RoleDeveloper) {
-		return store.Change{}, problem.New(problem.Forbidden, "opening a change request needs the developer role")
+	if err := s.mayOpen(ctx, p, "opening"); err != nil {
+		return store.Change{}, err
 	}
 	if branch == "" || branch == MainBranch {
 		return store.Change{}, problem.Field("branch", "must name a branch other than main")
+	}
+	if err := forge.ValidateBranchName(branch); err != nil {
+		return store.Change{}, problem.Field("branch", "%v", err)
 	}
 	head, err := s.repo.ResolveRef(ctx, "refs/heads/"+branch)
 	if errors.Is(err, forge.ErrNotFound) {
@@ -186,14 +224,11 @@ func (s *Service) OpenBranch(ctx context.Context, p auth.Principal, branch, titl
 	if err != nil {
 		return c, err
 	}
-	// Link the requests the branch touches, so they show the change request.
-	if ev, err := s.Evaluate(ctx, c); err == nil {
-		c.RequestIDs = ev.RequestIDs()
-		if err := s.store.UpdateChange(ctx, c, c.State, c.HeadSHA); err != nil {
-			return c, err
-		}
+	// Evaluating links the requests the branch touches, so they show the change request.
+	if _, err := s.Evaluate(ctx, c); err != nil {
+		s.log.Warn("evaluating a new change request", "change", c.Number, "err", err)
 	}
-	return c, nil
+	return s.Get(ctx, c.Number)
 }
 
 func (s *Service) create(ctx context.Context, p auth.Principal, branch, head, title, body string, ids []string) (store.Change, error) {

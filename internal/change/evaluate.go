@@ -32,8 +32,10 @@ type Evaluation struct {
 	Plan      []plan.Entry     `json:"plan"`
 	Required  int              `json:"requiredApprovals"`
 	Approvers []string         `json:"approvedBy"`
-	Blockers  []string         `json:"blockers,omitempty"`
-	Mergeable bool             `json:"mergeable"`
+	// Ignored explains approvals that do not count (their reviewer pushed commits of the change).
+	Ignored   []string `json:"ignoredApprovals,omitempty"`
+	Blockers  []string `json:"blockers,omitempty"`
+	Mergeable bool     `json:"mergeable"`
 }
 
 // RequestIDs lists the requests the plan touches.
@@ -79,13 +81,26 @@ func (s *Service) Evaluate(ctx context.Context, c store.Change) (*Evaluation, er
 	if ev.Files, err = s.repo.ChangedFiles(ctx, base, head); err != nil {
 		return nil, err
 	}
-	if err := s.checkAndPlan(ctx, ev, base, head); err != nil {
+	before, after, err := s.checkAndPlan(ctx, ev, base, head)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.approvals(ctx, c, ev); err != nil {
+	if err := s.countApprovals(ctx, c, ev, base); err != nil {
 		return nil, err
+	}
+	if !s.generic {
+		own, err := s.ownership(ctx, c, ev, before, after)
+		if err != nil {
+			return nil, err
+		}
+		ev.Checks = append(ev.Checks, own)
 	}
 	ev.blockers(c)
+	if c.State == store.ChangeOpen {
+		if err := s.linkRequests(ctx, c, ev); err != nil {
+			return nil, err
+		}
+	}
 	return ev, nil
 }
 
@@ -134,14 +149,14 @@ func load(files []contract.File) state {
 
 // checkAndPlan simulates the merge at file level (main's files with the change's files applied), validates
 // the result and plans it against main.
-func (s *Service) checkAndPlan(ctx context.Context, ev *Evaluation, base, head string) error {
+func (s *Service) checkAndPlan(ctx context.Context, ev *Evaluation, base, head string) (before, after state, err error) {
 	if s.generic {
 		ev.Required = 1
-		return nil
+		return before, after, nil
 	}
 	baseFiles, err := s.desiredFiles(ctx, base)
 	if err != nil {
-		return err
+		return before, after, err
 	}
 	merged := map[string][]byte{}
 	for _, f := range baseFiles {
@@ -163,7 +178,7 @@ func (s *Service) checkAndPlan(ctx context.Context, ev *Evaluation, base, head s
 		}
 		content, err := s.repo.ReadFile(ctx, head, f.Path)
 		if err != nil {
-			return fmt.Errorf("reading %s at %s: %w", f.Path, head, err)
+			return before, after, fmt.Errorf("reading %s at %s: %w", f.Path, head, err)
 		}
 		merged[f.Path] = content
 	}
@@ -171,8 +186,13 @@ func (s *Service) checkAndPlan(ctx context.Context, ev *Evaluation, base, head s
 	for p, c := range merged {
 		mergedFiles = append(mergedFiles, contract.File{Path: p, Content: c})
 	}
-	before, after := load(baseFiles), load(mergedFiles)
+	before, after = load(baseFiles), load(mergedFiles)
 	ev.Checks = checks(before, after, touched)
+	fileChecks, err := s.fileChecks(ctx, ev.Files, head)
+	if err != nil {
+		return before, after, err
+	}
+	ev.Checks = append(ev.Checks, fileChecks...)
 	ev.Required = required(before, after, touched)
 	if after.set != nil {
 		var baseReqs map[contract.ID]*contract.Request
@@ -185,7 +205,7 @@ func (s *Service) checkAndPlan(ctx context.Context, ev *Evaluation, base, head s
 		}
 		ev.Plan = plan.Diff(baseReqs, after.set.Requests, describe)
 	}
-	return nil
+	return before, after, nil
 }
 
 func checks(before, after state, touched map[string]bool) []Check {
@@ -276,21 +296,6 @@ func environmentOfPath(p string) (string, bool) {
 	return "", false
 }
 
-func (s *Service) approvals(ctx context.Context, c store.Change, ev *Evaluation) error {
-	reviews, err := s.store.Reviews(ctx, c.Number)
-	if err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	for _, r := range reviews {
-		if r.Verdict == store.VerdictApproved && r.HeadSHA == ev.HeadSHA && r.Reviewer != c.Author && !seen[r.Reviewer] {
-			seen[r.Reviewer] = true
-			ev.Approvers = append(ev.Approvers, r.Reviewer)
-		}
-	}
-	return nil
-}
-
 func (ev *Evaluation) blockers(c store.Change) {
 	if c.State != store.ChangeOpen {
 		ev.Blockers = append(ev.Blockers, fmt.Sprintf("the change request is %s", c.State))
@@ -301,11 +306,40 @@ func (ev *Evaluation) blockers(c store.Change) {
 		}
 	}
 	if len(ev.Approvers) < ev.Required {
-		ev.Blockers = append(ev.Blockers, fmt.Sprintf("needs %d approval(s) from someone other than the author on the latest commit, has %d",
+		ev.Blockers = append(ev.Blockers, fmt.Sprintf("needs %d approval(s) on the latest commit from someone who neither opened the change request nor pushed any of its commits, has %d",
 			ev.Required, len(ev.Approvers)))
 	}
 	if len(ev.Files) == 0 && c.State == store.ChangeOpen {
 		ev.Blockers = append(ev.Blockers, "the branch has no changes compared to main")
 	}
 	ev.Mergeable = len(ev.Blockers) == 0
+}
+
+// fileChecks runs the configured file checks on the files the change adds or modifies.
+func (s *Service) fileChecks(ctx context.Context, files []forge.FileDiff, head string) ([]Check, error) {
+	var out []Check
+	for _, fc := range s.checks {
+		chk := Check{Name: fc.Name, Passed: true}
+		n := 0
+		for _, f := range files {
+			if f.Status == "deleted" || !fc.Applies(f.Path) {
+				continue
+			}
+			content, err := s.repo.ReadFile(ctx, head, f.Path)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s at %s: %w", f.Path, head, err)
+			}
+			n++
+			chk.Errors = append(chk.Errors, fc.Check(f.Path, content)...)
+		}
+		if n == 0 {
+			continue
+		}
+		chk.Summary = fmt.Sprintf("%d changed file(s) valid", n)
+		if len(chk.Errors) > 0 {
+			chk.Passed, chk.Summary = false, fmt.Sprintf("%d problem(s) in the changed files", len(chk.Errors))
+		}
+		out = append(out, chk)
+	}
+	return out, nil
 }

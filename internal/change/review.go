@@ -121,6 +121,9 @@ func (s *Service) Merge(ctx context.Context, p auth.Principal, number int64) (st
 		if c.Author != p.Name && !p.Is(store.RoleApprover) {
 			return c, problem.New(problem.Forbidden, "only the author or an approver can merge change request #%d", number)
 		}
+		if err := s.mayOpen(ctx, p, "merging"); err != nil {
+			return c, err
+		}
 		ev, err := s.Evaluate(ctx, c)
 		if err != nil {
 			return c, err

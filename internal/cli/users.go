@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/store"
 	"github.com/spf13/cobra"
@@ -55,28 +54,7 @@ func userCmd(g *globals) *cobra.Command {
 	}
 	add.Flags().StringSliceVar(&roles, "role", []string{store.RoleDeveloper}, "role (repeatable)")
 	add.Flags().StringSliceVar(&teams, "team", nil, "team (repeatable)")
-	var ttl time.Duration
-	var desc string
-	token := &cobra.Command{
-		Use:   "token NAME",
-		Short: "Issue an API token (admin, or yourself); it is printed once",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			body := map[string]string{"description": desc}
-			if ttl > 0 {
-				body["ttl"] = ttl.String()
-			}
-			var out struct {
-				Token string `json:"token"`
-			}
-			if err := g.client().sendJSON(cmd.Context(), http.MethodPost, "/api/v1/users/"+url.PathEscape(args[0])+"/tokens", body, &out); err != nil {
-				return err
-			}
-			return g.printer().print(out, func(w *tabwriter.Writer) { fmt.Fprintln(w, out.Token) })
-		},
-	}
-	token.Flags().DurationVar(&ttl, "ttl", 0, "expire after this long (default: never)")
-	token.Flags().StringVar(&desc, "description", "", "what the token is for")
+	token := tokenCmd(g)
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List users (admin)",
@@ -96,7 +74,7 @@ func userCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(add, token, list)
+	cmd.AddCommand(add, token, list, userSetCmd(g), userDeleteCmd(g))
 	return cmd
 }
 

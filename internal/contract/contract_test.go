@@ -68,6 +68,7 @@ func TestParseErrors(t *testing.T) {
 		{"missing team", strings.Replace(rdsOrders, "  team: payments\n", "", 1), []string{"metadata.team: is required"}},
 		{"missing owner", strings.Replace(rdsOrders, "  owner: alice\n", "", 1), []string{"metadata.owner: is required"}},
 		{"bad engine", strings.Replace(rdsOrders, "engine: postgres", "engine: mysql", 1), []string{"spec.engine", "postgres"}},
+		{"duplicate key", strings.Replace(rdsOrders, "  size: small\n", "  size: small\n  size: xlarge\n", 1), []string{"f.yaml:11: spec.size:", `key "size" at line 11 repeats line 10`}},
 		{"eks ttl too long", "apiVersion: goldenpath.io/v1\nkind: EKSRequest\nmetadata: {name: c, owner: a, team: t, environment: dev}\nspec: {size: small, ttl: 500h}\n", []string{"spec.ttl", "at most 168h"}},
 	}
 	for _, tt := range tests {
@@ -145,5 +146,58 @@ func TestSchemasPublished(t *testing.T) {
 		if err != nil || !strings.Contains(string(raw), `"const": "`+string(k.Kind)+`"`) {
 			t.Errorf("%s: schema missing or wrong: %v", k.Kind, err)
 		}
+	}
+}
+
+// TestDerivedNamesWithinBackendLimits: a request whose database, role or bucket name would pass a backend's
+// identifier limit is refused when parsed, naming the field to shorten and the limit, instead of being cut
+// short (PostgreSQL) or failing after the merge (S3).
+func TestDerivedNamesWithinBackendLimits(t *testing.T) {
+	long := func(n int) string { return "d" + strings.Repeat("b", n-1) }
+	env := "e" + strings.Repeat("x", 24) // 25 bytes
+	rds := func(name, env, dbName string) string {
+		doc := strings.NewReplacer("name: orders", "name: "+name, "environment: dev", "environment: "+env).Replace(rdsOrders)
+		if dbName != "" {
+			doc += "  databaseName: " + dbName + "\n"
+		}
+		return doc
+	}
+	s3 := func(name, env string) string {
+		return "apiVersion: goldenpath.io/v1\nkind: S3Request\nmetadata: {name: " + name + ", owner: a, team: t, environment: " + env + "}\nspec: {size: small}\n"
+	}
+	for _, tt := range []struct {
+		name string
+		doc  string
+		want []string // nil: valid
+	}{
+		{"database name of 63 bytes", rds("orders", "dev", long(59)), nil},
+		{"database name of 64 bytes", rds("orders", "dev", long(60)),
+			[]string{"f.yaml:11: spec.databaseName:", `"` + long(60) + `_dev"`, "is 64 bytes", "at most 63 bytes"}},
+		{"request name and a long environment", rds(long(40), env, ""),
+			[]string{"f.yaml:4: metadata.name:", "is 66 bytes", "PostgreSQL identifiers are at most 63 bytes", "shorten metadata.name"}},
+		{"dashes become underscores, same length", rds("a-b", "dev-x", ""), nil},
+		{"bucket name of 63 bytes", s3(long(37), env), nil},
+		{"bucket name of 66 bytes", s3(long(40), env), []string{"metadata.name:", "is 66 bytes", "S3 bucket names are at most 63 bytes"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rs, err := Parse("f.yaml", []byte(tt.doc), false)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Parse: %v", err)
+				}
+				if n := rs[0].PostgresName(); rs[0].Kind == RDS && len(n) > MaxPostgresIdentifier {
+					t.Errorf("accepted %q of %d bytes", n, len(n))
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Parse accepted it, want an error containing %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
 	}
 }

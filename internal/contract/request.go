@@ -83,6 +83,43 @@ func (r *Request) DatabaseName() string {
 	return strings.ReplaceAll(r.Metadata.Name, "-", "_")
 }
 
+// Identifier limits of the backends names are derived for. PostgreSQL cuts longer identifiers silently
+// (NAMEDATALEN-1), so two requests could share a database; S3 refuses longer bucket names.
+const (
+	MaxPostgresIdentifier = 63
+	MaxBucketName         = 63
+)
+
+// PostgresName is the database, and the login role owning it, that an RDSRequest gets on its server:
+// "<databaseName>_<environment>", with '-' in the environment replaced by '_'.
+func (r *Request) PostgresName() string {
+	return r.DatabaseName() + "_" + strings.ReplaceAll(r.Metadata.Environment, "-", "_")
+}
+
+// BucketName is the bucket an S3Request gets: "<name>-<environment>".
+func (r *Request) BucketName() string { return r.Metadata.Name + "-" + r.Metadata.Environment }
+
+// checkDerivedNames refuses requests whose derived backend names would be too long, naming the field to shorten.
+func (r *Request) checkDerivedNames() error {
+	switch r.Kind {
+	case RDS:
+		if n := r.PostgresName(); len(n) > MaxPostgresIdentifier {
+			field := "metadata.name"
+			if r.Spec.DatabaseName != "" {
+				field = "spec.databaseName"
+			}
+			return r.Errorf(field, "the database and role name %q (%s, '_', environment) is %d bytes; PostgreSQL identifiers are at most %d bytes and longer ones are cut short silently: shorten %s",
+				n, field, len(n), MaxPostgresIdentifier, field)
+		}
+	case S3:
+		if n := r.BucketName(); len(n) > MaxBucketName {
+			return r.Errorf("metadata.name", "the bucket name %q (name, '-', environment) is %d bytes; S3 bucket names are at most %d bytes: shorten metadata.name",
+				n, len(n), MaxBucketName)
+		}
+	}
+	return nil
+}
+
 // TTLDuration parses an EKSRequest's ttl.
 func (r *Request) TTLDuration() time.Duration {
 	d, _ := time.ParseDuration(r.Spec.TTL)
@@ -157,6 +194,9 @@ func decode(d *strictyaml.Document, schemas map[Kind]*strictyaml.Schema) (*Reque
 	}
 	if r.Kind == EKS && r.Spec.KubernetesVersion == "" {
 		r.Spec.KubernetesVersion = "1.34"
+	}
+	if err := r.checkDerivedNames(); err != nil {
+		return nil, err
 	}
 	if r.Kind == EKS {
 		if d := r.TTLDuration(); d <= 0 || d > MaxTTL {

@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,10 @@ type ServerConfig struct {
 	Zones       []string     // the zones served, e.g. goldenpathidp.io
 	NameServers []string     // the apex NS records of every zone; default ns1.<zone>
 	Logger      *slog.Logger // nil discards
+	// MaxTCPConns bounds the open TCP connections (default 512), MaxTCPConnsPerClient those from one client
+	// IP address (default 16). A connection over either limit is closed as soon as it is accepted.
+	MaxTCPConns          int
+	MaxTCPConnsPerClient int
 }
 
 // Server is the embedded DNS provider: an authoritative server for its zones over UDP and TCP whose records
@@ -43,6 +48,9 @@ type Server struct {
 	closed atomic.Bool
 	connMu sync.Mutex
 	conns  map[net.Conn]struct{}
+	tcpMax int            // see ServerConfig.MaxTCPConns
+	perMax int            // see ServerConfig.MaxTCPConnsPerClient
+	peers  map[string]int // open TCP connections per client IP, under connMu
 	stop   func() bool
 }
 
@@ -58,7 +66,11 @@ type zoneState struct {
 // NewServer loads the zones' records from cfg.Dir and starts answering on cfg.Addr. It stops when ctx is done
 // or Close is called.
 func NewServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
-	s := &Server{log: cfg.Logger, dir: cfg.Dir, nsHosts: cfg.NameServers, zones: map[string]*zoneState{}, conns: map[net.Conn]struct{}{}}
+	s := &Server{log: cfg.Logger, dir: cfg.Dir, nsHosts: cfg.NameServers, zones: map[string]*zoneState{}, conns: map[net.Conn]struct{}{},
+		tcpMax: cmp.Or(cfg.MaxTCPConns, maxTCPConns), perMax: cmp.Or(cfg.MaxTCPConnsPerClient, maxTCPConnsPerClient), peers: map[string]int{}}
+	if s.tcpMax < 0 || s.perMax < 0 {
+		return nil, errors.New("dns server: MaxTCPConns and MaxTCPConnsPerClient must not be negative")
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -11,10 +11,15 @@ import (
 const (
 	tcpIdle     = 10 * time.Second // RFC 7766 §6.2.3: close idle connections after some seconds
 	maxTCPConns = 512
+	// maxTCPConnsPerClient keeps one client from holding every connection (RFC 7766 §6.2.2). A resolver uses
+	// TCP only for truncated answers and zone transfers, so a few connections serve it well.
+	maxTCPConnsPerClient = 16
 )
 
+// acceptTCP accepts connections until the listener closes. A connection over the global or the per-client
+// limit is closed at once: the acceptor never waits for a free slot, so a client holding many connections
+// delays nobody else's.
 func (s *Server) acceptTCP() {
-	sem := make(chan struct{}, maxTCPConns)
 	for {
 		c, err := s.tcp.Accept()
 		if err != nil {
@@ -24,36 +29,63 @@ func (s *Server) acceptTCP() {
 			time.Sleep(10 * time.Millisecond) // e.g. out of file descriptors: back off instead of spinning
 			continue
 		}
-		sem <- struct{}{}
-		if !s.track(c) {
-			<-sem
+		peer := peerIP(c.RemoteAddr())
+		ok, closing := s.admit(c, peer)
+		if closing {
 			return
 		}
-		s.wg.Go(func() {
-			defer func() { <-sem }()
-			s.serveTCP(c)
-		})
+		if !ok {
+			_ = c.Close()
+			continue
+		}
+		s.wg.Go(func() { s.serveTCP(c, peer) })
 	}
 }
 
-// track registers an open connection so Close can end it; false when the server is closing.
-func (s *Server) track(c net.Conn) bool {
+// admit registers an accepted connection, so Close can end it, when it is within the limits. closing is
+// true (and the connection closed) when the server is shutting down.
+func (s *Server) admit(c net.Conn, peer string) (ok, closing bool) {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
 	if s.closed.Load() {
 		_ = c.Close()
-		return false
+		return false, true
+	}
+	if len(s.conns) >= s.tcpMax || s.peers[peer] >= s.perMax {
+		return false, false
 	}
 	s.conns[c] = struct{}{}
-	return true
+	s.peers[peer]++
+	return true, false
+}
+
+// release forgets a connection that serveTCP is done with.
+func (s *Server) release(c net.Conn, peer string) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	delete(s.conns, c)
+	if s.peers[peer]--; s.peers[peer] <= 0 {
+		delete(s.peers, peer)
+	}
+}
+
+// peerIP names the client a connection counts against: its IPv4 address, or the /64 of its IPv6 address
+// (one host commonly holds a whole /64).
+func peerIP(a net.Addr) string {
+	t, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	if t.IP.To4() != nil {
+		return t.IP.String()
+	}
+	return (&net.IPNet{IP: t.IP.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
 }
 
 // serveTCP answers length-prefixed queries on one connection, in order, until it goes idle or closes.
-func (s *Server) serveTCP(c net.Conn) {
+func (s *Server) serveTCP(c net.Conn, peer string) {
 	defer func() {
-		s.connMu.Lock()
-		delete(s.conns, c)
-		s.connMu.Unlock()
+		s.release(c, peer)
 		_ = c.Close()
 	}()
 	r := bufio.NewReader(c)

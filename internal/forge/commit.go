@@ -79,7 +79,7 @@ func parentList(parent string) []string {
 }
 
 func validateCommitOptions(o *CommitOptions) error {
-	if err := validateBranchName(o.Branch); err != nil {
+	if err := ValidateBranchName(o.Branch); err != nil {
 		return fmt.Errorf("Branch: %w", err)
 	}
 	if o.Parent != "" {

@@ -20,7 +20,7 @@ func (r *Repo) fastResolve(ref string) (string, bool) {
 	if !ok {
 		branch = ref
 	}
-	if validateBranchName(branch) != nil {
+	if ValidateBranchName(branch) != nil {
 		return "", false
 	}
 	sha, ok := r.readBranch(branch)

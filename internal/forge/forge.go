@@ -63,6 +63,9 @@ type PushEvent struct {
 	Repo    string
 	Subject string      // who pushed (from Authorize)
 	Updates []RefUpdate // refs that actually changed (compare before/after)
+	// Commits are the commits the push introduced: reachable from the new tips and from no other ref
+	// before. Recording who pushed them is the only trustworthy authorship (git's author fields are not).
+	Commits []string
 }
 
 // Authorizer decides whether a request may read (write=false) or push to (write=true) repo. It returns
@@ -237,7 +240,7 @@ func (f *Forge) CreateRepo(ctx context.Context, name string, defaultBranch strin
 	if defaultBranch == "" {
 		defaultBranch = "main"
 	}
-	if err := validateBranchName(defaultBranch); err != nil {
+	if err := ValidateBranchName(defaultBranch); err != nil {
 		return false, fmt.Errorf("defaultBranch: %w", err)
 	}
 	path := f.repoPath(name)

@@ -299,7 +299,7 @@ func TestOnPushEvent(t *testing.T) {
 		{Ref: "refs/heads/main", Old: base, New: next},
 		{Ref: "refs/heads/new", Old: ZeroSHA, New: next},
 		{Ref: "refs/heads/old", Old: oldTip, New: ZeroSHA},
-	}}
+	}, Commits: []string{next}}
 	sortUpdates(ev.Updates)
 	if !reflect.DeepEqual(ev, want) {
 		t.Errorf("OnPush event = %+v\nwant %+v", ev, want)
@@ -311,6 +311,23 @@ func TestOnPushEvent(t *testing.T) {
 	case ev := <-events:
 		t.Errorf("no-op push reported %+v, want no event", ev)
 	default:
+	}
+
+	// Commits another ref already had are not introduced again; only the two new ones are, newest first.
+	c.must(dir, "push", "-q", "origin", "main:refs/heads/copy")
+	if ev := <-events; len(ev.Commits) != 0 {
+		t.Errorf("pushing known commits to a new branch introduced %v, want none", ev.Commits)
+	}
+	first := c.commitFile(dir, "a.txt", "a\n", "a")
+	second := c.commitFile(dir, "b.txt", "b\n", "b")
+	c.must(dir, "push", "-q", "origin", "main:refs/heads/feature")
+	if ev := <-events; !reflect.DeepEqual(ev.Commits, []string{second, first}) {
+		t.Errorf("a branch with two new commits introduced %v, want [%s %s]", ev.Commits, second, first)
+	}
+	// Force-pushing the branch back does not introduce anything.
+	c.must(dir, "push", "-q", "-f", "origin", next+":refs/heads/feature")
+	if ev := <-events; len(ev.Commits) != 0 {
+		t.Errorf("moving a branch back introduced %v, want none", ev.Commits)
 	}
 }
 

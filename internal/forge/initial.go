@@ -19,7 +19,7 @@ func (f *Forge) CreateRepoWithCommit(ctx context.Context, name, branch string, o
 	if branch == "" {
 		branch = "main"
 	}
-	if err := validateBranchName(branch); err != nil {
+	if err := ValidateBranchName(branch); err != nil {
 		return "", false, fmt.Errorf("branch: %w", err)
 	}
 	if err := validateChanges(o.Changes); err != nil {

@@ -55,7 +55,7 @@ func (r *Repo) MergeWith(ctx context.Context, o MergeOptions) (string, error) {
 }
 
 func validateMergeOptions(o MergeOptions) error {
-	if err := validateBranchName(o.Into); err != nil {
+	if err := ValidateBranchName(o.Into); err != nil {
 		return fmt.Errorf("into: %w", err)
 	}
 	if err := validateSHA("expectedInto", o.ExpectedInto); err != nil {

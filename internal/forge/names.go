@@ -44,9 +44,9 @@ func ValidateRepoName(name string) error {
 	return nil
 }
 
-// validateBranchName applies git's check-ref-format rules to refs/heads/<name>, plus a ban on a leading
+// ValidateBranchName applies git's check-ref-format rules to refs/heads/<name>, plus a ban on a leading
 // "-" so a branch can never be mistaken for an option.
-func validateBranchName(name string) error {
+func ValidateBranchName(name string) error {
 	if name == "" {
 		return errors.New("branch name must not be empty")
 	}
@@ -145,7 +145,7 @@ func validateRev(rev string) error {
 	case strings.HasPrefix(rev, "refs/"):
 		return validateRefName(rev)
 	}
-	if err := validateBranchName(rev); err != nil {
+	if err := ValidateBranchName(rev); err != nil {
 		return fmt.Errorf("revision %q must be a branch or tag name, a full ref (refs/...) or a commit id", rev)
 	}
 	return nil

@@ -147,9 +147,13 @@ func (f *Forge) reportPush(ctx context.Context, req gitRequest, asked []RefUpdat
 	if len(changed) == 0 {
 		return
 	}
-	f.log.InfoContext(ctx, "push", "repo", req.repo.name, "subject", req.subject, "refs", len(changed))
+	commits, err := req.repo.introduced(ctx, changed)
+	if err != nil {
+		f.log.ErrorContext(ctx, "listing pushed commits", "repo", req.repo.name, "error", err)
+	}
+	f.log.InfoContext(ctx, "push", "repo", req.repo.name, "subject", req.subject, "refs", len(changed), "commits", len(commits))
 	if f.opts.OnPush != nil {
-		f.opts.OnPush(ctx, PushEvent{Repo: req.repo.name, Subject: req.subject, Updates: changed})
+		f.opts.OnPush(ctx, PushEvent{Repo: req.repo.name, Subject: req.subject, Updates: changed, Commits: commits})
 	}
 }
 

@@ -29,7 +29,7 @@ func (r *Repo) ResolveRef(ctx context.Context, ref string) (string, error) {
 		return sha, nil
 	}
 	candidates := []string{ref + "^{commit}"}
-	if !isFullSHA(ref) && !strings.HasPrefix(ref, "refs/") && validateBranchName(ref) == nil {
+	if !isFullSHA(ref) && !strings.HasPrefix(ref, "refs/") && ValidateBranchName(ref) == nil {
 		candidates = []string{"refs/heads/" + ref + "^{commit}", ref + "^{commit}"}
 	}
 	var sha string
@@ -194,7 +194,7 @@ func (r *Repo) isAncestor(ctx context.Context, a, b string) (bool, error) {
 // requires oldSHA. If the ref is not at oldSHA, the error wraps ErrConflict.
 func (r *Repo) UpdateRef(ctx context.Context, ref, newSHA, oldSHA string) error {
 	if !strings.HasPrefix(ref, "refs/") {
-		if err := validateBranchName(ref); err != nil {
+		if err := ValidateBranchName(ref); err != nil {
 			return err
 		}
 		ref = "refs/heads/" + ref
@@ -282,7 +282,7 @@ func (r *Repo) removeStaleLock(err error) bool {
 // DeleteBranch deletes branch name if it still points at expected ("" = whatever it points at now).
 // The repository's default branch (HEAD) cannot be deleted.
 func (r *Repo) DeleteBranch(ctx context.Context, name, expected string) error {
-	if err := validateBranchName(name); err != nil {
+	if err := ValidateBranchName(name); err != nil {
 		return err
 	}
 	ref := "refs/heads/" + name

@@ -23,15 +23,19 @@ import (
 
 	"github.com/goldenpathidp/goldenpath/internal/build"
 	"github.com/goldenpathidp/goldenpath/internal/registry"
+	"github.com/goldenpathidp/goldenpath/internal/sandbox"
 )
 
 // images are pushed once for all tests to one registry: building the reference app is the slow part.
 var images struct {
 	v1, v2 string // the reference app (testdata/orders, app-template's output), twice
 	crash  string // a shell script that prints, then exits 3
+	probe  string // testdata/probe: tries to reach what it must not, reports at GET /
 }
 
 func TestMain(m *testing.M) {
+	// This test binary is the apps' launcher, as goldenpath's program is in production.
+	sandbox.Main()
 	code, err := run(m)
 	if err != nil {
 		log.Fatal(err)
@@ -49,7 +53,7 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, repo := range []string{"dev/orders", "dev/crash"} {
+	for _, repo := range []string{"dev/orders", "dev/crash", "dev/probe"} {
 		if _, err := reg.CreateRepository(context.Background(), repo, registry.RepoSettings{}); err != nil {
 			return 0, err
 		}
@@ -82,6 +86,12 @@ func pushImages(host string) error {
 	if images.v2, err = pushMutated(img, host+"/dev/orders:v2", map[string]string{"release": "v2"}); err != nil {
 		return err
 	}
+	if _, err := build.Build(context.Background(), build.Options{
+		Dir: "testdata/probe", Ref: host + "/dev/probe:v1", Platform: build.HostPlatform(),
+	}); err != nil {
+		return fmt.Errorf("building the probe app: %w", err)
+	}
+	images.probe = host + "/dev/probe:v1"
 	images.crash = host + "/dev/crash:v1"
 	return pushScript(images.crash, "#!/bin/sh\necho \"starting with token=$API_TOKEN\"\necho boom >&2\nexit 3\n")
 }
@@ -100,6 +110,9 @@ func pushMutated(img v1.Image, ref string, labels map[string]string) (string, er
 		return "", err
 	}
 	cf = cf.DeepCopy()
+	if cf.Config.Labels == nil {
+		cf.Config.Labels = map[string]string{}
+	}
 	for k, v := range labels {
 		cf.Config.Labels[k] = v
 	}

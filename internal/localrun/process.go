@@ -13,8 +13,9 @@ import (
 	"slices"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/goldenpathidp/goldenpath/internal/sandbox"
 )
 
 // process is one running copy of an app.
@@ -59,19 +60,20 @@ func (s *Supervisor) start(ctx context.Context, a *app, spec App, binary string)
 		return nil, err
 	}
 	p := &process{port: port, upstream: "http://127.0.0.1:" + strconv.Itoa(port), output: &outputTail{}, done: make(chan struct{})}
-	cmd := exec.Command(binary)
-	cmd.Dir = a.workDir
-	cmd.Env = processEnv(spec, a.workDir, port)
+	cmd, err := a.jail.Command(binary, processEnv(spec, a.jail, port))
+	if err != nil {
+		return nil, fmt.Errorf("app %s: %w", spec.Key(), err)
+	}
 	out := io.MultiWriter(a.log, p.output)
 	cmd.Stdout, cmd.Stderr = out, out
 	// Output copying must not outlive the process for long, even if it left children holding the pipe.
 	cmd.WaitDelay = time.Second
 	configureProcess(cmd)
-	if err := startRetryingBusy(cmd); err != nil {
+	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", binary, err)
 	}
 	p.cmd, p.started = cmd, time.Now()
-	fmt.Fprintf(a.log, "--- goldenpath: started %s (pid %d, port %d) at %s\n", spec.Image, p.pid(), port, p.started.UTC().Format(time.RFC3339))
+	fmt.Fprintf(a.log, "--- goldenpath: started %s (pid %d, port %d, %s) at %s\n", spec.Image, p.pid(), port, a.jail, p.started.UTC().Format(time.RFC3339))
 	go func() {
 		p.waitErr = cmd.Wait()
 		close(p.done)
@@ -84,9 +86,10 @@ func (s *Supervisor) start(ctx context.Context, a *app, spec App, binary string)
 }
 
 // processEnv is a small, fixed environment: what a container would get, not goldenpath's own
-// (which may hold credentials). Env is sorted so the same App always starts the same way.
-func processEnv(spec App, home string, port int) []string {
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}
+// (which may hold credentials). Home and temporary files are in the app's own working directory. Env is
+// sorted so the same App always starts the same way.
+func processEnv(spec App, j *sandbox.Jail, port int) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + j.WorkDir, "TMPDIR=" + j.TmpDir}
 	for _, k := range slices.Sorted(maps.Keys(spec.Env)) {
 		if k != "PORT" && k != "HOST" {
 			env = append(env, k+"="+spec.Env[k])
@@ -108,25 +111,30 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitHealthy polls the app until it answers, it exits, ctx ends or the health timeout passes.
-// Polling starts fast: the reference app is ready within milliseconds and a swap should be quick.
+// waitHealthy polls the app until it answers, it exits, ctx ends or the health timeout passes. The
+// error quotes the last conclusive check (not one cut short by the end of the wait) and the app's last
+// output. Polling starts fast: the reference app is ready within milliseconds and a swap should be quick.
 func (s *Supervisor) waitHealthy(ctx context.Context, p *process, spec App) error {
 	ctx, cancel := context.WithTimeout(ctx, s.healthTimeout)
 	defer cancel()
 	delay := 5 * time.Millisecond
+	var last error
 	for {
 		err := s.probe(ctx, p, spec.Health)
 		if err == nil {
 			return nil
+		}
+		if last == nil || ctx.Err() == nil {
+			last = err
 		}
 		select {
 		case <-p.done:
 			return fmt.Errorf("app %s %s", spec.Key(), p.exited(spec))
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("app %s not healthy within %s: %v%s", spec.Key(), s.healthTimeout, err, lastOutput(p, spec))
+				return fmt.Errorf("app %s not healthy within %s: %v%s", spec.Key(), s.healthTimeout, last, lastOutput(p, spec))
 			}
-			return fmt.Errorf("app %s: waiting for health: %w", spec.Key(), ctx.Err())
+			return fmt.Errorf("app %s: waiting for health: %w (last check: %v)%s", spec.Key(), ctx.Err(), last, lastOutput(p, spec))
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 100*time.Millisecond)
@@ -186,23 +194,4 @@ func (s *Supervisor) kill(p *process) {
 		s.log.Warn("killing an app process", "pid", p.pid(), "error", err)
 	}
 	<-p.done
-}
-
-// startRetryingBusy starts cmd, retrying while exec fails with "text file busy": a process forked
-// elsewhere in goldenpath (a git command) while the binary was still open for writing holds a copy of
-// that descriptor until it execs, and Linux refuses to run a file open for writing
-// (https://go.dev/issue/22315). The window is milliseconds.
-func startRetryingBusy(cmd *exec.Cmd) error {
-	var err error
-	for attempt := range 20 {
-		if err = cmd.Start(); !errors.Is(err, syscall.ETXTBSY) {
-			return err
-		}
-		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
-		// An exec.Cmd cannot be started twice; start a fresh copy.
-		fresh := exec.Command(cmd.Path, cmd.Args[1:]...)
-		fresh.Dir, fresh.Env, fresh.Stdout, fresh.Stderr, fresh.WaitDelay, fresh.SysProcAttr = cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr, cmd.WaitDelay, cmd.SysProcAttr
-		*cmd = *fresh
-	}
-	return err
 }

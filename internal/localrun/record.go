@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/goldenpathidp/goldenpath/internal/sandbox"
 )
 
 const logName = "output.log"
@@ -21,16 +23,15 @@ type release struct {
 // processes (deploy, restart, undeploy), which can take seconds; mu guards the fields below it and
 // is held only briefly, so Status never waits for a deploy.
 type app struct {
-	key     Key
-	workDir string
-	binDir  string
-	log     *logFile
+	key Key
+	log *logFile
 
 	quit     chan struct{} // closed when the app is undeployed or the supervisor closed: ends restarts
 	quitOnce sync.Once
 
 	op      sync.Mutex
-	removed bool // guarded by op
+	removed bool          // guarded by op
+	jail    *sandbox.Jail // guarded by op; nil until the first deploy makes it
 
 	mu       sync.Mutex
 	rel      release
@@ -41,12 +42,11 @@ type app struct {
 	backoff  time.Duration // the next restart delay
 }
 
+// newApp makes the record of an app whose log is in dir.
 func newApp(k Key, dir string, logLimit int64) (*app, error) {
-	a := &app{key: k, workDir: filepath.Join(dir, "work"), binDir: filepath.Join(dir, "bin"), quit: make(chan struct{})}
-	for _, d := range []string{a.workDir, a.binDir} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("app %s: %w", k, err)
-		}
+	a := &app{key: k, quit: make(chan struct{})}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("app %s: %w", k, err)
 	}
 	log, err := openLogFile(filepath.Join(dir, logName), logLimit)
 	if err != nil {

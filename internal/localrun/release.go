@@ -33,17 +33,21 @@ func (s *Supervisor) resolve(ctx context.Context, image string) (name.Digest, er
 // already did. Each digest has its own directory, written aside and renamed into place, so a
 // directory that exists is complete.
 func (s *Supervisor) binaryFor(ctx context.Context, a *app, d name.Digest) (string, error) {
-	dir := filepath.Join(a.binDir, strings.ReplaceAll(d.DigestStr(), ":", "-"))
+	dir := filepath.Join(a.jail.BinDir, strings.ReplaceAll(d.DigestStr(), ":", "-"))
 	if bin, ok := onlyFile(dir); ok {
 		return bin, nil
 	}
-	tmp, err := os.MkdirTemp(a.binDir, ".pull-")
+	tmp, err := os.MkdirTemp(a.jail.BinDir, ".pull-")
 	if err != nil {
 		return "", fmt.Errorf("app %s: %w", a.key, err)
 	}
 	defer os.RemoveAll(tmp)
 	bin, err := build.ExtractBinary(ctx, d.String(), s.auth, tmp)
 	if err != nil {
+		return "", fmt.Errorf("app %s: %w", a.key, err)
+	}
+	// The app, perhaps running as its own user, runs the binary; only goldenpath may change it.
+	if err := os.Chmod(tmp, 0o755); err != nil {
 		return "", fmt.Errorf("app %s: %w", a.key, err)
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -66,12 +70,12 @@ func onlyFile(dir string) (string, bool) {
 
 // pruneBinaries removes the binaries of images no longer running.
 func (s *Supervisor) pruneBinaries(a *app, keep string) {
-	entries, err := os.ReadDir(a.binDir)
+	entries, err := os.ReadDir(a.jail.BinDir)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		if dir := filepath.Join(a.binDir, e.Name()); dir != filepath.Dir(keep) {
+		if dir := filepath.Join(a.jail.BinDir, e.Name()); dir != filepath.Dir(keep) {
 			if err := os.RemoveAll(dir); err != nil {
 				s.log.Warn("removing an old binary", "app", a.key.String(), "error", err)
 			}

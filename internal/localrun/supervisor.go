@@ -2,7 +2,9 @@
 // Kubernetes cluster is configured. Deploying an image extracts its program, starts it on a free
 // loopback port, waits until it is healthy, reports the new upstream (the caller points the dev
 // gateway at it) and only then stops the previous process: a zero-downtime swap. Crashed processes
-// are restarted with backoff. Binaries, working directories and logs live under a data directory.
+// are restarted with backoff. Every process runs confined by package sandbox: it reaches its own working
+// directory and the system's shared files, nothing of goldenpath's. Logs live under goldenpath's data
+// directory; binaries and working directories live outside it, in a directory made for each Supervisor.
 package localrun
 
 import (
@@ -14,10 +16,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/goldenpathidp/goldenpath/internal/sandbox"
 )
 
 // Defaults for the zero values of Options.
@@ -32,8 +37,15 @@ const (
 
 // Options configures a Supervisor.
 type Options struct {
-	// Dir holds the apps' binaries, working directories and logs.
+	// Dir holds the apps' logs. Apps cannot reach it.
 	Dir string
+	// RunDir is where the Supervisor makes its directory for the apps' binaries and working directories
+	// (removed by Close); "" means the system's temporary directory. It must be outside Dir and
+	// Sandbox.Private, and the file system must allow executing programs from it.
+	RunDir string
+	// Sandbox selects how apps are confined; the zero value uses every mechanism available. Dir is added
+	// to its Private directories.
+	Sandbox sandbox.Options
 	// Auth authenticates image pulls; nil means anonymous.
 	Auth authn.Authenticator
 	// OnReady is called each time an app's new process is healthy, with the URL to send its traffic
@@ -63,6 +75,8 @@ type Options struct {
 // are serialized, different apps proceed in parallel.
 type Supervisor struct {
 	dir           string
+	runDir        string // the apps' jails, one per app
+	box           *sandbox.Sandbox
 	auth          authn.Authenticator
 	onReady       func(App, string)
 	onCrash       func(App, error)
@@ -98,8 +112,18 @@ func New(opts Options) (*Supervisor, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
+	sbOpts := opts.Sandbox
+	sbOpts.Private = append(slices.Clone(sbOpts.Private), dir)
+	box, err := sandbox.New(sbOpts)
+	if err != nil {
+		return nil, fmt.Errorf("Sandbox: %w", err)
+	}
+	runDir, err := makeRunDir(opts.RunDir, sbOpts.Private)
+	if err != nil {
+		return nil, err
+	}
 	s := &Supervisor{
-		dir: dir, auth: opts.Auth, onReady: opts.OnReady, onCrash: opts.OnCrash, log: opts.Logger,
+		dir: dir, runDir: runDir, box: box, auth: opts.Auth, onReady: opts.OnReady, onCrash: opts.OnCrash, log: opts.Logger,
 		healthTimeout: orDefault(opts.HealthTimeout, DefaultHealthTimeout),
 		stopGrace:     orDefault(opts.StopGrace, DefaultStopGrace),
 		drainDelay:    orDefault(opts.DrainDelay, DefaultDrainDelay),
@@ -116,12 +140,57 @@ func New(opts Options) (*Supervisor, error) {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s.log = s.log.With("component", "localrun")
+	if err := box.Err(); err != nil {
+		s.log.Error("apps cannot run: no confinement is available", "error", err)
+	} else {
+		s.log.Info("apps run confined", "sandbox", box.String(), "dir", runDir)
+	}
 	// No keep-alives: a health check must not hold connections to processes about to be replaced.
 	s.client = &http.Client{
 		Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return s, nil
+}
+
+// makeRunDir makes a fresh directory for the apps' jails under parent (the temporary directory by
+// default), outside goldenpath's private directories. Others may pass through it (0711) but not list it:
+// an app running as its own user must reach its own jail.
+func makeRunDir(parent string, private []string) (string, error) {
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	parent, err := filepath.Abs(parent)
+	if err != nil {
+		return "", fmt.Errorf("RunDir %q: %w", parent, err)
+	}
+	real, err := filepath.EvalSymlinks(parent)
+	if err != nil {
+		return "", fmt.Errorf("RunDir: %w", err)
+	}
+	for _, p := range private {
+		if p, err = filepath.Abs(p); err != nil {
+			return "", fmt.Errorf("RunDir: %w", err)
+		}
+		if rp, err := filepath.EvalSymlinks(p); err == nil && within(real, rp) {
+			return "", fmt.Errorf("RunDir %s is inside %s: the apps' directories must be outside goldenpath's data", parent, p)
+		}
+	}
+	dir, err := os.MkdirTemp(real, "goldenpath-apps-")
+	if err != nil {
+		return "", fmt.Errorf("RunDir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o711); err != nil {
+		os.Remove(dir)
+		return "", fmt.Errorf("RunDir: %w", err)
+	}
+	return dir, nil
+}
+
+// within says whether path is dir or beneath it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && (rel == "." || filepath.IsLocal(rel))
 }
 
 func orDefault[T comparable](v, def T) T {
@@ -156,6 +225,14 @@ func (s *Supervisor) Deploy(ctx context.Context, spec App) error {
 }
 
 func (s *Supervisor) deployLocked(ctx context.Context, a *app, spec App) error {
+	if a.jail == nil {
+		// First deploy since the app's record was made: refused here when apps cannot be confined.
+		j, err := s.box.NewJail(filepath.Join(s.runDir, spec.Environment+"."+spec.Name))
+		if err != nil {
+			return fmt.Errorf("app %s: %w", spec.Key(), err)
+		}
+		a.jail = j
+	}
 	digest, err := s.resolve(ctx, spec.Image)
 	if err != nil {
 		return fmt.Errorf("app %s: %w", spec.Key(), err)
@@ -249,8 +326,9 @@ func (s *Supervisor) appDir(k Key) (string, error) {
 	return filepath.Join(s.dir, k.Environment, k.Name), nil
 }
 
-// Undeploy stops the app's process (gracefully, unless ctx ends first) and forgets the app. Its
-// log stays on disk and can still be read with Logs. Undeploying an unknown app does nothing.
+// Undeploy stops the app's process (gracefully, unless ctx ends first), removes its binaries and working
+// directory and forgets the app. Its log stays on disk and can still be read with Logs. Undeploying an
+// unknown app does nothing.
 func (s *Supervisor) Undeploy(ctx context.Context, k Key) error {
 	s.mu.Lock()
 	a, ok := s.apps[k]
@@ -261,10 +339,10 @@ func (s *Supervisor) Undeploy(ctx context.Context, k Key) error {
 	}
 	s.shutdown(ctx, a)
 	s.log.Info("undeployed", "app", k.String())
-	return os.RemoveAll(a.binDir)
+	return nil
 }
 
-// shutdown ends an app for good: no more restarts, process stopped, log closed.
+// shutdown ends an app for good: no more restarts, process stopped, log closed, jail removed.
 func (s *Supervisor) shutdown(ctx context.Context, a *app) {
 	a.quitOnce.Do(func() { close(a.quit) })
 	a.op.Lock()
@@ -275,6 +353,13 @@ func (s *Supervisor) shutdown(ctx context.Context, a *app) {
 	}
 	if err := a.log.Close(); err != nil {
 		s.log.Warn("writing the app log", "app", a.key.String(), "error", err)
+	}
+	if a.jail != nil {
+		if err := os.RemoveAll(a.jail.Dir); err != nil {
+			s.log.Warn("removing the app's directory", "app", a.key.String(), "error", err)
+		}
+		a.jail.Release()
+		a.jail = nil
 	}
 }
 
@@ -343,5 +428,5 @@ func (s *Supervisor) Close() error {
 	}
 	wg.Wait()
 	s.wg.Wait()
-	return nil
+	return os.RemoveAll(s.runDir)
 }

@@ -39,8 +39,10 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts localrun.Options) *fixture {
 	t.Helper()
-	f := &fixture{dir: t.TempDir(), logs: &syncBuffer{}}
-	opts.Dir = f.dir
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	f := &fixture{dir: opts.Dir, logs: &syncBuffer{}}
 	opts.Logger = slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.OnReady = func(app localrun.App, upstream string) {
 		u, err := url.Parse(upstream)
@@ -268,18 +270,28 @@ func TestFailedDeployKeepsThePreviousVersion(t *testing.T) {
 }
 
 func TestDeployErrors(t *testing.T) {
-	f := newFixture(t, localrun.Options{HealthTimeout: time.Second})
+	// The default health timeout: what ends each wait below is a condition, not the clock, so a loaded
+	// machine that starts apps slowly gives the same errors.
+	f := newFixture(t, localrun.Options{})
 	missing := orders(images.v1, "v1")
 	missing.Image = strings.TrimSuffix(images.v1, ":v1") + ":no-such-tag"
 	tests := []struct {
 		name string
 		app  localrun.App
-		want []string // all in the error
+		// stopWhen, when set, ends the deploy (by its context) once it holds.
+		stopWhen func(localrun.App) bool
+		want     []string // all in the error
 	}{
 		{
 			name: "health check never passes",
 			app:  func() localrun.App { a := orders(images.v1, "v1"); a.Name = "slow"; a.Health = "/nope"; return a }(),
-			want: []string{"not healthy within 1s", "GET /nope answered 404", "last output", `"msg":"listening"`},
+			// The app logs each request after answering it, and the supervisor sends the next check only
+			// after the previous one: a second logged check means the first one's 404 reached it.
+			stopWhen: func(a localrun.App) bool {
+				logs, err := f.sup.Logs(a.Key())
+				return err == nil && bytes.Count(logs, []byte(`"path":"/nope"`)) >= 2
+			},
+			want: []string{"waiting for health", "GET /nope answered 404", "last output", `"msg":"listening"`},
 		},
 		{
 			name: "process exits at start",
@@ -290,7 +302,17 @@ func TestDeployErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := f.sup.Deploy(context.Background(), tt.app)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.stopWhen != nil {
+				go func() {
+					for ctx.Err() == nil && !tt.stopWhen(tt.app) {
+						time.Sleep(20 * time.Millisecond)
+					}
+					cancel()
+				}()
+			}
+			err := f.sup.Deploy(ctx, tt.app)
 			if err == nil {
 				t.Fatal("Deploy: got no error")
 			}
@@ -307,6 +329,21 @@ func TestDeployErrors(t *testing.T) {
 				t.Errorf("Status: got %+v, want no process and the error recorded", st)
 			}
 		})
+	}
+}
+
+// TestHealthTimeout: a health check that does not pass within HealthTimeout fails the deploy, naming the
+// timeout and the check, whether the app had answered yet or not.
+func TestHealthTimeout(t *testing.T) {
+	f := newFixture(t, localrun.Options{HealthTimeout: 50 * time.Millisecond})
+	app := orders(images.v1, "v1")
+	app.Health = "/nope"
+	err := f.sup.Deploy(context.Background(), app)
+	if err == nil || !strings.Contains(err.Error(), "not healthy within 50ms") || !strings.Contains(err.Error(), "GET /nope") {
+		t.Fatalf("Deploy: got %v, want an error naming the 50ms timeout and the GET /nope check", err)
+	}
+	if st, _ := f.sup.Status(app.Key()); st.PID != 0 || st.LastError != err.Error() {
+		t.Errorf("Status: got %+v, want no process and the error recorded", st)
 	}
 }
 

@@ -27,6 +27,7 @@ type apiError struct {
 	region           string
 	stringToSign     string
 	canonicalRequest string
+	headersNotSigned string // x-amz-* headers present but not covered by the signature
 
 	// A GET of a key whose latest version is a delete marker says so in headers.
 	deleteMarker bool
@@ -149,6 +150,7 @@ type errorBody struct {
 	Region           string `xml:",omitempty"`
 	StringToSign     string `xml:",omitempty"`
 	CanonicalRequest string `xml:",omitempty"`
+	HeadersNotSigned string `xml:",omitempty"`
 	Resource         string
 	RequestID        string `xml:"RequestId"`
 }
@@ -180,7 +182,7 @@ func writeError(w http.ResponseWriter, r *http.Request, requestID string, ae *ap
 	}
 	body := errorBody{
 		Code: ae.code, Message: ae.message, BucketName: ae.bucket, Key: ae.key, Region: ae.region,
-		StringToSign: ae.stringToSign, CanonicalRequest: ae.canonicalRequest,
+		StringToSign: ae.stringToSign, CanonicalRequest: ae.canonicalRequest, HeadersNotSigned: ae.headersNotSigned,
 		Resource: r.URL.Path, RequestID: requestID,
 	}
 	writeXML(w, ae.status, body)

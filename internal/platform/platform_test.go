@@ -44,6 +44,7 @@ func TestParseErrors(t *testing.T) {
 		{"password in url", strings.Replace(base, `url: ""`, `url: "postgres://postgres:hunter2@127.0.0.1/postgres"`, 1), []string{"local.postgres.url", "must not contain a password"}},
 		{"missing size field", strings.Replace(base, "{quotaGB: 5}", "{}", 1), []string{"sizeClasses.s3.small.quotaGB: is required"}},
 		{"two documents", base + "---\n" + base, []string{"exactly one YAML document"}},
+		{"duplicate key", base + "domain: other.example\n", []string{"platform.yaml:", `key "domain" at line`, "repeats line 6"}},
 		{"alias", "apiVersion: &a goldenpath.io/v1\nkind: *a\n", []string{"aliases are not allowed"}},
 	}
 	for _, tt := range tests {

@@ -245,17 +245,75 @@ func TestPortalURL(t *testing.T) {
 	}
 }
 
+// TestSafeNext feeds the sign-in's next parameter the ways an open redirect is usually smuggled past a
+// check on the raw string. Every answer must stay on this site when a browser reads it (browserResolve).
 func TestSafeNext(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                     "/",
-		"/requests?scope=mine": "/requests?scope=mine",
-		"//evil.example":       "/",
-		"/\\evil.example":      "/",
-		"https://evil.example": "/",
-		"/signin":              "/",
-	} {
-		if got := safeNext(in); got != want {
-			t.Errorf("safeNext(%q): got %q, want %q", in, got, want)
+	tests := []struct{ in, want string }{
+		{"", "/"},
+		{"/", "/"},
+		{"/requests?scope=mine", "/requests?scope=mine"},
+		{"/changes/12#reviews", "/changes/12#reviews"},
+		{"/catalog?q=a//b", "/catalog?q=a//b"},
+		{"/a/b//c", "/a/b//c"},
+		{"/%2F%2Fevil.example", "/%2F%2Fevil.example"}, // encoded: a path on this site, not a host
+		{"/re\tquests", "/requests"},                   // a stray tab is dropped, as the browser would
+		{"//evil.example", "/"},
+		{"///evil.example", "/"},
+		{"////evil.example", "/"},
+		{"/\\evil.example", "/"},
+		{"\\/evil.example", "/"},
+		{"\\\\evil.example", "/"},
+		{"/\t/evil.example", "/"},
+		{"/\r/evil.example", "/"},
+		{"/\n/evil.example", "/"},
+		{"/\r\n/evil.example", "/"},
+		{"/\t\\evil.example", "/"},
+		{"\t//evil.example", "/"},
+		{"/\t\t/evil.example", "/"},
+		{" //evil.example", "/"},
+		{"\x00//evil.example", "/"},
+		{"\x01/evil.example", "/"},
+		{"/ /evil.example", "/ /evil.example"}, // a space is kept by browsers (%20): still a path here
+		{"/x\x7f", "/"},
+		{"https://evil.example", "/"},
+		{"HTTPS://evil.example", "/"},
+		{"https:evil.example", "/"},
+		{"https:/evil.example", "/"},
+		{"http:\\\\evil.example", "/"},
+		{"javascript:alert(1)", "/"},
+		{"java\tscript:alert(1)", "/"},
+		{"data:text/html,<script>alert(1)</script>", "/"},
+		{"evil.example", "/"},
+		{"@evil.example", "/"},
+		{"/@evil.example", "/@evil.example"},
+		{"?next=//evil.example", "/"},
+		{"#//evil.example", "/"},
+		{"/signin", "/"},
+		{"/signin?next=//evil.example", "/"},
+	}
+	for _, tt := range tests {
+		got := safeNext(tt.in)
+		if got != tt.want {
+			t.Errorf("safeNext(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+		if host := browserResolve(t, got); host != "portal.example" {
+			t.Errorf("safeNext(%q) = %q, which a browser opens on %q", tt.in, got, host)
 		}
 	}
+}
+
+// browserResolve returns the host a browser on https://portal.example/signin goes to for a Location of
+// loc: it drops tabs and newlines, trims controls and spaces and reads backslashes as slashes first, as
+// the WHATWG URL parser does for http(s) URLs.
+func browserResolve(t *testing.T, loc string) string {
+	t.Helper()
+	loc = strings.NewReplacer("\t", "", "\r", "", "\n", "").Replace(loc)
+	loc = strings.TrimFunc(loc, func(r rune) bool { return r <= ' ' })
+	loc = strings.ReplaceAll(loc, "\\", "/")
+	ref, err := url.Parse(loc)
+	if err != nil {
+		t.Fatalf("a browser could not parse %q: %v", loc, err)
+	}
+	base, _ := url.Parse("https://portal.example/signin")
+	return base.ResolveReference(ref).Host
 }

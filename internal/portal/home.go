@@ -32,7 +32,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, v *visitor) error 
 	if d.Requests, err = s.myRequests(ctx, v.p); err != nil {
 		return err
 	}
-	tasks, _, err := s.o.Store.ListTasks(ctx, store.TaskFilter{CreatedBy: userRef(v.p.Name), Limit: 10})
+	tasks, _, err := s.o.Tasks.ListTasks(ctx, taskUser(v), store.TaskFilter{CreatedBy: userRef(v.p.Name), Limit: 10})
 	if err != nil {
 		return err
 	}

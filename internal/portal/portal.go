@@ -45,14 +45,13 @@ type Identifier func(r *http.Request) (p auth.Principal, ok bool, err error)
 // Store is the part of goldenpath's observed state the portal reads.
 type Store interface {
 	GetUser(ctx context.Context, name string) (store.User, error)
+	ListUsers(ctx context.Context) ([]store.User, error)
 	TokenByHash(ctx context.Context, hash []byte) (store.Token, error)
 	GetRequest(ctx context.Context, id string) (store.Request, error)
 	ListRequests(ctx context.Context, f store.RequestFilter) ([]store.Request, error)
 	Events(ctx context.Context, requestID string, limit int) ([]store.Event, error)
 	ListChanges(ctx context.Context, f store.ChangeFilter) ([]store.Change, error)
-	GetTask(ctx context.Context, id string) (store.Task, error)
-	ListTasks(ctx context.Context, f store.TaskFilter) ([]store.Task, int, error)
-	TaskEvents(ctx context.Context, taskID string, after int64) ([]store.TaskEvent, error)
+	TaskEvents(ctx context.Context, taskID string, after int64) ([]store.TaskEvent, error) // of a task Tasks let the visitor read
 	Audit(ctx context.Context, e store.AuditEntry) error
 }
 
@@ -71,6 +70,14 @@ type Requests interface {
 	Delete(ctx context.Context, p auth.Principal, id contract.ID) (request.Filed, error)
 }
 
+// Users lists and revokes tokens and changes and deletes users, deciding who may (auth.Service does).
+type Users interface {
+	Tokens(ctx context.Context, caller auth.Principal, user string) ([]store.Token, error)
+	Revoke(ctx context.Context, caller auth.Principal, id string) (store.Token, error)
+	DeleteUser(ctx context.Context, caller auth.Principal, name string) (int, error)
+	ChangeUser(ctx context.Context, caller auth.Principal, name string, ch auth.UserChange) (store.User, error)
+}
+
 // Catalog is the part of the software catalog the portal reads.
 type Catalog interface {
 	Get(ctx context.Context, ref catalog.Ref) (*catalog.Entity, error)
@@ -87,9 +94,12 @@ type Templates interface {
 // (the parsed schema is a map). Optional.
 type TemplateSource func(ctx context.Context, f scaffolder.Found) ([]byte, error)
 
-// Tasks runs templates and follows the runs.
+// Tasks runs templates and follows the runs. Task and ListTasks show a user only the tasks they may read
+// (theirs, their teams', all for admins); another team's task does not exist for them.
 type Tasks interface {
 	Create(ctx context.Context, in scaffolder.CreateInput) (string, error)
+	Task(ctx context.Context, id string, user scaffold.User) (store.Task, error)
+	ListTasks(ctx context.Context, user scaffold.User, f store.TaskFilter) ([]store.Task, int, error)
 	Subscribe(id string) (<-chan struct{}, func())
 	Cancel(ctx context.Context, id string, user scaffold.User) error
 	Retry(ctx context.Context, id string, user scaffold.User, newSecrets map[string]string) error
@@ -113,6 +123,7 @@ type Options struct {
 	Store       Store
 	Changes     ChangeRequests
 	Requests    Requests // optional: without it requests cannot be deleted from the portal
+	Users       Users    // optional: without it the account and user pages are unavailable
 	Catalog     Catalog
 	Templates   Templates
 	Source      TemplateSource // optional
@@ -132,6 +143,7 @@ type Options struct {
 
 // Server serves the portal.
 type Server struct {
+	patterns []string // what routes registered
 	o        Options
 	log      *slog.Logger
 	pages    map[string]*template.Template
@@ -181,15 +193,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // maxFormBytes bounds a form post.
 const maxFormBytes = 1 << 20
 
+// Routes lists the pages and actions the portal serves ("METHOD /path"), for the security matrix's test.
+func (s *Server) Routes() []string { return s.patterns }
+
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("GET /static/", http.FileServerFS(assets))
-	mux.HandleFunc("GET /signin", s.signInPage)
-	mux.HandleFunc("POST /signin", s.signIn)
-	mux.HandleFunc("POST /signout", s.signOut)
+	s.patterns = nil
+	handle := func(pattern string, h http.Handler) {
+		s.patterns = append(s.patterns, pattern)
+		mux.Handle(pattern, h)
+	}
+	handle("GET /static/", http.FileServerFS(assets))
+	handle("GET /signin", http.HandlerFunc(s.signInPage))
+	handle("POST /signin", http.HandlerFunc(s.signIn))
+	handle("POST /signout", http.HandlerFunc(s.signOut))
 
-	page := func(pattern string, fn handlerFunc) { mux.Handle(pattern, s.authed(fn, false)) }
-	action := func(pattern string, fn handlerFunc) { mux.Handle(pattern, s.authed(fn, true)) }
+	page := func(pattern string, fn handlerFunc) { handle(pattern, s.authed(fn, false)) }
+	action := func(pattern string, fn handlerFunc) { handle(pattern, s.authed(fn, true)) }
 	page("GET /{$}", s.home)
 	page("GET /catalog", s.catalogList)
 	page("GET /catalog/{kind}/{namespace}/{name}", s.entityPage)
@@ -210,6 +230,11 @@ func (s *Server) routes() *http.ServeMux {
 	page("GET /changes", s.changeList)
 	page("GET /changes/{number}", s.changePage)
 	action("POST /changes/{number}/{verb}", s.changeAction)
+	page("GET /users", s.userList)
+	page("GET /users/{name}", s.userPage)
+	action("POST /users/{name}/set", s.userSet)
+	action("POST /users/{name}/delete", s.userDelete)
+	action("POST /tokens/{id}/revoke", s.tokenRevoke)
 	mux.HandleFunc("/", s.notFound)
 	return mux
 }

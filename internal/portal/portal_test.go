@@ -110,7 +110,8 @@ func TestAnonymousVisitorsAreSentToSignIn(t *testing.T) {
 var titleRe = regexp.MustCompile(`<title>([^<]+)</title>`)
 
 // TestEveryPageRendersForEachRole opens every page as a developer, an approver and an admin: each answers
-// 200 with a title, the skip link, the main landmark and the user's name.
+// 200 with a title, the skip link, the main landmark and the user's name (except alice's task for bob, of
+// another team: 404).
 func TestEveryPageRendersForEachRole(t *testing.T) {
 	e := start(t)
 	id, n := e.fileS3("alice", "payments", "invoices")
@@ -129,6 +130,13 @@ func TestEveryPageRendersForEachRole(t *testing.T) {
 		for _, path := range pages {
 			t.Run(user+" "+path, func(t *testing.T) {
 				res := b.get(path)
+				if user == "bob" && path == "/tasks/"+taskID {
+					// bob is not in alice's team: her task does not exist for him.
+					if res.status != http.StatusNotFound || strings.Contains(res.body, "ledger") {
+						t.Errorf("another team's task: got %d, want 404", res.status)
+					}
+					return
+				}
 				if res.status != http.StatusOK {
 					t.Fatalf("got %d, want 200:\n%s", res.status, res.body)
 				}

@@ -79,7 +79,7 @@ func parsePages() (map[string]*template.Template, error) {
 var nav = map[string]string{
 	"home": "home", "catalog": "catalog", "entity": "catalog", "templates": "create", "form": "create",
 	"review": "create", "task": "create", "tasks": "create", "requests": "requests", "request": "requests",
-	"credentials": "requests", "changes": "changes", "change": "changes",
+	"credentials": "requests", "changes": "changes", "change": "changes", "users": "users", "user": "users",
 }
 
 // render writes a page. It renders into a buffer first so that a template error becomes an error page

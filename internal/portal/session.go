@@ -113,6 +113,17 @@ func (ss *sessions) get(id string) *session {
 	return se
 }
 
+// endUser ends every session of user (deleted, or signed out everywhere).
+func (ss *sessions) endUser(user string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for k, se := range ss.m {
+		if se.user == user {
+			delete(ss.m, k)
+		}
+	}
+}
+
 func (ss *sessions) delete(id string) {
 	ss.mu.Lock()
 	delete(ss.m, sha256.Sum256([]byte(id)))
@@ -204,7 +215,11 @@ func (s *Server) visitor(w http.ResponseWriter, r *http.Request) (*visitor, erro
 	return &visitor{}, nil
 }
 
+// principal is who the session acts for, read afresh on every request: a revoked or expired token, or a
+// deleted user, ends the session; changed roles and teams apply at once. Its Expires is when the session
+// or the token it was opened with ends, whichever is first, so nothing minted through it outlives either.
 func (s *Server) principal(ctx context.Context, se *session) (auth.Principal, error) {
+	expires, tokenID := se.expires, ""
 	if se.tokenHash != nil {
 		t, err := s.o.Store.TokenByHash(ctx, se.tokenHash)
 		if errors.Is(err, store.ErrNotFound) {
@@ -216,10 +231,16 @@ func (s *Server) principal(ctx context.Context, se *session) (auth.Principal, er
 		if t.User != se.user || (t.ExpiresAt != nil && s.o.now().After(*t.ExpiresAt)) {
 			return auth.Principal{}, auth.ErrUnauthenticated
 		}
+		if t.ExpiresAt != nil && t.ExpiresAt.Before(expires) {
+			expires = *t.ExpiresAt
+		}
+		tokenID = t.ID
 	}
 	u, err := s.o.Store.GetUser(ctx, se.user)
 	if errors.Is(err, store.ErrNotFound) && se.identity != nil {
-		return *se.identity, nil // known to the identity provider only: its roles and teams as it gave them
+		p := *se.identity // known to the identity provider only: its roles and teams as it gave them
+		p.Expires = expires
+		return p, nil
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return auth.Principal{}, auth.ErrUnauthenticated
@@ -227,19 +248,26 @@ func (s *Server) principal(ctx context.Context, se *session) (auth.Principal, er
 	if err != nil {
 		return auth.Principal{}, err
 	}
-	return auth.Principal{Name: u.Name, Roles: u.Roles, Teams: u.Teams}, nil
+	return auth.Principal{Name: u.Name, Roles: u.Roles, Teams: u.Teams, TokenID: tokenID, Expires: expires}, nil
 }
 
 // secureCookies tells whether cookies get the Secure attribute.
 func (s *Server) secureCookies() bool { return !s.o.InsecureCookies }
 
 func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, sid string, expires time.Time) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sid, Path: "/", Expires: expires, HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sid, Path: sessionCookiePath, Expires: expires, HttpOnly: true,
 		Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode})
 }
 
-func (s *Server) clearCookie(w http.ResponseWriter, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+// Cookie paths. A browser deletes a cookie only when the deleting Set-Cookie has the same name and path
+// (and domain), so clearing uses the path the cookie was set with.
+const (
+	sessionCookiePath = "/"
+	signInCookiePath  = "/signin"
+)
+
+func (s *Server) clearCookie(w http.ResponseWriter, name, path string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true,
 		Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode})
 }
 
@@ -264,7 +292,7 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, status int, next, notice, problemMsg string) {
 	token := randomString(24)
-	http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: token, Path: "/signin", MaxAge: 3600, HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: token, Path: signInCookiePath, MaxAge: 3600, HttpOnly: true,
 		Secure: s.secureCookies(), SameSite: http.SameSiteStrictMode})
 	s.render(w, r, status, "signin", &visitor{}, "Sign in", map[string]any{
 		"Next": next, "Notice": notice, "Problem": problemMsg, "SignInToken": token,
@@ -297,7 +325,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	h := sha256.Sum256([]byte(token))
 	se := &session{user: p.Name, tokenHash: h[:], csrf: randomString(32), expires: s.o.now().Add(s.o.SessionTTL)}
 	sid := s.sessions.create(se)
-	s.clearCookie(w, signInCookie)
+	s.clearCookie(w, signInCookie, signInCookiePath)
 	s.setSessionCookie(w, r, sid, se.expires)
 	_ = s.o.Store.Audit(r.Context(), store.AuditEntry{Time: s.o.now().UTC(), Actor: p.Name, Action: "portal.signin", Target: "user/" + p.Name})
 	http.Redirect(w, r, next, http.StatusSeeOther)
@@ -312,7 +340,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 	}
 	se := s.sessions.get(c.Value)
 	if se == nil {
-		s.clearCookie(w, sessionCookie)
+		s.clearCookie(w, sessionCookie, sessionCookiePath)
 		http.Redirect(w, r, "/signin?signedout=1", http.StatusSeeOther)
 		return
 	}
@@ -321,17 +349,37 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessions.delete(c.Value)
-	s.clearCookie(w, sessionCookie)
+	s.clearCookie(w, sessionCookie, sessionCookiePath)
+	_ = s.o.Store.Audit(r.Context(), store.AuditEntry{Time: s.o.now().UTC(), Actor: se.user, Action: "portal.signout", Target: "user/" + se.user})
 	http.Redirect(w, r, "/signin?signedout=1", http.StatusSeeOther)
 }
 
-// safeNext keeps redirects after sign-in on this site.
+// safeNext keeps redirects after sign-in on this site: it returns next if it is a path on this site, else
+// "/". It judges next as a browser will read it, not as written: browsers drop every tab, CR and LF in a URL
+// (so "/\t/evil.example" is "//evil.example", another host), trim leading and trailing C0 controls and
+// spaces, and treat '\\' as '/'. So those characters are removed first, and what remains must parse as a
+// bare path: no scheme, no host, no user info, and neither "//" nor "/\\" at its start.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.HasPrefix(next, "/signin") {
+	cleaned := strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, next)
+	if cleaned != strings.TrimFunc(cleaned, func(r rune) bool { return r <= ' ' }) {
+		return "/" // a leading or trailing control character or space: nothing a link of ours has
+	}
+	if !strings.HasPrefix(cleaned, "/") || strings.HasPrefix(cleaned, "/signin") {
 		return "/"
 	}
-	return next
+	if len(cleaned) > 1 && (cleaned[1] == '/' || cleaned[1] == '\\') {
+		return "/"
+	}
+	u, err := url.Parse(cleaned)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
+		return "/"
+	}
+	return cleaned
 }
 
 func remoteHost(r *http.Request) string {

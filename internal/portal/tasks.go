@@ -1,9 +1,7 @@
 package portal
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -14,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goldenpathidp/goldenpath/internal/problem"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 )
 
@@ -42,9 +40,9 @@ func templateName(ref string) string {
 func (s *Server) taskList(w http.ResponseWriter, r *http.Request, v *visitor) error {
 	f := store.TaskFilter{CreatedBy: userRef(v.p.Name), Limit: 100}
 	if r.URL.Query().Get("all") == "true" {
-		f.CreatedBy = ""
+		f.CreatedBy = "" // all the tasks the visitor may read: their teams', or everyone's for an admin
 	}
-	tasks, total, err := s.o.Store.ListTasks(r.Context(), f)
+	tasks, total, err := s.o.Tasks.ListTasks(r.Context(), taskUser(v), f)
 	if err != nil {
 		return err
 	}
@@ -112,7 +110,7 @@ type taskData struct {
 }
 
 func (s *Server) taskPage(w http.ResponseWriter, r *http.Request, v *visitor) error {
-	t, err := s.getTask(r.Context(), r.PathValue("id"))
+	t, err := s.o.Tasks.Task(r.Context(), r.PathValue("id"), taskUser(v))
 	if err != nil {
 		return err
 	}
@@ -157,12 +155,9 @@ func (s *Server) taskView(t store.Task, events []store.TaskEvent) taskData {
 	return d
 }
 
-func (s *Server) getTask(ctx context.Context, id string) (store.Task, error) {
-	t, err := s.o.Store.GetTask(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return t, problem.New(problem.NotFound, "task %s does not exist", id)
-	}
-	return t, err
+// taskUser is the visitor as the scaffolder knows users, to decide which tasks they may read.
+func taskUser(v *visitor) scaffold.User {
+	return scaffold.User{Ref: userRef(v.p.Name), Name: v.p.Name, Teams: v.p.Teams, Roles: v.p.Roles}
 }
 
 type eventFields struct {
@@ -246,7 +241,7 @@ func (s *Server) taskEvents(w http.ResponseWriter, r *http.Request, v *visitor) 
 	id := r.PathValue("id")
 	wake, stop := s.o.Tasks.Subscribe(id) // first, so no event falls between reading and waiting
 	defer stop()
-	if _, err := s.getTask(r.Context(), id); err != nil {
+	if _, err := s.o.Tasks.Task(r.Context(), id, taskUser(v)); err != nil {
 		return err
 	}
 	last := int64(0)

@@ -20,14 +20,16 @@ func (s *Service) ChangeReviewed(ctx context.Context, c store.Change, r store.Re
 	s.event(ctx, c, r.Reviewer, "Approved", fmt.Sprintf("change request #%d approved by %s", c.Number, r.Reviewer), nil)
 }
 
-// ChangeClosed marks requests that were only proposed by c as rejected.
+// ChangeClosed marks requests that were only proposed by c as rejected. A request is rejected only by
+// closing the change request that filed it: another change request that merely touches it (perhaps
+// another team's) cannot end it.
 func (s *Service) ChangeClosed(ctx context.Context, c store.Change) {
 	msg := fmt.Sprintf("change request #%d %s by %s", c.Number, c.State, c.ClosedBy)
 	if c.CloseReason != "" {
 		msg += ": " + c.CloseReason
 	}
 	s.event(ctx, c, c.ClosedBy, "ChangeRequest"+title(c.State), msg, func(rec *store.Request) {
-		if rec.Phase == store.PhasePending {
+		if rec.Phase == store.PhasePending && rec.Change == c.Number {
 			rec.Phase = store.PhaseRejected
 			SetCondition(rec, "Ready", "False", "ChangeRequest"+title(c.State), msg)
 		}

@@ -69,10 +69,6 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, r *contract.Requ
 	if !p.Is(store.RoleDeveloper) {
 		return Filed{}, problem.New(problem.Forbidden, "requesting resources needs the developer role")
 	}
-	if !p.Owns(r.Metadata.Owner, r.Metadata.Team) {
-		return Filed{}, problem.New(problem.Forbidden, "%s can only request resources owned by themselves or by a team they belong to (%s); this one is owned by %s of team %s",
-			p.Name, strings.Join(p.Teams, ", "), r.Metadata.Owner, r.Metadata.Team)
-	}
 	if _, err := s.store.GetUser(ctx, r.Metadata.Owner); errors.Is(err, store.ErrNotFound) {
 		return Filed{}, r.Errorf("metadata.owner", "user %q does not exist in goldenpath", r.Metadata.Owner)
 	} else if err != nil {
@@ -93,6 +89,16 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, r *contract.Requ
 	existing, others, err := s.readFile(ctx, r.Kind, r.Metadata.Name, r.ID())
 	if err != nil {
 		return Filed{}, err
+	}
+	// A new request is filed for oneself or one's team; an existing one is changed (or handed to another
+	// owner or team) only by its current owners: their consent is the filing itself.
+	switch {
+	case existing == nil && !p.Owns(r.Metadata.Owner, r.Metadata.Team):
+		return Filed{}, problem.New(problem.Forbidden, "%s can only request resources owned by themselves or by a team they belong to (%s); this one is owned by %s of team %s",
+			p.Name, strings.Join(p.Teams, ", "), r.Metadata.Owner, r.Metadata.Team)
+	case existing != nil && !p.Owns(existing.Metadata.Owner, existing.Metadata.Team):
+		return Filed{}, problem.New(problem.Forbidden, "%s belongs to %s of team %s: only they or an admin can change it; to take it over, ask team %s to file it with the new owner and team (every credential is rotated)",
+			r.ID(), existing.Metadata.Owner, existing.Metadata.Team, existing.Metadata.Team)
 	}
 	verb := "Request"
 	if existing != nil {

@@ -21,6 +21,7 @@ var bodies = map[string]map[string]any{
 	"secretValue":  object(map[string]any{"value": str()}, "value"),
 	"user":         object(map[string]any{"name": str(), "displayName": str(), "email": str(), "roles": strs(), "teams": strs()}, "name", "roles"),
 	"tokenRequest": object(map[string]any{"description": str(), "ttl": str()}),
+	"userChange":   object(map[string]any{"roles": strs(), "teams": strs()}),
 }
 
 func str() map[string]any  { return map[string]any{"type": "string"} }

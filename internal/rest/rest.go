@@ -117,6 +117,15 @@ func (s *Server) Handler() http.Handler {
 	return s.mux
 }
 
+// Routes lists the endpoints Handler serves ("METHOD /path"), for the security matrix's test.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, rt := range s.table() {
+		out = append(out, rt.method+" "+rt.path)
+	}
+	return out
+}
+
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)

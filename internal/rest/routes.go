@@ -50,7 +50,11 @@ func (s *Server) table() []route {
 		{method: "GET", path: "/api/v1/deployments", summary: "Recent deployments, newest first; app filters.", handle: s.deployments},
 		{method: "GET", path: "/api/v1/users", summary: "List users (admin).", handle: s.listUsers},
 		{method: "POST", path: "/api/v1/users", summary: "Create a user (admin).", body: "user", handle: s.addUser},
-		{method: "POST", path: "/api/v1/users/{name}/tokens", summary: "Issue an API token for a user (admin, or the user for themselves); the token is shown once.", body: "tokenRequest", handle: s.issueToken},
+		{method: "POST", path: "/api/v1/users/{name}/tokens", summary: "Issue an API token for a user (admin, or the user for themselves); the token is shown once. It never outlives the caller's own token: ttl defaults to what that has left.", body: "tokenRequest", handle: s.issueToken},
+		{method: "GET", path: "/api/v1/users/{name}/tokens", summary: "A user's API tokens: id, description, created, expires, last used; never the token (the user, or admins).", handle: s.listTokens},
+		{method: "DELETE", path: "/api/v1/tokens/{id}", summary: "Revoke an API token (its user, or admins): it stops working at once for the API, git, the registry and the portal.", handle: s.revokeToken},
+		{method: "PATCH", path: "/api/v1/users/{name}", summary: "Replace a user's roles and/or teams (admin); effective at once for their tokens and portal sessions.", body: "userChange", handle: s.changeUser},
+		{method: "DELETE", path: "/api/v1/users/{name}", summary: "Delete a user (admin): all their tokens are revoked and their portal sessions end.", handle: s.deleteUser},
 	}
 }
 
@@ -454,13 +458,13 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
-	s.audit(r, p, "user.add", u.Name)
+	s.audit(r, p, "user.add", "user/"+u.Name)
 	return writeJSON(w, http.StatusCreated, u)
 }
 
 type tokenBody struct {
 	Description string `json:"description"`
-	TTL         string `json:"ttl"` // e.g. "720h"; empty = no expiry
+	TTL         string `json:"ttl"` // e.g. "720h"; empty = no expiry, or as long as the caller's own token
 }
 
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -480,14 +484,10 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, p auth.Princ
 		}
 		ttl = d
 	}
-	tok, t, err := s.Users.IssueToken(r.Context(), name, in.Description, ttl)
-	if errors.Is(err, store.ErrNotFound) {
-		return problem.New(problem.NotFound, "user %q does not exist", name)
-	}
+	tok, t, err := s.Users.Mint(r.Context(), p, name, in.Description, ttl) // checks, limits and audits
 	if err != nil {
 		return err
 	}
-	s.audit(r, p, "token.issue", name)
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusCreated, map[string]any{"token": tok, "id": t.ID, "user": t.User, "expiresAt": t.ExpiresAt})
 }

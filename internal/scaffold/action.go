@@ -58,9 +58,11 @@ type Source interface {
 
 // ActionContext is what an action gets.
 type ActionContext struct {
-	TaskID    string
-	StepID    string
-	Workspace string // absolute path of the task's working directory
+	TaskID string
+	StepID string
+	// Workspace is the task's working directory. Every file operation goes through it: it resolves paths
+	// beneath the directory with the kernel, so that no path or chain of symlinks leads out.
+	Workspace *skeleton.Workspace
 	Input     map[string]any
 	Secrets   map[string]string
 	User      User
@@ -68,8 +70,22 @@ type ActionContext struct {
 	Source    Source
 	DryRun    bool
 
-	log    func(string)
-	output func(string, any)
+	log      func(string)
+	output   func(string, any)
+	tainted  map[string]any // Input with the values computed from secrets marked as expr.Secrets
+	redactor *Redactor
+}
+
+// SecretInput returns an input as evaluated, with every value computed from a secret marked as an
+// expr.Secret: an action that computes more from it (fetch:template renders files) keeps the mark.
+func (ac *ActionContext) SecretInput(name string) any { return ac.tainted[name] }
+
+// AddSecret records values the action computed from secrets (the secret parts of a rendered file), so
+// that they are redacted wherever they appear later: logs, outputs, dry-run results.
+func (ac *ActionContext) AddSecret(values ...string) {
+	if ac.redactor != nil {
+		ac.redactor.Add(values...)
+	}
 }
 
 // Logf writes a line to the task log (secrets are redacted before anything is stored or streamed).

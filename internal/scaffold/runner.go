@@ -2,12 +2,14 @@ package scaffold
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/skeleton"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -45,11 +47,18 @@ type Run struct {
 	Values    map[string]any    // parameters, defaults applied and validated
 	Secrets   map[string]string // task secrets (only step inputs see them)
 	User      User
-	Workspace string
-	DryRun    bool
-	Events    Events
+	Workspace string // the directory of the run's files; it must exist
+	// WorkspaceBytes bounds what the run writes into it (skeleton.DefaultWorkspaceBytes when 0).
+	WorkspaceBytes int64
+	DryRun         bool
+	Events         Events
 	// Done holds steps completed by an earlier attempt (a retry resumes after them, with their outputs).
 	Done map[string]StepResult
+	// Redactor hides the run's secrets and what was computed from them; Execute adds to it. The caller
+	// may pass one (with what an earlier attempt computed) and use it on what the run leaves behind.
+	Redactor *Redactor
+	// LogUsed is how much of the log limit earlier attempts of the same task used.
+	LogUsed int64
 }
 
 // Result is a finished run.
@@ -62,6 +71,8 @@ type Result struct {
 type Runner struct {
 	Actions *Registry
 	Engine  *expr.Engine
+	// MaxLogBytes bounds each run's log (MaxLogBytes when 0).
+	MaxLogBytes int64
 }
 
 // Preflight refuses a template that cannot run — an unknown action, a missing required input, invalid
@@ -103,88 +114,137 @@ func required(schema map[string]any) []string {
 	return out
 }
 
-// secretsOf lists the strings to redact: task secrets and secret-field parameters.
+// secretFields names the parameters the template's form treats as secrets.
+func (run *Run) secretFields() map[string]bool {
+	out := map[string]bool{}
+	if pages, err := run.Template.Pages(); err == nil {
+		for _, f := range SecretFields(pages) {
+			out[f] = true
+		}
+	}
+	return out
+}
+
+// secretsOf lists the strings to redact from the start: task secrets, secret parameters, the user's token.
 func (run *Run) secretsOf() []string {
 	var out []string
 	for _, v := range run.Secrets {
-		if v != "" {
-			out = append(out, v)
-		}
+		out = append(out, v)
 	}
-	if pages, err := run.Template.Pages(); err == nil {
-		for _, f := range SecretFields(pages) {
-			if v, ok := run.Values[f].(string); ok && v != "" {
-				out = append(out, v)
-			}
-		}
+	for f := range run.secretFields() {
+		out = append(out, expr.Literals(expr.NewSecret(run.Values[f]))...)
 	}
 	if run.User.Token != "" {
 		out = append(out, run.User.Token)
 	}
-	// Longest first, so a secret containing another is redacted whole.
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
 	return out
 }
 
 // Execute runs the steps in order and renders the output. It returns the results so far and the first
-// error; a cancelled context stops it between steps (and inside steps that honour it).
+// error; a cancelled context stops it between steps (and inside steps that honour it). Secrets, and every
+// value computed from them, are redacted from the log, the results and the output.
 func (r *Runner) Execute(ctx context.Context, run Run) (Result, error) {
-	secrets := run.secretsOf()
-	redact := func(s string) string { return expr.Redact(s, secrets) }
-	ectx := context.WithoutCancel(ctx) // progress is recorded even when the run is being cancelled
-	steps := map[string]any{}
-	vars := func(withSecrets bool) map[string]any {
-		v := map[string]any{
-			"parameters": run.Values,
-			"steps":      steps,
-			"user":       map[string]any{"ref": run.User.Ref, "entity": run.User.Entity},
-			"context":    map[string]any{"task": map[string]any{"id": run.TaskID}},
-		}
-		if withSecrets {
-			sec := make(map[string]any, len(run.Secrets))
-			for k, s := range run.Secrets {
-				sec[k] = s
-			}
-			v["secrets"] = sec
-		}
-		return v
+	if run.Redactor == nil {
+		run.Redactor = NewRedactor()
 	}
+	red := run.Redactor
+	red.Add(run.secretsOf()...)
+	limit := r.MaxLogBytes
+	if limit <= 0 {
+		limit = MaxLogBytes
+	}
+	run.Events = &logCap{inner: run.Events, red: red, limit: limit, used: run.LogUsed}
+	ws, err := skeleton.OpenWorkspace(run.Workspace, run.WorkspaceBytes)
+	if err != nil {
+		return Result{}, err
+	}
+	defer ws.Close()
+	x := &execution{r: r, run: run, red: red, ws: ws, steps: map[string]any{}, secretFields: run.secretFields()}
+	return x.execute(ctx)
+}
+
+// execution is one Execute in progress.
+type execution struct {
+	r            *Runner
+	run          Run
+	red          *Redactor
+	ws           *skeleton.Workspace
+	steps        map[string]any // steps.<id>.output for expressions, secrets marked
+	secretFields map[string]bool
+	outputBytes  int
+}
+
+// vars are the expressions' variables. Secret parameters and task secrets are expr.Secrets, so that the
+// engine marks whatever is computed from them.
+func (x *execution) vars(withSecrets bool) map[string]any {
+	params := make(map[string]any, len(x.run.Values))
+	for k, v := range x.run.Values {
+		if x.secretFields[k] {
+			v = expr.NewSecret(v)
+		}
+		params[k] = v
+	}
+	v := map[string]any{
+		"parameters": params,
+		"steps":      x.steps,
+		"user":       map[string]any{"ref": x.run.User.Ref, "entity": x.run.User.Entity},
+		"context":    map[string]any{"task": map[string]any{"id": x.run.TaskID}},
+	}
+	if withSecrets {
+		sec := make(map[string]any, len(x.run.Secrets))
+		for k, s := range x.run.Secrets {
+			sec[k] = expr.NewSecret(s)
+		}
+		v["secrets"] = sec
+	}
+	return v
+}
+
+func (x *execution) execute(ctx context.Context) (Result, error) {
+	run, events := x.run, x.run.Events
+	ectx := context.WithoutCancel(ctx) // progress is recorded even when the run is being cancelled
 	var res Result
 	for _, s := range run.Template.Spec.Steps {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
 		if done, ok := run.Done[s.ID]; ok && (done.Status == StatusCompleted || done.Status == StatusSkipped) {
-			steps[s.ID] = map[string]any{"output": nonNilMap(done.Output)}
+			x.steps[s.ID] = map[string]any{"output": x.red.taint(nonNilMap(done.Output))}
 			res.Steps = append(res.Steps, done)
-			run.Events.Log(ectx, s.ID, fmt.Sprintf("%s: done in an earlier attempt, not repeated", s.Name))
+			events.Log(ectx, s.ID, fmt.Sprintf("%s: done in an earlier attempt, not repeated", s.Name))
 			continue
 		}
 		sr := StepResult{ID: s.ID, Name: s.Name, Action: s.Action}
-		out, status, err := r.step(ctx, run, s, vars, redact)
-		sr.Output, sr.Status = out, status
-		steps[s.ID] = map[string]any{"output": nonNilMap(out)}
+		out, status, err := x.step(ctx, s)
+		sr.Status = status
+		if len(out) > 0 {
+			sr.Output, _ = x.red.RedactValue(out).(map[string]any)
+		}
+		x.steps[s.ID] = map[string]any{"output": x.red.taint(nonNilMap(out))}
 		if err != nil {
-			sr.Status, sr.Error = StatusFailed, redact(err.Error())
+			sr.Status, sr.Error = StatusFailed, Clip(x.red.Redact(err.Error()), MaxMessageBytes)
 			if ctx.Err() != nil {
 				sr.Status = StatusCancelled
 			}
-			run.Events.Log(ectx, s.ID, sr.Error)
-			run.Events.StepStatus(ectx, s.ID, sr.Status)
+			events.Log(ectx, s.ID, sr.Error)
+			events.StepStatus(ectx, s.ID, sr.Status)
 			res.Steps = append(res.Steps, sr)
 			return res, fmt.Errorf("step %s (%s): %s", s.ID, s.Action, sr.Error)
 		}
-		run.Events.StepStatus(ectx, s.ID, sr.Status)
+		events.StepStatus(ectx, s.ID, sr.Status)
 		res.Steps = append(res.Steps, sr)
 	}
-	output, err := r.Engine.Evaluate(run.Template.Spec.Output, vars(false))
+	output, err := x.r.Engine.Evaluate(run.Template.Spec.Output, x.vars(false))
 	if err != nil {
-		return res, fmt.Errorf("spec.output: %s", redact(err.Error()))
+		return res, fmt.Errorf("spec.output: %s", Clip(x.red.Redact(err.Error()), MaxMessageBytes))
 	}
-	res.Output, _ = output.(map[string]any)
+	redacted, _ := x.red.RedactValue(output).(map[string]any)
+	if raw, _ := json.Marshal(redacted); len(raw) > MaxOutputBytes {
+		return res, fmt.Errorf("spec.output: the rendered output is %d bytes, more than the limit of %s", len(raw), size(MaxOutputBytes))
+	}
+	res.Output = redacted
 	return res, nil
 }
-
 func nonNilMap(m map[string]any) map[string]any {
 	if m == nil {
 		return map[string]any{}
@@ -193,37 +253,41 @@ func nonNilMap(m map[string]any) map[string]any {
 }
 
 // step runs one step (all its `each` iterations) and returns its output and status.
-func (r *Runner) step(ctx context.Context, run Run, s Step, vars func(bool) map[string]any, redact func(string) string) (map[string]any, string, error) {
+func (x *execution) step(ctx context.Context, s Step) (map[string]any, string, error) {
+	run := x.run
 	if s.If != nil {
-		cond, err := r.Engine.Evaluate(s.If, vars(false))
+		cond, err := x.r.Engine.Evaluate(s.If, x.vars(false))
 		if err != nil {
 			return nil, StatusFailed, fmt.Errorf("if: %w", err)
 		}
-		if !expr.Truthy(cond) {
+		if !expr.Truthy(expr.Reveal(cond)) {
 			run.Events.Log(context.WithoutCancel(ctx), s.ID, fmt.Sprintf("skipping %s: its condition is false", s.Name))
 			return nil, StatusSkipped, nil
 		}
 	}
-	a, schema, ok := r.Actions.Get(s.Action)
+	a, schema, ok := x.r.Actions.Get(s.Action)
 	if !ok {
-		return nil, StatusFailed, r.Actions.unknown(s.Action)
+		return nil, StatusFailed, x.r.Actions.unknown(s.Action)
 	}
 	ectx := context.WithoutCancel(ctx)
 	run.Events.StepStatus(ectx, s.ID, StatusProcessing)
 	run.Events.Log(ectx, s.ID, fmt.Sprintf("Beginning step %s", s.Name))
-	items, err := r.iterations(s, vars(false))
+	items, err := x.iterations(s)
 	if err != nil {
 		return nil, StatusFailed, err
 	}
 	if items == nil {
-		out, err := r.invoke(ctx, run, s, a, schema, vars(true), redact)
+		out, err := x.invoke(ctx, s, a, schema, x.vars(true))
 		return out, StatusCompleted, err
 	}
 	merged := map[string]any{}
 	for _, it := range items {
-		v := vars(true)
+		if err := ctx.Err(); err != nil {
+			return merged, StatusFailed, err
+		}
+		v := x.vars(true)
 		v["each"] = it
-		out, err := r.invoke(ctx, run, s, a, schema, v, redact)
+		out, err := x.invoke(ctx, s, a, schema, v)
 		if err != nil {
 			return merged, StatusFailed, fmt.Errorf("each %v: %w", it["key"], err)
 		}
@@ -235,20 +299,25 @@ func (r *Runner) step(ctx context.Context, run Run, s Step, vars func(bool) map[
 	return merged, StatusCompleted, nil
 }
 
-// iterations evaluates `each` into {key, value} items; nil means the step has no each.
-func (r *Runner) iterations(s Step, vars map[string]any) ([]map[string]any, error) {
+// iterations evaluates `each` into {key, value} items; nil means the step has no each. When the list
+// itself was computed from a secret, every item is secret.
+func (x *execution) iterations(s Step) ([]map[string]any, error) {
 	if s.Each == nil {
 		return nil, nil
 	}
-	v, err := r.Engine.Evaluate(s.Each, vars)
+	v, err := x.r.Engine.Evaluate(s.Each, x.vars(false))
 	if err != nil {
 		return nil, fmt.Errorf("each: %w", err)
+	}
+	mark := func(v any) any { return v }
+	if sec, ok := v.(expr.Secret); ok {
+		v, mark = sec.Reveal(), func(v any) any { return expr.NewSecret(v) }
 	}
 	items := []map[string]any{}
 	switch t := v.(type) {
 	case []any:
-		for i, x := range t {
-			items = append(items, map[string]any{"key": i, "value": x})
+		for i, e := range t {
+			items = append(items, map[string]any{"key": i, "value": mark(e)})
 		}
 	case map[string]any:
 		keys := make([]string, 0, len(t))
@@ -257,7 +326,7 @@ func (r *Runner) iterations(s Step, vars map[string]any) ([]map[string]any, erro
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			items = append(items, map[string]any{"key": k, "value": t[k]})
+			items = append(items, map[string]any{"key": mark(k), "value": mark(t[k])})
 		}
 	case nil:
 	default:
@@ -266,28 +335,41 @@ func (r *Runner) iterations(s Step, vars map[string]any) ([]map[string]any, erro
 	return items, nil
 }
 
-func (r *Runner) invoke(ctx context.Context, run Run, s Step, a Action, schema *jsonschema.Schema, vars map[string]any, redact func(string) string) (map[string]any, error) {
-	in, err := r.Engine.Evaluate(s.Input, vars)
+func (x *execution) invoke(ctx context.Context, s Step, a Action, schema *jsonschema.Schema, vars map[string]any) (map[string]any, error) {
+	run := x.run
+	evaluated, err := x.r.Engine.Evaluate(s.Input, vars)
 	if err != nil {
 		return nil, fmt.Errorf("input: %w", err)
 	}
-	input, _ := in.(map[string]any)
-	if input == nil {
-		input = map[string]any{}
+	// What was computed from a secret is hidden from here on, wherever the action puts it.
+	x.red.Add(expr.Literals(evaluated)...)
+	tainted, _ := evaluated.(map[string]any)
+	if tainted == nil {
+		tainted = map[string]any{}
 	}
-	dropNil(input)
+	dropNil(tainted)
+	input, _ := expr.Reveal(tainted).(map[string]any)
 	if err := validateInput(schema, input); err != nil {
 		return nil, err
 	}
 	out := map[string]any{}
 	ac := &ActionContext{
-		TaskID: run.TaskID, StepID: s.ID, Workspace: run.Workspace, Input: input, Secrets: run.Secrets,
+		TaskID: run.TaskID, StepID: s.ID, Workspace: x.ws, Input: input, Secrets: run.Secrets,
 		User: run.User, Template: run.Template, Source: run.Source, DryRun: run.DryRun,
-		log:    func(msg string) { run.Events.Log(context.WithoutCancel(ctx), s.ID, redact(msg)) },
-		output: func(name string, v any) { out[name] = v },
+		log:      func(msg string) { run.Events.Log(context.WithoutCancel(ctx), s.ID, msg) },
+		output:   func(name string, v any) { out[name] = v },
+		tainted:  tainted,
+		redactor: x.red,
 	}
 	if err := a.Run(ctx, ac); err != nil {
 		return out, err
+	}
+	raw, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("output: %w", err)
+	}
+	if x.outputBytes += len(raw); x.outputBytes > MaxStepOutputBytes {
+		return nil, fmt.Errorf("output: the steps' outputs hold more than the limit of %s", size(MaxStepOutputBytes))
 	}
 	return out, nil
 }

@@ -111,7 +111,7 @@ func TestExecute(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := &logs{}
-	res, err := r.Execute(context.Background(), Run{Template: tp, Values: values, Secrets: map[string]string{"apiKey": "s3cr3t"}, Events: ev})
+	res, err := r.Execute(context.Background(), Run{Template: tp, Values: values, Secrets: map[string]string{"apiKey": "s3cr3t"}, Events: ev, Workspace: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestFailureAndResume(t *testing.T) {
 	r := runner(t, a)
 	tp, _ := Parse("t.yaml", []byte(tmpl))
 	values := map[string]any{"name": "orders", "count": 2}
-	res, err := r.Execute(context.Background(), Run{Template: tp, Values: values, Events: &logs{}})
+	res, err := r.Execute(context.Background(), Run{Template: tp, Values: values, Events: &logs{}, Workspace: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "step typed (test:echo): backend down") {
 		t.Fatalf("Execute = %v", err)
 	}
@@ -190,7 +190,7 @@ func TestFailureAndResume(t *testing.T) {
 	// A retry that knows the first step is done starts at the second.
 	a.fail, a.calls = nil, nil
 	done := map[string]StepResult{"typed": {ID: "typed", Status: StatusCompleted, Output: map[string]any{"value": 2}}}
-	res, err = r.Execute(context.Background(), Run{Template: tp, Values: values, Events: &logs{}, Done: done})
+	res, err = r.Execute(context.Background(), Run{Template: tp, Values: values, Events: &logs{}, Done: done, Workspace: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

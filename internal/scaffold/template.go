@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -67,28 +68,57 @@ func (t *Template) Ref() string {
 	return strings.ToLower("template:" + ns + "/" + t.Metadata.Name)
 }
 
+// TemplateError is a problem with a template file: the file, the field and the rule it breaks.
+type TemplateError struct {
+	File  string
+	Field string // e.g. "spec.steps[1] (publish).action"; "" for the whole file
+	Rule  string
+}
+
+func (e *TemplateError) Error() string {
+	if e.Field == "" {
+		return e.File + ": " + e.Rule
+	}
+	return e.File + ": " + e.Field + ": " + e.Rule
+}
+
+// TemplateErrors lists the problems of one template file.
+type TemplateErrors []*TemplateError
+
+func (es TemplateErrors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
 // Parse reads a template.yaml. Unknown fields are kept out of the struct but not refused: Backstage allows
-// them (e.g. spec.EXPERIMENTAL_* keys), and templates written for Backstage must run unchanged.
+// them (e.g. spec.EXPERIMENTAL_* keys), and templates written for Backstage must run unchanged. Errors are
+// *TemplateError.
 func Parse(file string, data []byte) (*Template, error) {
 	var t Template
+	fail := func(field, format string, args ...any) (*Template, error) {
+		return nil, &TemplateError{File: file, Field: field, Rule: fmt.Sprintf(format, args...)}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&t); err != nil {
-		return nil, fmt.Errorf("%s: malformed template: %w", file, err)
+		return fail("", "malformed template: %v", err)
 	}
 	if t.APIVersion != APIVersion && t.APIVersion != "scaffolder.backstage.io/v1beta2" {
-		return nil, fmt.Errorf("%s: apiVersion: must be %s, got %q", file, APIVersion, t.APIVersion)
+		return fail("apiVersion", "must be %s, got %q", APIVersion, t.APIVersion)
 	}
 	if t.Kind != "Template" {
-		return nil, fmt.Errorf("%s: kind: must be Template, got %q", file, t.Kind)
+		return fail("kind", "must be Template, got %q", t.Kind)
 	}
 	if t.Metadata.Name == "" {
-		return nil, fmt.Errorf("%s: metadata.name: is required", file)
+		return fail("metadata.name", "is required")
 	}
 	if t.Spec.Type == "" {
-		return nil, fmt.Errorf("%s: spec.type: is required", file)
+		return fail("spec.type", "is required")
 	}
 	if len(t.Spec.Steps) == 0 {
-		return nil, fmt.Errorf("%s: spec.steps: at least one step is required", file)
+		return fail("spec.steps", "at least one step is required")
 	}
 	seen := map[string]bool{}
 	for i := range t.Spec.Steps {
@@ -97,15 +127,63 @@ func Parse(file string, data []byte) (*Template, error) {
 			s.ID = fmt.Sprintf("step-%d", i+1)
 		}
 		if s.Action == "" {
-			return nil, fmt.Errorf("%s: spec.steps[%d] (%s): action: is required", file, i, s.ID)
+			return fail(fmt.Sprintf("spec.steps[%d] (%s).action", i, s.ID), "is required")
 		}
 		if s.Name == "" {
 			s.Name = s.Action
 		}
 		if seen[s.ID] {
-			return nil, fmt.Errorf("%s: spec.steps[%d]: id %q is used by an earlier step", file, i, s.ID)
+			return fail(fmt.Sprintf("spec.steps[%d]", i), "id %q is used by an earlier step", s.ID)
 		}
 		seen[s.ID] = true
 	}
 	return &t, nil
+}
+
+// Check finds what would stop the template from running, whatever the form's values: parameter pages
+// that are not JSON Schemas, expressions that do not parse, and (with a registry) unknown actions and
+// missing required inputs. It returns TemplateErrors naming file, field and rule, or nil.
+func (t *Template) Check(file string, actions *Registry) error {
+	var errs TemplateErrors
+	add := func(field, rule string) { errs = append(errs, &TemplateError{File: file, Field: field, Rule: rule}) }
+	pages, err := t.Pages()
+	if err != nil {
+		add("spec.parameters", strings.TrimPrefix(err.Error(), "spec.parameters: "))
+	}
+	for i, p := range pages {
+		if _, err := compilePage(p); err != nil {
+			add(fmt.Sprintf("spec.parameters[%d]", i), "is not a valid JSON Schema: "+err.Error())
+		}
+	}
+	for i, s := range t.Spec.Steps {
+		at := fmt.Sprintf("spec.steps[%d] (%s)", i, s.ID)
+		for _, x := range []struct {
+			name string
+			v    any
+		}{{"if", s.If}, {"each", s.Each}, {"input", s.Input}} {
+			for _, se := range expr.Check(x.v, at+"."+x.name) {
+				add(se.Path, fmt.Sprintf("%s: %v", se.Source, se.Err))
+			}
+		}
+		if actions == nil {
+			continue
+		}
+		a, _, ok := actions.Get(s.Action)
+		if !ok {
+			add(at+".action", actions.unknown(s.Action).Error())
+			continue
+		}
+		for _, req := range required(a.Schema().Input) {
+			if _, present := s.Input[req]; !present {
+				add(at+".input."+req, "is required by "+s.Action)
+			}
+		}
+	}
+	for _, se := range expr.Check(t.Spec.Output, "spec.output") {
+		add(se.Path, fmt.Sprintf("%s: %v", se.Source, se.Err))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/goldenpathidp/goldenpath/internal/problem"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
-	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/skeleton"
 )
 
@@ -57,8 +56,15 @@ func (e *memEvents) StepStatus(_ context.Context, stepID, status string) {
 	e.log = append(e.log, LogEntry{Body: map[string]any{"stepId": stepID, "status": status, "message": fmt.Sprintf("step %s %s", stepID, status)}})
 }
 
+// Limits of a dry run: it runs in memory-backed scratch space and its result is one HTTP response.
+const (
+	dryRunWorkspaceBytes = 64 << 20 // what its steps may write
+	dryRunPreviewBytes   = 10 << 20 // the file contents the result carries
+)
+
 // DryRun runs a template through the same runner as a task, with actions that change nothing outside the
-// workspace, and returns the log, the files the workspace ended with, the output and the steps.
+// workspace, and returns the log, the files the workspace ended with, the output and the steps. Secrets
+// and whatever was computed from them are redacted from all of it; the log and the files are capped.
 func (m *Manager) DryRun(ctx context.Context, in DryRunInput) (DryRunResult, error) {
 	tmpl, src, err := m.dryRunTemplate(ctx, in)
 	if err != nil {
@@ -83,30 +89,38 @@ func (m *Manager) DryRun(ctx context.Context, in DryRunInput) (DryRunResult, err
 	}
 	defer os.RemoveAll(ws)
 	events := &memEvents{}
+	red := scaffold.NewRedactor()
 	run := scaffold.Run{TaskID: "dry-run-" + newID()[:8], Template: tmpl, Source: src, Values: values, Secrets: in.Secrets,
-		User: in.User, Workspace: ws, DryRun: true, Events: events}
+		User: in.User, Workspace: ws, WorkspaceBytes: dryRunWorkspaceBytes, DryRun: true, Events: events, Redactor: red}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	res, runErr := m.o.Runner.Execute(ctx, run)
-	out := DryRunResult{Log: events.log, Output: res.Output, Steps: res.Steps}
+	out := DryRunResult{Output: res.Output, Steps: res.Steps}
 	if runErr != nil {
-		out.Error = runErr.Error()
+		out.Error = scaffold.Clip(red.Redact(runErr.Error()), scaffold.MaxMessageBytes)
 	}
-	files, err := skeleton.ReadTree(ws)
+	tree, err := skeleton.OpenWorkspace(ws, 0)
 	if err != nil {
 		return out, err
 	}
-	// A template may write a secret into a file; a dry run's result is shown to people and logs.
-	secretValues := make([]string, 0, len(in.Secrets))
-	for _, v := range in.Secrets {
-		secretValues = append(secretValues, v)
+	defer tree.Close()
+	files, omitted, err := tree.Preview(".", dryRunPreviewBytes)
+	if err != nil {
+		return out, err
 	}
+	if len(omitted) > 0 {
+		events.Log(ctx, "", fmt.Sprintf("directoryContents: %d files are not included (the result holds at most %d MiB of files, "+
+			"and never files with several hard links)", len(omitted), dryRunPreviewBytes>>20))
+	}
+	// A template may write a secret, or something computed from one, into a file: a dry run's result is
+	// shown to people and logs.
 	for i := range files {
+		files[i].Path = red.Redact(files[i].Path)
 		if !isBinary(files[i].Content) {
-			files[i].Content = []byte(expr.Redact(string(files[i].Content), secretValues))
+			files[i].Content = []byte(red.Redact(string(files[i].Content)))
 		}
 	}
-	out.Files = files
+	out.Files, out.Log = files, events.log
 	return out, nil
 }
 

@@ -7,18 +7,24 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goldenpathidp/goldenpath/internal/problem"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
+	"github.com/goldenpathidp/goldenpath/internal/secrets"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 )
 
-// taskEvents persists a run's progress as Backstage task events and wakes subscribers.
+// taskEvents persists a run's progress as Backstage task events and wakes subscribers. At the end of
+// each step it keeps what the run computed from secrets (encrypted, with the task's secrets), so that an
+// attempt resuming after a restart or a retry still hides it.
 type taskEvents struct {
-	m  *Manager
-	id string
+	m   *Manager
+	id  string
+	red *scaffold.Redactor
 }
 
 func (e *taskEvents) Log(ctx context.Context, stepID, message string) {
@@ -28,6 +34,105 @@ func (e *taskEvents) Log(ctx context.Context, stepID, message string) {
 func (e *taskEvents) StepStatus(ctx context.Context, stepID, status string) {
 	e.m.event(ctx, e.id, "log", map[string]any{"stepId": stepID, "status": status,
 		"message": fmt.Sprintf("step %s %s", stepID, status)})
+	if status != scaffold.StatusProcessing {
+		e.m.saveDerived(ctx, e.id, e.red)
+	}
+}
+
+func derivedName(id string, n int) string { return fmt.Sprintf("task/%s/derived/%d", id, n) }
+
+// What a task computed from its secrets is kept in vault entries of at most derivedChunk bytes of JSON
+// (the vault bounds each value), at most maxDerivedChunks of them. A long value is kept in pieces (hiding
+// each piece hides it all); a piece of derivedPiece bytes is at most 6 times as long in JSON.
+const (
+	derivedChunk     = 60 << 10
+	derivedPiece     = 8 << 10
+	maxDerivedChunks = 64
+)
+
+// saveDerived keeps the values a task computed from its secrets, if there are new ones.
+func (m *Manager) saveDerived(ctx context.Context, id string, red *scaffold.Redactor) {
+	if !red.Changed() {
+		return
+	}
+	var chunks [][]string
+	size := 0
+	for _, v := range red.Values() {
+		for _, piece := range pieces(v, derivedPiece) {
+			raw, _ := json.Marshal(piece)
+			if len(chunks) == 0 || size+len(raw)+1 > derivedChunk {
+				chunks, size = append(chunks, nil), 2
+			}
+			chunks[len(chunks)-1] = append(chunks[len(chunks)-1], piece)
+			size += len(raw) + 1
+		}
+	}
+	if len(chunks) > maxDerivedChunks {
+		m.log.Warn("a task computed more from its secrets than is kept for a retry; a retry may show some of it", "task", id)
+		chunks = chunks[:maxDerivedChunks]
+	}
+	for i, c := range chunks {
+		b, _ := json.Marshal(c)
+		if err := m.o.Vault.Put(ctx, derivedName(id, i), secrets.Value(b), "goldenpath"); err != nil {
+			m.log.Warn("keeping what a task computed from its secrets", "task", id, "err", err)
+		}
+	}
+}
+
+// pieces cuts s into pieces of at most n bytes, on character boundaries.
+func pieces(s string, n int) []string {
+	var out []string
+	for len(s) > n {
+		cut := n
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		out, s = append(out, s[:cut]), s[cut:]
+	}
+	return append(out, s)
+}
+
+// loadDerived returns a Redactor holding what earlier attempts of a task computed from its secrets.
+func (m *Manager) loadDerived(ctx context.Context, id string) *scaffold.Redactor {
+	var values []string
+	for i := 0; i < maxDerivedChunks; i++ {
+		raw, _, err := m.o.Vault.Get(ctx, derivedName(id, i))
+		if err != nil {
+			break
+		}
+		var c []string
+		_ = json.Unmarshal([]byte(raw.Reveal()), &c)
+		values = append(values, c...)
+	}
+	red := scaffold.NewRedactor(values...)
+	red.Changed() // what was loaded is already kept
+	return red
+}
+
+// dropDerived deletes what a task computed from its secrets.
+func (m *Manager) dropDerived(ctx context.Context, id string) {
+	for i := 0; i < maxDerivedChunks; i++ {
+		if _, _, err := m.o.Vault.Get(ctx, derivedName(id, i)); err != nil {
+			return
+		}
+		_ = m.o.Vault.Delete(ctx, derivedName(id, i))
+	}
+}
+
+// logUsed is how many bytes of log a task's earlier attempts recorded: the limit is the task's, not each
+// attempt's.
+func (m *Manager) logUsed(ctx context.Context, id string) int64 {
+	evs, err := m.o.Store.TaskEvents(ctx, id, 0)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, e := range evs {
+		if e.Type == "log" {
+			n += int64(len(e.Body))
+		}
+	}
+	return n
 }
 
 func (m *Manager) event(ctx context.Context, id, typ string, body map[string]any) {
@@ -106,6 +211,7 @@ func (m *Manager) execute(ctx context.Context, t store.Task) {
 	stop := m.heartbeat(runCtx, t.ID)
 	res, err := m.o.Runner.Execute(runCtx, run)
 	stop()
+	m.saveDerived(context.WithoutCancel(ctx), t.ID, run.Redactor)
 	switch {
 	case ctx.Err() != nil:
 		// The process is stopping: leave the task processing; the next start resumes it.
@@ -153,8 +259,10 @@ func (m *Manager) prepare(ctx context.Context, t store.Task, spec taskSpec, stat
 	for _, s := range state.Steps {
 		done[s.ID] = s
 	}
+	red := m.loadDerived(ctx, t.ID)
 	return scaffold.Run{TaskID: t.ID, Template: spec.Goldenpath.Template, Source: &forgeSource{repo: repo, spec: src, cache: m.cache},
-		Values: values, Secrets: sec, User: user, Workspace: ws, Events: &taskEvents{m: m, id: t.ID}, Done: done}, nil
+		Values: values, Secrets: sec, User: user, Workspace: ws, WorkspaceBytes: m.o.WorkspaceBytes,
+		Events: &taskEvents{m: m, id: t.ID, red: red}, Done: done, Redactor: red, LogUsed: m.logUsed(ctx, t.ID)}, nil
 }
 
 func (m *Manager) heartbeat(ctx context.Context, id string) func() {
@@ -186,6 +294,7 @@ func (m *Manager) saveState(ctx context.Context, id string, res scaffold.Result,
 // finish records a task's end, its completion event, and cleans up what it no longer needs.
 func (m *Manager) finish(ctx context.Context, id, status string, res *scaffold.Result, errMsg string) {
 	ctx = context.WithoutCancel(ctx)
+	errMsg = scaffold.Clip(errMsg, scaffold.MaxMessageBytes)
 	var state taskState
 	_, err := m.o.Store.UpdateTask(ctx, id, func(t *store.Task) error {
 		_ = json.Unmarshal([]byte(t.State), &state)
@@ -217,13 +326,15 @@ func (m *Manager) finish(ctx context.Context, id, status string, res *scaffold.R
 		// A failed task keeps its workspace and secrets so that a retry can resume it.
 		_ = os.RemoveAll(filepath.Join(m.o.Dir, id))
 		_ = m.o.Vault.Delete(ctx, secretName(id))
+		m.dropDerived(ctx, id)
 	}
 	m.log.Info("task finished", "task", id, "status", status)
 }
 
-// Cancel stops a task: an open one at once, a running one at its next step boundary.
+// Cancel stops a task: an open one at once, a running one at its next step boundary. Its creator and
+// admins may; its teams see it but may not (403); anyone else is told it does not exist (404).
 func (m *Manager) Cancel(ctx context.Context, id string, user scaffold.User) error {
-	t, err := m.Get(ctx, id)
+	t, err := m.Task(ctx, id, user)
 	if err != nil {
 		return err
 	}
@@ -247,9 +358,10 @@ func (m *Manager) Cancel(ctx context.Context, id string, user scaffold.User) err
 	return nil
 }
 
-// Retry runs a failed or cancelled task again, resuming after the steps that completed.
+// Retry runs a failed or cancelled task again, resuming after the steps that completed. Who may is as for
+// Cancel.
 func (m *Manager) Retry(ctx context.Context, id string, user scaffold.User, newSecrets map[string]string) error {
-	t, err := m.Get(ctx, id)
+	t, err := m.Task(ctx, id, user)
 	if err != nil {
 		return err
 	}
@@ -293,11 +405,48 @@ func hasRole(u scaffold.User, role string) bool {
 	return false
 }
 
-// Get returns a task.
+// Get returns a task, whoever asks (for goldenpath's own use; users go through Task).
 func (m *Manager) Get(ctx context.Context, id string) (store.Task, error) {
 	t, err := m.o.Store.GetTask(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return t, problem.New(problem.NotFound, "task %s does not exist", id)
+		return t, notFound(id)
 	}
 	return t, err
+}
+
+func notFound(id string) error { return problem.New(problem.NotFound, "task %s does not exist", id) }
+
+// CanRead tells whether u may see task t (its spec, state, log and events): its creator, members of the
+// teams its creator was in when creating it, and admins.
+func CanRead(t store.Task, u scaffold.User) bool {
+	if t.CreatedBy == u.Ref || hasRole(u, "admin") {
+		return true
+	}
+	for _, team := range t.Teams {
+		if slices.Contains(u.Teams, team) {
+			return true
+		}
+	}
+	return false
+}
+
+// Task returns a task for u to see. A task u may not read answers as one that does not exist (404), so
+// that another team cannot even learn which tasks exist.
+func (m *Manager) Task(ctx context.Context, id string, u scaffold.User) (store.Task, error) {
+	t, err := m.Get(ctx, id)
+	if err != nil {
+		return store.Task{}, err
+	}
+	if !CanRead(t, u) {
+		return store.Task{}, notFound(id)
+	}
+	return t, nil
+}
+
+// ListTasks lists the tasks u may read that f selects.
+func (m *Manager) ListTasks(ctx context.Context, u scaffold.User, f store.TaskFilter) ([]store.Task, int, error) {
+	if !hasRole(u, "admin") {
+		f.ReadableBy = &store.TaskReader{Ref: u.Ref, Teams: u.Teams}
+	}
+	return m.o.Store.ListTasks(ctx, f)
 }

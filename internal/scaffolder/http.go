@@ -26,10 +26,15 @@ type Authenticator interface {
 // maxBody bounds request bodies (a dry run carries a template's files).
 const maxBody = 16 << 20
 
+// Routes lists the endpoints the last Handler serves ("METHOD /path"), for the security matrix's test.
+func (m *Manager) Routes() []string { return m.routes }
+
 // Handler serves Backstage's scaffolder API under /api/scaffolder/v2/.
 func (m *Manager) Handler(authn Authenticator) http.Handler {
 	mux := http.NewServeMux()
+	m.routes = nil
 	h := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, u scaffold.User) error) {
+		m.routes = append(m.routes, pattern)
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			p, err := authn.FromRequest(r)
@@ -142,7 +147,9 @@ func toJSON(t store.Task) taskJSON {
 	return out
 }
 
-func (m *Manager) httpList(w http.ResponseWriter, r *http.Request, _ scaffold.User) error {
+// httpList lists the tasks the caller may read (their own, their teams', or all for an admin) that the
+// query selects.
+func (m *Manager) httpList(w http.ResponseWriter, r *http.Request, u scaffold.User) error {
 	q := r.URL.Query()
 	f := store.TaskFilter{CreatedBy: q.Get("createdBy"), Status: q.Get("status"), Ascending: q.Get("order") == "asc"}
 	for name, dst := range map[string]*int{"limit": &f.Limit, "offset": &f.Offset} {
@@ -154,7 +161,7 @@ func (m *Manager) httpList(w http.ResponseWriter, r *http.Request, _ scaffold.Us
 			*dst = n
 		}
 	}
-	tasks, total, err := m.o.Store.ListTasks(r.Context(), f)
+	tasks, total, err := m.ListTasks(r.Context(), u, f)
 	if err != nil {
 		return err
 	}
@@ -165,8 +172,8 @@ func (m *Manager) httpList(w http.ResponseWriter, r *http.Request, _ scaffold.Us
 	return writeJSON(w, http.StatusOK, map[string]any{"tasks": out, "totalTasks": total})
 }
 
-func (m *Manager) httpGet(w http.ResponseWriter, r *http.Request, _ scaffold.User) error {
-	t, err := m.Get(r.Context(), r.PathValue("id"))
+func (m *Manager) httpGet(w http.ResponseWriter, r *http.Request, u scaffold.User) error {
+	t, err := m.Task(r.Context(), r.PathValue("id"), u)
 	if err != nil {
 		return err
 	}
@@ -182,9 +189,9 @@ type eventJSON struct {
 	CreatedAt time.Time       `json:"createdAt"`
 }
 
-func (m *Manager) events(r *http.Request) ([]eventJSON, error) {
+func (m *Manager) events(r *http.Request, u scaffold.User) ([]eventJSON, error) {
 	id := r.PathValue("id")
-	if _, err := m.Get(r.Context(), id); err != nil {
+	if _, err := m.Task(r.Context(), id, u); err != nil {
 		return nil, err
 	}
 	var after int64
@@ -203,8 +210,8 @@ func (m *Manager) events(r *http.Request) ([]eventJSON, error) {
 	return out, err
 }
 
-func (m *Manager) httpEvents(w http.ResponseWriter, r *http.Request, _ scaffold.User) error {
-	evs, err := m.events(r)
+func (m *Manager) httpEvents(w http.ResponseWriter, r *http.Request, u scaffold.User) error {
+	evs, err := m.events(r, u)
 	if err != nil {
 		return err
 	}
@@ -212,11 +219,11 @@ func (m *Manager) httpEvents(w http.ResponseWriter, r *http.Request, _ scaffold.
 }
 
 // httpStream serves the task's events as Server-Sent Events and closes after the completion event.
-func (m *Manager) httpStream(w http.ResponseWriter, r *http.Request, _ scaffold.User) error {
+func (m *Manager) httpStream(w http.ResponseWriter, r *http.Request, u scaffold.User) error {
 	id := r.PathValue("id")
 	wake, stop := m.Subscribe(id) // subscribe first, so no event falls between reading and waiting
 	defer stop()
-	evs, err := m.events(r)
+	evs, err := m.events(r, u)
 	if err != nil {
 		return err
 	}

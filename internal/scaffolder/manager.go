@@ -55,14 +55,17 @@ type Options struct {
 	// the fallback when ScratchDir is not writable.
 	ScratchDir string
 	Workers    int // default 2
-	Logger     *slog.Logger
+	// WorkspaceBytes bounds what a task writes into its workspace (skeleton.DefaultWorkspaceBytes when 0).
+	WorkspaceBytes int64
+	Logger         *slog.Logger
 }
 
 // Manager runs tasks.
 type Manager struct {
-	o    Options
-	log  *slog.Logger
-	wake chan struct{}
+	routes []string // what Handler serves
+	o      Options
+	log    *slog.Logger
+	wake   chan struct{}
 
 	cache *treeCache
 
@@ -86,7 +89,14 @@ func New(o Options) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{o: o, log: log.With("component", "scaffolder"), wake: make(chan struct{}, o.Workers),
+	log = log.With("component", "scaffolder")
+	if o.Templates != nil && o.Templates.Logger == nil {
+		o.Templates.Logger = log
+	}
+	if o.Templates != nil && o.Templates.Actions == nil && o.Runner != nil {
+		o.Templates.Actions = o.Runner.Actions
+	}
+	return &Manager{o: o, log: log, wake: make(chan struct{}, o.Workers),
 		running: map[string]context.CancelFunc{}, subs: map[string]map[chan struct{}]bool{}, cache: newTreeCache(64 << 20)}
 }
 
@@ -190,7 +200,7 @@ func (m *Manager) Create(ctx context.Context, in CreateInput) (string, error) {
 	}
 	now := time.Now().UTC()
 	if err := m.o.Store.CreateTask(ctx, store.Task{ID: id, TemplateRef: found.Template.Ref(), Spec: string(raw),
-		Status: store.TaskOpen, CreatedBy: in.User.Ref, CreatedAt: now}); err != nil {
+		Status: store.TaskOpen, CreatedBy: in.User.Ref, CreatedAt: now, Teams: in.User.Teams}); err != nil {
 		return "", err
 	}
 	m.kick()

@@ -4,26 +4,40 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/goldenpathidp/goldenpath/internal/catalog"
 	"github.com/goldenpathidp/goldenpath/internal/forge"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
+	"go.yaml.in/yaml/v3"
 )
 
 // TemplatesDir is where the platform repository keeps templates: templates/<name>/template.yaml.
 const TemplatesDir = "templates"
 
+// IsTemplatePath tells whether p is where the platform repository keeps a template:
+// templates/<name>/template.yaml.
+func IsTemplatePath(p string) bool {
+	return strings.HasPrefix(p, TemplatesDir+"/") && path.Base(p) == "template.yaml" && strings.Count(p, "/") == 2
+}
+
 // RepoTemplates finds templates in a forge repository (the platform repository) on main.
 type RepoTemplates struct {
 	Repo *forge.Repo
+	// Actions, when set, are the actions templates may use: a template naming another is invalid.
+	Actions *scaffold.Registry
+	// Logger gets each invalid template once per commit of main (New sets the Manager's).
+	Logger *slog.Logger
 
 	mu       sync.Mutex
 	commit   string // the commit the cached list was read at
 	found    []Found
 	problems []error
+	reported map[string]bool // commits whose problems were logged (callers may come with an older one)
 }
 
 // Found is a template and where it lives.
@@ -32,7 +46,8 @@ type Found struct {
 	Source   SourceSpec
 }
 
-// List reads every templates/*/template.yaml on main. Files that do not parse are reported, not fatal.
+// List reads every templates/*/template.yaml on main. Invalid templates (ValidateTemplate) are left out
+// and returned as problems, and logged once per commit of main, however often List is called.
 func (t *RepoTemplates) List(ctx context.Context) ([]Found, []error, error) {
 	commit, err := t.Repo.ResolveRef(ctx, "main")
 	if err != nil {
@@ -50,10 +65,10 @@ func (t *RepoTemplates) List(ctx context.Context) ([]Found, []error, error) {
 	var out []Found
 	var problems []error
 	for _, f := range files {
-		if path.Base(f.Path) != "template.yaml" || strings.Count(f.Path, "/") != 2 {
+		if !IsTemplatePath(f.Path) {
 			continue
 		}
-		tmpl, err := scaffold.Parse(f.Path, f.Content)
+		tmpl, err := ValidateTemplate(f.Path, f.Content, t.Actions)
 		if err != nil {
 			problems = append(problems, err)
 			continue
@@ -62,7 +77,27 @@ func (t *RepoTemplates) List(ctx context.Context) ([]Found, []error, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Template.Metadata.Name < out[j].Template.Metadata.Name })
 	t.commit, t.found, t.problems = commit, out, problems
+	t.report(commit, problems)
 	return out, problems, nil
+}
+
+// report logs the problems of a commit of main, once.
+func (t *RepoTemplates) report(commit string, problems []error) {
+	if t.Logger == nil || t.reported[commit] {
+		return
+	}
+	if t.reported == nil || len(t.reported) > 64 {
+		t.reported = map[string]bool{}
+	}
+	t.reported[commit] = true
+	for _, p := range problems {
+		file := ""
+		var te scaffold.TemplateErrors
+		if errors.As(p, &te) && len(te) > 0 {
+			file = te[0].File
+		}
+		t.Logger.Warn("invalid template on main: it cannot be run until it is fixed", "file", file, "commit", commit, "err", p)
+	}
 }
 
 // Get finds a template by ref ("template:default/app-template", "default/app-template" or "app-template").
@@ -90,3 +125,59 @@ func (t *RepoTemplates) Get(ctx context.Context, ref string) (Found, error) {
 
 // ErrNotFound is returned for unknown templates and tasks.
 var ErrNotFound = errors.New("not found")
+
+// ValidateTemplate checks one template file (its path in the repository and its bytes) the way goldenpath
+// reads templates on main: it must parse (scaffold.Parse), be runnable whatever the form's values
+// (Template.Check: parameter schemas, expressions, and with actions the actions and their required inputs)
+// and be a valid catalog entity (templates are listed in the catalog). It returns the template, or
+// scaffold.TemplateErrors naming the file, the field and the rule for every problem found.
+func ValidateTemplate(file string, data []byte, actions *scaffold.Registry) (*scaffold.Template, error) {
+	tmpl, err := scaffold.Parse(file, data)
+	if err != nil {
+		var te *scaffold.TemplateError
+		if errors.As(err, &te) {
+			return nil, scaffold.TemplateErrors{te}
+		}
+		return nil, err
+	}
+	var errs scaffold.TemplateErrors
+	if err := tmpl.Check(file, actions); err != nil {
+		errs = append(errs, err.(scaffold.TemplateErrors)...)
+	}
+	errs = append(errs, entityProblems(file, tmpl)...)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return tmpl, nil
+}
+
+// entityProblems checks the template as the catalog entity it becomes (as goldenpath's catalog sync
+// builds it: from the parsed template).
+func entityProblems(file string, tmpl *scaffold.Template) scaffold.TemplateErrors {
+	raw, err := yaml.Marshal(tmpl)
+	if err != nil {
+		return scaffold.TemplateErrors{{File: file, Rule: "cannot be written as a catalog entity: " + err.Error()}}
+	}
+	_, problems := catalog.ParseEntities(file, raw)
+	var out scaffold.TemplateErrors
+	for _, p := range problems {
+		var ee *catalog.EntityError
+		if errors.As(p, &ee) {
+			out = append(out, &scaffold.TemplateError{File: file, Field: ee.Field, Rule: "as a catalog entity: " + ee.Rule})
+			continue
+		}
+		out = append(out, &scaffold.TemplateError{File: file, Rule: "as a catalog entity: " + p.Error()})
+	}
+	return out
+}
+
+// ValidateTemplate checks one template file with the actions this Manager runs (see the package-level
+// ValidateTemplate); change requests use it to show a template's problems before it reaches main.
+func (m *Manager) ValidateTemplate(file string, data []byte) error {
+	var actions *scaffold.Registry
+	if m.o.Runner != nil {
+		actions = m.o.Runner.Actions
+	}
+	_, err := ValidateTemplate(file, data, actions)
+	return err
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/goldenpathidp/goldenpath/internal/strictyaml"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -97,6 +98,10 @@ func findImage(data []byte, name string) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("reading kustomization.yaml: %w", err)
+	}
+	// kustomize refuses a repeated key; pinning the first of two newTag lines would deploy something else.
+	if err := strictyaml.DuplicateKeys("kustomization.yaml", &doc); err != nil {
+		return nil, err
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, errors.New("kustomization.yaml is not a YAML mapping")

@@ -130,6 +130,7 @@ func TestSetImageErrors(t *testing.T) {
 		{"flow-style entry", "images:\n- {name: orders, newTag: v1}\n", "orders", "v2", "", "flow style"},
 		{"malformed YAML", "images: [\n", "orders", "v1", "", "reading kustomization.yaml"},
 		{"not a mapping", "- a\n", "orders", "v1", "", "not a YAML mapping"},
+		{"duplicate key", "images:\n- name: orders\n  newTag: v1\n  newTag: v0\n", "orders", "v2", "", `kustomization.yaml:4: images[0].newTag: key "newTag" at line 4 repeats line 3`},
 		{"value on its own line", "images:\n- name: orders\n  newTag:\n    v1\n", "orders", "v2", "", "on one line"},
 	}
 	for _, tt := range tests {

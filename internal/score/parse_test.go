@@ -122,6 +122,7 @@ func TestParseInvalid(t *testing.T) {
 		{"no containers", "apiVersion: score.dev/v1b1\nmetadata: {name: app}\n", "containers", 0, "is required"},
 		{"no name", "apiVersion: score.dev/v1b1\nmetadata: {}\ncontainers: {main: {image: .}}\n", "metadata.name", 0, "is required"},
 		{"unknown top-level field", validBase + "replicas: 3\n", "replicas", 12, "unknown field"},
+		{"duplicate key", validBase + "metadata: {name: other}\n", "metadata", 12, `key "metadata" at line 12 repeats line 2`},
 		{"bad workload name", strings.Replace(validBase, "name: app", "name: My_App", 1), "metadata.name", 3, "RFC 1123 label"},
 		{"unknown field in a service port", validBase + "      extra: true\n", "service.ports.http.extra", 12, "unknown field"},
 		{"unknown container field", strings.Replace(validBase, "    image: .\n", "    image: .\n    ports: [8080]\n", 1), "containers.main.ports", 7, "unknown field"},

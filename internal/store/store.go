@@ -223,6 +223,15 @@ type Store interface {
 	TouchToken(ctx context.Context, id string, at time.Time) error
 	DeleteToken(ctx context.Context, id string) error
 	ListTokens(ctx context.Context, user string) ([]Token, error)
+	// GetToken returns a token by its ID.
+	GetToken(ctx context.Context, id string) (Token, error)
+	// ChangeUser reads user name, lets fn change it and writes it back, in one transaction that also gives
+	// fn every other user, so rules across users (keep one admin) hold when two changes race. Nothing is
+	// written if fn fails; the name cannot change.
+	ChangeUser(ctx context.Context, name string, fn func(u *User, others []User) error) (User, error)
+	// DeleteUser deletes user name and all their tokens in one transaction, after check (given the user and
+	// every other user) allows it; it returns the number of tokens deleted.
+	DeleteUser(ctx context.Context, name string, check func(u User, others []User) error) (int, error)
 
 	// CreateChange assigns c.Number.
 	CreateChange(ctx context.Context, c *Change) error
@@ -273,6 +282,7 @@ type Store interface {
 
 	Tasks
 	Deployments
+	CommitPushers
 	AppClaims
 
 	Close() error
@@ -360,6 +370,7 @@ type Task struct {
 	State           string // JSON: step results and output
 	Attempts        int
 	CancelRequested bool
+	Teams           []string // the creator's teams when the task was created: they may read it
 }
 
 // TaskFilter selects tasks.
@@ -369,6 +380,16 @@ type TaskFilter struct {
 	Limit     int
 	Offset    int
 	Ascending bool // by creation; newest first by default
+
+	// ReadableBy, when set, keeps only the tasks its user created or that were created by a member of
+	// one of its teams.
+	ReadableBy *TaskReader
+}
+
+// TaskReader is someone reading tasks: a user ref and their teams.
+type TaskReader struct {
+	Ref   string
+	Teams []string
 }
 
 // TaskEvent is one entry of a task's log.
@@ -391,4 +412,13 @@ type Tasks interface {
 	ClaimTask(ctx context.Context, now time.Time) (Task, bool, error)
 	AddTaskEvent(ctx context.Context, e *TaskEvent) error
 	TaskEvents(ctx context.Context, taskID string, after int64) ([]TaskEvent, error)
+}
+
+// CommitPushers records who pushed each commit of a forge repository first. Git's author fields are
+// whatever a client wrote; the pusher is the authenticated user, which four-eyes review relies on.
+type CommitPushers interface {
+	// RecordPushers records pusher for each of shas in repo; a commit already recorded keeps its first pusher.
+	RecordPushers(ctx context.Context, repo, pusher string, shas []string, at time.Time) error
+	// Pushers returns the recorded pusher of each of shas that has one.
+	Pushers(ctx context.Context, repo string, shas []string) (map[string]string, error)
 }

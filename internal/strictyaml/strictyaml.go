@@ -148,6 +148,7 @@ func (d *Document) convert(n *yaml.Node, ptr string, depth int) (any, error) {
 		return nil, &FieldError{File: d.File, Field: pathOf(ptr), Line: n.Line, Rule: "YAML aliases are not allowed"}
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
+		keyLines := make(map[string]int, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind != yaml.ScalarNode {
@@ -157,6 +158,11 @@ func (d *Document) convert(n *yaml.Node, ptr string, depth int) (any, error) {
 				return nil, &FieldError{File: d.File, Field: pathOf(ptr), Line: k.Line, Rule: "YAML merge keys are not allowed"}
 			}
 			child := ptr + "/" + escapePtr(k.Value)
+			// YAML forbids repeated keys; a decoder that let the last one win would hide the first from review.
+			if first, dup := keyLines[k.Value]; dup {
+				return nil, &FieldError{File: d.File, Field: pathOf(child), Line: k.Line, Rule: DuplicateKey(k.Value, k.Line, first)}
+			}
+			keyLines[k.Value] = k.Line
 			val, err := d.convert(v, child, depth+1)
 			if err != nil {
 				return nil, err
@@ -179,6 +185,52 @@ func (d *Document) convert(n *yaml.Node, ptr string, depth int) (any, error) {
 		return scalar(n), nil
 	}
 	return nil, &FieldError{File: d.File, Field: pathOf(ptr), Line: n.Line, Rule: "unsupported YAML node"}
+}
+
+// DuplicateKeys checks a YAML node tree that is read as nodes rather than through Parse (to edit it in place,
+// say) for keys repeated within a mapping, and reports the first as a FieldError naming both lines.
+func DuplicateKeys(file string, n *yaml.Node) error {
+	return duplicateKeys(file, n, "", 0)
+}
+
+func duplicateKeys(file string, n *yaml.Node, ptr string, depth int) error {
+	if n == nil || depth > maxDepth {
+		return nil
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if err := duplicateKeys(file, c, ptr, depth+1); err != nil {
+				return err
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if err := duplicateKeys(file, c, ptr+"/"+strconv.Itoa(i), depth+1); err != nil {
+				return err
+			}
+		}
+	case yaml.MappingNode:
+		first := make(map[string]int, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			child := ptr + "/" + escapePtr(k.Value)
+			if line, dup := first[k.Value]; dup && k.Kind == yaml.ScalarNode {
+				return &FieldError{File: file, Field: pathOf(child), Line: k.Line, Rule: DuplicateKey(k.Value, k.Line, line)}
+			}
+			first[k.Value] = k.Line
+			if err := duplicateKeys(file, n.Content[i+1], child, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// DuplicateKey is the rule broken by a key that repeats an earlier one of the same mapping, worded the same
+// wherever goldenpath reads YAML.
+func DuplicateKey(key string, line, first int) string {
+	return fmt.Sprintf("key %q at line %d repeats line %d; a key may appear only once in a mapping", key, line, first)
 }
 
 func scalar(n *yaml.Node) any {

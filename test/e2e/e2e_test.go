@@ -307,7 +307,13 @@ func configurePostgres(e *env, tm team, pgURL string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg = bytes.Replace(cfg, []byte(`url: ""`), []byte(fmt.Sprintf("url: %q", pgURL)), 1)
+	// The password stays out of git: goldenpath gets it as GOLDENPATH_POSTGRES_PASSWORD (testGetenv).
+	noPassword, err := url.Parse(pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noPassword.User = url.User(noPassword.User.Username())
+	cfg = bytes.Replace(cfg, []byte(`url: ""`), []byte(fmt.Sprintf("url: %q", noPassword.String())), 1)
 	if err := os.WriteFile(filepath.Join(repo, "platform.yaml"), cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}

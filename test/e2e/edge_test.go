@@ -87,8 +87,16 @@ func TestEdgeInUp(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	accessLog, _ := os.ReadFile(filepath.Join(e.app.DataDir(), "gateway", "access.log"))
-	if n := strings.Count(string(accessLog), "host=backstage.dev.goldenpathidp.io method=GET path=/signin status=200"); n != 2 {
+	// The gateway writes a request's line once its response is done, which the client may see first.
+	var accessLog []byte
+	count := func() int {
+		accessLog, _ = os.ReadFile(filepath.Join(e.app.DataDir(), "gateway", "access.log"))
+		return strings.Count(string(accessLog), "host=backstage.dev.goldenpathidp.io method=GET path=/signin status=200")
+	}
+	for deadline := time.Now().Add(10 * time.Second); count() < 2 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := count(); n != 2 {
 		t.Errorf("the gateway's access log has %d lines for the two requests to /signin, want 2:\n%s", n, accessLog)
 	}
 

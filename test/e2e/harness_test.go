@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -32,6 +33,18 @@ func postgresURL(t *testing.T) string {
 		t.Skip("GOLDENPATH_TEST_POSTGRES_URL is not set: skipping the PostgreSQL parts (scripts/test-postgres.sh starts a server)")
 	}
 	return u
+}
+
+// testGetenv is the program's environment in tests: the test PostgreSQL server's admin password, as a
+// platform team gives it (platform.yaml names the server without it, since it is in git).
+func testGetenv(k string) string {
+	if k == "GOLDENPATH_POSTGRES_PASSWORD" {
+		if u, err := url.Parse(os.Getenv("GOLDENPATH_TEST_POSTGRES_URL")); err == nil && u.User != nil {
+			pw, _ := u.User.Password()
+			return pw
+		}
+	}
+	return os.Getenv(k)
 }
 
 // logBuffer keeps the program's log and prints it only when a test fails.
@@ -77,7 +90,7 @@ func start(t *testing.T, o startOptions) *env {
 	}
 	logs := &logBuffer{}
 	cfg := app.Config{DataDir: o.dir, Addr: "127.0.0.1:0", S3Addr: "127.0.0.1:0", Resync: 2 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Getenv: testGetenv}
 	if o.config != nil {
 		o.config(&cfg)
 	}

@@ -33,9 +33,7 @@ type RDS struct {
 var _ reconcile.Provisioner = (*RDS)(nil)
 
 // DatabaseName is the database (and role) of an RDSRequest: "<databaseName>_<environment>".
-func DatabaseName(r *contract.Request) string {
-	return r.DatabaseName() + "_" + strings.ReplaceAll(r.Metadata.Environment, "-", "_")
-}
+func DatabaseName(r *contract.Request) string { return r.PostgresName() }
 
 func (p *RDS) serverURL(cfg *platform.Config) string {
 	getenv := p.Getenv
@@ -108,6 +106,10 @@ func (p *RDS) Apply(ctx context.Context, r *contract.Request, cfg *platform.Conf
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	name := DatabaseName(r)
+	rotated, err := revokeOnTransfer(ctx, p.Vault, r, rec, SecretPrefix(r.ID())+"password", SecretPrefix(r.ID())+"url")
+	if err != nil {
+		return nil, err
+	}
 	if err := rec.Step(ctx, "generate password"); err != nil {
 		return nil, err
 	}
@@ -127,6 +129,12 @@ func (p *RDS) Apply(ctx context.Context, r *contract.Request, cfg *platform.Conf
 	if err := p.ensureDatabase(ctx, conn, r, name); err != nil {
 		return nil, err
 	}
+	if rotated {
+		// Sessions opened with the old password would outlive it.
+		if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, name); err != nil {
+			return nil, pgErr("disconnecting the previous owners' sessions of "+name, err)
+		}
+	}
 	host, port := server.Hostname(), server.Port()
 	if port == "" {
 		port = "5432"
@@ -134,6 +142,9 @@ func (p *RDS) Apply(ctx context.Context, r *contract.Request, cfg *platform.Conf
 	dsn := (&url.URL{Scheme: "postgres", User: url.UserPassword(name, pw.Reveal()), Host: net.JoinHostPort(host, port), Path: "/" + name}).String()
 	if err := p.Vault.Put(ctx, SecretPrefix(r.ID())+"url", secrets.Value(dsn), "goldenpath"); err != nil {
 		return nil, reconcile.Transient("VaultError", err, "storing the connection URL")
+	}
+	if err := recordHolder(ctx, p.Vault, r); err != nil {
+		return nil, err
 	}
 	return reconcile.Outputs{"host": host, "port": port, "database": name, "username": name, "engine": "postgres"}, nil
 }
@@ -262,9 +273,9 @@ func (p *RDS) Delete(ctx context.Context, r *contract.Request, cfg *platform.Con
 			return pgErr("dropping role "+name, err)
 		}
 	}
-	for _, k := range []string{"password", "url"} {
-		if err := p.Vault.Delete(ctx, SecretPrefix(r.ID())+k); err != nil {
-			return reconcile.Transient("VaultError", err, "deleting %s", k)
+	for _, n := range []string{SecretPrefix(r.ID()) + "password", SecretPrefix(r.ID()) + "url", holderName(r.ID())} {
+		if err := p.Vault.Delete(ctx, n); err != nil {
+			return reconcile.Transient("VaultError", err, "deleting %s", n)
 		}
 	}
 	return nil

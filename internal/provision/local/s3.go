@@ -32,7 +32,7 @@ type S3 struct {
 var _ reconcile.Provisioner = (*S3)(nil)
 
 // BucketName is the bucket of an S3Request: "<name>-<environment>".
-func BucketName(r *contract.Request) string { return r.Metadata.Name + "-" + r.Metadata.Environment }
+func BucketName(r *contract.Request) string { return r.BucketName() }
 
 func (p *S3) options(r *contract.Request, cfg *platform.Config) objectstore.BucketOptions {
 	return objectstore.BucketOptions{Versioning: r.Spec.Versioning, QuotaBytes: int64(cfg.SizeClasses.S3[r.Spec.Size].QuotaGB) << 30, Tags: labels(r)}
@@ -80,6 +80,9 @@ func (p *S3) Apply(ctx context.Context, r *contract.Request, cfg *platform.Confi
 	if _, err := p.Store.CreateBucket(ctx, bucket, p.options(r, cfg)); err != nil {
 		return nil, reconcile.Transient("ObjectStoreError", err, "creating bucket %s", bucket)
 	}
+	if err := p.revokeIfTransferred(ctx, r, rec); err != nil {
+		return nil, err
+	}
 	if err := rec.Step(ctx, "issue access key for "+r.Metadata.Owner); err != nil {
 		return nil, err
 	}
@@ -87,8 +90,24 @@ func (p *S3) Apply(ctx context.Context, r *contract.Request, cfg *platform.Confi
 	if err != nil {
 		return nil, err
 	}
+	if err := recordHolder(ctx, p.Vault, r); err != nil {
+		return nil, err
+	}
 	return reconcile.Outputs{"endpoint": p.Endpoint, "region": p.Region, "bucket": bucket, "accessKeyId": keyID,
 		"addressing": "path-style"}, nil
+}
+
+// revokeIfTransferred revokes the access key issued to r's previous owners, if r changed hands.
+func (p *S3) revokeIfTransferred(ctx context.Context, r *contract.Request, rec reconcile.Recorder) error {
+	id, _, err := p.Vault.Get(ctx, SecretPrefix(r.ID())+"accessKeyId")
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return reconcile.Transient("VaultError", err, "reading the access key")
+	}
+	_, err = revokeOnTransfer(ctx, p.Vault, r, rec, "accesskey/"+id.Reveal(), SecretPrefix(r.ID())+"accessKeyId", SecretPrefix(r.ID())+"secretAccessKey")
+	return err
 }
 
 // accessKey returns the request's key ID, creating the pair (ID first, then its secret) if needed.
@@ -140,9 +159,9 @@ func (p *S3) Delete(ctx context.Context, r *contract.Request, _ *platform.Config
 			return reconcile.Transient("ObjectStoreError", err, "deleting bucket %s", bucket)
 		}
 	}
-	for _, k := range []string{"accessKeyId", "secretAccessKey"} {
-		if err := p.Vault.Delete(ctx, SecretPrefix(r.ID())+k); err != nil {
-			return reconcile.Transient("VaultError", err, "deleting %s", k)
+	for _, n := range []string{SecretPrefix(r.ID()) + "accessKeyId", SecretPrefix(r.ID()) + "secretAccessKey", holderName(r.ID())} {
+		if err := p.Vault.Delete(ctx, n); err != nil {
+			return reconcile.Transient("VaultError", err, "deleting %s", n)
 		}
 	}
 	return nil

@@ -38,6 +38,16 @@ func (p *Secret) Apply(ctx context.Context, r *contract.Request, _ *platform.Con
 	if err != nil && !isNotFound(err) {
 		return nil, reconcile.Transient("VaultError", err, "reading the secret")
 	}
+	// The value is the owners' own (an API key, say), which goldenpath cannot mint anew: after a transfer
+	// only the new owners can read it, and they are told to replace what the previous owners knew.
+	if from, moved, terr := transferredFrom(ctx, p.Vault, r); terr != nil {
+		return nil, terr
+	} else if moved && err == nil {
+		rec.Event(ctx, "RotateValue", "transferred from "+from+", who knew the value: set a new one with `goldenpath secret set "+string(r.ID())+"`")
+	}
+	if err := recordHolder(ctx, p.Vault, r); err != nil {
+		return nil, err
+	}
 	return reconcile.Outputs{"secret": string(r.ID()), "setWith": "goldenpath secret set " + string(r.ID()),
 		"readWith": "goldenpath secret get " + string(r.ID())}, nil
 }
@@ -46,8 +56,10 @@ func (p *Secret) Delete(ctx context.Context, r *contract.Request, _ *platform.Co
 	if err := rec.Step(ctx, "destroy secret "+string(r.ID())); err != nil {
 		return err
 	}
-	if err := p.Vault.Delete(ctx, SecretValueName(r.ID())); err != nil {
-		return reconcile.Transient("VaultError", err, "deleting the secret")
+	for _, n := range []string{SecretValueName(r.ID()), holderName(r.ID())} {
+		if err := p.Vault.Delete(ctx, n); err != nil {
+			return reconcile.Transient("VaultError", err, "deleting %s", n)
+		}
 	}
 	return nil
 }

@@ -3,18 +3,18 @@ package actions
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
 	"go.yaml.in/yaml/v3"
 )
 
 // Catalog is what the catalog actions need of goldenpath's catalog.
 type Catalog interface {
-	// Register adds a location (a URL of a catalog-info.yaml) and returns the refs of its entities.
-	Register(ctx context.Context, target string) ([]string, error)
+	// Register adds a location (a URL of a catalog-info.yaml) for the task's user, with that user's rights in
+	// the catalog, and returns the refs of its entities.
+	Register(ctx context.Context, u scaffold.User, target string) ([]string, error)
 	// Fetch returns an entity as a JSON object; a missing entity is an error wrapping ErrEntityNotFound.
 	Fetch(ctx context.Context, ref, defaultKind, defaultNamespace string) (map[string]any, error)
 }
@@ -47,7 +47,7 @@ func CatalogRegister(cat Catalog) scaffold.Action {
 			if ac.DryRun {
 				return dryRunRegister(ac, target)
 			}
-			refs, err := cat.Register(ctx, target)
+			refs, err := cat.Register(ctx, ac.User, target)
 			if err != nil {
 				if ac.Bool("optional", false) {
 					ac.Logf("Could not register %s (optional): %v", target, err)
@@ -151,19 +151,19 @@ func CatalogWrite() scaffold.Action {
 			"filePath": str("Path within the workspace (default catalog-info.yaml)"),
 		}, "entity"),
 		run: func(ctx context.Context, ac *scaffold.ActionContext) error {
-			p, err := within(ac.Workspace, ac.String("filePath", "catalog-info.yaml"))
-			if err != nil {
-				return fmt.Errorf("input.filePath: %w", err)
-			}
 			raw, err := yaml.Marshal(ac.Input["entity"])
 			if err != nil {
 				return err
 			}
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
+			if expr.HasSecret(ac.SecretInput("entity")) {
+				ac.AddSecret(string(raw)) // YAML may quote or fold a secret: the whole file is hidden where shown
 			}
 			ac.Logf("Writing %s", ac.String("filePath", "catalog-info.yaml"))
-			return os.WriteFile(p, raw, 0o644)
+			// A symlink at filePath is replaced, not written through.
+			if err := ac.Workspace.WriteFile(ac.String("filePath", "catalog-info.yaml"), raw, false); err != nil {
+				return fmt.Errorf("input.filePath: %w", err)
+			}
+			return nil
 		},
 	}
 }

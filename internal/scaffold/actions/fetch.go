@@ -3,9 +3,7 @@ package actions
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
@@ -70,13 +68,16 @@ func FetchTemplate(engine *expr.Engine, remote Remote) scaffold.Action {
 			if err != nil {
 				return err
 			}
+			for _, f := range rendered {
+				ac.AddSecret(f.Secret...) // what a file shows of a secret is hidden wherever the file is shown
+			}
 			return write(ac, ac.String("targetPath", "./"), rendered, ac.Bool("replace", false))
 		},
 	}
 }
 
 func templateOptions(ac *scaffold.ActionContext) (skeleton.Options, error) {
-	values, _ := ac.Input["values"].(map[string]any)
+	values, _ := ac.SecretInput("values").(map[string]any) // secret values stay marked, so the files say what they show of them
 	o := skeleton.Options{
 		Values:                values,
 		CopyWithoutTemplating: ac.Strings("copyWithoutTemplating"),
@@ -105,13 +106,13 @@ func templateOptions(ac *scaffold.ActionContext) (skeleton.Options, error) {
 	return o, nil
 }
 
-// write puts files under the workspace's targetPath, refusing any path that escapes it.
+// write puts files under the workspace's targetPath.
 func write(ac *scaffold.ActionContext, targetPath string, files []skeleton.File, replace bool) error {
-	dir, err := within(ac.Workspace, targetPath)
+	dir, err := skeleton.Rel(targetPath)
 	if err != nil {
 		return fmt.Errorf("input.targetPath: %w", err)
 	}
-	written, kept, err := skeleton.WriteTree(dir, files, replace)
+	written, kept, err := ac.Workspace.WriteTree(dir, files, replace)
 	if err != nil {
 		return err
 	}
@@ -169,31 +170,12 @@ func FetchPlainFile(remote Remote) scaffold.Action {
 			if len(files) != 1 {
 				return fmt.Errorf("url %q: names %d files, want exactly one file", ac.String("url", ""), len(files))
 			}
-			target, err := within(ac.Workspace, ac.String("targetPath", ""))
-			if err != nil {
+			// A symlink at targetPath is replaced, not written through.
+			if err := ac.Workspace.WriteFile(ac.String("targetPath", ""), files[0].Content, files[0].Executable); err != nil {
 				return fmt.Errorf("input.targetPath: %w", err)
-			}
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			mode := os.FileMode(0o644)
-			if files[0].Executable {
-				mode = 0o755
-			}
-			if err := os.WriteFile(target, files[0].Content, mode); err != nil {
-				return err
 			}
 			ac.Logf("Wrote %s", ac.String("targetPath", ""))
 			return nil
 		},
 	}
-}
-
-// within resolves a workspace-relative path ("", "." and "./" mean the workspace itself), refusing any
-// path that escapes the workspace.
-func within(workspace, rel string) (string, error) {
-	if c := path.Clean("/" + rel); c == "/" {
-		return workspace, nil
-	}
-	return skeleton.SafeJoin(workspace, rel)
 }

@@ -2,16 +2,14 @@ package actions
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/skeleton"
 )
 
 // FsDelete is fs:delete.
@@ -22,22 +20,15 @@ func FsDelete() scaffold.Action {
 		input:       object(map[string]any{"files": strs("Paths or globs relative to the workspace")}, "files"),
 		run: func(ctx context.Context, ac *scaffold.ActionContext) error {
 			for _, pattern := range ac.Strings("files") {
-				if _, err := within(ac.Workspace, pattern); err != nil {
-					return fmt.Errorf("input.files: %w", err)
-				}
-				matches, err := filepath.Glob(filepath.Join(ac.Workspace, filepath.FromSlash(pattern)))
+				matches, err := ac.Workspace.Glob(pattern)
 				if err != nil {
 					return fmt.Errorf("input.files: %q: %w", pattern, err)
 				}
 				for _, m := range matches {
-					rel, _ := filepath.Rel(ac.Workspace, m)
-					if _, err := within(ac.Workspace, filepath.ToSlash(rel)); err != nil {
+					if err := ac.Workspace.RemoveAll(m); err != nil {
 						return fmt.Errorf("input.files: %w", err)
 					}
-					if err := os.RemoveAll(m); err != nil {
-						return err
-					}
-					ac.Logf("Deleted %s", filepath.ToSlash(rel))
+					ac.Logf("Deleted %s", m)
 				}
 			}
 			return nil
@@ -45,7 +36,7 @@ func FsDelete() scaffold.Action {
 	}
 }
 
-// FsRename is fs:rename.
+// FsRename is fs:rename. A symlink is moved as it is; it is never followed, there or later.
 func FsRename() scaffold.Action {
 	return &action{
 		id:          "fs:rename",
@@ -60,28 +51,8 @@ func FsRename() scaffold.Action {
 				from, _ := m["from"].(string)
 				to, _ := m["to"].(string)
 				overwrite, _ := m["overwrite"].(bool)
-				src, err := within(ac.Workspace, from)
-				if err != nil {
-					return fmt.Errorf("input.files[%d].from: %w", i, err)
-				}
-				dst, err := within(ac.Workspace, to)
-				if err != nil {
-					return fmt.Errorf("input.files[%d].to: %w", i, err)
-				}
-				if _, err := os.Lstat(src); err != nil {
-					return fmt.Errorf("input.files[%d].from: %s does not exist in the workspace", i, from)
-				}
-				if _, err := os.Lstat(dst); err == nil && !overwrite {
-					return fmt.Errorf("input.files[%d].to: %s already exists (set overwrite: true to replace it)", i, to)
-				}
-				if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-					return err
-				}
-				if overwrite {
-					_ = os.RemoveAll(dst)
-				}
-				if err := os.Rename(src, dst); err != nil {
-					return err
+				if err := ac.Workspace.Rename(from, to, overwrite); err != nil {
+					return fmt.Errorf("input.files[%d]: %w", i, err)
 				}
 				ac.Logf("Renamed %s to %s", from, to)
 			}
@@ -90,7 +61,7 @@ func FsRename() scaffold.Action {
 	}
 }
 
-// FsReaddir is fs:readdir.
+// FsReaddir is fs:readdir. Symlinks are listed as files, never followed.
 func FsReaddir() scaffold.Action {
 	entry := object(map[string]any{"name": str("Base name"), "path": str("Path relative to the workspace"), "fullPath": str("Absolute path")})
 	return &action{
@@ -103,21 +74,14 @@ func FsReaddir() scaffold.Action {
 		}),
 		run: func(ctx context.Context, ac *scaffold.ActionContext) error {
 			var files, folders []any
+			recursive := ac.Bool("recursive", false)
 			for _, p := range ac.Strings("paths") {
-				root, err := within(ac.Workspace, p)
+				base, err := skeleton.Rel(p)
 				if err != nil {
 					return fmt.Errorf("input.paths: %w", err)
 				}
-				recursive := ac.Bool("recursive", false)
-				err = filepath.WalkDir(root, func(full string, d fs.DirEntry, err error) error {
-					if err != nil {
-						return err
-					}
-					if full == root {
-						return nil
-					}
-					rel, _ := filepath.Rel(ac.Workspace, full)
-					e := map[string]any{"name": d.Name(), "path": filepath.ToSlash(rel), "fullPath": full}
+				err = ac.Workspace.Walk(base, func(rel string, d fs.DirEntry) error {
+					e := map[string]any{"name": d.Name(), "path": rel, "fullPath": filepath.Join(ac.Workspace.Dir(), filepath.FromSlash(rel))}
 					if d.IsDir() {
 						folders = append(folders, e)
 						if !recursive {
@@ -146,7 +110,8 @@ func nonNil(v []any) []any {
 	return v
 }
 
-// DebugLog is debug:log.
+// DebugLog is debug:log. Listing the workspace with contents shows each regular file, at most
+// scaffold.MaxMessageBytes of it; a symlink is shown as a link and never followed.
 func DebugLog() scaffold.Action {
 	return &action{
 		id:          "debug:log",
@@ -163,25 +128,35 @@ func DebugLog() scaffold.Action {
 			if mode == nil || mode == false {
 				return nil
 			}
-			var names []string
-			_ = filepath.WalkDir(ac.Workspace, func(full string, d fs.DirEntry, err error) error {
-				if err == nil && !d.IsDir() {
-					rel, _ := filepath.Rel(ac.Workspace, full)
-					names = append(names, filepath.ToSlash(rel))
+			return ac.Workspace.Walk(".", func(rel string, d fs.DirEntry) error {
+				switch {
+				case ctx.Err() != nil:
+					return ctx.Err()
+				case d.IsDir():
+					return nil
+				case d.Type()&fs.ModeSymlink != 0:
+					target, _ := ac.Workspace.Readlink(rel)
+					ac.Logf("%s -> %s (a symlink, not followed)", rel, target)
+				case mode != "with-contents":
+					ac.Logf("%s", rel)
+				default:
+					logContents(ac, rel)
 				}
 				return nil
 			})
-			sort.Strings(names)
-			for _, n := range names {
-				if mode == "with-contents" {
-					b, _ := os.ReadFile(filepath.Join(ac.Workspace, n))
-					ac.Logf("%s:\n%s", n, b)
-				} else {
-					ac.Logf("%s", n)
-				}
-			}
-			return nil
 		},
+	}
+}
+
+func logContents(ac *scaffold.ActionContext, rel string) {
+	b, truncated, err := ac.Workspace.ReadFile(rel, scaffold.MaxMessageBytes)
+	switch {
+	case err != nil:
+		ac.Logf("%s: (not shown: %v)", rel, err)
+	case truncated:
+		ac.Logf("%s (the first %d bytes):\n%s", rel, len(b), b)
+	default:
+		ac.Logf("%s:\n%s", rel, b)
 	}
 }
 
@@ -218,20 +193,14 @@ func DebugWait(limit time.Duration) scaffold.Action {
 	}
 }
 
-var errNotFile = errors.New("not a file")
-
-// readWorkspaceFile reads a file of the workspace.
+// readWorkspaceFile reads a file of the workspace (a leading / names the workspace's root).
 func readWorkspaceFile(ac *scaffold.ActionContext, rel string) ([]byte, error) {
-	p, err := within(ac.Workspace, strings.TrimPrefix(rel, "/"))
-	if err != nil {
-		return nil, err
+	b, truncated, err := ac.Workspace.ReadFile(strings.TrimPrefix(rel, "/"), maxReadBytes)
+	if err == nil && truncated {
+		err = fmt.Errorf("%s is larger than %d bytes", rel, maxReadBytes)
 	}
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w", rel, errNotFile)
-	}
-	return os.ReadFile(p)
+	return b, err
 }
+
+// maxReadBytes bounds a workspace file an action reads (a catalog-info.yaml).
+const maxReadBytes = 4 << 20

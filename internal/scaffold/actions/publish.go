@@ -174,13 +174,14 @@ func author(ac *scaffold.ActionContext) forge.Signature {
 	return forge.Signature{Name: name, Email: email}
 }
 
-// workspaceFiles reads the workspace (or its sourcePath) for publishing.
+// workspaceFiles reads the workspace (or its sourcePath) for publishing: symlinks go to git as symlinks,
+// never read through.
 func workspaceFiles(ac *scaffold.ActionContext) ([]skeleton.File, error) {
-	dir, err := within(ac.Workspace, ac.String("sourcePath", "."))
+	dir, err := skeleton.Rel(ac.String("sourcePath", "."))
 	if err != nil {
 		return nil, fmt.Errorf("input.sourcePath: %w", err)
 	}
-	files, err := skeleton.ReadTree(dir)
+	files, err := ac.Workspace.ReadTree(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -286,11 +287,11 @@ func (p *Publisher) pullRequest(ctx context.Context, ac *scaffold.ActionContext)
 	if err != nil {
 		return err
 	}
-	prefix := strings.Trim(ac.String("targetPath", ""), "/")
-	if prefix != "" {
-		if _, err := skeleton.SafeJoin("/", prefix); err != nil {
-			return fmt.Errorf("input.targetPath: %w", err)
-		}
+	prefix, err := skeleton.Rel(strings.TrimPrefix(ac.String("targetPath", ""), "/"))
+	if err != nil {
+		return fmt.Errorf("input.targetPath: %w", err)
+	}
+	if prefix != "." {
 		for i := range files {
 			files[i].Path = prefix + "/" + files[i].Path
 		}

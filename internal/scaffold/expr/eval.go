@@ -23,6 +23,7 @@ type state struct {
 	ticks    int
 	depth    int
 	regexps  map[string]*jsRegexp
+	taint    taint
 }
 
 func newState(o Options, vars map[string]any) *state {
@@ -134,11 +135,16 @@ func (st *state) exec(s stmt) error {
 	case textStmt:
 		return st.write(s.text)
 	case outputStmt:
+		st.taint.read = false
 		v, err := st.eval(s.x)
 		if err != nil {
 			return atLine(s.line, err)
 		}
-		return atLine(s.line, st.write(outputString(v)))
+		out := outputString(v)
+		if st.taint.read && out != "" {
+			st.taint.parts = append(st.taint.parts, out)
+		}
+		return atLine(s.line, st.write(out))
 	case ifStmt:
 		return st.execIf(s)
 	case forStmt:
@@ -151,9 +157,13 @@ func (st *state) exec(s stmt) error {
 
 func (st *state) execIf(s ifStmt) error {
 	for _, b := range s.branches {
+		st.taint.read = false
 		c, err := st.eval(b.cond)
 		if err != nil {
 			return atLine(s.line, err)
+		}
+		if st.taint.read {
+			st.taint.all = true // what is written now depends on a secret
 		}
 		if truthy(c) {
 			return st.execBody(b.body)
@@ -165,17 +175,24 @@ func (st *state) execIf(s ifStmt) error {
 func (st *state) execSet(s setStmt) error {
 	var v any
 	if s.x != nil {
+		st.taint.read = false
 		var err error
-		if v, err = st.eval(s.x); err != nil {
+		if v, err = st.evalNode(s.x); err != nil {
 			return atLine(s.line, err)
 		}
+		v = st.wrapRead(v) // the variable carries the secret to where it is used
 	} else {
-		saved := st.out
+		saved, parts, all := st.out, len(st.taint.parts), st.taint.all
 		st.out = &strings.Builder{}
 		err := st.execBody(s.body)
 		v, st.out = st.out.String(), saved
 		if err != nil {
 			return err
+		}
+		if st.taint.all && !all {
+			v = NewSecret(v)
+		} else if len(st.taint.parts) > parts {
+			v = Secret{v: v, parts: append([]string(nil), st.taint.parts[parts:]...)}
 		}
 	}
 	for _, n := range s.names {
@@ -215,20 +232,35 @@ func destructure(e any, names int) []any {
 		return []any{e}
 	}
 	vals := make([]any, names)
+	sec, secret := e.(Secret)
+	if secret {
+		e = norm(sec.v)
+	}
 	arr, _ := e.([]any)
 	for i := range vals {
 		vals[i] = undefined{}
 		if i < len(arr) {
 			vals[i] = norm(arr[i])
+			if secret {
+				vals[i] = NewSecret(vals[i]) // each part of a secret pair is secret
+			}
 		}
 	}
 	return vals
 }
 
 func (st *state) execFor(s forStmt) error {
-	v, err := st.eval(s.iter)
+	st.taint.read = false
+	v, err := st.evalNode(s.iter) // items stay as they are: a secret item is secret where it is used
 	if err != nil {
 		return atLine(s.line, err)
+	}
+	if sec, ok := v.(Secret); ok {
+		st.sawSecret()
+		v = sec.v
+	}
+	if st.taint.read {
+		st.taint.all = true // how often the body runs depends on a secret
 	}
 	items, _ := loopItems(v, len(s.names))
 	if len(items) == 0 {
@@ -255,7 +287,18 @@ func (st *state) execFor(s forStmt) error {
 	return nil
 }
 
+// eval evaluates an expression for use: a secret read on the way is recorded and unwrapped.
 func (st *state) eval(n node) (any, error) {
+	v, err := st.evalNode(n)
+	if err != nil {
+		return nil, err
+	}
+	return st.use(v), nil
+}
+
+// evalNode evaluates an expression; a variable or a member comes back as it is in the variables (a
+// Secret, or a map holding some), so that reading one member of a map does not read its secret members.
+func (st *state) evalNode(n node) (any, error) {
 	st.depth++
 	defer func() { st.depth-- }()
 	if st.depth > maxEvalDepth {
@@ -320,15 +363,23 @@ func (st *state) evalDict(d dictNode) (any, error) {
 }
 
 func (st *state) evalMember(m memberNode) (any, error) {
-	obj, err := st.eval(m.obj)
+	obj, err := st.evalNode(m.obj)
 	if err != nil {
 		return nil, err
+	}
+	if sec, ok := obj.(Secret); ok {
+		st.sawSecret()
+		obj = norm(sec.v)
 	}
 	key, err := st.eval(m.key)
 	if err != nil {
 		return nil, err
 	}
-	return member(obj, key), nil
+	v := member(obj, key)
+	if _, ok := v.(method); ok {
+		v = member(st.use(obj), key) // a method reads its receiver whole
+	}
+	return v, nil
 }
 
 // member is Nunjucks' memberLookup: a member of undefined or null is undefined, never an

@@ -29,6 +29,9 @@ type Options struct {
 	MaxOutputBytes int           // per render; default 4 MiB
 	Timeout        time.Duration // per render; default 2s
 	MaxLoop        int           // max iterations of any one loop / range(); default 10_000
+	// MaxEvaluateBytes bounds everything one Evaluate produces (a step's whole input, a template's whole
+	// output), which MaxOutputBytes bounds only per string; default 4 × MaxOutputBytes.
+	MaxEvaluateBytes int
 }
 
 // Engine renders templates. It holds no per-render state and is safe for concurrent use.
@@ -47,6 +50,9 @@ func New(o Options) *Engine {
 	}
 	if o.MaxLoop <= 0 {
 		o.MaxLoop = 10_000
+	}
+	if o.MaxEvaluateBytes <= 0 {
+		o.MaxEvaluateBytes = 4 * o.MaxOutputBytes
 	}
 	return &Engine{opts: o, cache: newParseCache()}
 }
@@ -67,18 +73,37 @@ func (o RenderOptions) syntax() syntax {
 }
 
 // Render renders a whole text (a skeleton file or path) to a string. Errors name the
-// template and the line.
-func (e *Engine) Render(name, text string, vars map[string]any, o RenderOptions) (out string, err error) {
+// template and the line. Parts of the text computed from a Secret of vars come out as "***";
+// RenderTracked returns them.
+func (e *Engine) Render(name, text string, vars map[string]any, o RenderOptions) (string, error) {
+	out, secret, err := e.RenderTracked(name, text, vars, o)
+	return Redact(out, secret), err
+}
+
+// RenderTracked renders like Render and also returns the parts of the text that were computed from a
+// Secret of vars: each output computed from one, or the whole text when an {% if %} or {% for %}
+// depended on one. Whoever shows or stores the text redacts them.
+func (e *Engine) RenderTracked(name, text string, vars map[string]any, o RenderOptions) (out string, secret []string, err error) {
 	defer recoverTo(&err, name)
 	body, err := e.cache.parse(text, o)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", name, err)
+		return "", nil, fmt.Errorf("%s: %w", name, err)
 	}
 	st := newState(e.opts, vars)
 	if err := st.execBody(body); err != nil {
-		return "", fmt.Errorf("%s: %w", name, err)
+		return "", nil, fmt.Errorf("%s: %w", name, st.sanitize(err))
 	}
-	return st.out.String(), nil
+	out = st.out.String()
+	switch {
+	case st.taint.all && strings.TrimSpace(out) != "":
+		secret = []string{out}
+	case !st.taint.all && len(st.taint.parts) > 0:
+		secret = nonBlank(st.taint.parts)
+	}
+	if len(secret) == 0 {
+		secret = nil
+	}
+	return out, secret, nil
 }
 
 // recoverTo turns a panic (a bug, never expected) into an error naming the template, so that
@@ -96,9 +121,13 @@ func recoverTo(err *error, name string) {
 // string renders to a string, or to nil when it renders to "" (Backstage turns an empty
 // result into undefined). Map keys are not templated. Errors name the path and the
 // expression, e.g. `input.values.name: ${{ parameters.x | nope }}: unknown filter "nope"`.
+//
+// A value computed from a Secret of vars comes back wrapped in a Secret (a string only partly
+// computed from one records which parts); Reveal, Conceal and Literals deal with them.
 func (e *Engine) Evaluate(v any, vars map[string]any) (out any, err error) {
 	defer recoverTo(&err, "expression")
-	return e.walk(v, "", vars)
+	budget := e.opts.MaxEvaluateBytes
+	return e.walk(v, "", vars, &budget)
 }
 
 func joinPath(path, key string) string {
@@ -108,14 +137,18 @@ func joinPath(path, key string) string {
 	return path + "." + key
 }
 
-func (e *Engine) walk(v any, path string, vars map[string]any) (any, error) {
+func (e *Engine) walk(v any, path string, vars map[string]any, budget *int) (any, error) {
 	switch x := v.(type) {
 	case string:
-		return e.evalString(x, path, vars)
+		out, err := e.evalString(x, path, vars)
+		if err == nil {
+			err = e.spend(budget, out)
+		}
+		return out, err
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, item := range x {
-			r, err := e.walk(item, joinPath(path, k), vars)
+			r, err := e.walk(item, joinPath(path, k), vars, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -125,7 +158,7 @@ func (e *Engine) walk(v any, path string, vars map[string]any) (any, error) {
 	case []any:
 		out := make([]any, len(x))
 		for i, item := range x {
-			r, err := e.walk(item, fmt.Sprintf("%s[%d]", path, i), vars)
+			r, err := e.walk(item, fmt.Sprintf("%s[%d]", path, i), vars, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -157,22 +190,34 @@ func (e *Engine) evalString(s, path string, vars map[string]any) (any, error) {
 	}
 	st := newState(e.opts, vars)
 	if x, ok := singleExpression(body); ok {
-		v, err := st.eval(x)
+		// The value keeps its secrets where they are: ${{ parameters }} is an object with one secret member.
+		v, err := st.evalNode(x)
 		if err != nil {
-			return nil, fail(err)
+			return nil, fail(st.sanitize(err))
 		}
-		if p := plain(v); p != "" {
+		p := plain(st.wrapRead(v))
+		if sec, ok := p.(Secret); ok && (sec.v == "" || sec.v == nil) {
+			return nil, nil
+		}
+		if p != "" {
 			return p, nil
 		}
 		return nil, nil
 	}
 	if err := st.execBody(body); err != nil {
-		return nil, fail(err)
+		return nil, fail(st.sanitize(err))
 	}
 	if st.out.Len() == 0 {
 		return nil, nil
 	}
-	return st.out.String(), nil
+	out := st.out.String()
+	switch {
+	case st.taint.all:
+		return NewSecret(out), nil
+	case len(st.taint.parts) > 0:
+		return Secret{v: out, parts: nonBlank(st.taint.parts)}, nil
+	}
+	return out, nil
 }
 
 // singleExpression returns the expression of a template that is exactly one ${{ expr }},
@@ -216,4 +261,48 @@ func Redact(s string, secrets []string) string {
 		return s
 	}
 	return strings.NewReplacer(pairs...).Replace(s)
+}
+
+// SyntaxError is a string of a template that does not parse.
+type SyntaxError struct {
+	Path   string // where the string is, e.g. "spec.steps[0].input.message"
+	Source string // the string (cut at 200 bytes)
+	Err    error
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("%s: %s: %v", e.Path, e.Source, e.Err) }
+func (e *SyntaxError) Unwrap() error { return e.Err }
+
+// Check parses every string of v (a step's input or `if`, a template's output) as Evaluate would, without
+// evaluating anything, and returns a SyntaxError for each string that does not parse (a syntax error, an
+// unknown filter), its path under the given one.
+func Check(v any, path string) []*SyntaxError {
+	var errs []*SyntaxError
+	var walk func(v any, path string, depth int)
+	walk = func(v any, path string, depth int) {
+		if depth > 100 {
+			return
+		}
+		switch x := v.(type) {
+		case string:
+			if _, err := parse(x, RenderOptions{}.syntax(), false); err != nil {
+				src := x
+				if len(src) > 200 {
+					src = src[:200] + "..."
+				}
+				errs = append(errs, &SyntaxError{Path: path, Source: src, Err: err})
+			}
+		case map[string]any:
+			for k, item := range x {
+				walk(item, joinPath(path, k), depth+1)
+			}
+		case []any:
+			for i, item := range x {
+				walk(item, fmt.Sprintf("%s[%d]", path, i), depth+1)
+			}
+		}
+	}
+	walk(v, path, 0)
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
+	return errs
 }

@@ -112,7 +112,7 @@ func isNullish(v any) bool   { return v == nil || isUndefined(v) }
 // so a template can never reach Go fields or methods.
 func norm(v any) any {
 	switch x := v.(type) {
-	case nil, undefined, bool, string, float64, int, []any, map[string]any, *object, *jsRegexp, method, loopVars:
+	case nil, undefined, bool, string, float64, int, []any, map[string]any, *object, *jsRegexp, method, loopVars, Secret:
 		return v
 	case int64:
 		return float64(x)
@@ -304,6 +304,8 @@ func toStringDepth(v any, depth int) string {
 		return "function " + x.name + "() { [native code] }"
 	case *jsRegexp:
 		return "/" + x.source + "/" + x.flags
+	case Secret:
+		return "***" // never reached: secrets are unwrapped where they are used; this is the safe default
 	}
 	n := norm(v)
 	if isUndefined(n) {
@@ -488,6 +490,12 @@ func plainDepth(v any, depth int) any {
 	switch x := v.(type) {
 	case undefined:
 		return nil
+	case Secret:
+		inner := plainDepth(norm(x.v), depth+1)
+		if inner == nil {
+			return nil
+		}
+		return Secret{v: inner, parts: x.parts}
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return nil

@@ -98,7 +98,12 @@ func renderCompat(t *testing.T, e *expr.Engine, dir string, step templateStep) {
 	if err != nil {
 		t.Fatalf("evaluating values: %v", err)
 	}
-	files, err := ReadTree(dir)
+	tree, err := OpenWorkspace(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tree.Close()
+	files, err := tree.ReadTree(".")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,8 @@
 // does: every path and every text file is rendered with the template's values (as `values`,
 // or `cookiecutter` with {{ }} in cookiecutter mode), binary files and symlinks are copied
 // raw, and files matched by copyWithoutTemplating are copied without rendering their
-// content. It also reads and writes such file trees without ever leaving the target
-// directory or following a symlink.
+// content. Values may hold expr.Secrets: a file rendered from one says which of its parts are
+// secret. Workspace reads and writes such file trees in a directory they cannot leave.
 package skeleton
 
 import (
@@ -24,6 +24,9 @@ type File struct {
 	Content    []byte
 	Executable bool
 	Symlink    string // target if the file is a symlink (copied raw, never followed)
+	// Secret lists the parts of Content and Path that were rendered from a secret value: whoever shows
+	// the file (a dry run, a log) redacts them.
+	Secret []string
 }
 
 // Options are the inputs of fetch:template that shape rendering.
@@ -166,8 +169,9 @@ func (r *renderer) file(f File) (File, bool, error) {
 	} else if r.raw.match(src) {
 		renderContent, renderPath = false, !r.rawPath
 	}
+	var secret []string
 	if renderPath {
-		if outPath, err = r.e.Render(src+" (path)", outPath, r.vars, r.ropts); err != nil {
+		if outPath, secret, err = r.e.RenderTracked(src+" (path)", outPath, r.vars, r.ropts); err != nil {
 			return File{}, false, err
 		}
 	}
@@ -177,15 +181,15 @@ func (r *renderer) file(f File) (File, bool, error) {
 	if outPath, err = cleanPath(outPath); err != nil {
 		return File{}, false, fmt.Errorf("skeleton file %q: rendered path: %w", src, err)
 	}
-	out := File{Path: outPath, Content: f.Content, Executable: f.Executable, Symlink: f.Symlink}
+	out := File{Path: outPath, Content: f.Content, Executable: f.Executable, Symlink: f.Symlink, Secret: secret}
 	if f.Symlink != "" || !renderContent || IsBinary(f.Content) {
 		return out, true, nil
 	}
-	text, err := r.e.Render(src, string(f.Content), r.vars, r.ropts)
+	text, parts, err := r.e.RenderTracked(src, string(f.Content), r.vars, r.ropts)
 	if err != nil {
 		return File{}, false, err
 	}
-	out.Content = []byte(text)
+	out.Content, out.Secret = []byte(text), append(out.Secret, parts...)
 	return out, true, nil
 }
 

@@ -296,3 +296,25 @@ func TestRenderResultIsSortedAndIndependent(t *testing.T) {
 		t.Errorf("got input reordered to %q first, want the caller's slice untouched", files[0].Path)
 	}
 }
+
+// TestRenderMarksSecretParts: a file rendered from a secret value says which parts of it are secret, in
+// its content and in its path; other files say none.
+func TestRenderMarksSecretParts(t *testing.T) {
+	files := []File{
+		{Path: "config.txt", Content: []byte("user=${{ values.user }}\nkey=${{ values.key | reverse }}\n")},
+		{Path: "${{ values.key | upper }}.txt", Content: []byte("x")},
+		{Path: "plain.txt", Content: []byte("${{ values.user }}")},
+	}
+	out, err := Render(expr.New(expr.Options{}), files, Options{Values: map[string]any{"user": "alice", "key": expr.NewSecret("s3cret")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, f := range out {
+		got[f.Path] = f.Secret
+	}
+	want := map[string][]string{"config.txt": {"terc3s"}, "S3CRET.txt": {"S3CRET"}, "plain.txt": nil}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("secret parts = %q, want %q", got, want)
+	}
+}

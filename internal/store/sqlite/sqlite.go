@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goldenpathidp/goldenpath/internal/dbfile"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -32,6 +33,10 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path and applies pending migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
+	// The store holds hashed tokens, encrypted secrets and the audit log: only goldenpath's user reads it.
+	if err := dbfile.Prepare(path); err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
 	q := url.Values{}
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
@@ -269,6 +274,85 @@ func (s *Store) ListTokens(ctx context.Context, user string) ([]store.Token, err
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+func (s *Store) GetToken(ctx context.Context, id string) (store.Token, error) {
+	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = ?`, id))
+	return t, notFound(err, "token "+strconv.Quote(id))
+}
+
+// usersTx reads user name and every other user inside tx.
+func usersTx(ctx context.Context, tx *sql.Tx, name string) (store.User, []store.User, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY name`)
+	if err != nil {
+		return store.User{}, nil, err
+	}
+	defer rows.Close()
+	var u store.User
+	found := false
+	var others []store.User
+	for rows.Next() {
+		x, err := scanUser(rows)
+		if err != nil {
+			return store.User{}, nil, err
+		}
+		if x.Name == name {
+			u, found = x, true
+			continue
+		}
+		others = append(others, x)
+	}
+	if err := rows.Err(); err != nil {
+		return store.User{}, nil, err
+	}
+	if !found {
+		return store.User{}, nil, fmt.Errorf("user %q: %w", name, store.ErrNotFound)
+	}
+	return u, others, nil
+}
+
+func (s *Store) ChangeUser(ctx context.Context, name string, fn func(u *store.User, others []store.User) error) (store.User, error) {
+	var out store.User
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		u, others, err := usersTx(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if err := fn(&u, others); err != nil {
+			return err
+		}
+		u.Name = name
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET display_name=?, email=?, roles=?, teams=? WHERE name=?`,
+			u.DisplayName, u.Email, toJSON(nonNil(u.Roles)), toJSON(nonNil(u.Teams)), name); err != nil {
+			return err
+		}
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) DeleteUser(ctx context.Context, name string, check func(u store.User, others []store.User) error) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		u, others, err := usersTx(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(u, others); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE user_name = ?`, name)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
+		return err
+	})
+	return int(n), err
 }
 
 // --- meta and audit

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,24 +12,39 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/store"
 )
 
-const taskCols = `id, template_ref, spec, status, created_by, created_at, last_heartbeat_at, state, attempts, cancel_requested`
+const taskCols = `id, template_ref, spec, status, created_by, created_at, last_heartbeat_at, state, attempts, cancel_requested, teams`
 
 func scanTask(row interface{ Scan(...any) error }) (store.Task, error) {
 	var t store.Task
 	var created, beat int64
 	var cancel int
-	err := row.Scan(&t.ID, &t.TemplateRef, &t.Spec, &t.Status, &t.CreatedBy, &created, &beat, &t.State, &t.Attempts, &cancel)
+	var teams string
+	err := row.Scan(&t.ID, &t.TemplateRef, &t.Spec, &t.Status, &t.CreatedBy, &created, &beat, &t.State, &t.Attempts, &cancel, &teams)
 	t.CreatedAt, t.LastHeartbeatAt, t.CancelRequested = fromNS(created), fromNS(beat), cancel != 0
+	if err == nil {
+		err = json.Unmarshal([]byte(teams), &t.Teams)
+	}
 	return t, err
 }
 
 func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tasks(`+taskCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
-		t.ID, t.TemplateRef, t.Spec, t.Status, t.CreatedBy, ns(t.CreatedAt), ns(t.LastHeartbeatAt), nonEmpty(t.State, "{}"), t.Attempts, boolInt(t.CancelRequested))
+	teams, err := json.Marshal(nonNilStrings(t.Teams))
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO tasks(`+taskCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+		t.ID, t.TemplateRef, t.Spec, t.Status, t.CreatedBy, ns(t.CreatedAt), ns(t.LastHeartbeatAt), nonEmpty(t.State, "{}"), t.Attempts, boolInt(t.CancelRequested), string(teams))
 	if isUnique(err) {
 		return fmt.Errorf("task %s: %w", t.ID, store.ErrExists)
 	}
 	return err
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func nonEmpty(s, def string) string {
@@ -58,6 +74,17 @@ func (s *Store) ListTasks(ctx context.Context, f store.TaskFilter) ([]store.Task
 	}
 	if f.Status != "" {
 		where, args = append(where, "status = ?"), append(args, f.Status)
+	}
+	if r := f.ReadableBy; r != nil {
+		cond := "created_by = ?"
+		args = append(args, r.Ref)
+		if len(r.Teams) > 0 {
+			cond += " OR EXISTS (SELECT 1 FROM json_each(tasks.teams) WHERE json_each.value IN (?" + strings.Repeat(",?", len(r.Teams)-1) + "))"
+			for _, t := range r.Teams {
+				args = append(args, t)
+			}
+		}
+		where = append(where, "("+cond+")")
 	}
 	cond := ""
 	if len(where) > 0 {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +21,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"users and tokens", usersAndTokens},
+		{"changing and deleting users", changeAndDeleteUsers},
+		{"user changes race", userChangesRace},
 		{"change requests", changes},
 		{"requests and events", requests},
 		{"work queue", queue},
@@ -26,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"secrets and meta", secretsAndMeta},
 		{"tasks", tasks},
 		{"deployments", deployments},
+		{"commit pushers", commitPushers},
 		{"app claims", appClaims},
 	}
 	for _, tt := range tests {
@@ -59,6 +64,155 @@ func usersAndTokens(t *testing.T, s store.Store) {
 	}
 	if _, err := s.TokenByHash(ctx, []byte("nope")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown token: got %v", err)
+	}
+}
+
+func changeAndDeleteUsers(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, u := range []store.User{
+		{Name: "alice", Roles: []string{store.RoleDeveloper}, Teams: []string{"payments"}, CreatedAt: time.Now()},
+		{Name: "bob", Roles: []string{store.RoleAdmin}, CreatedAt: time.Now()},
+	} {
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp := time.Now().Add(time.Hour).Round(0)
+	for _, tok := range []store.Token{
+		{ID: "a1", User: "alice", Hash: []byte("ha1"), Description: "laptop", CreatedAt: time.Now()},
+		{ID: "a2", User: "alice", Hash: []byte("ha2"), CreatedAt: time.Now(), ExpiresAt: &exp},
+		{ID: "b1", User: "bob", Hash: []byte("hb1"), CreatedAt: time.Now()},
+	} {
+		if err := s.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.GetToken(ctx, "a2")
+	if err != nil || got.User != "alice" || got.ExpiresAt == nil || !got.ExpiresAt.Equal(exp) {
+		t.Errorf("GetToken(a2) = %+v, %v; want alice's token expiring at %s", got, err, exp)
+	}
+	if _, err := s.GetToken(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetToken(unknown): got %v, want ErrNotFound", err)
+	}
+
+	// ChangeUser sees the other users and writes what fn leaves.
+	u, err := s.ChangeUser(ctx, "alice", func(u *store.User, others []store.User) error {
+		if len(others) != 1 || others[0].Name != "bob" {
+			t.Errorf("others = %+v, want just bob", others)
+		}
+		u.Roles, u.Teams = []string{store.RoleApprover}, []string{"search", "payments"}
+		u.Name = "mallory" // the name cannot change
+		return nil
+	})
+	if err != nil || u.Name != "alice" {
+		t.Fatalf("ChangeUser = %+v, %v", u, err)
+	}
+	got2, _ := s.GetUser(ctx, "alice")
+	if len(got2.Roles) != 1 || got2.Roles[0] != store.RoleApprover || len(got2.Teams) != 2 || got2.Teams[0] != "search" {
+		t.Errorf("after ChangeUser: %+v", got2)
+	}
+	if _, err := s.GetUser(ctx, "mallory"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ChangeUser renamed the user: GetUser(mallory) = %v", err)
+	}
+	boom := errors.New("refused")
+	if _, err := s.ChangeUser(ctx, "alice", func(u *store.User, _ []store.User) error {
+		u.Roles = []string{store.RoleAdmin}
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Errorf("ChangeUser with a failing fn: got %v, want its error", err)
+	}
+	if got3, _ := s.GetUser(ctx, "alice"); got3.Roles[0] != store.RoleApprover {
+		t.Errorf("a refused change was written: %+v", got3)
+	}
+	if _, err := s.ChangeUser(ctx, "nobody", func(*store.User, []store.User) error { return nil }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ChangeUser(unknown): got %v, want ErrNotFound", err)
+	}
+
+	// DeleteUser asks check first and takes every token of the user with it, and only theirs.
+	if _, err := s.DeleteUser(ctx, "alice", func(store.User, []store.User) error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("DeleteUser refused by check: got %v", err)
+	}
+	if _, err := s.GetUser(ctx, "alice"); err != nil {
+		t.Errorf("a refused delete removed the user: %v", err)
+	}
+	n, err := s.DeleteUser(ctx, "alice", func(u store.User, others []store.User) error {
+		if u.Name != "alice" || len(others) != 1 {
+			t.Errorf("check got %+v and %+v", u, others)
+		}
+		return nil
+	})
+	if err != nil || n != 2 {
+		t.Errorf("DeleteUser = %d, %v; want 2 tokens deleted", n, err)
+	}
+	if _, err := s.GetUser(ctx, "alice"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted user: GetUser = %v", err)
+	}
+	for _, h := range []string{"ha1", "ha2"} {
+		if _, err := s.TokenByHash(ctx, []byte(h)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a deleted user's token %s still authenticates: %v", h, err)
+		}
+	}
+	if toks, err := s.ListTokens(ctx, "alice"); err != nil || len(toks) != 0 {
+		t.Errorf("a deleted user's tokens: %+v, %v", toks, err)
+	}
+	if _, err := s.TokenByHash(ctx, []byte("hb1")); err != nil {
+		t.Errorf("another user's token went too: %v", err)
+	}
+	if _, err := s.DeleteUser(ctx, "alice", nil); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleting twice: got %v, want ErrNotFound", err)
+	}
+}
+
+// userChangesRace demotes two admins at once, each change allowed only if another admin remains: one must
+// lose, so an admin is left.
+func userChangesRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, name := range []string{"ann", "ben"} {
+		if err := s.CreateUser(ctx, store.User{Name: name, Roles: []string{store.RoleAdmin}, CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lastAdmin := errors.New("last admin")
+	keepOne := func(others []store.User) error {
+		for _, o := range others {
+			if len(o.Roles) > 0 && o.Roles[0] == store.RoleAdmin {
+				return nil
+			}
+		}
+		return lastAdmin
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, name := range []string{"ann", "ben"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i == 0 {
+				_, errs[i] = s.ChangeUser(ctx, name, func(u *store.User, others []store.User) error {
+					u.Roles = []string{store.RoleDeveloper}
+					return keepOne(others)
+				})
+			} else {
+				_, errs[i] = s.DeleteUser(ctx, name, func(_ store.User, others []store.User) error { return keepOne(others) })
+			}
+		}()
+	}
+	wg.Wait()
+	users, err := s.ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admins := 0
+	for _, u := range users {
+		if u.Roles[0] == store.RoleAdmin {
+			admins++
+		}
+	}
+	if admins != 1 {
+		t.Errorf("after racing demote and delete: %d admins (%+v), errors %v; want exactly 1", admins, users, errs)
+	}
+	if (errs[0] == nil) == (errs[1] == nil) || (!errors.Is(errs[0], lastAdmin) && !errors.Is(errs[1], lastAdmin)) {
+		t.Errorf("errors = %v; want exactly one 'last admin'", errs)
 	}
 }
 
@@ -284,6 +438,59 @@ func tasks(t *testing.T, s store.Store) {
 	if err != nil || got.Status != store.TaskCompleted {
 		t.Errorf("UpdateTask = %+v, %v", got, err)
 	}
+	readableTasks(t, s)
+}
+
+// readableTasks: a task keeps the teams it was created for, and ReadableBy lists the tasks of a user
+// and of their teams only.
+func readableTasks(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i, tk := range []store.Task{
+		{ID: "r-pay", CreatedBy: "user:default/pat", Teams: []string{"payments", "web"}},
+		{ID: "r-search", CreatedBy: "user:default/sam", Teams: []string{"search"}},
+		{ID: "r-none", CreatedBy: "user:default/nat"},
+	} {
+		tk.TemplateRef, tk.Spec, tk.Status, tk.CreatedAt = "template:default/x", "{}", store.TaskCompleted, time.Now().Add(time.Duration(i)*time.Millisecond)
+		if err := s.CreateTask(ctx, tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.GetTask(ctx, "r-pay"); err != nil || !reflect.DeepEqual(got.Teams, []string{"payments", "web"}) {
+		t.Errorf("GetTask teams = %v, %v", got.Teams, err)
+	}
+	if got, err := s.UpdateTask(ctx, "r-pay", func(tk *store.Task) error { tk.State = `{"x":1}`; return nil }); err != nil || len(got.Teams) != 2 {
+		t.Errorf("UpdateTask lost the teams: %v, %v", got.Teams, err)
+	}
+	ids := func(r *store.TaskReader) []string {
+		list, total, err := s.ListTasks(ctx, store.TaskFilter{ReadableBy: r, Ascending: true, Status: store.TaskCompleted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, tk := range list {
+			if strings.HasPrefix(tk.ID, "r-") {
+				out = append(out, tk.ID)
+			}
+		}
+		if total != len(list) {
+			t.Errorf("total %d, want %d (the filtered count)", total, len(list))
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		r    *store.TaskReader
+		want []string
+	}{
+		{&store.TaskReader{Ref: "user:default/sam", Teams: []string{"search"}}, []string{"r-search"}},
+		{&store.TaskReader{Ref: "user:default/wes", Teams: []string{"web", "ops"}}, []string{"r-pay"}},
+		{&store.TaskReader{Ref: "user:default/nat"}, []string{"r-none"}},
+		{&store.TaskReader{Ref: "user:default/eve", Teams: []string{"fraud"}}, nil},
+		{nil, []string{"r-pay", "r-search", "r-none"}},
+	} {
+		if got := ids(tt.r); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ReadableBy %+v = %v, want %v", tt.r, got, tt.want)
+		}
+	}
 }
 
 // race runs fn from n goroutines until each returns false, and returns every value claimed, checking that
@@ -440,5 +647,47 @@ func appClaims(t *testing.T, s store.Store) {
 	wg.Wait()
 	if len(seen) != 1 {
 		t.Errorf("racing claimants saw %d holders (%v), want one", len(seen), seen)
+	}
+}
+
+func commitPushers(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	if err := s.RecordPushers(ctx, "platform", "alice", []string{"a1", "a2"}, now); err != nil {
+		t.Fatal(err)
+	}
+	// A later push of the same commits (to another branch, by someone else) does not change who pushed them first.
+	if err := s.RecordPushers(ctx, "platform", "bob", []string{"a2", "b1"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordPushers(ctx, "payments/orders", "carol", []string{"a1"}, now); err != nil {
+		t.Fatal(err)
+	}
+	many := make([]string, 1200) // more than one lookup batch
+	for i := range many {
+		many[i] = fmt.Sprintf("m%04d", i)
+	}
+	if err := s.RecordPushers(ctx, "platform", "dave", many, now); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Pushers(ctx, "platform", append([]string{"a1", "a2", "b1", "unknown"}, many...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a1": "alice", "a2": "alice", "b1": "bob"}
+	for _, m := range many {
+		want[m] = "dave"
+	}
+	if len(got) != len(want) {
+		t.Errorf("Pushers returned %d commits, want %d", len(got), len(want))
+	}
+	for sha, w := range want {
+		if got[sha] != w {
+			t.Errorf("pusher of %s = %q, want %q", sha, got[sha], w)
+		}
+	}
+	other, err := s.Pushers(ctx, "payments/orders", []string{"a1", "a2"})
+	if err != nil || len(other) != 1 || other["a1"] != "carol" {
+		t.Errorf("Pushers(payments/orders) = %v, %v; want only a1 by carol (repositories are separate)", other, err)
 	}
 }

@@ -1,0 +1,425 @@
+package e2e
+
+// The abuse suite for requests and change requests: users of team search try to take, change or end what
+// team payments owns, and approvers try to approve their own work. Each case is one of issue 10's.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/goldenpathidp/goldenpath/internal/app"
+	"github.com/goldenpathidp/goldenpath/internal/contract"
+)
+
+// teams is the cast of the abuse suite: payments (alice develops, paula approves) and search (seadev
+// develops, sara approves), and bob, an approver of the platform team.
+type teams struct {
+	alice, paula, seadev, sara, bob string
+}
+
+func twoTeams(e *env) teams {
+	return teams{
+		alice:  e.user("alice", []string{"developer"}, "payments"),
+		paula:  e.user("paula", []string{"approver"}, "payments"),
+		seadev: e.user("seadev", []string{"developer"}, "search"),
+		sara:   e.user("sara", []string{"approver"}, "search"),
+		bob:    e.user("bob", []string{"approver"}, "platform"),
+	}
+}
+
+// chgClonePlatform clones the platform repository as user.
+func chgClonePlatform(t *testing.T, e *env, user, token string) string {
+	t.Helper()
+	dir := clone(t, e, user, token, "platform")
+	git(t, dir, "config", "user.name", user)
+	git(t, dir, "config", "user.email", user+"@example.com")
+	return dir
+}
+
+// chgCommit writes files in a clone and commits them on branch (created from the current HEAD when new).
+func chgCommit(t *testing.T, dir, branch string, files map[string]string) {
+	t.Helper()
+	if _, err := gitOut(dir, "rev-parse", "--verify", "refs/heads/"+branch); err != nil {
+		git(t, dir, "checkout", "-q", "-b", branch)
+	} else {
+		git(t, dir, "checkout", "-q", branch)
+	}
+	for p, content := range files {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-q", "-m", "change on "+branch)
+}
+
+// chgOpen opens a change request for a pushed branch of repo ("" for the platform repository).
+func chgOpen(e *env, token, repo, branch string) response {
+	e.t.Helper()
+	return e.call("POST", "/api/v1/changes", token, map[string]string{"repo": repo, "branch": branch, "title": "from " + branch})
+}
+
+func chgNumber(e *env, r response) int64 {
+	e.t.Helper()
+	if r.status != 201 {
+		e.t.Fatalf("opening a change request: got %d: %s", r.status, r.body)
+	}
+	return int64(r.field(e.t, "number").(float64))
+}
+
+// chgCheck returns whether change request n's named check passed, and its text.
+func chgCheck(e *env, n int64, name string) (bool, string) {
+	e.t.Helper()
+	var v struct {
+		Evaluation struct {
+			Checks []struct {
+				Name    string
+				Passed  bool
+				Summary string
+				Errors  []struct{ Rule string }
+			}
+		}
+	}
+	e.must(200, "GET", fmt.Sprintf("/api/v1/changes/%d", n), e.admin, nil).json(e.t, &v)
+	for _, c := range v.Evaluation.Checks {
+		if c.Name == name {
+			text := c.Summary
+			for _, er := range c.Errors {
+				text += "\n" + er.Rule
+			}
+			return c.Passed, text
+		}
+	}
+	e.t.Fatalf("change request #%d has no %q check", n, name)
+	return false, ""
+}
+
+// Issue 10, case 3: taking over another team's request. search's developer may neither update payments'
+// contracts through the API nor merge a pushed change to them with only search's approval, for every
+// kind; payments can hand one over, and then every credential is new.
+func TestAbuseRequestTakeover(t *testing.T) {
+	e := start(t, startOptions{})
+	tm := twoTeams(e)
+	specs := map[string]string{
+		"S3Request":     "  size: small\n",
+		"ECRRequest":    "  size: small\n",
+		"SecretRequest": "  description: a key\n",
+	}
+	for kind, spec := range specs {
+		name := strings.ToLower(strings.TrimSuffix(kind, "Request")) + "-owned"
+		n := e.file(tm.alice, contractDoc(kind, name, "alice", "payments", "dev", spec))
+		e.approveAndMerge(n, tm.paula)
+	}
+	for kind, spec := range specs {
+		name := strings.ToLower(strings.TrimSuffix(kind, "Request")) + "-owned"
+		info, err := contract.LookupKind(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := contract.MakeID(info.Kind, "dev", name)
+		e.waitPhase(string(id), "Ready", 30*time.Second)
+		taken := contractDoc(kind, name, "seadev", "search", "dev", spec)
+
+		t.Run(kind+" through the API", func(t *testing.T) {
+			e.t = t
+			r := e.call("POST", "/api/v1/requests", tm.seadev, taken)
+			if r.status != 403 || !strings.Contains(string(r.body), "belongs to alice of team payments") {
+				t.Errorf("search filing an update of %s: got %d %s, want 403 naming the owners", id, r.status, r.body)
+			}
+		})
+		t.Run(kind+" through git", func(t *testing.T) {
+			e.t = t
+			dir := chgClonePlatform(t, e, "seadev", tm.seadev)
+			branch := "take-" + name
+			chgCommit(t, dir, branch, map[string]string{contract.PathFor(info.Kind, name): taken})
+			git(t, dir, "push", "-q", "origin", branch)
+			n := chgNumber(e, chgOpen(e, tm.seadev, "", branch))
+			e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/approve", n), tm.sara, nil)
+			if passed, text := chgCheck(e, n, "ownership"); passed || !strings.Contains(text, "belongs to alice of team payments: transferring it to seadev of team search by seadev needs their consent") {
+				t.Errorf("ownership check of the takeover: passed=%v\n%s", passed, text)
+			}
+			r := e.call("POST", fmt.Sprintf("/api/v1/changes/%d/merge", n), tm.sara, nil)
+			if r.status != 422 || !strings.Contains(string(r.body), "ownership") {
+				t.Errorf("merging the takeover with search's approval: got %d %s, want 422", r.status, r.body)
+			}
+			v := e.must(200, "GET", "/api/v1/requests/"+string(id), tm.alice, nil)
+			if v.field(t, "owner") != "alice" || v.field(t, "team") != "payments" {
+				t.Errorf("after the refused takeover %s is %s", id, v.body)
+			}
+			e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/close", n), tm.seadev, nil)
+		})
+	}
+	e.t = t
+	// seadev cannot push to payments' registry repository either.
+	if r := e.call("GET", "/api/v1/requests/ecr.dev.ecr-owned/credentials", tm.seadev, nil); r.status != 403 {
+		t.Errorf("search reading payments' ECR outputs: got %d", r.status)
+	}
+
+	t.Run("payments hands its bucket over and every credential is rotated", func(t *testing.T) {
+		e.t = t
+		ctx := context.Background()
+		old := e.credentials("s3.dev.s3-owned", tm.alice)
+		bucket := str(old, "outputs", "bucket")
+		if _, err := s3Client(e, old).PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("kept"), Body: strings.NewReader("data")}); err != nil {
+			t.Fatal(err)
+		}
+		n := e.file(tm.alice, contractDoc("S3Request", "s3-owned", "seadev", "search", "dev", specs["S3Request"]))
+		if passed, text := chgCheck(e, n, "ownership"); !passed || !strings.Contains(text, "from alice (team payments) to seadev (team search)") {
+			t.Errorf("ownership check of payments' own transfer: passed=%v\n%s", passed, text)
+		}
+		e.approveAndMerge(n, tm.paula)
+		waitFor(t, 30*time.Second, "the transferred bucket's new key", func() bool {
+			r := e.call("GET", "/api/v1/requests/s3.dev.s3-owned/credentials", tm.seadev, nil)
+			return r.status == 200 && r.field(t, "outputs", "accessKeyId") != str(old, "outputs", "accessKeyId") && r.field(t, "phase") == "Ready"
+		})
+		fresh := e.credentials("s3.dev.s3-owned", tm.seadev)
+		if str(fresh, "secrets", "secretAccessKey") == str(old, "secrets", "secretAccessKey") {
+			t.Error("the transfer kept the secret access key")
+		}
+		if r := e.call("GET", "/api/v1/requests/s3.dev.s3-owned/credentials", tm.alice, nil); r.status != 403 {
+			t.Errorf("the previous owner reading the credentials after the transfer: got %d", r.status)
+		}
+		_, err := s3Client(e, old).GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: aws.String("kept")})
+		var apiErr smithy.APIError
+		if !errors.As(err, &apiErr) {
+			t.Errorf("the previous owners' key after the transfer: %v, want it refused", err)
+		}
+		got, err := s3Client(e, fresh).GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: aws.String("kept")})
+		if err != nil {
+			t.Fatalf("the new owners reading the bucket's data: %v", err)
+		}
+		got.Body.Close()
+		if !strings.Contains(string(e.must(200, "GET", "/api/v1/requests/s3.dev.s3-owned", tm.seadev, nil).body), "rotate credentials: transferred from alice of team payments to seadev of team search") {
+			t.Error("the timeline does not show the rotation")
+		}
+	})
+}
+
+// waitFor polls cond until it holds, failing after timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, timeout)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// Issue 10, case 4: four-eyes bypass. (a) An approver cannot push onto someone else's open change request
+// to then approve it; (b) an approver whose commits a colleague proposed cannot approve them.
+func TestAbuseFourEyes(t *testing.T) {
+	e := start(t, startOptions{})
+	tm := twoTeams(e)
+
+	t.Run("pushing onto someone else's change request", func(t *testing.T) {
+		e.t = t
+		n := e.file(tm.alice, contractDoc("S3Request", "ledger", "alice", "payments", "dev", "  size: small\n"))
+		branch := e.must(200, "GET", fmt.Sprintf("/api/v1/changes/%d", n), tm.alice, nil).field(t, "branch").(string)
+		for _, who := range []struct{ name, token string }{{"paula", tm.paula}, {"sara", tm.sara}, {"seadev", tm.seadev}} {
+			dir := chgClonePlatform(t, e, who.name, who.token)
+			git(t, dir, "fetch", "-q", "origin", branch)
+			git(t, dir, "checkout", "-q", "-b", branch, "FETCH_HEAD")
+			chgCommit(t, dir, branch, map[string]string{contract.PathFor(contract.S3, "ledger"): contractDoc("S3Request", "ledger", "alice", "payments", "dev", "  size: xlarge\n")})
+			out, err := gitOut(dir, "push", "origin", branch)
+			if err == nil || !strings.Contains(out, "belongs to open change request") {
+				t.Errorf("%s pushing onto alice's change request: %v\n%s", who.name, err, out)
+			}
+			if out, err := gitOut(dir, "push", "origin", ":"+branch); err == nil {
+				t.Errorf("%s deleting alice's change request's branch: allowed\n%s", who.name, out)
+			}
+		}
+		// The author still can.
+		dir := chgClonePlatform(t, e, "alice", tm.alice)
+		git(t, dir, "fetch", "-q", "origin", branch)
+		git(t, dir, "checkout", "-q", "-b", branch, "FETCH_HEAD")
+		chgCommit(t, dir, branch, map[string]string{contract.PathFor(contract.S3, "ledger"): contractDoc("S3Request", "ledger", "alice", "payments", "dev", "  size: medium\n")})
+		git(t, dir, "push", "-q", "origin", branch)
+		e.approveAndMerge(n, tm.paula)
+	})
+
+	t.Run("approving one's own commits opened by a colleague", func(t *testing.T) {
+		e.t = t
+		dir := chgClonePlatform(t, e, "paula", tm.paula)
+		chgCommit(t, dir, "paula-work", map[string]string{contract.PathFor(contract.S3, "audit"): contractDoc("S3Request", "audit", "alice", "payments", "dev", "  size: small\n")})
+		git(t, dir, "push", "-q", "origin", "paula-work")
+		n := chgNumber(e, chgOpen(e, tm.alice, "", "paula-work"))
+		e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/approve", n), tm.paula, nil)
+		r := e.call("POST", fmt.Sprintf("/api/v1/changes/%d/merge", n), tm.paula, nil)
+		if r.status != 422 || !strings.Contains(string(r.body), "pushed any of its commits") {
+			t.Errorf("merging with only the pusher's approval: got %d %s, want 422", r.status, r.body)
+		}
+		v := e.must(200, "GET", fmt.Sprintf("/api/v1/changes/%d", n), tm.alice, nil)
+		if !strings.Contains(string(v.body), "paula's approval does not count: they pushed commit") {
+			t.Errorf("the change request does not say why paula's approval does not count: %s", v.body)
+		}
+		// Forged git authorship does not help: the commit says alice wrote it, the forge knows paula pushed it.
+		e.approveAndMerge(n, tm.bob)
+	})
+}
+
+// Issue 10, case 10: opening or merging a change request on a repository needs the right to push to it.
+func TestAbuseCrossRepoChangeRequest(t *testing.T) {
+	e := start(t, startOptions{})
+	tm := twoTeams(e)
+	ctx := context.Background()
+	if _, err := e.app.Forge.CreateRepo(ctx, "payments/orders", "main"); err != nil {
+		t.Fatal(err)
+	}
+	dir := clone(t, e, "alice", tm.alice, "payments/orders")
+	git(t, dir, "config", "user.name", "alice")
+	git(t, dir, "config", "user.email", "alice@example.com")
+	chgCommit(t, dir, "main", map[string]string{"README.md": "orders\n"})
+	git(t, dir, "push", "-q", "origin", "HEAD:main")
+	chgCommit(t, dir, "wip", map[string]string{"README.md": "work in progress\n"})
+	git(t, dir, "push", "-q", "origin", "wip")
+
+	if r := chgOpen(e, tm.seadev, "payments/orders", "wip"); r.status != 403 || !strings.Contains(string(r.body), "belongs to payments") {
+		t.Errorf("search opening a change request on payments/orders: got %d %s, want 403", r.status, r.body)
+	}
+	n := chgNumber(e, chgOpen(e, tm.alice, "payments/orders", "wip"))
+	e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/approve", n), tm.sara, nil)
+	if r := e.call("POST", fmt.Sprintf("/api/v1/changes/%d/merge", n), tm.sara, nil); r.status != 403 {
+		t.Errorf("search's approver merging into payments/orders: got %d %s, want 403", r.status, r.body)
+	}
+	e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/merge", n), tm.alice, nil)
+}
+
+// Issue 10, low: closing one's own change request that touches another team's pending request does not
+// reject that request; invalid branch names are a 400; the request's timeline shows every change request
+// that touches it, including through commits pushed after it was opened.
+func TestAbuseChangeRequestSideEffects(t *testing.T) {
+	e := start(t, startOptions{})
+	tm := twoTeams(e)
+	doc := contractDoc("S3Request", "pending", "alice", "payments", "dev", "  size: small\n")
+	e.file(tm.alice, doc)
+
+	dir := chgClonePlatform(t, e, "seadev", tm.seadev)
+	chgCommit(t, dir, "touch-pending", map[string]string{contract.PathFor(contract.S3, "pending"): contractDoc("S3Request", "pending", "seadev", "search", "dev", "  size: small\n")})
+	git(t, dir, "push", "-q", "origin", "touch-pending")
+	n := chgNumber(e, chgOpen(e, tm.seadev, "", "touch-pending"))
+	e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/close", n), tm.seadev, nil)
+	if v := e.must(200, "GET", "/api/v1/requests/s3.dev.pending", tm.alice, nil); v.field(t, "phase") != "Pending" {
+		t.Errorf("closing search's change request moved payments' request to %v", v.field(t, "phase"))
+	}
+
+	for _, bad := range []string{"a..b", "x.lock", "-rf", "has space", "a~1", "end/"} {
+		if r := chgOpen(e, tm.seadev, "", bad); r.status != 400 || !strings.Contains(string(r.body), "branch") {
+			t.Errorf("branch %q: got %d %s, want 400", bad, r.status, r.body)
+		}
+	}
+
+	// A change request of seadev's own that later also touches its other request shows in that timeline.
+	e.approveAndMerge(e.file(tm.seadev, contractDoc("S3Request", "later", "seadev", "search", "dev", "  size: small\n")), tm.sara)
+	e.waitPhase("s3.dev.later", "Ready", 30*time.Second)
+	dir = chgClonePlatform(t, e, "seadev", tm.seadev)
+	chgCommit(t, dir, "two-steps", map[string]string{contract.PathFor(contract.S3, "first"): contractDoc("S3Request", "first", "seadev", "search", "dev", "  size: small\n")})
+	git(t, dir, "push", "-q", "origin", "two-steps")
+	n = chgNumber(e, chgOpen(e, tm.seadev, "", "two-steps"))
+	chgCommit(t, dir, "two-steps", map[string]string{contract.PathFor(contract.S3, "later"): contractDoc("S3Request", "later", "seadev", "search", "dev", "  size: medium\n")})
+	git(t, dir, "push", "-q", "origin", "two-steps")
+	waitFor(t, 10*time.Second, "s3.dev.later's timeline showing the change request", func() bool {
+		v := e.must(200, "GET", "/api/v1/requests/s3.dev.later", tm.seadev, nil)
+		return strings.Contains(string(v.body), fmt.Sprintf("change request #%d by seadev now touches this request", n))
+	})
+}
+
+// Issue 10, case 3: handing over a database rotates its password and ends the previous owners' sessions.
+func TestAbuseDatabaseTransferRotatesPassword(t *testing.T) {
+	pgURL := postgresURL(t)
+	e := start(t, startOptions{config: func(c *app.Config) {
+		c.Getenv = func(k string) string {
+			if k == "GOLDENPATH_POSTGRES_URL" {
+				return pgURL
+			}
+			return ""
+		}
+	}})
+	tm := twoTeams(e)
+	ctx := context.Background()
+	name := "ledger-" + suffix()
+	id := "rds.dev." + name
+	e.approveAndMerge(e.file(tm.alice, contractDoc("RDSRequest", name, "alice", "payments", "dev", "  engine: postgres\n  size: small\n")), tm.paula)
+	e.waitPhase(id, "Ready", 30*time.Second)
+	old := e.credentials(id, tm.alice)
+	held, err := pgx.Connect(ctx, str(old, "secrets", "url"))
+	if err != nil {
+		t.Fatalf("connecting as the first owners: %v", err)
+	}
+	defer held.Close(ctx)
+	if _, err := held.Exec(ctx, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('data')"); err != nil {
+		t.Fatal(err)
+	}
+
+	e.approveAndMerge(e.file(tm.alice, contractDoc("RDSRequest", name, "seadev", "search", "dev", "  engine: postgres\n  size: small\n")), tm.paula)
+	waitFor(t, 30*time.Second, "the database's new password", func() bool {
+		r := e.call("GET", "/api/v1/requests/"+id+"/credentials", tm.seadev, nil)
+		return r.status == 200 && r.field(t, "phase") == "Ready" && r.field(t, "secrets", "url") != str(old, "secrets", "url")
+	})
+	fresh := e.credentials(id, tm.seadev)
+	if _, err := pgx.Connect(ctx, str(old, "secrets", "url")); err == nil {
+		t.Error("the previous owners' password still connects after the transfer")
+	}
+	if err := held.Ping(ctx); err == nil {
+		t.Error("the previous owners' open session survived the transfer")
+	}
+	conn, err := pgx.Connect(ctx, str(fresh, "secrets", "url"))
+	if err != nil {
+		t.Fatalf("connecting as the new owners: %v", err)
+	}
+	defer conn.Close(ctx)
+	var v string
+	if err := conn.QueryRow(ctx, "SELECT v FROM kept").Scan(&v); err != nil || v != "data" {
+		t.Errorf("the data after the transfer: %q, %v", v, err)
+	}
+}
+
+// Issue 10, low: an invalid template is reported on the change request that introduces it, naming the
+// file, the field and the rule, and cannot merge.
+func TestAbuseInvalidTemplateShownOnChangeRequest(t *testing.T) {
+	e := start(t, startOptions{})
+	tm := twoTeams(e)
+	dir := chgClonePlatform(t, e, "alice", tm.alice)
+	chgCommit(t, dir, "broken-template", map[string]string{"templates/broken/template.yaml": "apiVersion: scaffolder.backstage.io/v1beta3\n" +
+		"kind: Template\nmetadata: {name: broken}\nspec:\n  type: service\n  steps:\n    - {id: nuke, action: cloud:nuke, input: {}}\n"})
+	git(t, dir, "push", "-q", "origin", "broken-template")
+	n := chgNumber(e, chgOpen(e, tm.alice, "", "broken-template"))
+	passed, text := chgCheck(e, n, "templates")
+	if passed || !strings.Contains(text, `unknown action "cloud:nuke"`) {
+		t.Errorf("templates check of an invalid template: passed=%v\n%s", passed, text)
+	}
+	var v struct {
+		Evaluation struct {
+			Checks []struct {
+				Name   string
+				Errors []struct{ File, Field string }
+			}
+		}
+	}
+	e.must(200, "GET", fmt.Sprintf("/api/v1/changes/%d", n), tm.alice, nil).json(t, &v)
+	for _, c := range v.Evaluation.Checks {
+		if c.Name == "templates" && (len(c.Errors) == 0 || c.Errors[0].File != "templates/broken/template.yaml" || !strings.Contains(c.Errors[0].Field, "action")) {
+			t.Errorf("the template's problem does not name its file and field: %+v", c.Errors)
+		}
+	}
+	e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/approve", n), tm.paula, nil)
+	if r := e.call("POST", fmt.Sprintf("/api/v1/changes/%d/merge", n), tm.paula, nil); r.status != 422 || !strings.Contains(string(r.body), `check \"templates\" failed`) {
+		t.Errorf("merging an invalid template: got %d %s, want 422", r.status, r.body)
+	}
+}

@@ -1,0 +1,15 @@
+package e2e
+
+import (
+	"os"
+	"testing"
+
+	"github.com/goldenpathidp/goldenpath/internal/sandbox"
+)
+
+// TestMain makes this test binary the launcher of the apps goldenpath runs locally, as goldenpath's own
+// program is in production (see package sandbox).
+func TestMain(m *testing.M) {
+	sandbox.Main()
+	os.Exit(m.Run())
+}

@@ -70,3 +70,25 @@ func TestLoopbackURL(t *testing.T) {
 		}
 	}
 }
+
+// TestHidePrivate: users outside an app's team see its state, not what may quote its output.
+func TestHidePrivate(t *testing.T) {
+	secret := "boom: DATABASE_URL=postgres://u:hunter2@db/x"
+	e := AppEnvironment{Status: "failed", Message: secret, Local: &LocalState{LastError: secret},
+		Last: &Deployment{Status: "failed", Message: secret}}
+	shared := e.Local
+	hidePrivate(&e)
+	for what, s := range map[string]string{"message": e.Message, "local.lastError": e.Local.LastError, "last.message": e.Last.Message} {
+		if strings.Contains(s, "hunter2") || !strings.Contains(s, privateDetail) {
+			t.Errorf("%s = %q, want it hidden", what, s)
+		}
+	}
+	if shared.LastError != secret {
+		t.Errorf("hiding changed the shared state: %q", shared.LastError)
+	}
+	ok := AppEnvironment{Status: "running", Message: "running locally", Local: &LocalState{}, Last: &Deployment{Status: "deployed", Message: "already pinned"}}
+	hidePrivate(&ok)
+	if ok.Message != "running locally" || ok.Last.Message != "already pinned" {
+		t.Errorf("hiding touched what quotes nothing: %+v %+v", ok, ok.Last)
+	}
+}

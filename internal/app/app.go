@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -132,6 +133,7 @@ type App struct {
 	gatewayURL, gatewayTLSURL string
 
 	changeRouter *changeRouter
+	routes       []string // what the main listener serves (Routes)
 
 	// AdminToken is set when this start created the admin user.
 	AdminToken string
@@ -363,15 +365,22 @@ func (a *App) mainHandler() http.Handler {
 	if a.cfg.Getenv("GOLDENPATH_WEBHOOK_SECRET") == "" && !loopbackURL(a.url) {
 		a.log.Warn("registry webhooks are refused: the listener is reachable beyond loopback and no secret is set; set GOLDENPATH_WEBHOOK_SECRET", "addr", a.url)
 	}
-	mux.Handle("/", a.portalHandler())
+	portal, portalRoutes := a.portalHandler()
+	mux.Handle("/", portal)
 	mux.Handle("/git/", a.Forge)
 	mux.Handle("/v2/", a.Registry)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, "ok")
 	})
+	a.routes = slices.Concat(api.Routes(), a.Scaffolder.Routes(), a.Catalog.Routes(), a.delivery.watcher.Routes(), portalRoutes,
+		[]string{"GET /healthz"})
 	return mux
 }
+
+// Routes lists every endpoint the main listener serves by method and path ("GET /api/v1/whoami"), besides
+// git's smart HTTP under /git/ and the registry under /v2/: what the security matrix's test walks.
+func (a *App) Routes() []string { return a.routes }
 
 func (a *App) serve(ln net.Listener, h http.Handler) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}

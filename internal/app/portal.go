@@ -14,7 +14,7 @@ import (
 )
 
 // portalHandler serves the web portal at /.
-func (a *App) portalHandler() http.Handler {
+func (a *App) portalHandler() (http.Handler, []string) {
 	p, err := portal.New(portal.Options{
 		Tokens: a.Auth, Store: a.Store, Changes: a.changeRouter, Requests: a.Requests, Catalog: a.Catalog,
 		Templates: a.Scaffolder.Templates(), Source: a.templateSource, Tasks: a.Scaffolder, TaskUsers: scaffoldUsers{a},
@@ -26,9 +26,9 @@ func (a *App) portalHandler() http.Handler {
 		a.log.Error("the portal cannot start", "err", err)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "the portal is unavailable: the server log has the details", http.StatusServiceUnavailable)
-		})
+		}), nil
 	}
-	return p
+	return p, p.Routes()
 }
 
 // templateSource reads a template's template.yaml as written, for the form's field order.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/build"
 	"github.com/goldenpathidp/goldenpath/internal/problem"
 	"github.com/goldenpathidp/goldenpath/internal/score"
+	"github.com/goldenpathidp/goldenpath/internal/store"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 )
@@ -161,6 +163,31 @@ func deploymentsCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&appName, "app", "", "only this app")
+	return cmd
+}
+
+func auditCmd(g *globals) *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "audit [--limit N]",
+		Short: "Show the audit log, newest first (admin): who read credentials, approved, merged, changed users and tokens",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out struct {
+				Items []store.AuditEntry `json:"items"`
+			}
+			if err := g.client().getJSON(cmd.Context(), "/api/v1/audit?"+url.Values{"limit": {strconv.Itoa(limit)}}.Encode(), &out); err != nil {
+				return err
+			}
+			return g.printer().print(out.Items, func(w *tabwriter.Writer) {
+				row(w, "TIME", "ACTOR", "ACTION", "TARGET", "DETAIL")
+				for _, e := range out.Items {
+					row(w, e.Time.Local().Format(time.DateTime), e.Actor, e.Action, e.Target, e.Detail)
+				}
+			})
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 100, "how many entries (at most 1000)")
 	return cmd
 }
 

@@ -134,7 +134,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.server, "server", "", "goldenpath URL for client commands (default $GOLDENPATH_SERVER, the data dir's server.url, or http://127.0.0.1:7070)")
 	pf.StringVar(&g.token, "token", "", "API token (default $GOLDENPATH_TOKEN, or the data dir's admin.token)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format of reads: table, json or yaml")
-	root.AddCommand(upCmd(g), serveCmd(g), versionCmd(g), schemaCmd(g), whoamiCmd(g), requestCmd(g), changeCmd(g), secretCmd(g), userCmd(g), templateCmd(g), dnsCmd(g), routesCmd(g), gatewayCmd(g), appsCmd(g), deploymentsCmd(g), buildCmd(g))
+	root.AddCommand(upCmd(g), serveCmd(g), versionCmd(g), schemaCmd(g), whoamiCmd(g), requestCmd(g), changeCmd(g), secretCmd(g), userCmd(g), templateCmd(g), dnsCmd(g), routesCmd(g), gatewayCmd(g), appsCmd(g), deploymentsCmd(g), buildCmd(g), auditCmd(g))
 	return root
 }
 

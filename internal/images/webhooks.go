@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/goldenpathidp/goldenpath/internal/problem"
@@ -42,10 +44,19 @@ func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[redacted]"))
 // confirmed with the registry before anything is reported (see confirm).
 func (w *Watcher) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /webhooks/registry", w.webhook(parseDistribution))
-	mux.Handle("POST /webhooks/ecr", w.webhook(w.parseECR))
+	for pattern, parse := range w.webhooks() {
+		mux.Handle(pattern, w.webhook(parse))
+	}
 	return mux
 }
+
+// webhooks are the webhook endpoints and their payloads' parsers.
+func (w *Watcher) webhooks() map[string]parser {
+	return map[string]parser{"POST /webhooks/registry": parseDistribution, "POST /webhooks/ecr": w.parseECR}
+}
+
+// Routes lists the webhook endpoints Handler serves ("METHOD /path"), for the security matrix's test.
+func (w *Watcher) Routes() []string { return slices.Sorted(maps.Keys(w.webhooks())) }
 
 // parser turns a webhook body into push events; ignored counts the events
 // that are not pushes of tagged manifests. Errors are *problem.Error.

@@ -83,9 +83,6 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, r *contract.Requ
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.noOpenChange(ctx, r.ID()); err != nil {
-		return Filed{}, err
-	}
 	existing, others, err := s.readFile(ctx, r.Kind, r.Metadata.Name, r.ID())
 	if err != nil {
 		return Filed{}, err
@@ -99,6 +96,9 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, r *contract.Requ
 	case existing != nil && !p.Owns(existing.Metadata.Owner, existing.Metadata.Team):
 		return Filed{}, problem.New(problem.Forbidden, "%s belongs to %s of team %s: only they or an admin can change it; to take it over, ask team %s to file it with the new owner and team (every credential is rotated)",
 			r.ID(), existing.Metadata.Owner, existing.Metadata.Team, existing.Metadata.Team)
+	}
+	if err := s.noOpenChange(ctx, r.ID()); err != nil {
+		return Filed{}, err
 	}
 	verb := "Request"
 	if existing != nil {

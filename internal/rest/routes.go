@@ -48,6 +48,7 @@ func (s *Server) table() []route {
 		{method: "GET", path: "/api/v1/apps/{name}", summary: "One app: per environment the pinned image, URLs, local process or Kubernetes rollout.", handle: s.getApp},
 		{method: "GET", path: "/api/v1/apps/{name}/logs", summary: "The tail of a locally run app's output, for the app's team and admins; env (an environment of platform.yaml) defaults to dev.", handle: s.appLogs},
 		{method: "GET", path: "/api/v1/deployments", summary: "Recent deployments, newest first; app filters.", handle: s.deployments},
+		{method: "GET", path: "/api/v1/audit", summary: "The audit log, newest first (admin); limit (default 100, at most 1000).", handle: s.auditLog},
 		{method: "GET", path: "/api/v1/users", summary: "List users (admin).", handle: s.listUsers},
 		{method: "POST", path: "/api/v1/users", summary: "Create a user (admin).", body: "user", handle: s.addUser},
 		{method: "POST", path: "/api/v1/users/{name}/tokens", summary: "Issue an API token for a user (admin, or the user for themselves); the token is shown once. It never outlives the caller's own token: ttl defaults to what that has left.", body: "tokenRequest", handle: s.issueToken},
@@ -562,4 +563,26 @@ func (s *Server) caCert(w http.ResponseWriter, _ *http.Request, _ auth.Principal
 	w.Header().Set("Content-Type", "application/x-pem-file")
 	_, err := w.Write(pem)
 	return err
+}
+
+func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.Is(store.RoleAdmin) {
+		return problem.New(problem.Forbidden, "reading the audit log needs the admin role")
+	}
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 1000 {
+			return problem.Field("limit", "must be a number from 1 to 1000, got %q", v)
+		}
+		limit = n
+	}
+	entries, err := s.Store.AuditLog(r.Context(), limit)
+	if err != nil {
+		return err
+	}
+	if entries == nil {
+		entries = []store.AuditEntry{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": entries})
 }

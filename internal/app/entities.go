@@ -147,8 +147,7 @@ func (a *App) templateEntities(ctx context.Context) ([]*catalog.Entity, error) {
 	for _, f := range found {
 		e, err := templateEntity(f)
 		if err != nil {
-			a.log.Warn("template is not a valid catalog entity", "template", f.Template.Metadata.Name, "err", err)
-			continue
+			continue // reported once per commit of main by the template list
 		}
 		out = append(out, e)
 	}

@@ -63,7 +63,7 @@ func (t *RepoTemplates) List(ctx context.Context) ([]Found, []error, error) {
 		return nil, nil, err
 	}
 	var out []Found
-	var problems []error
+	var problems, uncataloged []error
 	for _, f := range files {
 		if !IsTemplatePath(f.Path) {
 			continue
@@ -73,16 +73,20 @@ func (t *RepoTemplates) List(ctx context.Context) ([]Found, []error, error) {
 			problems = append(problems, err)
 			continue
 		}
+		if cp := entityProblems(f.Path, tmpl); len(cp) > 0 {
+			uncataloged = append(uncataloged, cp)
+		}
 		out = append(out, Found{Template: tmpl, Source: SourceSpec{Repo: t.Repo.Name(), Commit: commit, Dir: path.Dir(f.Path)}})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Template.Metadata.Name < out[j].Template.Metadata.Name })
 	t.commit, t.found, t.problems = commit, out, problems
-	t.report(commit, problems)
+	t.report(commit, problems, uncataloged)
 	return out, problems, nil
 }
 
-// report logs the problems of a commit of main, once.
-func (t *RepoTemplates) report(commit string, problems []error) {
+// report logs the problems of a commit of main, once: templates that cannot run, and templates that run
+// but are left out of the catalog.
+func (t *RepoTemplates) report(commit string, problems, uncataloged []error) {
 	if t.Logger == nil || t.reported[commit] {
 		return
 	}
@@ -97,6 +101,9 @@ func (t *RepoTemplates) report(commit string, problems []error) {
 			file = te[0].File
 		}
 		t.Logger.Warn("invalid template on main: it cannot be run until it is fixed", "file", file, "commit", commit, "err", p)
+	}
+	for _, p := range uncataloged {
+		t.Logger.Warn("template on main is not a valid catalog entity: it runs, but the catalog leaves it out", "commit", commit, "err", p)
 	}
 }
 
@@ -127,10 +134,12 @@ func (t *RepoTemplates) Get(ctx context.Context, ref string) (Found, error) {
 var ErrNotFound = errors.New("not found")
 
 // ValidateTemplate checks one template file (its path in the repository and its bytes) the way goldenpath
-// reads templates on main: it must parse (scaffold.Parse), be runnable whatever the form's values
-// (Template.Check: parameter schemas, expressions, and with actions the actions and their required inputs)
-// and be a valid catalog entity (templates are listed in the catalog). It returns the template, or
-// scaffold.TemplateErrors naming the file, the field and the rule for every problem found.
+// reads templates on main: it must parse (scaffold.Parse) and be runnable whatever the form's values
+// (Template.Check: parameter schemas, expressions, and with actions the actions and their required inputs).
+// It returns the template, or scaffold.TemplateErrors naming the file, the field and the rule for every
+// problem found. Whether it is also a valid catalog entity is a separate matter: goldenpath's catalog is
+// stricter about entity refs than Backstage's (an owner like "web@example.com"), and a template that
+// Backstage runs must run here, so such a template runs and is only left out of the catalog.
 func ValidateTemplate(file string, data []byte, actions *scaffold.Registry) (*scaffold.Template, error) {
 	tmpl, err := scaffold.Parse(file, data)
 	if err != nil {
@@ -140,13 +149,8 @@ func ValidateTemplate(file string, data []byte, actions *scaffold.Registry) (*sc
 		}
 		return nil, err
 	}
-	var errs scaffold.TemplateErrors
 	if err := tmpl.Check(file, actions); err != nil {
-		errs = append(errs, err.(scaffold.TemplateErrors)...)
-	}
-	errs = append(errs, entityProblems(file, tmpl)...)
-	if len(errs) > 0 {
-		return nil, errs
+		return nil, err
 	}
 	return tmpl, nil
 }

@@ -304,6 +304,7 @@ func (a *App) open(ctx context.Context, host string) error {
 	a.Changes = change.New(change.Options{
 		Repo: a.Platform, Store: st, Describe: a.Reconciler.Describe, Logger: a.log.With("component", "change"),
 		FileChecks: []change.FileCheck{{Name: "templates", Applies: scaffolder.IsTemplatePath, Check: a.checkTemplate}},
+		PathOwner:  a.overlayOwner,
 		Hooks: change.Hooks{
 			Merged: func(ctx context.Context, c store.Change) {
 				req.ChangeMerged(ctx, c)

@@ -343,3 +343,38 @@ func buildAppByApp(cfg *platform.Config, apps []appInfo, routes []edge.AppRoute)
 	}
 	return table, problems, nil
 }
+
+// overlayOwner says who owns a file of the platform repository that belongs to an app: its rendered
+// overlay (gitops/kustomize/overlays/<env>/apps/<app>/...) and its Argo CD Application
+// (gitops/argocd/apps/<env>/<app>.yaml) are the app's owner's, so another team's change to them needs that
+// owner's consent. Files of an app no repository holds belong to nobody in particular.
+func (a *App) overlayOwner(ctx context.Context, p string) (string, bool, error) {
+	name, ok := overlayApp(p)
+	if !ok {
+		return "", false, nil
+	}
+	claims, err := a.Store.ListAppClaims(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	for _, c := range claims {
+		if c.Name == name {
+			owner := appOwner(c.Repo)
+			return owner, owner != "", nil
+		}
+	}
+	return "", false, nil
+}
+
+// overlayApp names the app whose rendered files hold p, if any.
+func overlayApp(p string) (string, bool) {
+	parts := strings.Split(p, "/")
+	switch {
+	case len(parts) >= 7 && parts[0] == "gitops" && parts[1] == "kustomize" && parts[2] == "overlays" && parts[4] == "apps":
+		return parts[5], true
+	case len(parts) == 5 && parts[0] == "gitops" && parts[1] == "argocd" && parts[2] == "apps" &&
+		strings.HasSuffix(parts[4], ".yaml") && parts[4] != "kustomization.yaml":
+		return strings.TrimSuffix(parts[4], ".yaml"), true
+	}
+	return "", false
+}

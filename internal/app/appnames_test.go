@@ -92,3 +92,20 @@ func TestHidePrivate(t *testing.T) {
 		t.Errorf("hiding touched what quotes nothing: %+v %+v", ok, ok.Last)
 	}
 }
+
+func TestOverlayApp(t *testing.T) {
+	for p, want := range map[string]string{
+		"gitops/kustomize/overlays/dev/apps/orders/kustomization.yaml":     "orders",
+		"gitops/kustomize/overlays/prod/apps/orders/patches/env.yaml":      "orders",
+		"gitops/argocd/apps/dev/orders.yaml":                               "orders",
+		"gitops/argocd/apps/dev/kustomization.yaml":                        "",
+		"gitops/kustomize/overlays/dev/platform/kong/ingress-tooling.yaml": "",
+		"docs/20-contracts/s3-requests/orders/S3-REQUEST.yaml":             "",
+		"gitops/kustomize/overlays/dev/apps/orders":                        "",
+	} {
+		got, ok := overlayApp(p)
+		if got != want || ok != (want != "") {
+			t.Errorf("overlayApp(%q) = %q, %v; want %q", p, got, ok, want)
+		}
+	}
+}

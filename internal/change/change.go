@@ -77,6 +77,7 @@ type Service struct {
 	generic  bool // not the platform repository: no contract checks, no plan
 	mayPush  func(ctx context.Context, p auth.Principal) error
 	checks   []FileCheck
+	owner    func(ctx context.Context, path string) (string, bool, error)
 
 	mergeMu sync.Mutex // merges are serialised; the store's compare-and-swap guards across processes
 }
@@ -93,6 +94,9 @@ type Options struct {
 	Generic bool
 	// FileChecks validate other files a change touches (templates, say), shown as checks of their own.
 	FileChecks []FileCheck
+	// PathOwner names who owns a file that is not a contract (an app's rendered overlay belongs to the
+	// app's team), so changing it needs their consent like a contract's; ok is false for files nobody owns.
+	PathOwner func(ctx context.Context, path string) (owner string, ok bool, err error)
 	// MayPush tells whether p may push to the repository; opening and merging a change request needs the
 	// same right (nil: the developer role suffices, as for the platform repository's branches).
 	MayPush func(ctx context.Context, p auth.Principal) error
@@ -104,7 +108,7 @@ func New(o Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{repo: o.Repo, store: o.Store, describe: o.Describe, hooks: o.Hooks, log: log, now: time.Now, generic: o.Generic, mayPush: o.MayPush, checks: o.FileChecks}
+	return &Service{repo: o.Repo, store: o.Store, describe: o.Describe, hooks: o.Hooks, log: log, now: time.Now, generic: o.Generic, mayPush: o.MayPush, checks: o.FileChecks, owner: o.PathOwner}
 }
 
 // FileCheck validates the files of one kind that a change adds or modifies, such as software templates,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/goldenpathidp/goldenpath/internal/auth"
 	"github.com/goldenpathidp/goldenpath/internal/contract"
+	"github.com/goldenpathidp/goldenpath/internal/forge"
 	"github.com/goldenpathidp/goldenpath/internal/plan"
 	"github.com/goldenpathidp/goldenpath/internal/problem"
 	"github.com/goldenpathidp/goldenpath/internal/store"
@@ -59,8 +60,8 @@ func (s *Service) pushers(ctx context.Context, base, head string) (map[string]st
 
 // ownership is the check that everyone whose contracts the change touches agreed to it.
 func (s *Service) ownership(ctx context.Context, c store.Change, ev *Evaluation, before, after state) (Check, error) {
-	chk := Check{Name: "ownership", Passed: true, Summary: "the author may change every contract touched"}
-	if s.generic || len(ev.Plan) == 0 {
+	chk := Check{Name: "ownership", Passed: true, Summary: "the author may change everything touched"}
+	if s.generic {
 		return chk, nil
 	}
 	author, err := s.principal(ctx, c.Author)
@@ -110,12 +111,48 @@ func (s *Service) ownership(ctx context.Context, c store.Change, ev *Evaluation,
 				c.Author, teams(author), cur.Metadata.Owner, cur.Metadata.Team))
 		}
 	}
+	owned, err := s.ownedFiles(ctx, ev.Files)
+	if err != nil {
+		return chk, err
+	}
+	for _, f := range owned {
+		if !consented(f.owner, f.owner) {
+			chk.Errors = append(chk.Errors, &strictyaml.FieldError{File: f.path,
+				Rule: fmt.Sprintf("belongs to %s: a change by %s needs their consent, an approval from %s", f.owner, c.Author, f.owner)})
+		}
+	}
 	if len(chk.Errors) > 0 {
-		chk.Passed, chk.Summary = false, fmt.Sprintf("%d contract(s) belong to someone else and need their consent", len(chk.Errors))
+		chk.Passed, chk.Summary = false, fmt.Sprintf("%d contract(s) or file(s) belong to someone else and need their consent", len(chk.Errors))
 	} else if len(transfers) > 0 {
 		chk.Summary = "ownership transfer with the current owners' consent (every credential is rotated): " + strings.Join(transfers, "; ")
 	}
 	return chk, nil
+}
+
+type ownedFile struct{ path, owner string }
+
+// ownedFiles lists the files the change touches (both names of a renamed one) that PathOwner says belong
+// to someone.
+func (s *Service) ownedFiles(ctx context.Context, files []forge.FileDiff) ([]ownedFile, error) {
+	if s.owner == nil {
+		return nil, nil
+	}
+	var out []ownedFile
+	for _, f := range files {
+		for _, p := range []string{f.Path, f.OldPath} {
+			if p == "" {
+				continue
+			}
+			owner, ok, err := s.owner(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out, ownedFile{p, owner})
+			}
+		}
+	}
+	return out, nil
 }
 
 func consentError(old, cur *contract.Request, e plan.Entry, author string) *strictyaml.FieldError {

@@ -423,3 +423,38 @@ func TestAbuseInvalidTemplateShownOnChangeRequest(t *testing.T) {
 		t.Errorf("merging an invalid template: got %d %s, want 422", r.status, r.body)
 	}
 }
+
+// Issue 10, case 3: an app's rendered overlay on the platform repository is its team's, like a contract:
+// another team's change to it (an image of theirs, a variable) needs the app team's consent.
+func TestAbuseOverlayOfAnotherTeamsApp(t *testing.T) {
+	e := start(t, startOptions{})
+	tm := twoTeams(e)
+	ctx := context.Background()
+	if _, err := e.app.Forge.CreateRepo(ctx, "payments/orders", "main"); err != nil {
+		t.Fatal(err)
+	}
+	dir := clone(t, e, "alice", tm.alice, "payments/orders")
+	chgCommit(t, dir, "main", map[string]string{"score.yaml": "apiVersion: score.dev/v1b1\nmetadata:\n  name: orders\ncontainers:\n  main:\n    image: .\n"})
+	git(t, dir, "push", "-q", "origin", "HEAD:main")
+	waitFor(t, 10*time.Second, "the orders app", func() bool {
+		return e.call("GET", "/api/v1/apps/orders", tm.alice, nil).status == 200
+	})
+
+	patch := map[string]string{"gitops/kustomize/overlays/dev/apps/orders/patch.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: orders}\n"}
+	platform := chgClonePlatform(t, e, "seadev", tm.seadev)
+	chgCommit(t, platform, "patch-orders", patch)
+	git(t, platform, "push", "-q", "origin", "patch-orders")
+	n := chgNumber(e, chgOpen(e, tm.seadev, "", "patch-orders"))
+	e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/approve", n), tm.sara, nil)
+	if passed, text := chgCheck(e, n, "ownership"); passed || !strings.Contains(text, "belongs to payments: a change by seadev needs their consent") {
+		t.Errorf("ownership check of search's change to payments' overlay: passed=%v\n%s", passed, text)
+	}
+	if r := e.call("POST", fmt.Sprintf("/api/v1/changes/%d/merge", n), tm.sara, nil); r.status != 422 {
+		t.Errorf("merging search's change to payments' overlay: got %d %s, want 422", r.status, r.body)
+	}
+	// With payments' consent it may merge.
+	e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/approve", n), tm.paula, nil)
+	if passed, text := chgCheck(e, n, "ownership"); !passed {
+		t.Errorf("ownership check with payments' approval: %s", text)
+	}
+}

@@ -169,11 +169,7 @@ func runForReal(t *testing.T, e *env, tm team, name string, tmpl map[string]any,
 		b, _ := base64.StdEncoding.DecodeString(f["base64Content"].(string))
 		changes = append(changes, forge.Change{Path: "templates/compat-" + name + "/" + f["path"].(string), Content: b})
 	}
-	main, _ := e.app.Platform.ResolveRef(ctx, "main")
-	if _, err := e.app.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: main, Message: "add " + name,
-		Author: forge.Signature{Name: "admin", Email: "admin@example.com"}, Changes: changes}); err != nil {
-		t.Fatal(err)
-	}
+	e.commitMain(ctx, "add "+name, changes...)
 	id := e.task(tm.alice, tmplName, values, nil)
 	status, evs := e.waitTask(tm.alice, id, 30*time.Second)
 	if status != "completed" {

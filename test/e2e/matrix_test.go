@@ -212,22 +212,8 @@ func newWorld(t *testing.T) *world {
 	})
 
 	// A scaffolder task of payments' (a template of one step, merged to main as an admin would).
-	main, err := e.app.Platform.ResolveRef(ctx, "main")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for attempt := 0; ; attempt++ { // goldenpath commits to main too
-		_, err = e.app.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: main, Message: "a template",
-			Author: forge.Signature{Name: "admin", Email: "admin@example.com"}, Changes: []forge.Change{{Path: "templates/mx-hello/template.yaml", Content: []byte(
-				"apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: mx-hello}\nspec:\n  type: service\n  steps:\n    - {id: hi, action: debug:log, input: {message: hello}}\n")}}})
-		if err == nil || attempt == 20 {
-			break
-		}
-		main, _ = e.app.Platform.ResolveRef(ctx, "main")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.commitMain(ctx, "a template", forge.Change{Path: "templates/mx-hello/template.yaml", Content: []byte(
+		"apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: mx-hello}\nspec:\n  type: service\n  steps:\n    - {id: hi, action: debug:log, input: {message: hello}}\n")})
 	waitFor(t, 10*time.Second, "the mx-hello template", func() bool {
 		return e.call("GET", "/api/scaffolder/v2/templates/default/template/mx-hello/parameter-schema", tm.alice, nil).status == 200
 	})

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -17,11 +18,27 @@ func (e *env) addTemplate(name, steps string) {
 	e.t.Helper()
 	ctx := context.Background()
 	doc := "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata:\n  name: " + name + "\nspec:\n  type: test\n  steps:\n" + steps
-	main, _ := e.app.Platform.ResolveRef(ctx, "main")
-	if _, err := e.app.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: main, Message: "add " + name,
-		Author:  forge.Signature{Name: "admin", Email: "admin@example.com"},
-		Changes: []forge.Change{{Path: "templates/" + name + "/template.yaml", Content: []byte(doc)}}}); err != nil {
-		e.t.Fatal(err)
+	e.commitMain(ctx, "add "+name, forge.Change{Path: "templates/" + name + "/template.yaml", Content: []byte(doc)})
+}
+
+// commitMain commits changes to main of the platform repository as an admin's direct push would, and
+// returns the commit. goldenpath commits to main too (rendered files, image pins), so a commit that finds
+// main moved is made again on the new tip.
+func (e *env) commitMain(ctx context.Context, message string, changes ...forge.Change) string {
+	e.t.Helper()
+	for attempt := 0; ; attempt++ {
+		main, err := e.app.Platform.ResolveRef(ctx, "main")
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		sha, err := e.app.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: main, Message: message,
+			Author: forge.Signature{Name: "admin", Email: "admin@example.com"}, Changes: changes})
+		if err == nil {
+			return sha
+		}
+		if !errors.Is(err, forge.ErrConflict) || attempt == 20 {
+			e.t.Fatalf("committing %q to main: %v", message, err)
+		}
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/sandbox"
@@ -26,7 +28,7 @@ func main() {
 	pg := flag.String("postgres", os.Getenv("GOLDENPATH_TEST_POSTGRES_URL"), "PostgreSQL admin URL for RDSRequests (empty: skip RDS)")
 	starts := flag.Int("starts", 5, "cold starts of the binary to time")
 	million := flag.Bool("catalog-million", false, "also load and query a catalog of 1,000,000 entities (minutes)")
-	only := flag.String("only", "", "run only this part: latency, bulk, scaffold, catalog, delivery, dns, coldstart, gateway")
+	only := flag.String("only", "", "run only these parts (comma-separated): latency, bulk, scaffold, catalog, delivery, dns, coldstart, gateway")
 	flag.Parse()
 	ctx := context.Background()
 	fmt.Printf("goldenpath benchmarks — %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339))
@@ -37,7 +39,7 @@ func main() {
 }
 
 func run(ctx context.Context, only string, n, bulk int, pg string, starts int, million bool) error {
-	want := func(part string) bool { return only == "" || only == part }
+	want := func(part string) bool { return only == "" || slices.Contains(strings.Split(only, ","), part) }
 	if want("catalog") {
 		if err := catalogBench(ctx, million); err != nil {
 			return fmt.Errorf("catalog: %w", err)

@@ -23,14 +23,20 @@ func (a *api) locationID(path string) string {
 	return loc.ID
 }
 
+// wantStatus fails the test unless r, the reply to what, has status.
+func wantStatus(t *testing.T, what string, r reply, status int) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("%s = %d %s, want %d", what, r.status, r.body, status)
+	}
+}
+
 // TestAPIDeleteNeedsTheOwner: team-b's developer can neither delete team-a's entity nor, with a file of
 // their own naming it, take it over; team-a's developer and admins delete it.
 func TestAPIDeleteNeedsTheOwner(t *testing.T) {
 	a := newAPI(t, Options{})
 	a.files.set("/teams/team-a/catalog-info.yaml", component("orders", "team-a")+"---\n"+component("ledger", "user:default/alice"))
-	if r := a.register("/teams/team-a/catalog-info.yaml", a.dev); r.status != http.StatusCreated {
-		t.Fatalf("team-a registering its file = %d %s", r.status, r.body)
-	}
+	wantStatus(t, "team-a registering its file", a.register("/teams/team-a/catalog-info.yaml", a.dev), http.StatusCreated)
 	orders := mustGet(t, a.c, "component:orders")
 
 	r := a.call("DELETE", "/api/catalog/entities/by-uid/"+orders.Metadata.UID, nil, a.other)
@@ -45,9 +51,7 @@ func TestAPIDeleteNeedsTheOwner(t *testing.T) {
 	if r.status != http.StatusCreated || !strings.Contains(string(r.body), "component:default/orders") || !strings.Contains(string(r.body), "which keeps it") {
 		t.Fatalf("team-b registering a file claiming orders = %d %s, want 201 with a conflict on orders", r.status, r.body)
 	}
-	if r := a.call("POST", "/api/catalog/refresh", map[string]string{"entityRef": "component:default/search"}, a.other); r.status != http.StatusOK {
-		t.Fatalf("team-b refreshing its location = %d %s", r.status, r.body)
-	}
+	wantStatus(t, "team-b refreshing its location", a.call("POST", "/api/catalog/refresh", map[string]string{"entityRef": "component:default/search"}, a.other), http.StatusOK)
 	if got := mustGet(t, a.c, "component:orders"); got.Metadata.UID != orders.Metadata.UID || got.Spec["owner"] != "team-a" {
 		t.Fatalf("orders = uid %s owned by %v, want team-a's (uid %s)", got.Metadata.UID, got.Spec["owner"], orders.Metadata.UID)
 	}
@@ -55,27 +59,19 @@ func TestAPIDeleteNeedsTheOwner(t *testing.T) {
 	// An entity owned by a user: that user (alice) deletes it; so do the owners of the file it comes from.
 	ledger := mustGet(t, a.c, "component:ledger").Metadata.UID
 	wantError(t, a.call("DELETE", "/api/catalog/entities/by-uid/"+ledger, nil, a.other), http.StatusForbidden, "NotAllowedError", "owned by user:default/alice; only alice")
-	if r := a.call("DELETE", "/api/catalog/entities/by-uid/"+ledger, nil, a.dev); r.status != http.StatusNoContent {
-		t.Fatalf("alice deleting her ledger = %d %s", r.status, r.body)
-	}
+	wantStatus(t, "alice deleting her ledger", a.call("DELETE", "/api/catalog/entities/by-uid/"+ledger, nil, a.dev), http.StatusNoContent)
 	// Deleting an entity its file still holds: it is read again at once (a new uid), still team-a's, and
 	// team-b's file claiming the name gets no moment to take it.
-	if r := a.call("DELETE", "/api/catalog/entities/by-uid/"+orders.Metadata.UID, nil, a.admin); r.status != http.StatusNoContent {
-		t.Fatalf("an admin deleting orders = %d %s", r.status, r.body)
-	}
+	wantStatus(t, "an admin deleting orders", a.call("DELETE", "/api/catalog/entities/by-uid/"+orders.Metadata.UID, nil, a.admin), http.StatusNoContent)
 	if got := mustGet(t, a.c, "component:orders"); got.Metadata.UID == orders.Metadata.UID || got.Spec["owner"] != "team-a" {
 		t.Fatalf("after the delete orders = uid %s owned by %v, want team-a's file read again (a new uid)", got.Metadata.UID, got.Spec["owner"])
 	}
-	if r := a.call("POST", "/api/catalog/refresh", map[string]string{"entityRef": "component:default/search"}, a.other); r.status != http.StatusOK {
-		t.Fatalf("team-b refreshing its location = %d %s", r.status, r.body)
-	}
+	wantStatus(t, "team-b refreshing its location", a.call("POST", "/api/catalog/refresh", map[string]string{"entityRef": "component:default/search"}, a.other), http.StatusOK)
 	if got := mustGet(t, a.c, "component:orders"); got.Spec["owner"] != "team-a" {
 		t.Fatalf("orders owned by %v after team-b's refresh, want team-a", got.Spec["owner"])
 	}
 	search := mustGet(t, a.c, "component:search").Metadata.UID
-	if r := a.call("DELETE", "/api/catalog/entities/by-uid/"+search, nil, a.other); r.status != http.StatusNoContent {
-		t.Fatalf("team-b deleting its search = %d %s", r.status, r.body)
-	}
+	wantStatus(t, "team-b deleting its search", a.call("DELETE", "/api/catalog/entities/by-uid/"+search, nil, a.other), http.StatusNoContent)
 }
 
 // TestAPIGoldenpathEntitiesCannotBeDeleted: entities goldenpath states itself are refused to everyone,
@@ -108,9 +104,7 @@ func TestAPIGoldenpathEntitiesCannotBeDeleted(t *testing.T) {
 	}
 	billing := mustGet(t, a.c, "resource:rds.dev.billing").Metadata.UID
 	wantError(t, a.call("DELETE", "/api/catalog/entities/by-uid/"+billing, nil, a.other), http.StatusForbidden, "NotAllowedError", "group:default/team-a")
-	if r := a.call("DELETE", "/api/catalog/entities/by-uid/"+billing, nil, a.dev); r.status != http.StatusNoContent {
-		t.Fatalf("team-a deleting its orphan = %d %s", r.status, r.body)
-	}
+	wantStatus(t, "team-a deleting its orphan", a.call("DELETE", "/api/catalog/entities/by-uid/"+billing, nil, a.dev), http.StatusNoContent)
 }
 
 // TestAPILocationChangesNeedTheRepositoryOwner: registering, removing and refreshing a location belong to
@@ -120,47 +114,33 @@ func TestAPILocationChangesNeedTheRepositoryOwner(t *testing.T) {
 	a.files.set("/teams/team-a/catalog-info.yaml", component("orders", "team-a"))
 
 	// team-b may look (dry run) but not register team-a's file.
-	if r := a.call("POST", "/api/catalog/locations?dryRun=true", map[string]string{"type": "url", "target": a.files.url("/teams/team-a/catalog-info.yaml")}, a.other); r.status != http.StatusCreated {
-		t.Fatalf("team-b's dry run = %d %s, want 201", r.status, r.body)
-	}
+	wantStatus(t, "team-b's dry run", a.call("POST", "/api/catalog/locations?dryRun=true", map[string]string{"type": "url", "target": a.files.url("/teams/team-a/catalog-info.yaml")}, a.other), http.StatusCreated)
 	wantError(t, a.register("/teams/team-a/catalog-info.yaml", a.other), http.StatusForbidden, "NotAllowedError",
 		"is in a repository of team-a; only team-a and admins may register it")
-	if r := a.register("/teams/team-a/catalog-info.yaml", a.dev); r.status != http.StatusCreated {
-		t.Fatalf("team-a registering = %d %s", r.status, r.body)
-	}
+	wantStatus(t, "team-a registering", a.register("/teams/team-a/catalog-info.yaml", a.dev), http.StatusCreated)
 	id := a.locationID("/teams/team-a/catalog-info.yaml")
 	wantError(t, a.call("DELETE", "/api/catalog/locations/"+id, nil, a.other), http.StatusForbidden, "NotAllowedError", "only team-a and admins may remove it")
 
 	// Anyone may refresh when nothing changes; a refresh that would change the catalog is team-a's.
 	refresh := map[string]string{"entityRef": "component:default/orders"}
-	if r := a.call("POST", "/api/catalog/refresh", refresh, a.other); r.status != http.StatusOK {
-		t.Fatalf("team-b's refresh changing nothing = %d %s, want 200", r.status, r.body)
-	}
+	wantStatus(t, "team-b's refresh changing nothing", a.call("POST", "/api/catalog/refresh", refresh, a.other), http.StatusOK)
 	a.files.set("/teams/team-a/catalog-info.yaml", strings.Replace(component("orders", "team-a"), "production", "deprecated", 1))
 	wantError(t, a.call("POST", "/api/catalog/refresh", refresh, a.other), http.StatusForbidden, "NotAllowedError", "the refresh would change 1 entity")
 	if got := mustGet(t, a.c, "component:orders").Spec["lifecycle"]; got != "production" {
 		t.Errorf("after team-b's refused refresh lifecycle = %v, want production", got)
 	}
-	if r := a.call("POST", "/api/catalog/refresh", refresh, a.dev); r.status != http.StatusOK {
-		t.Fatalf("team-a's refresh = %d %s", r.status, r.body)
-	}
+	wantStatus(t, "team-a's refresh", a.call("POST", "/api/catalog/refresh", refresh, a.dev), http.StatusOK)
 	if got := mustGet(t, a.c, "component:orders").Spec["lifecycle"]; got != "deprecated" {
 		t.Errorf("after team-a's refresh lifecycle = %v, want deprecated", got)
 	}
-	if r := a.call("DELETE", "/api/catalog/locations/"+id, nil, a.dev); r.status != http.StatusNoContent {
-		t.Fatalf("team-a removing its location = %d %s", r.status, r.body)
-	}
+	wantStatus(t, "team-a removing its location", a.call("DELETE", "/api/catalog/locations/"+id, nil, a.dev), http.StatusNoContent)
 
 	// A repository no one owns: the registrant's, and admins'.
 	a.files.set("/shared/catalog-info.yaml", component("wiki", "team-b"))
-	if r := a.register("/shared/catalog-info.yaml", a.other); r.status != http.StatusCreated {
-		t.Fatalf("bob registering a shared file = %d %s", r.status, r.body)
-	}
+	wantStatus(t, "bob registering a shared file", a.register("/shared/catalog-info.yaml", a.other), http.StatusCreated)
 	shared := a.locationID("/shared/catalog-info.yaml")
 	wantError(t, a.call("DELETE", "/api/catalog/locations/"+shared, nil, a.dev), http.StatusForbidden, "NotAllowedError", "registered by bob; only they and admins may remove it")
-	if r := a.call("DELETE", "/api/catalog/locations/"+shared, nil, a.admin); r.status != http.StatusNoContent {
-		t.Fatalf("an admin removing the shared location = %d %s", r.status, r.body)
-	}
+	wantStatus(t, "an admin removing the shared location", a.call("DELETE", "/api/catalog/locations/"+shared, nil, a.admin), http.StatusNoContent)
 }
 
 // TestLocationTargetsStayWithTheirOwner: a Location entity cannot lead into another owner's repository,

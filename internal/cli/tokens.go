@@ -9,20 +9,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/goldenpathidp/goldenpath/internal/rest"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 	"github.com/spf13/cobra"
 )
-
-// tokenView is a token as the API lists it: never the token itself.
-type tokenView struct {
-	ID          string     `json:"id"`
-	User        string     `json:"user"`
-	Description string     `json:"description,omitempty"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	ExpiresAt   *time.Time `json:"expiresAt,omitempty"`
-	LastUsedAt  time.Time  `json:"lastUsedAt,omitzero"`
-	Current     bool       `json:"current,omitempty"`
-}
 
 // tokenCmd is `user token`: `user token NAME` issues a token (as it always did); list and revoke are its
 // subcommands (`user token issue NAME` issues for a user called list, issue or revoke).
@@ -73,7 +63,7 @@ func tokenCmd(g *globals) *cobra.Command {
 				return err
 			}
 			var out struct {
-				Items []tokenView `json:"items"`
+				Items []rest.TokenView `json:"items"`
 			}
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/users/"+url.PathEscape(user)+"/tokens", &out); err != nil {
 				return err
@@ -104,7 +94,7 @@ func tokenCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out struct {
-				Revoked tokenView `json:"revoked"`
+				Revoked rest.TokenView `json:"revoked"`
 			}
 			if err := g.client().sendJSON(cmd.Context(), http.MethodDelete, "/api/v1/tokens/"+url.PathEscape(args[0]), nil, &out); err != nil {
 				return err

@@ -19,45 +19,12 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/app"
 	"github.com/goldenpathidp/goldenpath/internal/forge"
 	"github.com/goldenpathidp/goldenpath/internal/platform"
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // The app boundary: an app is its repository, owned by the repository's owner (a team or a user). What it
 // gets injected, the image repository it deploys from, its name, its logs and the registry events that move
-// it are all tied to that owner. Teams payments and search, each with a developer and an approver.
-
-type appsCast struct{ paydev, payappr, seadev, seaappr string }
-
-func appsTeams(e *env) appsCast {
-	return appsCast{
-		paydev:  e.user("paydev", []string{"developer"}, "payments"),
-		payappr: e.user("payappr", []string{"approver"}, "payments"),
-		seadev:  e.user("seadev", []string{"developer"}, "search"),
-		seaappr: e.user("seaappr", []string{"approver"}, "search"),
-	}
-}
-
-// appsRequest files a contract as author, has approver approve and merge it, and waits for it to be Ready.
-func appsRequest(e *env, author, approver, kind, name, owner, team, spec string) {
-	e.t.Helper()
-	n := e.file(author, contractDoc(kind, name, owner, team, "dev", spec))
-	e.approveAndMerge(n, approver)
-	e.waitPhase(strings.ToLower(strings.TrimSuffix(kind, "Request"))+".dev."+name, "Ready", 30*time.Second)
-}
-
-// appsRepo creates a team's empty app repository, as a template's publish step would.
-func appsRepo(t *testing.T, e *env, repo string) {
-	t.Helper()
-	if _, _, err := e.app.Forge.CreateRepoWithCommit(context.Background(), repo, "main", forge.CommitOptions{Message: "start",
-		Author: forge.Signature{Name: "template", Email: "template@example.com"}, Changes: []forge.Change{{Path: "README.md", Content: []byte("# app\n")}}}); err != nil {
-		t.Fatal(err)
-	}
-}
+// it are all tied to that owner. The cast is twoTeams': payments and search, each with a developer and an
+// approver.
 
 // appsProgram prints the APP_* variables it was started with, then serves /healthz on $PORT.
 const appsProgram = `package main
@@ -102,48 +69,48 @@ func appsScore(name string, withDB bool) string {
 		"resources:\n  store:\n    type: s3\n" + dbRes
 }
 
-// appsGit runs git in dir with a committer identity and returns its combined output.
-func appsGit(dir string, args ...string) (string, error) {
-	cmd := exec.Command("git", append([]string{"-c", "user.name=dev", "-c", "user.email=dev@example.com"}, args...)...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+// appsRepo creates a team's app repository, as a template's publish step would.
+func appsRepo(t *testing.T, e *env, repo string) {
+	t.Helper()
+	createRepo(t, e, repo, map[string]string{"README.md": "# app\n"})
 }
 
-// appsPushSource writes the program and a score.yaml naming name into a clone of repo and pushes it to main
-// as user; it returns the checkout and git's output and error.
+// appsPushSource commits the program and scoreYAML to a clone of repo and pushes it to main as user; it
+// returns the checkout and git's output and error.
 func appsPushSource(t *testing.T, e *env, user, token, repo, scoreYAML string) (string, string, error) {
 	t.Helper()
 	dir := clone(t, e, user, token, repo)
-	for p, content := range map[string]string{"go.mod": "module example.com/app\n\ngo 1.22\n", "main.go": appsProgram, "score.yaml": scoreYAML} {
-		if err := os.WriteFile(filepath.Join(dir, p), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if out, err := appsGit(dir, "add", "."); err != nil {
-		t.Fatalf("git add: %v\n%s", err, out)
-	}
-	if out, err := appsGit(dir, "commit", "-q", "-m", "the app"); err != nil {
-		t.Fatalf("git commit: %v\n%s", err, out)
-	}
-	out, err := appsGit(dir, "push", "origin", "HEAD:main")
+	commitFiles(t, dir, "main", map[string]string{"go.mod": "module example.com/app\n\ngo 1.22\n", "main.go": appsProgram, "score.yaml": scoreYAML})
+	out, err := gitOut(dir, "push", "origin", "HEAD:main")
 	return dir, out, err
+}
+
+// appsRun creates repo, pushes the program with scoreYAML to it as user, builds and
+// deploys it with goldenpath build, and returns the logs of the app (called name) once it listens.
+func appsRun(t *testing.T, e *env, user, token, repo, name, scoreYAML string) string {
+	t.Helper()
+	appsRepo(t, e, repo)
+	src, out, err := appsPushSource(t, e, user, token, repo, scoreYAML)
+	if err != nil {
+		t.Fatalf("%s's push of its own app: %v\n%s", user, err, out)
+	}
+	if code, out, errOut := e.goldenpath(token, "build", src, "--tag", "v1"); code != 0 {
+		t.Fatalf("goldenpath build as %s: exit %d\n%s\n%s", user, code, out, errOut)
+	}
+	return appsWaitLogs(t, e, token, name, "listening")
 }
 
 // appsWaitLogs polls an app's logs as token until they contain want, and returns them.
 func appsWaitLogs(t *testing.T, e *env, token, app, want string) string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := e.call("GET", "/api/v1/apps/"+app+"/logs", token, nil)
-		if r.status == 200 && bytes.Contains(r.body, []byte(want)) {
-			return string(r.body)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the logs of %s never showed %q: %d %s", app, want, r.status, r.body)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var r response
+	if !eventually(30*time.Second, func() bool {
+		r = e.call("GET", "/api/v1/apps/"+app+"/logs", token, nil)
+		return r.status == 200 && bytes.Contains(r.body, []byte(want))
+	}) {
+		t.Fatalf("the logs of %s never showed %q: %d %s", app, want, r.status, r.body)
 	}
+	return string(r.body)
 }
 
 // TestAbuseAppsForeignResources: search names its app after payments' requests. The app runs, but none of
@@ -165,7 +132,7 @@ func TestAbuseAppsForeignResources(t *testing.T) {
 			return os.Getenv(k)
 		}
 	}})
-	c := appsTeams(e)
+	c := twoTeams(e)
 	withDB := pg != ""
 	sfx := suffix()
 	billing, shop := "billing-"+sfx, "shop-"+sfx
@@ -173,28 +140,20 @@ func TestAbuseAppsForeignResources(t *testing.T) {
 	// payments' requests behind the name search is about to take, and behind payments' own app.
 	var secrets []string
 	for _, n := range []string{billing, shop} {
-		appsRequest(e, c.paydev, c.payappr, "S3Request", n, "paydev", "payments", "  size: small\n")
-		secrets = append(secrets, str(e.credentials("s3.dev."+n, c.paydev), "secrets", "secretAccessKey"))
+		id := fileReady(e, c.alice, c.paula, "S3Request", n, "alice", "payments", "  size: small\n")
+		secrets = append(secrets, str(e.credentials(id, c.alice), "secrets", "secretAccessKey"))
 		if withDB {
-			appsRequest(e, c.paydev, c.payappr, "RDSRequest", n, "paydev", "payments", "  engine: postgres\n  size: small\n")
-			secrets = append(secrets, str(e.credentials("rds.dev."+n, c.paydev), "secrets", "password"))
+			db := fileReady(e, c.alice, c.paula, "RDSRequest", n, "alice", "payments", "  engine: postgres\n  size: small\n")
+			secrets = append(secrets, str(e.credentials(db, c.alice), "secrets", "password"))
 		}
 	}
 	foreign, own := secrets[:len(secrets)/2], secrets[len(secrets)/2:]
 	// search files an ordinary ECRRequest for the name, and payments one for its own app.
-	appsRequest(e, c.seadev, c.seaappr, "ECRRequest", billing, "seadev", "search", "  size: small\n")
-	appsRequest(e, c.paydev, c.payappr, "ECRRequest", shop, "paydev", "payments", "  size: small\n")
+	fileReady(e, c.seadev, c.sara, "ECRRequest", billing, "seadev", "search", "  size: small\n")
+	fileReady(e, c.alice, c.paula, "ECRRequest", shop, "alice", "payments", "  size: small\n")
 
 	// search's repository names its app like payments' requests and declares the resources.
-	appsRepo(t, e, "search/ledger")
-	src, out, err := appsPushSource(t, e, "seadev", c.seadev, "search/ledger", appsScore(billing, withDB))
-	if err != nil {
-		t.Fatalf("search's push of its own app: %v\n%s", err, out)
-	}
-	if code, out, errOut := e.goldenpath(c.seadev, "build", src, "--tag", "v1"); code != 0 {
-		t.Fatalf("goldenpath build as seadev: exit %d\n%s\n%s", code, out, errOut)
-	}
-	logs := appsWaitLogs(t, e, c.seadev, billing, "listening")
+	logs := appsRun(t, e, "seadev", c.seadev, "search/ledger", billing, appsScore(billing, withDB))
 	for _, s := range foreign {
 		if strings.Contains(logs, s) {
 			t.Errorf("search's app %s was started with a secret of payments' request:\n%s", billing, logs)
@@ -216,15 +175,7 @@ func TestAbuseAppsForeignResources(t *testing.T) {
 	}
 
 	// payments' own app, named after its own requests and deploying from its own repository, gets them.
-	appsRepo(t, e, "payments/shop")
-	paySrc, out, err := appsPushSource(t, e, "paydev", c.paydev, "payments/shop", appsScore(shop, withDB))
-	if err != nil {
-		t.Fatalf("payments' push of its own app: %v\n%s", err, out)
-	}
-	if code, out, errOut := e.goldenpath(c.paydev, "build", paySrc, "--tag", "v1"); code != 0 {
-		t.Fatalf("goldenpath build as paydev: exit %d\n%s\n%s", code, out, errOut)
-	}
-	payLogs := appsWaitLogs(t, e, c.paydev, shop, "listening")
+	payLogs := appsRun(t, e, "alice", c.alice, "payments/shop", shop, appsScore(shop, withDB))
 	for _, s := range own {
 		if !strings.Contains(payLogs, s) {
 			t.Errorf("payments' own app did not get its own request's secret:\n%s", payLogs)
@@ -237,9 +188,9 @@ func TestAbuseAppsForeignResources(t *testing.T) {
 		want            int
 	}{
 		{"search reading payments' app", c.seadev, shop, http.StatusForbidden},
-		{"search's approver reading payments' app", c.seaappr, shop, http.StatusForbidden},
-		{"payments reading search's app", c.paydev, billing, http.StatusForbidden},
-		{"payments reading its own app", c.paydev, shop, http.StatusOK},
+		{"search's approver reading payments' app", c.sara, shop, http.StatusForbidden},
+		{"payments reading search's app", c.alice, billing, http.StatusForbidden},
+		{"payments reading its own app", c.alice, shop, http.StatusOK},
 		{"search reading its own app", c.seadev, billing, http.StatusOK},
 		{"an admin", e.admin, shop, http.StatusOK},
 	} {
@@ -282,7 +233,7 @@ func TestAbuseAppsNameClash(t *testing.T) {
 	e := start(t, startOptions{config: func(c *app.Config) {
 		c.PlatformYAML = append(platform.DefaultYAML("goldenpathidp.io"), "delivery:\n  mode: argocd\n"...)
 	}})
-	c := appsTeams(e)
+	c := twoTeams(e)
 	ctx := context.Background()
 	ledger := "ledger-" + suffix()
 
@@ -297,7 +248,7 @@ func TestAbuseAppsNameClash(t *testing.T) {
 	appsRepo(t, e, "payments/ledger")
 	payRepo, _ := e.app.Forge.Repo("payments/ledger")
 	before, _ := payRepo.ResolveRef(ctx, "main")
-	dir, out, err := appsPushSource(t, e, "paydev", c.paydev, "payments/ledger", appsScore(ledger, false))
+	dir, out, err := appsPushSource(t, e, "alice", c.alice, "payments/ledger", appsScore(ledger, false))
 	if err == nil || !strings.Contains(out, ledger) || !strings.Contains(out, "search/ledger") {
 		t.Errorf("a push claiming a taken name: err=%v, want a refusal naming %s and its holder search/ledger:\n%s", err, ledger, out)
 	}
@@ -310,7 +261,7 @@ func TestAbuseAppsNameClash(t *testing.T) {
 		t.Errorf("a push naming its app kube-system: err=%v, want a refusal saying the name is reserved:\n%s", err, out)
 	}
 	// A push elsewhere (a branch) is not an app and is not refused.
-	if out, err := appsGit(dir, "push", "origin", "HEAD:refs/heads/wip"); err != nil {
+	if out, err := gitOut(dir, "push", "origin", "HEAD:refs/heads/wip"); err != nil {
 		t.Errorf("pushing a branch with the same score.yaml: %v\n%s", err, out)
 	}
 
@@ -319,25 +270,22 @@ func TestAbuseAppsNameClash(t *testing.T) {
 	head, _ := payRepo.ResolveRef(ctx, "main")
 	wip, _ := payRepo.ResolveRef(ctx, "wip")
 	score, _ := payRepo.ReadFile(ctx, wip, "score.yaml")
-	if _, err := payRepo.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: head, Message: "merge wip", Author: forge.Signature{Name: "paydev", Email: "paydev@example.com"},
+	if _, err := payRepo.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: head, Message: "merge wip", Author: forge.Signature{Name: "alice", Email: "alice@example.com"},
 		Changes: []forge.Change{{Path: "score.yaml", Content: score}}}); err != nil {
 		t.Fatal(err)
 	}
 	e.app.KickEdge()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		code, listed, errOut := e.goldenpath(c.paydev, "apps")
-		if code == 0 && strings.Contains(listed, "payments/ledger") && strings.Contains(listed, "refused") && strings.Contains(listed, "search/ledger") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("goldenpath apps never listed payments/ledger as refused: exit %d\n%s%s", code, listed, errOut)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var code int
+	var listed, errOut string
+	if !eventually(15*time.Second, func() bool {
+		code, listed, errOut = e.goldenpath(c.alice, "apps")
+		return code == 0 && strings.Contains(listed, "payments/ledger") && strings.Contains(listed, "refused") && strings.Contains(listed, "search/ledger")
+	}) {
+		t.Fatalf("goldenpath apps never listed payments/ledger as refused: exit %d\n%s%s", code, listed, errOut)
 	}
-	appsWaitApp(t, e, c.paydev, ledger, "search/ledger")
+	appsWaitApp(t, e, c.alice, ledger, "search/ledger")
 	var apps []map[string]any
-	e.must(200, "GET", "/api/v1/apps", c.paydev, nil).json(t, &apps)
+	e.must(200, "GET", "/api/v1/apps", c.alice, nil).json(t, &apps)
 	for _, a := range apps {
 		if a["repo"] == "payments/ledger" && len(fmt.Sprint(a["environments"])) > len("[]") {
 			t.Errorf("the refused repository got environments: %v", a)
@@ -346,8 +294,8 @@ func TestAbuseAppsNameClash(t *testing.T) {
 
 	// goldenpath build from payments' checkout fails naming the clash, before pushing anything.
 	// payments even owns the image repository of that name; the name is still search's.
-	appsRequest(e, c.paydev, c.payappr, "ECRRequest", ledger, "paydev", "payments", "  size: small\n")
-	code, bout, berr := e.goldenpath(c.paydev, "build", dir, "--tag", "v1", "--wait", "0")
+	fileReady(e, c.alice, c.paula, "ECRRequest", ledger, "alice", "payments", "  size: small\n")
+	code, bout, berr := e.goldenpath(c.alice, "build", dir, "--tag", "v1", "--wait", "0")
 	if code == 0 || !strings.Contains(berr, ledger) || !strings.Contains(berr, "search/ledger") {
 		t.Errorf("goldenpath build of a refused app: exit %d, want a failure naming %s and search/ledger\n%s\n%s", code, ledger, bout, berr)
 	}
@@ -359,54 +307,26 @@ func TestAbuseAppsNameClash(t *testing.T) {
 	src := clone(t, e, "seadev", c.seadev, "search/ledger")
 	raw, _ := os.ReadFile(filepath.Join(src, "score.yaml"))
 	os.WriteFile(filepath.Join(src, "score.yaml"), bytes.Replace(raw, []byte("name: "+ledger), []byte("name: renamed-"+ledger), 1), 0o644)
-	if out, err := appsGit(src, "commit", "-qam", "rename"); err != nil {
+	if out, err := gitOut(src, "commit", "-qam", "rename"); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if out, err := appsGit(src, "push", "origin", "HEAD:main"); err != nil {
+	if out, err := gitOut(src, "push", "origin", "HEAD:main"); err != nil {
 		t.Fatalf("renaming search's app: %v\n%s", err, out)
 	}
-	appsWaitApp(t, e, c.paydev, ledger, "payments/ledger")
+	appsWaitApp(t, e, c.alice, ledger, "payments/ledger")
 	appsWaitApp(t, e, c.seadev, "renamed-"+ledger, "search/ledger")
 }
 
 // appsWaitApp waits until GET /api/v1/apps/<name> answers with repo as the app's repository.
 func appsWaitApp(t *testing.T, e *env, token, name, repo string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		r := e.call("GET", "/api/v1/apps/"+name, token, nil)
-		if r.status == 200 && r.field(t, "repo") == repo {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("app %s is not %s's: %d %s", name, repo, r.status, r.body)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var r response
+	if !eventually(15*time.Second, func() bool {
+		r = e.call("GET", "/api/v1/apps/"+name, token, nil)
+		return r.status == 200 && r.field(t, "repo") == repo
+	}) {
+		t.Fatalf("app %s is not %s's: %d %s", name, repo, r.status, r.body)
 	}
-}
-
-// appsPushImage pushes a small random image to repo:tag of goldenpath's registry and returns its digest.
-func appsPushImage(t *testing.T, e *env, user, token, repo, tag string, created time.Time) string {
-	t.Helper()
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if img, err = mutate.CreatedAt(img, v1.Time{Time: created}); err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.ParseReference(strings.TrimPrefix(e.app.URL(), "http://") + "/" + repo + ":" + tag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: user, Password: token})); err != nil {
-		t.Fatalf("pushing %s: %v", ref, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.String()
 }
 
 // appsWebhook posts a distribution notification for repo:tag@digest with header set.
@@ -450,19 +370,15 @@ func TestAbuseAppsWebhooks(t *testing.T) {
 			return os.Getenv(k)
 		}
 	}})
-	c := appsTeams(e)
+	c := twoTeams(e)
 	ctx := context.Background()
 	hooked := "hooked-" + suffix()
-	appsRequest(e, c.paydev, c.payappr, "ECRRequest", hooked, "paydev", "payments", "  size: small\n")
-	if _, _, err := e.app.Forge.CreateRepoWithCommit(ctx, "payments/hooked", "main", forge.CommitOptions{Message: "app",
-		Author: forge.Signature{Name: "paydev", Email: "paydev@example.com"}, Changes: []forge.Change{{Path: "score.yaml", Content: []byte(
-			"apiVersion: score.dev/v1b1\nmetadata:\n  name: " + hooked + "\ncontainers:\n  main:\n    image: .\n")}}}); err != nil {
-		t.Fatal(err)
-	}
+	fileReady(e, c.alice, c.paula, "ECRRequest", hooked, "alice", "payments", "  size: small\n")
+	createRepo(t, e, "payments/hooked", map[string]string{"score.yaml": "apiVersion: score.dev/v1b1\nmetadata:\n  name: " + hooked + "\ncontainers:\n  main:\n    image: .\n"})
 	e.app.KickEdge()
-	appsWaitApp(t, e, c.paydev, hooked, "payments/hooked")
+	appsWaitApp(t, e, c.alice, hooked, "payments/hooked")
 	base := time.Now().Add(-time.Hour)
-	v1Digest := appsPushImage(t, e, "paydev", c.paydev, "dev/"+hooked, "v1", base)
+	v1Digest := pushImage(t, e, "alice", c.alice, "dev/"+hooked, "v1", base)
 	kustomization := "gitops/kustomize/overlays/dev/apps/" + hooked + "/kustomization.yaml"
 	waitPin(t, e, "dev", hooked, "v1")
 
@@ -494,15 +410,17 @@ func TestAbuseAppsWebhooks(t *testing.T) {
 		if status, body := appsWebhook(t, e, "dev/"+hooked, f.tag, f.digest, f.header); status != http.StatusAccepted {
 			t.Fatalf("signed webhook (%s): %d %s, want 202", f.why, status, body)
 		}
-		deadline := time.Now().Add(15 * time.Second)
-		for !strings.Contains(e.log(), "tag="+f.tag) || !strings.Contains(e.log(), "push event refused") {
+		refused := eventually(15*time.Second, func() bool {
+			if strings.Contains(e.log(), "tag="+f.tag) && strings.Contains(e.log(), "push event refused") {
+				return true
+			}
 			if k, err := e.app.Platform.ReadFile(ctx, "main", kustomization); err != nil || !strings.Contains(string(k), "newTag: v1\n") {
 				t.Fatalf("an event naming %s moved the pin (%v):\n%s", f.why, err, k)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the event naming %s was never refused in the log", f.why)
-			}
-			time.Sleep(50 * time.Millisecond)
+			return false
+		})
+		if !refused {
+			t.Fatalf("the event naming %s was never refused in the log", f.why)
 		}
 	}
 	// Nothing deployed since: no pin commit on main (the edge may commit rendered files meanwhile).
@@ -517,7 +435,7 @@ func TestAbuseAppsWebhooks(t *testing.T) {
 	}
 
 	// A real push, announced by a signed webhook too, is deployed.
-	v2Digest := appsPushImage(t, e, "paydev", c.paydev, "dev/"+hooked, "v2", base.Add(time.Minute))
+	v2Digest := pushImage(t, e, "alice", c.alice, "dev/"+hooked, "v2", base.Add(time.Minute))
 	if status, body := appsWebhook(t, e, "dev/"+hooked, "v2", v2Digest, map[string]string{"X-Webhook-Secret": appsHookSecret}); status != http.StatusAccepted {
 		t.Errorf("webhook with the secret: %d %s", status, body)
 	}
@@ -535,51 +453,42 @@ func appsRouted(name, host string) string {
 // route (and everyone else theirs); search's app is left out of the routes and reported.
 func TestAbuseAppsHostTakeover(t *testing.T) {
 	e := start(t, startOptions{})
-	c := appsTeams(e)
-	ctx := context.Background()
+	c := twoTeams(e)
 	sfx := suffix()
 	shop, squat, other := "shop-"+sfx, "squat-"+sfx, "other-"+sfx
 	host := shop + ".dev.goldenpathidp.io"
 	commit := func(repo, score string) {
 		t.Helper()
-		if _, _, err := e.app.Forge.CreateRepoWithCommit(ctx, repo, "main", forge.CommitOptions{Message: "app",
-			Author: forge.Signature{Name: "dev", Email: "dev@example.com"}, Changes: []forge.Change{{Path: "score.yaml", Content: []byte(score)}}}); err != nil {
-			t.Fatal(err)
-		}
+		createRepo(t, e, repo, map[string]string{"score.yaml": score})
 		e.app.KickEdge()
 	}
 	commit("payments/shop", appsRouted(shop, host))
-	appsWaitApp(t, e, c.paydev, shop, "payments/shop")
+	appsWaitApp(t, e, c.alice, shop, "payments/shop")
 	commit("search/other", appsRouted(other, other+".dev.goldenpathidp.io"))
 	appsWaitApp(t, e, c.seadev, other, "search/other")
 	commit("search/squat", appsRouted(squat, host))
 	appsWaitApp(t, e, c.seadev, squat, "search/squat")
 
-	type route struct{ Host, AppName string }
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var view struct {
-			Routes   []route  `json:"routes"`
-			Problems []string `json:"problems"`
-		}
+	type edgeView struct {
+		Routes   []struct{ Host, AppName string } `json:"routes"`
+		Problems []string                         `json:"problems"`
+	}
+	var view edgeView
+	if !eventually(15*time.Second, func() bool {
+		view = edgeView{}
 		e.must(200, "GET", "/api/v1/edge", c.seadev, nil).json(t, &view)
-		owners := map[string][]string{}
-		for _, r := range view.Routes {
-			owners[r.Host] = append(owners[r.Host], r.AppName)
-		}
-		reported := strings.Contains(strings.Join(view.Problems, "\n"), squat)
-		if reported {
-			if got := owners[host]; len(got) != 1 || got[0] != shop {
-				t.Errorf("%s is routed to %v, want payments' %s only", host, got, shop)
-			}
-			if got := owners[other+".dev.goldenpathidp.io"]; len(got) != 1 {
-				t.Errorf("search's unrelated app lost its route to the conflict: %v", view.Routes)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the host conflict was never reported against %s: %+v", squat, view)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return strings.Contains(strings.Join(view.Problems, "\n"), squat)
+	}) {
+		t.Fatalf("the host conflict was never reported against %s: %+v", squat, view)
+	}
+	owners := map[string][]string{}
+	for _, r := range view.Routes {
+		owners[r.Host] = append(owners[r.Host], r.AppName)
+	}
+	if got := owners[host]; len(got) != 1 || got[0] != shop {
+		t.Errorf("%s is routed to %v, want payments' %s only", host, got, shop)
+	}
+	if got := owners[other+".dev.goldenpathidp.io"]; len(got) != 1 {
+		t.Errorf("search's unrelated app lost its route to the conflict: %v", view.Routes)
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,93 +19,6 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/app"
 	"github.com/goldenpathidp/goldenpath/internal/contract"
 )
-
-// teams is the cast of the abuse suite: payments (alice develops, paula approves) and search (seadev
-// develops, sara approves), and bob, an approver of the platform team.
-type teams struct {
-	alice, paula, seadev, sara, bob string
-}
-
-func twoTeams(e *env) teams {
-	return teams{
-		alice:  e.user("alice", []string{"developer"}, "payments"),
-		paula:  e.user("paula", []string{"approver"}, "payments"),
-		seadev: e.user("seadev", []string{"developer"}, "search"),
-		sara:   e.user("sara", []string{"approver"}, "search"),
-		bob:    e.user("bob", []string{"approver"}, "platform"),
-	}
-}
-
-// chgClonePlatform clones the platform repository as user.
-func chgClonePlatform(t *testing.T, e *env, user, token string) string {
-	t.Helper()
-	dir := clone(t, e, user, token, "platform")
-	git(t, dir, "config", "user.name", user)
-	git(t, dir, "config", "user.email", user+"@example.com")
-	return dir
-}
-
-// chgCommit writes files in a clone and commits them on branch (created from the current HEAD when new).
-func chgCommit(t *testing.T, dir, branch string, files map[string]string) {
-	t.Helper()
-	if _, err := gitOut(dir, "rev-parse", "--verify", "refs/heads/"+branch); err != nil {
-		git(t, dir, "checkout", "-q", "-b", branch)
-	} else {
-		git(t, dir, "checkout", "-q", branch)
-	}
-	for p, content := range files {
-		full := filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	git(t, dir, "add", "-A")
-	git(t, dir, "commit", "-q", "-m", "change on "+branch)
-}
-
-// chgOpen opens a change request for a pushed branch of repo ("" for the platform repository).
-func chgOpen(e *env, token, repo, branch string) response {
-	e.t.Helper()
-	return e.call("POST", "/api/v1/changes", token, map[string]string{"repo": repo, "branch": branch, "title": "from " + branch})
-}
-
-func chgNumber(e *env, r response) int64 {
-	e.t.Helper()
-	if r.status != 201 {
-		e.t.Fatalf("opening a change request: got %d: %s", r.status, r.body)
-	}
-	return int64(r.field(e.t, "number").(float64))
-}
-
-// chgCheck returns whether change request n's named check passed, and its text.
-func chgCheck(e *env, n int64, name string) (bool, string) {
-	e.t.Helper()
-	var v struct {
-		Evaluation struct {
-			Checks []struct {
-				Name    string
-				Passed  bool
-				Summary string
-				Errors  []struct{ Rule string }
-			}
-		}
-	}
-	e.must(200, "GET", fmt.Sprintf("/api/v1/changes/%d", n), e.admin, nil).json(e.t, &v)
-	for _, c := range v.Evaluation.Checks {
-		if c.Name == name {
-			text := c.Summary
-			for _, er := range c.Errors {
-				text += "\n" + er.Rule
-			}
-			return c.Passed, text
-		}
-	}
-	e.t.Fatalf("change request #%d has no %q check", n, name)
-	return false, ""
-}
 
 // Issue 10, case 3: taking over another team's request. search's developer may neither update payments'
 // contracts through the API nor merge a pushed change to them with only search's approval, for every
@@ -137,26 +48,20 @@ func TestAbuseRequestTakeover(t *testing.T) {
 
 		t.Run(kind+" through the API", func(t *testing.T) {
 			e.t = t
-			r := e.call("POST", "/api/v1/requests", tm.seadev, taken)
-			if r.status != 403 || !strings.Contains(string(r.body), "belongs to alice of team payments") {
-				t.Errorf("search filing an update of %s: got %d %s, want 403 naming the owners", id, r.status, r.body)
-			}
+			wantProblem(t, "search filing an update of "+string(id), e.call("POST", "/api/v1/requests", tm.seadev, taken), 403, "belongs to alice of team payments")
 		})
 		t.Run(kind+" through git", func(t *testing.T) {
 			e.t = t
-			dir := chgClonePlatform(t, e, "seadev", tm.seadev)
+			dir := clonePlatform(t, e, "seadev", tm.seadev)
 			branch := "take-" + name
-			chgCommit(t, dir, branch, map[string]string{contract.PathFor(info.Kind, name): taken})
+			commitFiles(t, dir, branch, map[string]string{contract.PathFor(info.Kind, name): taken})
 			git(t, dir, "push", "-q", "origin", branch)
-			n := chgNumber(e, chgOpen(e, tm.seadev, "", branch))
+			n := changeNumber(e, openChange(e, tm.seadev, "", branch))
 			e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/approve", n), tm.sara, nil)
-			if passed, text := chgCheck(e, n, "ownership"); passed || !strings.Contains(text, "belongs to alice of team payments: transferring it to seadev of team search by seadev needs their consent") {
+			if passed, text := changeCheck(e, n, "ownership"); passed || !strings.Contains(text, "belongs to alice of team payments: transferring it to seadev of team search by seadev needs their consent") {
 				t.Errorf("ownership check of the takeover: passed=%v\n%s", passed, text)
 			}
-			r := e.call("POST", fmt.Sprintf("/api/v1/changes/%d/merge", n), tm.sara, nil)
-			if r.status != 422 || !strings.Contains(string(r.body), "ownership") {
-				t.Errorf("merging the takeover with search's approval: got %d %s, want 422", r.status, r.body)
-			}
+			wantProblem(t, "merging the takeover with search's approval", e.call("POST", fmt.Sprintf("/api/v1/changes/%d/merge", n), tm.sara, nil), 422, "ownership")
 			v := e.must(200, "GET", "/api/v1/requests/"+string(id), tm.alice, nil)
 			if v.field(t, "owner") != "alice" || v.field(t, "team") != "payments" {
 				t.Errorf("after the refused takeover %s is %s", id, v.body)
@@ -179,7 +84,7 @@ func TestAbuseRequestTakeover(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := e.file(tm.alice, contractDoc("S3Request", "s3-owned", "seadev", "search", "dev", specs["S3Request"]))
-		if passed, text := chgCheck(e, n, "ownership"); !passed || !strings.Contains(text, "from alice (team payments) to seadev (team search)") {
+		if passed, text := changeCheck(e, n, "ownership"); !passed || !strings.Contains(text, "from alice (team payments) to seadev (team search)") {
 			t.Errorf("ownership check of payments' own transfer: passed=%v\n%s", passed, text)
 		}
 		e.approveAndMerge(n, tm.paula)
@@ -210,18 +115,6 @@ func TestAbuseRequestTakeover(t *testing.T) {
 	})
 }
 
-// waitFor polls cond until it holds, failing after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, timeout)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 // Issue 10, case 4: four-eyes bypass. (a) An approver cannot push onto someone else's open change request
 // to then approve it; (b) an approver whose commits a colleague proposed cannot approve them.
 func TestAbuseFourEyes(t *testing.T) {
@@ -233,10 +126,10 @@ func TestAbuseFourEyes(t *testing.T) {
 		n := e.file(tm.alice, contractDoc("S3Request", "ledger", "alice", "payments", "dev", "  size: small\n"))
 		branch := e.must(200, "GET", fmt.Sprintf("/api/v1/changes/%d", n), tm.alice, nil).field(t, "branch").(string)
 		for _, who := range []struct{ name, token string }{{"paula", tm.paula}, {"sara", tm.sara}, {"seadev", tm.seadev}} {
-			dir := chgClonePlatform(t, e, who.name, who.token)
+			dir := clonePlatform(t, e, who.name, who.token)
 			git(t, dir, "fetch", "-q", "origin", branch)
 			git(t, dir, "checkout", "-q", "-b", branch, "FETCH_HEAD")
-			chgCommit(t, dir, branch, map[string]string{contract.PathFor(contract.S3, "ledger"): contractDoc("S3Request", "ledger", "alice", "payments", "dev", "  size: xlarge\n")})
+			commitFiles(t, dir, branch, map[string]string{contract.PathFor(contract.S3, "ledger"): contractDoc("S3Request", "ledger", "alice", "payments", "dev", "  size: xlarge\n")})
 			out, err := gitOut(dir, "push", "origin", branch)
 			if err == nil || !strings.Contains(out, "belongs to open change request") {
 				t.Errorf("%s pushing onto alice's change request: %v\n%s", who.name, err, out)
@@ -246,25 +139,22 @@ func TestAbuseFourEyes(t *testing.T) {
 			}
 		}
 		// The author still can.
-		dir := chgClonePlatform(t, e, "alice", tm.alice)
+		dir := clonePlatform(t, e, "alice", tm.alice)
 		git(t, dir, "fetch", "-q", "origin", branch)
 		git(t, dir, "checkout", "-q", "-b", branch, "FETCH_HEAD")
-		chgCommit(t, dir, branch, map[string]string{contract.PathFor(contract.S3, "ledger"): contractDoc("S3Request", "ledger", "alice", "payments", "dev", "  size: medium\n")})
+		commitFiles(t, dir, branch, map[string]string{contract.PathFor(contract.S3, "ledger"): contractDoc("S3Request", "ledger", "alice", "payments", "dev", "  size: medium\n")})
 		git(t, dir, "push", "-q", "origin", branch)
 		e.approveAndMerge(n, tm.paula)
 	})
 
 	t.Run("approving one's own commits opened by a colleague", func(t *testing.T) {
 		e.t = t
-		dir := chgClonePlatform(t, e, "paula", tm.paula)
-		chgCommit(t, dir, "paula-work", map[string]string{contract.PathFor(contract.S3, "audit"): contractDoc("S3Request", "audit", "alice", "payments", "dev", "  size: small\n")})
+		dir := clonePlatform(t, e, "paula", tm.paula)
+		commitFiles(t, dir, "paula-work", map[string]string{contract.PathFor(contract.S3, "audit"): contractDoc("S3Request", "audit", "alice", "payments", "dev", "  size: small\n")})
 		git(t, dir, "push", "-q", "origin", "paula-work")
-		n := chgNumber(e, chgOpen(e, tm.alice, "", "paula-work"))
+		n := changeNumber(e, openChange(e, tm.alice, "", "paula-work"))
 		e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/approve", n), tm.paula, nil)
-		r := e.call("POST", fmt.Sprintf("/api/v1/changes/%d/merge", n), tm.paula, nil)
-		if r.status != 422 || !strings.Contains(string(r.body), "pushed any of its commits") {
-			t.Errorf("merging with only the pusher's approval: got %d %s, want 422", r.status, r.body)
-		}
+		wantProblem(t, "merging with only the pusher's approval", e.call("POST", fmt.Sprintf("/api/v1/changes/%d/merge", n), tm.paula, nil), 422, "pushed any of its commits")
 		v := e.must(200, "GET", fmt.Sprintf("/api/v1/changes/%d", n), tm.alice, nil)
 		if !strings.Contains(string(v.body), "paula's approval does not count: they pushed commit") {
 			t.Errorf("the change request does not say why paula's approval does not count: %s", v.body)
@@ -278,22 +168,12 @@ func TestAbuseFourEyes(t *testing.T) {
 func TestAbuseCrossRepoChangeRequest(t *testing.T) {
 	e := start(t, startOptions{})
 	tm := twoTeams(e)
-	ctx := context.Background()
-	if _, err := e.app.Forge.CreateRepo(ctx, "payments/orders", "main"); err != nil {
-		t.Fatal(err)
-	}
-	dir := clone(t, e, "alice", tm.alice, "payments/orders")
-	git(t, dir, "config", "user.name", "alice")
-	git(t, dir, "config", "user.email", "alice@example.com")
-	chgCommit(t, dir, "main", map[string]string{"README.md": "orders\n"})
-	git(t, dir, "push", "-q", "origin", "HEAD:main")
-	chgCommit(t, dir, "wip", map[string]string{"README.md": "work in progress\n"})
+	dir := pushNewRepo(t, e, "alice", tm.alice, "payments/orders", map[string]string{"README.md": "orders\n"})
+	commitFiles(t, dir, "wip", map[string]string{"README.md": "work in progress\n"})
 	git(t, dir, "push", "-q", "origin", "wip")
 
-	if r := chgOpen(e, tm.seadev, "payments/orders", "wip"); r.status != 403 || !strings.Contains(string(r.body), "belongs to payments") {
-		t.Errorf("search opening a change request on payments/orders: got %d %s, want 403", r.status, r.body)
-	}
-	n := chgNumber(e, chgOpen(e, tm.alice, "payments/orders", "wip"))
+	wantProblem(t, "search opening a change request on payments/orders", openChange(e, tm.seadev, "payments/orders", "wip"), 403, "belongs to payments")
+	n := changeNumber(e, openChange(e, tm.alice, "payments/orders", "wip"))
 	e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/approve", n), tm.sara, nil)
 	if r := e.call("POST", fmt.Sprintf("/api/v1/changes/%d/merge", n), tm.sara, nil); r.status != 403 {
 		t.Errorf("search's approver merging into payments/orders: got %d %s, want 403", r.status, r.body)
@@ -310,29 +190,27 @@ func TestAbuseChangeRequestSideEffects(t *testing.T) {
 	doc := contractDoc("S3Request", "pending", "alice", "payments", "dev", "  size: small\n")
 	e.file(tm.alice, doc)
 
-	dir := chgClonePlatform(t, e, "seadev", tm.seadev)
-	chgCommit(t, dir, "touch-pending", map[string]string{contract.PathFor(contract.S3, "pending"): contractDoc("S3Request", "pending", "seadev", "search", "dev", "  size: small\n")})
+	dir := clonePlatform(t, e, "seadev", tm.seadev)
+	commitFiles(t, dir, "touch-pending", map[string]string{contract.PathFor(contract.S3, "pending"): contractDoc("S3Request", "pending", "seadev", "search", "dev", "  size: small\n")})
 	git(t, dir, "push", "-q", "origin", "touch-pending")
-	n := chgNumber(e, chgOpen(e, tm.seadev, "", "touch-pending"))
+	n := changeNumber(e, openChange(e, tm.seadev, "", "touch-pending"))
 	e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/close", n), tm.seadev, nil)
 	if v := e.must(200, "GET", "/api/v1/requests/s3.dev.pending", tm.alice, nil); v.field(t, "phase") != "Pending" {
 		t.Errorf("closing search's change request moved payments' request to %v", v.field(t, "phase"))
 	}
 
 	for _, bad := range []string{"a..b", "x.lock", "-rf", "has space", "a~1", "end/"} {
-		if r := chgOpen(e, tm.seadev, "", bad); r.status != 400 || !strings.Contains(string(r.body), "branch") {
-			t.Errorf("branch %q: got %d %s, want 400", bad, r.status, r.body)
-		}
+		wantProblem(t, fmt.Sprintf("branch %q", bad), openChange(e, tm.seadev, "", bad), 400, "branch")
 	}
 
 	// A change request of seadev's own that later also touches its other request shows in that timeline.
 	e.approveAndMerge(e.file(tm.seadev, contractDoc("S3Request", "later", "seadev", "search", "dev", "  size: small\n")), tm.sara)
 	e.waitPhase("s3.dev.later", "Ready", 30*time.Second)
-	dir = chgClonePlatform(t, e, "seadev", tm.seadev)
-	chgCommit(t, dir, "two-steps", map[string]string{contract.PathFor(contract.S3, "first"): contractDoc("S3Request", "first", "seadev", "search", "dev", "  size: small\n")})
+	dir = clonePlatform(t, e, "seadev", tm.seadev)
+	commitFiles(t, dir, "two-steps", map[string]string{contract.PathFor(contract.S3, "first"): contractDoc("S3Request", "first", "seadev", "search", "dev", "  size: small\n")})
 	git(t, dir, "push", "-q", "origin", "two-steps")
-	n = chgNumber(e, chgOpen(e, tm.seadev, "", "two-steps"))
-	chgCommit(t, dir, "two-steps", map[string]string{contract.PathFor(contract.S3, "later"): contractDoc("S3Request", "later", "seadev", "search", "dev", "  size: medium\n")})
+	n = changeNumber(e, openChange(e, tm.seadev, "", "two-steps"))
+	commitFiles(t, dir, "two-steps", map[string]string{contract.PathFor(contract.S3, "later"): contractDoc("S3Request", "later", "seadev", "search", "dev", "  size: medium\n")})
 	git(t, dir, "push", "-q", "origin", "two-steps")
 	waitFor(t, 10*time.Second, "s3.dev.later's timeline showing the change request", func() bool {
 		v := e.must(200, "GET", "/api/v1/requests/s3.dev.later", tm.seadev, nil)
@@ -354,9 +232,7 @@ func TestAbuseDatabaseTransferRotatesPassword(t *testing.T) {
 	tm := twoTeams(e)
 	ctx := context.Background()
 	name := "ledger-" + suffix()
-	id := "rds.dev." + name
-	e.approveAndMerge(e.file(tm.alice, contractDoc("RDSRequest", name, "alice", "payments", "dev", "  engine: postgres\n  size: small\n")), tm.paula)
-	e.waitPhase(id, "Ready", 30*time.Second)
+	id := fileReady(e, tm.alice, tm.paula, "RDSRequest", name, "alice", "payments", "  engine: postgres\n  size: small\n")
 	old := e.credentials(id, tm.alice)
 	held, err := pgx.Connect(ctx, str(old, "secrets", "url"))
 	if err != nil {
@@ -395,12 +271,12 @@ func TestAbuseDatabaseTransferRotatesPassword(t *testing.T) {
 func TestAbuseInvalidTemplateShownOnChangeRequest(t *testing.T) {
 	e := start(t, startOptions{})
 	tm := twoTeams(e)
-	dir := chgClonePlatform(t, e, "alice", tm.alice)
-	chgCommit(t, dir, "broken-template", map[string]string{"templates/broken/template.yaml": "apiVersion: scaffolder.backstage.io/v1beta3\n" +
+	dir := clonePlatform(t, e, "alice", tm.alice)
+	commitFiles(t, dir, "broken-template", map[string]string{"templates/broken/template.yaml": "apiVersion: scaffolder.backstage.io/v1beta3\n" +
 		"kind: Template\nmetadata: {name: broken}\nspec:\n  type: service\n  steps:\n    - {id: nuke, action: cloud:nuke, input: {}}\n"})
 	git(t, dir, "push", "-q", "origin", "broken-template")
-	n := chgNumber(e, chgOpen(e, tm.alice, "", "broken-template"))
-	passed, text := chgCheck(e, n, "templates")
+	n := changeNumber(e, openChange(e, tm.alice, "", "broken-template"))
+	passed, text := changeCheck(e, n, "templates")
 	if passed || !strings.Contains(text, `unknown action "cloud:nuke"`) {
 		t.Errorf("templates check of an invalid template: passed=%v\n%s", passed, text)
 	}
@@ -419,9 +295,7 @@ func TestAbuseInvalidTemplateShownOnChangeRequest(t *testing.T) {
 		}
 	}
 	e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/approve", n), tm.paula, nil)
-	if r := e.call("POST", fmt.Sprintf("/api/v1/changes/%d/merge", n), tm.paula, nil); r.status != 422 || !strings.Contains(string(r.body), `check \"templates\" failed`) {
-		t.Errorf("merging an invalid template: got %d %s, want 422", r.status, r.body)
-	}
+	wantProblem(t, "merging an invalid template", e.call("POST", fmt.Sprintf("/api/v1/changes/%d/merge", n), tm.paula, nil), 422, `check \"templates\" failed`)
 }
 
 // Issue 10, case 3: an app's rendered overlay on the platform repository is its team's, like a contract:
@@ -429,24 +303,18 @@ func TestAbuseInvalidTemplateShownOnChangeRequest(t *testing.T) {
 func TestAbuseOverlayOfAnotherTeamsApp(t *testing.T) {
 	e := start(t, startOptions{})
 	tm := twoTeams(e)
-	ctx := context.Background()
-	if _, err := e.app.Forge.CreateRepo(ctx, "payments/orders", "main"); err != nil {
-		t.Fatal(err)
-	}
-	dir := clone(t, e, "alice", tm.alice, "payments/orders")
-	chgCommit(t, dir, "main", map[string]string{"score.yaml": "apiVersion: score.dev/v1b1\nmetadata:\n  name: orders\ncontainers:\n  main:\n    image: .\n"})
-	git(t, dir, "push", "-q", "origin", "HEAD:main")
+	pushNewRepo(t, e, "alice", tm.alice, "payments/orders", map[string]string{"score.yaml": "apiVersion: score.dev/v1b1\nmetadata:\n  name: orders\ncontainers:\n  main:\n    image: .\n"})
 	waitFor(t, 10*time.Second, "the orders app", func() bool {
 		return e.call("GET", "/api/v1/apps/orders", tm.alice, nil).status == 200
 	})
 
 	patch := map[string]string{"gitops/kustomize/overlays/dev/apps/orders/patch.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: orders}\n"}
-	platform := chgClonePlatform(t, e, "seadev", tm.seadev)
-	chgCommit(t, platform, "patch-orders", patch)
+	platform := clonePlatform(t, e, "seadev", tm.seadev)
+	commitFiles(t, platform, "patch-orders", patch)
 	git(t, platform, "push", "-q", "origin", "patch-orders")
-	n := chgNumber(e, chgOpen(e, tm.seadev, "", "patch-orders"))
+	n := changeNumber(e, openChange(e, tm.seadev, "", "patch-orders"))
 	e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/approve", n), tm.sara, nil)
-	if passed, text := chgCheck(e, n, "ownership"); passed || !strings.Contains(text, "belongs to payments: a change by seadev needs their consent") {
+	if passed, text := changeCheck(e, n, "ownership"); passed || !strings.Contains(text, "belongs to payments: a change by seadev needs their consent") {
 		t.Errorf("ownership check of search's change to payments' overlay: passed=%v\n%s", passed, text)
 	}
 	if r := e.call("POST", fmt.Sprintf("/api/v1/changes/%d/merge", n), tm.sara, nil); r.status != 422 {
@@ -454,7 +322,7 @@ func TestAbuseOverlayOfAnotherTeamsApp(t *testing.T) {
 	}
 	// With payments' consent it may merge.
 	e.must(200, "POST", fmt.Sprintf("/api/v1/changes/%d/approve", n), tm.paula, nil)
-	if passed, text := chgCheck(e, n, "ownership"); !passed {
+	if passed, text := changeCheck(e, n, "ownership"); !passed {
 		t.Errorf("ownership check with payments' approval: %s", text)
 	}
 }

@@ -11,20 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/goldenpathidp/goldenpath/internal/forge"
 )
-
-// miscTeams are the abuse tests' users: a developer and an approver of payments, a developer of search.
-type miscTeams struct{ paydev, payapp, seadev string }
-
-func miscCast(e *env) miscTeams {
-	return miscTeams{
-		paydev: e.user("paydev", []string{"developer"}, "payments"),
-		payapp: e.user("payapp", []string{"approver"}, "payments"),
-		seadev: e.user("seadev", []string{"developer"}, "search"),
-	}
-}
 
 // miscCatalogRepo creates repo with a catalog-info.yaml holding a Component owned by owner for each name,
 // and returns the file's URL in the forge.
@@ -34,11 +21,7 @@ func miscCatalogRepo(e *env, repo, owner string, names ...string) string {
 	for _, name := range names {
 		docs = append(docs, fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: %s\nspec:\n  type: service\n  lifecycle: production\n  owner: %s\n", name, owner))
 	}
-	_, _, err := e.app.Forge.CreateRepoWithCommit(context.Background(), repo, "main", forge.CommitOptions{Message: "catalog",
-		Author: forge.Signature{Name: "e2e", Email: "e2e@localhost"}, Changes: []forge.Change{{Path: "catalog-info.yaml", Content: []byte(strings.Join(docs, "---\n"))}}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	createRepo(e.t, e, repo, map[string]string{"catalog-info.yaml": strings.Join(docs, "---\n")})
 	return e.app.URL() + "/git/" + repo + "/blob/main/catalog-info.yaml"
 }
 
@@ -73,12 +56,12 @@ func miscWantRefused(t *testing.T, r response, want string) {
 // developer still manages their own.
 func TestAbuseMiscCatalog(t *testing.T) {
 	e := start(t, startOptions{})
-	tm := miscCast(e)
+	tm := twoTeams(e)
 
 	victim := miscCatalogRepo(e, "payments/orders", "payments", "orders")
 	miscWantRefused(t, e.call("POST", "/api/catalog/locations", tm.seadev, map[string]string{"type": "url", "target": victim}),
 		"is in a repository of payments; only payments and admins may register it")
-	added := e.must(201, "POST", "/api/catalog/locations", tm.paydev, map[string]string{"type": "url", "target": victim})
+	added := e.must(201, "POST", "/api/catalog/locations", tm.alice, map[string]string{"type": "url", "target": victim})
 	locID, _ := added.field(t, "location", "id").(string)
 	uid, _ := miscEntity(e, tm.seadev, "component/default/orders")
 
@@ -110,16 +93,12 @@ func TestAbuseMiscCatalog(t *testing.T) {
 	})
 	t.Run("goldenpath's own entities and locations", func(t *testing.T) {
 		e.t = t
-		for _, path := range []string{"group/default/payments", "user/default/paydev", "template/default/app-template"} {
-			deadline := time.Now().Add(10 * time.Second)
-			for e.call("GET", "/api/catalog/entities/by-name/"+path, tm.seadev, nil).status != 200 {
-				if time.Now().After(deadline) {
-					t.Fatalf("%s never appeared in the catalog", path)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
+		for _, path := range []string{"group/default/payments", "user/default/alice", "template/default/app-template"} {
+			waitFor(t, 10*time.Second, path+" in the catalog", func() bool {
+				return e.call("GET", "/api/catalog/entities/by-name/"+path, tm.seadev, nil).status == 200
+			})
 			id, _ := miscEntity(e, tm.seadev, path)
-			for _, tok := range []string{tm.seadev, tm.paydev, e.admin} {
+			for _, tok := range []string{tm.seadev, tm.alice, e.admin} {
 				miscWantRefused(t, e.call("DELETE", "/api/catalog/entities/by-uid/"+id, tok, nil), "cannot be deleted through the API, not even by an admin")
 			}
 			if got, _ := miscEntity(e, tm.seadev, path); got != id {
@@ -138,13 +117,13 @@ func TestAbuseMiscCatalog(t *testing.T) {
 	})
 	t.Run("the owner still manages its own", func(t *testing.T) {
 		e.t = t
-		e.must(200, "POST", "/api/catalog/refresh", tm.paydev, map[string]string{"entityRef": "component:default/orders"})
-		e.must(204, "DELETE", "/api/catalog/entities/by-uid/"+uid, tm.paydev, nil)
+		e.must(200, "POST", "/api/catalog/refresh", tm.alice, map[string]string{"entityRef": "component:default/orders"})
+		e.must(204, "DELETE", "/api/catalog/entities/by-uid/"+uid, tm.alice, nil)
 		// Still in payments' file: read again at once, still payments'.
 		if got, owner := miscEntity(e, tm.seadev, "component/default/orders"); got == uid || owner != "payments" {
 			t.Errorf("after payments deleted orders: uid %s owned by %s, want payments' file read again (a new uid)", got, owner)
 		}
-		e.must(204, "DELETE", "/api/catalog/locations/"+locID, tm.paydev, nil)
+		e.must(204, "DELETE", "/api/catalog/locations/"+locID, tm.alice, nil)
 	})
 }
 
@@ -153,13 +132,10 @@ func TestAbuseMiscCatalog(t *testing.T) {
 // of their choosing; the URL works as signed.
 func TestAbuseMiscS3UnsignedHeaders(t *testing.T) {
 	e := start(t, startOptions{})
-	tm := miscCast(e)
+	tm := twoTeams(e)
 	ctx := context.Background()
-	name := "ledger" + suffix()
-	id := "s3.dev." + name
-	e.approveAndMerge(e.file(tm.paydev, contractDoc("S3Request", name, "paydev", "payments", "dev", "  size: small\n")), tm.payapp)
-	e.waitPhase(id, "Ready", 20*time.Second)
-	creds := e.credentials(id, tm.paydev)
+	id := fileReady(e, tm.alice, tm.paula, "S3Request", "ledger"+suffix(), "alice", "payments", "  size: small\n")
+	creds := e.credentials(id, tm.alice)
 	cl := s3Client(e, creds)
 	bucket := str(creds, "outputs", "bucket")
 	if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("private/salaries.csv"), Body: strings.NewReader("alice,100")}); err != nil {
@@ -200,7 +176,7 @@ func TestAbuseMiscS3UnsignedHeaders(t *testing.T) {
 		refused   string
 	}{
 		{"copy source added to a presigned PUT", "inbox/a.csv", map[string]string{"X-Amz-Copy-Source": "/" + bucket + "/private/salaries.csv"}, "x-amz-copy-source"},
-		{"metadata added to a presigned PUT", "inbox/b.csv", map[string]string{"X-Amz-Meta-Approved-By": "payapp"}, "x-amz-meta-approved-by"},
+		{"metadata added to a presigned PUT", "inbox/b.csv", map[string]string{"X-Amz-Meta-Approved-By": "paula"}, "x-amz-meta-approved-by"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			status, body := send(upload(tt.key), tt.header, "")
@@ -224,10 +200,10 @@ func TestAbuseMiscS3UnsignedHeaders(t *testing.T) {
 // 63-byte limit (and be cut short, clashing with another) is refused before any change request exists.
 func TestAbuseMiscBadInputLongIdentifier(t *testing.T) {
 	e := start(t, startOptions{})
-	tm := miscCast(e)
+	tm := twoTeams(e)
 	long := "orders_" + strings.Repeat("x", 53) // 60 bytes, +"_dev" = 64
-	doc := contractDoc("RDSRequest", "orders", "paydev", "payments", "dev", "  engine: postgres\n  size: small\n  databaseName: "+long+"\n")
-	r := e.call("POST", "/api/v1/requests", tm.paydev, doc)
+	doc := contractDoc("RDSRequest", "orders", "alice", "payments", "dev", "  engine: postgres\n  size: small\n  databaseName: "+long+"\n")
+	r := e.call("POST", "/api/v1/requests", tm.alice, doc)
 	if r.status != 400 || !strings.Contains(string(r.body), `"field": "spec.databaseName"`) || !strings.Contains(string(r.body), "at most 63 bytes") {
 		t.Fatalf("got %d %s, want 400 naming spec.databaseName and the 63-byte limit", r.status, r.body)
 	}
@@ -238,5 +214,5 @@ func TestAbuseMiscBadInputLongIdentifier(t *testing.T) {
 		t.Errorf("the refused request left a record: %s", r.body)
 	}
 	// One byte shorter fits.
-	e.file(tm.paydev, strings.Replace(doc, long, long[:59], 1))
+	e.file(tm.alice, strings.Replace(doc, long, long[:59], 1))
 }

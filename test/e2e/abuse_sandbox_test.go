@@ -70,13 +70,11 @@ func TestAbuseSandboxAppCannotReachGoldenpath(t *testing.T) {
 		t.Fatalf("the probe app through the gateway: %d %s", status, body)
 	}
 	var logs []byte
-	deadline := time.Now().Add(30 * time.Second)
-	for !bytes.Contains(logs, []byte("sandbox-probe done")) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the probe's report never reached the app's logs:\n%s", logs)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !eventually(30*time.Second, func() bool {
 		logs = e.must(200, "GET", "/api/v1/apps/orders/logs", tm.alice, nil).body
+		return bytes.Contains(logs, []byte("sandbox-probe done"))
+	}) {
+		t.Fatalf("the probe's report never reached the app's logs:\n%s", logs)
 	}
 	results := map[string]string{}
 	for line := range strings.SplitSeq(string(logs), "\n") {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,26 +17,12 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/forge"
 )
 
-// scafCast is who the scaffolder abuse tests need: two developers of payments, one of search (the attacker)
-// and a platform approver who merges templates.
-type scafCast struct {
-	pay, pay2, search, approver string
-}
+// The scaffolder abuse tests' cast is twoTeams': alice and pete develop for payments, seadev for search
+// (the attacker), and bob, a platform approver, merges templates.
 
-func scafStart(t *testing.T) (*env, scafCast) {
-	t.Helper()
-	e := start(t, startOptions{})
-	return e, scafCast{
-		pay:      e.user("scafpay", []string{"developer"}, "payments"),
-		pay2:     e.user("scafpay2", []string{"developer"}, "payments"),
-		search:   e.user("scafsearch", []string{"developer"}, "search"),
-		approver: e.user("scafappr", []string{"approver"}, "platform"),
-	}
-}
-
-// scafMergeTemplate adds files under templates/<dir>/ the way a developer does: a branch of the platform
+// scafMergeTemplate adds files under templates/<name>/ the way a developer does: a branch of the platform
 // repository, a change request, an approval and a merge. It waits until the template is on the list.
-func scafMergeTemplate(t *testing.T, e *env, author, authorName, approver, dir, name string, files []forge.Change) {
+func scafMergeTemplate(t *testing.T, e *env, author, authorName, approver, name string, files ...forge.Change) {
 	t.Helper()
 	ctx := context.Background()
 	main, err := e.app.Platform.ResolveRef(ctx, "main")
@@ -46,22 +30,33 @@ func scafMergeTemplate(t *testing.T, e *env, author, authorName, approver, dir, 
 		t.Fatal(err)
 	}
 	for i := range files {
-		files[i].Path = "templates/" + dir + "/" + files[i].Path
+		files[i].Path = "templates/" + name + "/" + files[i].Path
 	}
-	branch := authorName + "/" + dir
-	if _, err := e.app.Platform.Commit(ctx, forge.CommitOptions{Branch: branch, Base: main, Message: "add " + dir,
+	branch := authorName + "/" + name
+	if _, err := e.app.Platform.Commit(ctx, forge.CommitOptions{Branch: branch, Base: main, Message: "add " + name,
 		Author: forge.Signature{Name: authorName, Email: authorName + "@example.com"}, Changes: files}); err != nil {
 		t.Fatal(err)
 	}
-	r := e.must(201, "POST", "/api/v1/changes", author, map[string]any{"branch": branch, "title": "Add template " + dir})
+	r := e.must(201, "POST", "/api/v1/changes", author, map[string]any{"branch": branch, "title": "Add template " + name})
 	e.approveAndMerge(int64(r.field(t, "number").(float64)), approver)
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(string(e.must(200, "GET", "/api/scaffolder/v2/templates", author, nil).body), `"name":"`+name+`"`) {
-		if time.Now().After(deadline) {
-			t.Fatalf("template %s is not listed after its merge", name)
-		}
-		time.Sleep(20 * time.Millisecond)
+	waitFor(t, 30*time.Second, "template "+name+" listed after its merge", func() bool {
+		return strings.Contains(string(e.must(200, "GET", "/api/scaffolder/v2/templates", author, nil).body), `"name":"`+name+`"`)
+	})
+}
+
+// scafTemplate is the template.yaml of a service template called name; spec goes on after `type: service`.
+func scafTemplate(name, spec string) forge.Change {
+	return forge.Change{Path: "template.yaml", Content: []byte("apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\n" +
+		"metadata: {name: " + name + "}\nspec:\n  type: service\n" + spec)}
+}
+
+// scafReverse is s backwards, as the reverse filter writes it.
+func scafReverse(s string) string {
+	r := []rune(s)
+	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+		r[i], r[j] = r[j], r[i]
 	}
+	return string(r)
 }
 
 // scafEscapeTemplate is a malicious template: its skeleton holds chains of symlinks that each look inside
@@ -74,12 +69,7 @@ func scafEscapeTemplate(name, outside string) []forge.Change {
 	link := func(p, target string) forge.Change {
 		return forge.Change{Path: "skeleton/" + deep + "/" + p, Content: []byte(target), Mode: "120000"}
 	}
-	tmpl := fmt.Sprintf(`apiVersion: scaffolder.backstage.io/v1beta3
-kind: Template
-metadata: {name: %[1]s}
-spec:
-  type: service
-  parameters:
+	spec := fmt.Sprintf(`  parameters:
     - properties:
         attack: {type: string}
   steps:
@@ -89,21 +79,21 @@ spec:
     - id: write
       if: ${{ parameters.attack == 'write' }}
       action: fetch:plain:file
-      input: {url: ./payload.txt, targetPath: %[2]s/out}
+      input: {url: ./payload.txt, targetPath: %[1]s/out}
     - id: catalog
       if: ${{ parameters.attack == 'catalog' }}
       action: catalog:write
-      input: {filePath: %[2]s/out2, entity: {apiVersion: backstage.io/v1alpha1, kind: Component, metadata: {name: pwned}}}
+      input: {filePath: %[1]s/out2, entity: {apiVersion: backstage.io/v1alpha1, kind: Component, metadata: {name: pwned}}}
     - id: rename
       if: ${{ parameters.attack == 'rename' }}
       action: fs:rename
-      input: {files: [{from: %[2]s/canary, to: canary}]}
+      input: {files: [{from: %[1]s/canary, to: canary}]}
     - id: list
       action: debug:log
       input: {listWorkspace: with-contents}
-`, name, deep)
+`, deep)
 	return []forge.Change{
-		{Path: "template.yaml", Content: []byte(tmpl)},
+		scafTemplate(name, spec),
 		{Path: "payload.txt", Content: []byte("pwned by a template\n")},
 		{Path: "skeleton/keep.txt", Content: []byte("an ordinary file\n")},
 		link("l", up),
@@ -118,7 +108,8 @@ spec:
 // outside the workspace through symlink chains, to read /proc/self/environ and a file outside into the task
 // log, and to move a link so that it points out. Nothing outside is written or read, in dry runs and tasks.
 func TestAbuseScaffolderWorkspaceEscape(t *testing.T) {
-	e, c := scafStart(t)
+	e := start(t, startOptions{})
+	c := twoTeams(e)
 	outside := t.TempDir()
 	canary := "canary-" + suffix() + "-outside-content"
 	if err := os.WriteFile(filepath.Join(outside, "canary.txt"), []byte(canary), 0o644); err != nil {
@@ -129,7 +120,7 @@ func TestAbuseScaffolderWorkspaceEscape(t *testing.T) {
 		t.Fatal("PATH is empty: the test needs a known value of /proc/self/environ")
 	}
 	name := "scaf-escape-" + suffix()
-	scafMergeTemplate(t, e, c.search, "scafsearch", c.approver, name, name, scafEscapeTemplate(name, outside))
+	scafMergeTemplate(t, e, c.seadev, "seadev", c.bob, name, scafEscapeTemplate(name, outside)...)
 	leaked := func(t *testing.T, where, body string) {
 		t.Helper()
 		if strings.Contains(body, environ) || strings.Contains(body, "proc/self/environ:\n") && strings.Contains(body, "HOME=") {
@@ -147,7 +138,7 @@ func TestAbuseScaffolderWorkspaceEscape(t *testing.T) {
 	for _, attack := range []string{"write", "catalog", "rename"} {
 		t.Run("dry run "+attack, func(t *testing.T) {
 			e.t = t
-			r := e.must(200, "POST", "/api/scaffolder/v2/dry-run", c.search, map[string]any{
+			r := e.must(200, "POST", "/api/scaffolder/v2/dry-run", c.seadev, map[string]any{
 				"templateRef": "template:default/" + name, "values": map[string]any{"attack": attack}})
 			leaked(t, "dry run", string(r.body))
 			if !strings.Contains(string(r.body), "keep.txt") {
@@ -156,10 +147,10 @@ func TestAbuseScaffolderWorkspaceEscape(t *testing.T) {
 		})
 		t.Run("task "+attack, func(t *testing.T) {
 			e.t = t
-			id := e.task(c.search, name, map[string]any{"attack": attack}, nil)
-			_, evs := e.waitTask(c.search, id, time.Minute)
+			id := e.task(c.seadev, name, map[string]any{"attack": attack}, nil)
+			_, evs := e.waitTask(c.seadev, id, time.Minute)
 			leaked(t, "task", messages(evs))
-			state := e.must(200, "GET", "/api/scaffolder/v2/tasks/"+id, c.search, nil)
+			state := e.must(200, "GET", "/api/scaffolder/v2/tasks/"+id, c.seadev, nil)
 			leaked(t, "task state", string(state.body))
 		})
 	}
@@ -169,16 +160,12 @@ func TestAbuseScaffolderWorkspaceEscape(t *testing.T) {
 // methods and concatenation, never appear in the log, the state, the output, the completion event, the
 // dry-run result, the database or the server log.
 func TestAbuseScaffolderSecretTransforms(t *testing.T) {
-	e, c := scafStart(t)
+	e := start(t, startOptions{})
+	c := twoTeams(e)
 	pw := "Hunter2-" + suffix() + "-Zebra"
 	token := "TokenXy-" + suffix() + "-Quartz"
 	name := "scaf-secret-" + suffix()
-	tmpl := fmt.Sprintf(`apiVersion: scaffolder.backstage.io/v1beta3
-kind: Template
-metadata: {name: %s}
-spec:
-  type: service
-  parameters:
+	spec := `  parameters:
     - properties:
         password: {type: string, ui:field: Secret}
         label: {type: string}
@@ -200,20 +187,11 @@ spec:
     links:
       - title: link
         url: "https://example.com/${{ parameters.password | upper }}"
-`, name)
-	scafMergeTemplate(t, e, c.pay, "scafpay", c.approver, name, name, []forge.Change{
-		{Path: "template.yaml", Content: []byte(tmpl)},
-		{Path: "skeleton/config.txt", Content: []byte("key=${{ values.pw | reverse }}\ntoken=${{ values.tk | upper }}\n")},
-	})
-	rev := func(s string) string {
-		r := []rune(s)
-		for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
-			r[i], r[j] = r[j], r[i]
-		}
-		return string(r)
-	}
-	forbidden := []string{pw, strings.ToUpper(pw), strings.ToLower(pw), rev(pw), rev(strings.ToUpper(pw)), pw[2:12],
-		token, strings.ToUpper(token), rev(strings.ToLower(token))}
+`
+	scafMergeTemplate(t, e, c.alice, "alice", c.bob, name, scafTemplate(name, spec),
+		forge.Change{Path: "skeleton/config.txt", Content: []byte("key=${{ values.pw | reverse }}\ntoken=${{ values.tk | upper }}\n")})
+	forbidden := []string{pw, strings.ToUpper(pw), strings.ToLower(pw), scafReverse(pw), scafReverse(strings.ToUpper(pw)), pw[2:12],
+		token, strings.ToUpper(token), scafReverse(strings.ToLower(token))}
 	check := func(t *testing.T, where, body string) {
 		t.Helper()
 		for _, f := range forbidden {
@@ -225,20 +203,20 @@ spec:
 	values := map[string]any{"password": pw, "label": "lbl"}
 	secrets := map[string]string{"apiToken": token}
 
-	r := e.must(200, "POST", "/api/scaffolder/v2/dry-run", c.pay, map[string]any{"templateRef": "template:default/" + name,
+	r := e.must(200, "POST", "/api/scaffolder/v2/dry-run", c.alice, map[string]any{"templateRef": "template:default/" + name,
 		"values": values, "secrets": secrets})
 	check(t, "dry-run result", string(r.body))
 	if !strings.Contains(string(r.body), "config.txt") {
 		t.Errorf("the dry run did not render the skeleton:\n%.3000s", r.body)
 	}
 
-	id := e.task(c.pay, name, values, secrets)
-	status, evs := e.waitTask(c.pay, id, time.Minute)
+	id := e.task(c.alice, name, values, secrets)
+	status, evs := e.waitTask(c.alice, id, time.Minute)
 	if status != "completed" {
 		t.Fatalf("task %s:\n%s", status, messages(evs))
 	}
 	check(t, "task events", messages(evs))
-	check(t, "task", string(e.must(200, "GET", "/api/scaffolder/v2/tasks/"+id, c.pay, nil).body))
+	check(t, "task", string(e.must(200, "GET", "/api/scaffolder/v2/tasks/"+id, c.alice, nil).body))
 	stored, err := e.app.Store.GetTask(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
@@ -264,16 +242,12 @@ spec:
 // failure stays hidden when a retry lists the workspace (what a run computed from secrets is kept,
 // encrypted, for the attempts that resume it).
 func TestAbuseScaffolderSecretAcrossRetry(t *testing.T) {
-	e, c := scafStart(t)
+	e := start(t, startOptions{})
+	c := twoTeams(e)
 	pw := "Retry-" + suffix() + "-Secret"
 	name := "scaf-retry-" + suffix()
 	later := "payments/scaf-later-" + suffix()
-	tmpl := fmt.Sprintf(`apiVersion: scaffolder.backstage.io/v1beta3
-kind: Template
-metadata: {name: %s}
-spec:
-  type: service
-  parameters:
+	spec := fmt.Sprintf(`  parameters:
     - properties:
         password: {type: string, ui:widget: password}
   steps:
@@ -286,30 +260,20 @@ spec:
     - id: show
       action: debug:log
       input: {listWorkspace: with-contents}
-`, name, later)
-	scafMergeTemplate(t, e, c.pay, "scafpay", c.approver, name, name, []forge.Change{
-		{Path: "template.yaml", Content: []byte(tmpl)},
-		{Path: "skeleton/config.txt", Content: []byte("reversed=${{ values.pw | reverse }}\n")},
-	})
-	id := e.task(c.pay, name, map[string]any{"password": pw}, nil)
-	if status, evs := e.waitTask(c.pay, id, time.Minute); status != "failed" {
+`, later)
+	scafMergeTemplate(t, e, c.alice, "alice", c.bob, name, scafTemplate(name, spec),
+		forge.Change{Path: "skeleton/config.txt", Content: []byte("reversed=${{ values.pw | reverse }}\n")})
+	id := e.task(c.alice, name, map[string]any{"password": pw}, nil)
+	if status, evs := e.waitTask(c.alice, id, time.Minute); status != "failed" {
 		t.Fatalf("first attempt: %s\n%s", status, messages(evs))
 	}
-	ctx := context.Background()
-	if _, _, err := e.app.Forge.CreateRepoWithCommit(ctx, later, "main", forge.CommitOptions{Message: "docs",
-		Author: forge.Signature{Name: "a", Email: "a@example.com"}, Changes: []forge.Change{{Path: "docs/index.md", Content: []byte("# docs\n")}}}); err != nil {
-		t.Fatal(err)
-	}
-	e.must(201, "POST", "/api/scaffolder/v2/tasks/"+id+"/retry", c.pay, nil)
-	status, evs := e.waitTask(c.pay, id, time.Minute)
+	createRepo(t, e, later, map[string]string{"docs/index.md": "# docs\n"})
+	e.must(201, "POST", "/api/scaffolder/v2/tasks/"+id+"/retry", c.alice, nil)
+	status, evs := e.waitTask(c.alice, id, time.Minute)
 	if status != "completed" {
 		t.Fatalf("retry: %s\n%s", status, messages(evs))
 	}
-	r := []rune(pw)
-	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
-		r[i], r[j] = r[j], r[i]
-	}
-	if strings.Contains(messages(evs), string(r)) || strings.Contains(messages(evs), pw) {
+	if strings.Contains(messages(evs), scafReverse(pw)) || strings.Contains(messages(evs), pw) {
 		t.Errorf("the retry's listing shows what the first attempt computed from the secret:\n%s", messages(evs))
 	}
 	if !strings.Contains(messages(evs), "reversed=***") {
@@ -321,14 +285,10 @@ spec:
 // task of payments (404, as for a task that does not exist); payments' other developer and admins can read
 // it, and its creator can cancel and retry it.
 func TestAbuseScaffolderTaskVisibility(t *testing.T) {
-	e, c := scafStart(t)
+	e := start(t, startOptions{})
+	c := twoTeams(e)
 	name := "scaf-visible-" + suffix()
-	tmpl := fmt.Sprintf(`apiVersion: scaffolder.backstage.io/v1beta3
-kind: Template
-metadata: {name: %s}
-spec:
-  type: service
-  parameters:
+	spec := `  parameters:
     - properties:
         waits: {type: number}
   steps:
@@ -342,82 +302,83 @@ spec:
     - id: fail
       action: fs:rename
       input: {files: [{from: does-not-exist, to: x}]}
-`, name)
-	scafMergeTemplate(t, e, c.pay, "scafpay", c.approver, name, name, []forge.Change{{Path: "template.yaml", Content: []byte(tmpl)}})
+`
+	scafMergeTemplate(t, e, c.alice, "alice", c.bob, name, scafTemplate(name, spec))
 
-	failed := e.task(c.pay, name, map[string]any{"waits": 0}, nil)
-	if status, evs := e.waitTask(c.pay, failed, time.Minute); status != "failed" {
+	failed := e.task(c.alice, name, map[string]any{"waits": 0}, nil)
+	if status, evs := e.waitTask(c.alice, failed, time.Minute); status != "failed" {
 		t.Fatalf("task %s:\n%s", status, messages(evs))
 	}
-	running := e.task(c.pay, name, map[string]any{"waits": 100}, nil)
+	running := e.task(c.alice, name, map[string]any{"waits": 100}, nil)
 
 	for _, id := range []string{failed, running} {
 		for _, p := range []string{"", "/events", "/eventstream"} {
-			if r := e.call("GET", "/api/scaffolder/v2/tasks/"+id+p, c.search, nil); r.status != 404 || strings.Contains(string(r.body), "private payments work") {
+			if r := e.call("GET", "/api/scaffolder/v2/tasks/"+id+p, c.seadev, nil); r.status != 404 || strings.Contains(string(r.body), "private payments work") {
 				t.Errorf("search developer: GET task%s: got %d %s, want 404", p, r.status, r.body)
 			}
-			e.must(200, "GET", "/api/scaffolder/v2/tasks/"+id+strings.Replace(p, "/eventstream", "/events", 1), c.pay2, nil)
+			e.must(200, "GET", "/api/scaffolder/v2/tasks/"+id+strings.Replace(p, "/eventstream", "/events", 1), c.pete, nil)
 			e.must(200, "GET", "/api/scaffolder/v2/tasks/"+id+strings.Replace(p, "/eventstream", "/events", 1), e.admin, nil)
 		}
 	}
-	for _, q := range []string{"", "?createdBy=user:default/scafpay", "?status=failed"} {
-		r := e.must(200, "GET", "/api/scaffolder/v2/tasks"+q, c.search, nil)
+	for _, q := range []string{"", "?createdBy=user:default/alice", "?status=failed"} {
+		r := e.must(200, "GET", "/api/scaffolder/v2/tasks"+q, c.seadev, nil)
 		if strings.Contains(string(r.body), failed) || strings.Contains(string(r.body), running) {
 			t.Errorf("search developer: the task list %q shows payments' tasks: %s", q, r.body)
 		}
-		for _, tok := range []string{c.pay2, e.admin} {
+		for _, tok := range []string{c.pete, e.admin} {
 			if r := e.must(200, "GET", "/api/scaffolder/v2/tasks"+q, tok, nil); !strings.Contains(string(r.body), failed) {
 				t.Errorf("the task list %q does not show payments' task to payments or an admin: %s", q, r.body)
 			}
 		}
 	}
-	if r := e.call("POST", "/api/scaffolder/v2/tasks/"+failed+"/retry", c.search, nil); r.status != 404 {
+	if r := e.call("POST", "/api/scaffolder/v2/tasks/"+failed+"/retry", c.seadev, nil); r.status != 404 {
 		t.Errorf("search developer: retry: got %d %s, want 404", r.status, r.body)
 	}
-	if r := e.call("POST", "/api/scaffolder/v2/tasks/"+running+"/cancel", c.search, nil); r.status != 404 {
+	if r := e.call("POST", "/api/scaffolder/v2/tasks/"+running+"/cancel", c.seadev, nil); r.status != 404 {
 		t.Errorf("search developer: cancel: got %d %s, want 404", r.status, r.body)
 	}
 	// A teammate reads the task but only its creator (or an admin) cancels or retries it.
-	if r := e.call("POST", "/api/scaffolder/v2/tasks/"+running+"/cancel", c.pay2, nil); r.status != 403 {
+	if r := e.call("POST", "/api/scaffolder/v2/tasks/"+running+"/cancel", c.pete, nil); r.status != 403 {
 		t.Errorf("payments teammate: cancel: got %d %s, want 403", r.status, r.body)
 	}
 
 	// The portal's pages answer the same way.
-	search := scafPortal(t, e, c.search)
+	search := portalAs(t, e, c.seadev)
 	for _, p := range []string{"/tasks/" + failed, "/tasks/" + failed + "/events"} {
-		if status, body := search.get(p); status != 404 || strings.Contains(body, "private payments work") {
+		if status, _, body := search.do("GET", p, nil); status != 404 || strings.Contains(body, "private payments work") {
 			t.Errorf("search developer: portal %s: got %d, want 404:\n%.1000s", p, status, body)
 		}
 	}
-	if _, body := search.get("/tasks?all=true"); strings.Contains(body, failed) {
+	if _, _, body := search.do("GET", "/tasks?all=true", nil); strings.Contains(body, failed) {
 		t.Errorf("search developer: the portal's task list shows payments' task")
 	}
+	csrf := search.csrf("/")
 	for _, p := range []string{"/tasks/" + failed + "/retry", "/tasks/" + running + "/cancel"} {
-		if status := search.post(p); status != 404 {
+		if status, _, _ := search.do("POST", p, url.Values{"csrf": {csrf}}); status != 404 {
 			t.Errorf("search developer: portal POST %s: got %d, want 404", p, status)
 		}
 	}
-	pay2 := scafPortal(t, e, c.pay2)
-	if status, body := pay2.get("/tasks/" + failed); status != 200 || !strings.Contains(body, "private payments work") {
+	if status, _, body := portalAs(t, e, c.pete).do("GET", "/tasks/"+failed, nil); status != 200 || !strings.Contains(body, "private payments work") {
 		t.Errorf("payments developer: portal task page: got %d, want 200 with the log", status)
 	}
 
 	// The creator still cancels and retries.
-	e.must(200, "POST", "/api/scaffolder/v2/tasks/"+running+"/cancel", c.pay, nil)
-	if status, _ := e.waitTask(c.pay, running, time.Minute); status != "cancelled" {
+	e.must(200, "POST", "/api/scaffolder/v2/tasks/"+running+"/cancel", c.alice, nil)
+	if status, _ := e.waitTask(c.alice, running, time.Minute); status != "cancelled" {
 		t.Errorf("the creator's cancel: task is %s, want cancelled", status)
 	}
-	e.must(201, "POST", "/api/scaffolder/v2/tasks/"+failed+"/retry", c.pay, nil)
+	e.must(201, "POST", "/api/scaffolder/v2/tasks/"+failed+"/retry", c.alice, nil)
 }
 
 // TestAbuseScaffolderLogFlood: a template that logs 40 MiB stops at the cap, says so in the log itself, and
 // neither the dry-run response nor the task's stored events grow past it.
 func TestAbuseScaffolderLogFlood(t *testing.T) {
-	e, c := scafStart(t)
+	e := start(t, startOptions{})
+	c := twoTeams(e)
 	const mib = 1 << 20
 	steps := `[{"id":"flood","action":"debug:log","each":"${{ range(40) }}","input":{"message":"${{ 'x' | center(1048576) }}"}}]`
 	body := inlineTemplate(tmplJSON(steps), nil, map[string]any{"name": "x"}, nil)
-	r := e.must(200, "POST", "/api/scaffolder/v2/dry-run", c.search, body)
+	r := e.must(200, "POST", "/api/scaffolder/v2/dry-run", c.seadev, body)
 	if len(r.body) > 12*mib {
 		t.Errorf("the dry-run response is %d bytes, want it capped near 10 MiB", len(r.body))
 	}
@@ -426,21 +387,16 @@ func TestAbuseScaffolderLogFlood(t *testing.T) {
 	}
 
 	name := "scaf-flood-" + suffix()
-	tmpl := fmt.Sprintf(`apiVersion: scaffolder.backstage.io/v1beta3
-kind: Template
-metadata: {name: %s}
-spec:
-  type: service
-  steps:
+	spec := `  steps:
     - id: flood
       action: debug:log
       each: ${{ range(40) }}
       input: {message: "${{ 'x' | center(1048576) }}"}
-`, name)
-	scafMergeTemplate(t, e, c.search, "scafsearch", c.approver, name, name, []forge.Change{{Path: "template.yaml", Content: []byte(tmpl)}})
-	id := e.task(c.search, name, nil, nil)
-	e.waitTask(c.search, id, 2*time.Minute)
-	evs := e.must(200, "GET", "/api/scaffolder/v2/tasks/"+id+"/events", c.search, nil)
+`
+	scafMergeTemplate(t, e, c.seadev, "seadev", c.bob, name, scafTemplate(name, spec))
+	id := e.task(c.seadev, name, nil, nil)
+	e.waitTask(c.seadev, id, 2*time.Minute)
+	evs := e.must(200, "GET", "/api/scaffolder/v2/tasks/"+id+"/events", c.seadev, nil)
 	if len(evs.body) > 12*mib {
 		t.Errorf("the task's events are %d bytes, want them capped near 10 MiB", len(evs.body))
 	}
@@ -460,7 +416,7 @@ spec:
 // TestAbuseScaffolderInvalidTemplateReportedOnce: an invalid template on main is reported once per commit
 // of main (with the commit, the file and the field), not on every pass of the catalog's sync.
 func TestAbuseScaffolderInvalidTemplateReportedOnce(t *testing.T) {
-	e, _ := scafStart(t)
+	e := start(t, startOptions{})
 	ctx := context.Background()
 	name := "scaf-invalid-" + suffix()
 	tmpl := fmt.Sprintf("apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: %s, tags: [Not A Tag]}\n"+
@@ -500,15 +456,8 @@ func TestAbuseScaffolderInvalidTemplateReportedOnce(t *testing.T) {
 	// waitReports waits for reports naming n commits (goldenpath commits to main too, so main may have
 	// moved past a commit of the test before the template list was read at it).
 	waitReports := func(n int) {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			if byCommit, _ := reports(); len(byCommit) >= n {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the invalid template was not reported for %d commits of main:\n%s", n, e.log())
-			}
-			time.Sleep(20 * time.Millisecond)
+		if !eventually(30*time.Second, func() bool { byCommit, _ := reports(); return len(byCommit) >= n }) {
+			t.Fatalf("the invalid template was not reported for %d commits of main:\n%s", n, e.log())
 		}
 	}
 	// syncPasses waits until the catalog's sync has run at least twice more: each probe user appears in the
@@ -519,16 +468,10 @@ func TestAbuseScaffolderInvalidTemplateReportedOnce(t *testing.T) {
 			probes++
 			user := fmt.Sprintf("scafprobe%d", probes)
 			e.user(user, []string{"developer"}, "payments")
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				if _, err := e.app.Catalog.Get(ctx, catalog.Ref{Kind: "user", Namespace: "default", Name: user}); err == nil {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("user %s never reached the catalog", user)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			waitFor(t, 30*time.Second, "user "+user+" in the catalog", func() bool {
+				_, err := e.app.Catalog.Get(ctx, catalog.Ref{Kind: "user", Namespace: "default", Name: user})
+				return err == nil
+			})
 		}
 	}
 	commit("templates/"+name+"/template.yaml", tmpl)
@@ -547,83 +490,4 @@ func TestAbuseScaffolderInvalidTemplateReportedOnce(t *testing.T) {
 	if !strings.Contains(lines[0], "templates/"+name+"/template.yaml") || !strings.Contains(lines[0], "metadata.tags[0]") {
 		t.Errorf("the report does not name the file and the field: %s", lines[0])
 	}
-}
-
-// scafBrowser is a signed-in portal session (cookies kept by hand: the portal's cookies are Secure, and a
-// cookie jar would not send them over the test's plain HTTP).
-type scafBrowser struct {
-	t       *testing.T
-	e       *env
-	session string
-	csrf    string
-	client  *http.Client
-}
-
-var scafCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-func scafPortal(t *testing.T, e *env, token string) *scafBrowser {
-	t.Helper()
-	b := &scafBrowser{t: t, e: e, client: &http.Client{Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	resp, err := b.client.Get(e.app.URL() + "/signin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := scafCSRF.FindSubmatch(page)
-	if m == nil {
-		t.Fatalf("no sign-in form:\n%s", page)
-	}
-	var signin string
-	for _, ck := range resp.Cookies() {
-		if ck.Name == "gp_signin" {
-			signin = ck.Value
-		}
-	}
-	form := url.Values{"csrf": {string(m[1])}, "token": {token}, "next": {"/"}}
-	req, _ := http.NewRequest("POST", e.app.URL()+"/signin", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.AddCookie(&http.Cookie{Name: "gp_signin", Value: signin})
-	resp, err = b.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	for _, ck := range resp.Cookies() {
-		if ck.Name == "gp_session" {
-			b.session = ck.Value
-		}
-	}
-	if b.session == "" {
-		t.Fatalf("signing in to the portal: got %d and no session", resp.StatusCode)
-	}
-	_, home := b.get("/")
-	if m := scafCSRF.FindStringSubmatch(home); m != nil {
-		b.csrf = m[1]
-	}
-	return b
-}
-
-func (b *scafBrowser) do(req *http.Request) (int, string) {
-	req.AddCookie(&http.Cookie{Name: "gp_session", Value: b.session})
-	resp, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	return resp.StatusCode, string(raw)
-}
-
-func (b *scafBrowser) get(p string) (int, string) {
-	req, _ := http.NewRequest("GET", b.e.app.URL()+p, nil)
-	return b.do(req)
-}
-
-func (b *scafBrowser) post(p string) int {
-	req, _ := http.NewRequest("POST", b.e.app.URL()+p, strings.NewReader(url.Values{"csrf": {b.csrf}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	status, _ := b.do(req)
-	return status
 }

@@ -333,8 +333,9 @@ func (r *argoCDRecorder) afters() []string {
 	return out
 }
 
-// pushImage pushes a small image, built at created, to repo:tag of goldenpath's registry as user.
-func pushImage(t *testing.T, e *env, user, token, repo, tag string, created time.Time) {
+// pushImage pushes a small image, built at created, to repo:tag of goldenpath's registry as user, and
+// returns its digest.
+func pushImage(t *testing.T, e *env, user, token, repo, tag string, created time.Time) string {
 	t.Helper()
 	img, err := random.Image(256, 1)
 	if err != nil {
@@ -350,6 +351,11 @@ func pushImage(t *testing.T, e *env, user, token, repo, tag string, created time
 	if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: user, Password: token})); err != nil {
 		t.Fatalf("pushing %s: %v", ref, err)
 	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
 }
 
 // waitPin waits until main pins tag for app in env.

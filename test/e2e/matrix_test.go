@@ -185,15 +185,15 @@ func newWorld(t *testing.T) *world {
 	dir := clone(t, e, "alice", tm.alice, "payments/orders")
 	git(t, dir, "config", "user.name", "alice")
 	git(t, dir, "config", "user.email", "alice@example.com")
-	chgCommit(t, dir, "main", map[string]string{
+	commitFiles(t, dir, "main", map[string]string{
 		"catalog-info.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: orders\nspec:\n  type: service\n  lifecycle: production\n  owner: group:default/payments\n",
 		"README.md":         "orders\n",
 		"score.yaml":        "apiVersion: score.dev/v1b1\nmetadata:\n  name: orders\ncontainers:\n  main:\n    image: .\n",
 	})
 	git(t, dir, "push", "-q", "origin", "HEAD:main")
-	chgCommit(t, dir, "wip", map[string]string{"README.md": "work in progress\n"})
+	commitFiles(t, dir, "wip", map[string]string{"README.md": "work in progress\n"})
 	git(t, dir, "push", "-q", "origin", "wip")
-	w.repoChange = chgNumber(e, chgOpen(e, tm.alice, "payments/orders", "wip"))
+	w.repoChange = changeNumber(e, openChange(e, tm.alice, "payments/orders", "wip"))
 	loc := e.must(201, "POST", "/api/catalog/locations", tm.alice, map[string]string{"type": "url", "target": e.app.URL() + "/git/payments/orders/blob/main/catalog-info.yaml"})
 	var added struct {
 		Location struct{ ID string } `json:"location"`

@@ -42,7 +42,7 @@ func (s Secret) Literals() []string {
 		return nonBlank(s.parts)
 	}
 	var out []string
-	literals(s.v, &out, 0)
+	literals(s.v, &out)
 	return out
 }
 
@@ -70,33 +70,45 @@ func nonBlank(list []string) []string {
 	return out
 }
 
-func literals(v any, out *[]string, depth int) {
+// literals appends the strings and numbers in v to out, and those of each Secret in it.
+func literals(v any, out *[]string) {
+	eachLeaf(v, func(leaf any) {
+		switch x := leaf.(type) {
+		case Secret:
+			*out = append(*out, x.Literals()...)
+		case string:
+			if strings.TrimSpace(x) != "" {
+				*out = append(*out, x)
+			}
+		case float64:
+			*out = append(*out, formatNumber(x))
+		case int:
+			*out = append(*out, strconv.Itoa(x))
+		default:
+			if f, ok := num(leaf); ok {
+				*out = append(*out, formatNumber(f))
+			}
+		}
+	}, 0)
+}
+
+// eachLeaf calls fn with each value in v that is not a []any or map[string]any (a Secret is a leaf),
+// going at most 100 containers deep.
+func eachLeaf(v any, fn func(any), depth int) {
 	if depth > 100 {
 		return
 	}
 	switch x := v.(type) {
-	case Secret:
-		*out = append(*out, x.Literals()...)
-	case string:
-		if strings.TrimSpace(x) != "" {
-			*out = append(*out, x)
-		}
-	case float64:
-		*out = append(*out, formatNumber(x))
-	case int:
-		*out = append(*out, strconv.Itoa(x))
 	case []any:
 		for _, e := range x {
-			literals(e, out, depth+1)
+			eachLeaf(e, fn, depth+1)
 		}
 	case map[string]any:
 		for _, e := range x {
-			literals(e, out, depth+1)
+			eachLeaf(e, fn, depth+1)
 		}
 	default:
-		if f, ok := num(v); ok {
-			*out = append(*out, formatNumber(f))
-		}
+		fn(v)
 	}
 }
 
@@ -109,7 +121,11 @@ func Conceal(v any) any { return mapSecrets(v, func(s Secret) any { return s.Red
 // Literals lists the strings to redact for every Secret in v (see Secret.Literals).
 func Literals(v any) []string {
 	var out []string
-	collectSecrets(v, func(s Secret) { out = append(out, s.Literals()...) }, 0)
+	eachLeaf(v, func(leaf any) {
+		if s, ok := leaf.(Secret); ok {
+			out = append(out, s.Literals()...)
+		}
+	}, 0)
 	return out
 }
 
@@ -143,24 +159,6 @@ func hasSecret(v any, depth int) bool {
 		}
 	}
 	return false
-}
-
-func collectSecrets(v any, fn func(Secret), depth int) {
-	if depth > 100 {
-		return
-	}
-	switch x := v.(type) {
-	case Secret:
-		fn(x)
-	case []any:
-		for _, e := range x {
-			collectSecrets(e, fn, depth+1)
-		}
-	case map[string]any:
-		for _, e := range x {
-			collectSecrets(e, fn, depth+1)
-		}
-	}
 }
 
 // mapSecrets copies the containers of v that hold a Secret, replacing each Secret by fn's result.

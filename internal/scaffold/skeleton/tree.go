@@ -348,16 +348,26 @@ func (w *Workspace) Glob(pattern string) ([]string, error) {
 	return fs.Glob(w.root.FS(), rel)
 }
 
-// RemoveAll removes a path and anything under it (a symlink is removed, not what it points to).
-func (w *Workspace) RemoveAll(p string) error {
+// entry checks p, a path in the workspace other than the workspace itself, and the way to it (see checkWay),
+// and returns it relative to the workspace.
+func (w *Workspace) entry(p string) (string, error) {
 	rel, err := Rel(p)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if rel == "." {
-		return fmt.Errorf("path %q names the workspace itself", p)
+		return "", fmt.Errorf("path %q names the workspace itself", p)
 	}
 	if err := w.checkWay(rel); err != nil {
+		return "", err
+	}
+	return rel, nil
+}
+
+// RemoveAll removes a path and anything under it (a symlink is removed, not what it points to).
+func (w *Workspace) RemoveAll(p string) error {
+	rel, err := w.entry(p)
+	if err != nil {
 		return err
 	}
 	return w.root.RemoveAll(rel)
@@ -366,14 +376,8 @@ func (w *Workspace) RemoveAll(p string) error {
 // Rename moves a file, directory or symlink (the link itself, as it is) within the workspace. An existing
 // target is an error unless overwrite is set, in which case it is removed first.
 func (w *Workspace) Rename(from, to string, overwrite bool) error {
-	src, err := Rel(from)
+	src, err := w.entry(from)
 	if err != nil {
-		return err
-	}
-	if src == "." {
-		return fmt.Errorf("path %q names the workspace itself", from)
-	}
-	if err := w.checkWay(src); err != nil {
 		return err
 	}
 	if _, err := w.root.Lstat(src); err != nil {

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"net/http"
-	"path"
 	"strings"
 
 	"github.com/goldenpathidp/goldenpath/internal/contract"
@@ -37,7 +36,7 @@ func (a *App) templateSource(ctx context.Context, f scaffolder.Found) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	return repo.ReadFile(ctx, f.Source.Commit, path.Join(f.Source.Dir, "template.yaml"))
+	return repo.ReadFile(ctx, f.Source.Commit, f.Source.FilePath())
 }
 
 // portalCredentials reads a request's secret outputs from the vault, as the API's credentials endpoint does

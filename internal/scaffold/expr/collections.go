@@ -170,6 +170,8 @@ func fLength(_ *state, v any, _ []any) (any, error) {
 		return 0.0, nil
 	case string:
 		return float64(utf16Len(x)), nil
+	case safeString:
+		return float64(utf16Len(string(x))), nil
 	case []any:
 		return float64(len(x)), nil
 	case *object, map[string]any, loopVars:

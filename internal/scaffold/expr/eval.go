@@ -22,6 +22,7 @@ type state struct {
 	deadline time.Time
 	ticks    int
 	depth    int
+	calls    int // macro calls in progress
 	regexps  map[string]*jsRegexp
 	taint    taint
 }
@@ -151,8 +152,123 @@ func (st *state) exec(s stmt) error {
 		return st.execFor(s)
 	case setStmt:
 		return st.execSet(s)
+	case macroStmt:
+		st.assign(s.name, st.macro(s))
+		return nil
+	case filterStmt:
+		return st.execFilterBlock(s)
 	}
 	return fmt.Errorf("unknown statement %T", s)
+}
+
+// capture runs body into a string of its own, and tells whether what it wrote depends on a secret (then
+// the string is returned as a Secret: wholly when control flow depended on one, else its secret parts).
+func (st *state) capture(body []stmt) (any, error) {
+	saved, parts, all := st.out, len(st.taint.parts), st.taint.all
+	st.out = &strings.Builder{}
+	err := st.execBody(body)
+	out := st.out.String()
+	st.out = saved
+	if err != nil {
+		return nil, err
+	}
+	if st.taint.all && !all {
+		st.taint.all = all
+		return NewSecret(out), nil
+	}
+	if len(st.taint.parts) > parts {
+		secret := Secret{v: out, parts: append([]string(nil), st.taint.parts[parts:]...)}
+		st.taint.parts = st.taint.parts[:parts]
+		return secret, nil
+	}
+	return out, nil
+}
+
+// kwArgs carries a call's name=value arguments to a macro.
+type kwArgs struct{ o *object }
+
+// macro makes the callable a {% macro %} defines. A call runs the body in a scope of its own (the
+// template's top-level variables, then the arguments) and returns its output as a SafeString, as
+// Nunjucks does.
+func (st *state) macro(m macroStmt) method {
+	return method{name: m.name, macro: true, call: func(st *state, args []any) (any, error) {
+		var kw *object
+		if n := len(args); n > 0 {
+			if k, ok := args[n-1].(kwArgs); ok {
+				kw, args = k.o, args[:n-1]
+			}
+		}
+		scope := map[string]any{}
+		for i, p := range m.params {
+			switch {
+			case i < len(args):
+				scope[p] = args[i]
+			case kw != nil && kw.vals[p] != nil:
+				scope[p] = kw.vals[p]
+			case m.defaults[i] != nil:
+				v, err := st.eval(m.defaults[i])
+				if err != nil {
+					return nil, err
+				}
+				scope[p] = v
+			default:
+				scope[p] = undefined{}
+			}
+		}
+		if kw != nil {
+			for _, k := range kw.keys {
+				if _, isParam := scope[k]; !isParam {
+					scope[k] = kw.vals[k]
+				}
+			}
+		}
+		if st.calls++; st.calls > maxMacroDepth {
+			st.calls--
+			return nil, fmt.Errorf("%w: macro calls nest deeper than %d levels", ErrLimit, maxMacroDepth)
+		}
+		saved := st.scopes
+		st.scopes = []map[string]any{st.scopes[0], scope}
+		defer func() { st.scopes = saved; st.calls-- }()
+		out, err := st.capture(m.body)
+		if err != nil {
+			return nil, err
+		}
+		if sec, ok := out.(Secret); ok {
+			for _, p := range sec.Literals() {
+				st.taint.parts = append(st.taint.parts, p)
+			}
+			st.sawSecret()
+			return safeString(sec.v.(string)), nil
+		}
+		return safeString(out.(string)), nil
+	}}
+}
+
+// maxMacroDepth bounds how deeply macro calls nest (a macro calling itself).
+const maxMacroDepth = 50
+
+// execFilterBlock writes a {% filter %} block's output through its filter.
+func (st *state) execFilterBlock(s filterStmt) error {
+	body, err := st.capture(s.body)
+	if err != nil {
+		return err
+	}
+	secret := false
+	if sec, ok := body.(Secret); ok {
+		body, secret = sec.v, true
+	}
+	f := s.f
+	f.x = litNode{v: body}
+	v, err := st.evalFilter(f)
+	if err != nil {
+		return atLine(s.line, err)
+	}
+	out := outputString(v)
+	if secret && out != "" {
+		st.taint.parts = append(st.taint.parts, out)
+		st.taint.touched = true
+	}
+	return atLine(s.line, st.write(out))
 }
 
 func (st *state) execIf(s ifStmt) error {
@@ -413,6 +529,14 @@ func member(obj, key any) any {
 		if v, ok := objectGet(o, toString(key)); ok {
 			return v
 		}
+	case safeString:
+		switch k := toString(key); k {
+		case "val":
+			return string(o)
+		case "length":
+			return float64(utf16Len(string(o)))
+		}
+		return member(string(o), key)
 	case float64, bool, *jsRegexp:
 		return methodOf(o, toString(key))
 	}
@@ -648,6 +772,8 @@ func typeName(v any) string {
 		return "an object"
 	case method:
 		return "a function"
+	case safeString:
+		return "an object"
 	case *jsRegexp:
 		return "a regular expression"
 	}
@@ -681,7 +807,11 @@ func (st *state) evalCall(c callNode) (any, error) {
 			}
 			kw.set(k.name, v)
 		}
-		args = append(args, kw)
+		if m.macro {
+			args = append(args, kwArgs{kw})
+		} else {
+			args = append(args, kw) // name=value arguments reach a function as one last object, as in Nunjucks
+		}
 	}
 	v, err := m.call(st, args)
 	if err != nil {

@@ -25,10 +25,14 @@ func lookupFilter(name string, cookiecutter bool) (filterDef, bool) {
 	if name == "jsonify" && cookiecutter {
 		return filterDef{[]string{"indent"}, fDump}, true
 	}
-	if f, ok := stringFilter(name); ok {
-		return f, true
+	f, ok := stringFilter(name)
+	if !ok {
+		f, ok = collectionFilter(name)
 	}
-	return collectionFilter(name)
+	if ok && copiesSafeness[name] {
+		f = keepSafeness(f)
+	}
+	return f, ok
 }
 
 func stringFilter(name string) (filterDef, bool) {
@@ -37,8 +41,19 @@ func stringFilter(name string) (filterDef, bool) {
 		return filterDef{nil, fCapitalize}, true
 	case "center":
 		return filterDef{[]string{"width"}, fCenter}, true
-	case "escape", "e", "forceescape":
-		return filterDef{nil, fEscape}, true
+	case "escape", "e":
+		return filterDef{nil, func(st *state, v any, args []any) (any, error) {
+			if s, ok := v.(safeString); ok {
+				return s, nil // already safe: not escaped again
+			}
+			out, err := fEscape(st, v, args)
+			return markSafe(out), err
+		}}, true
+	case "forceescape":
+		return filterDef{nil, func(st *state, v any, args []any) (any, error) {
+			out, err := fEscape(st, v, args)
+			return markSafe(out), err
+		}}, true
 	case "float":
 		return filterDef{[]string{"default"}, fFloat}, true
 	case "indent":
@@ -55,8 +70,12 @@ func stringFilter(name string) (filterDef, bool) {
 		})}, true
 	case "replace":
 		return filterDef{[]string{"old", "new", "count"}, fReplace}, true
-	case "safe", "string":
+	case "safe":
+		return filterDef{nil, func(_ *state, v any, _ []any) (any, error) { return markSafe(v), nil }}, true
+	case "string":
 		return filterDef{nil, strFn(func(s string) string { return s })}, true
+	case "urlize":
+		return filterDef{[]string{"length", "nofollow"}, fURLize}, true
 	case "striptags":
 		return filterDef{[]string{"preserve_linebreaks"}, fStriptags}, true
 	case "title":
@@ -85,6 +104,8 @@ func collectionFilter(name string) (filterDef, bool) {
 		return filterDef{[]string{"default_value", "boolean"}, fDefault}, true
 	case "dictsort":
 		return filterDef{[]string{"case_sensitive", "by"}, fDictsort}, true
+	case "random":
+		return filterDef{nil, fRandom}, true
 	case "first":
 		return filterDef{nil, func(_ *state, v any, _ []any) (any, error) { return member(v, 0.0), nil }}, true
 	case "last":

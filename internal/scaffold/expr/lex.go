@@ -66,6 +66,9 @@ type lexer struct {
 	syn       syntax
 	toks      []token
 	stripNext bool // the previous tag ended with "-": drop leading whitespace of the next text
+	// rawEnd is set while lexing the {% endraw %} of a raw block: Nunjucks' trimBlocks does not remove the
+	// newline after it (its parser reads a raw block's end tag itself).
+	rawEnd bool
 	// next caches where each opening delimiter occurs next (-1: nowhere), so that finding
 	// the next tag stays linear in the size of the source.
 	next [3]int
@@ -236,6 +239,7 @@ func (l *lexer) lexRawBody() error {
 			l.emit(tText, text)
 		}
 		l.advance(at - l.pos)
+		l.rawEnd = true
 		return nil
 	}
 }
@@ -261,14 +265,15 @@ func (l *lexer) lexCode(end string, endKind tokKind) error {
 		case strings.HasPrefix(rest, "-"+end):
 			l.emit(endKind, end)
 			l.advance(len(end) + 1)
-			l.stripNext = true
+			l.stripNext, l.rawEnd = true, false
 			return nil
 		case strings.HasPrefix(rest, end):
 			l.emit(endKind, end)
 			l.advance(len(end))
-			if endKind == tBlockEnd {
+			if endKind == tBlockEnd && !l.rawEnd {
 				l.trimNewline()
 			}
+			l.rawEnd = false
 			return nil
 		}
 		if err := l.lexToken(); err != nil {

@@ -7,6 +7,7 @@ package scaffold
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -186,4 +187,66 @@ func (t *Template) Check(file string, actions *Registry) error {
 		return nil
 	}
 	return errs
+}
+
+// UnmarshalYAML reads a step keeping the order of the mappings in its input, `if` and `each` (Backstage
+// keeps it: catalog:write writes an entity in the order its template wrote it, `each` over an object goes
+// in that order).
+func (s *Step) UnmarshalYAML(n *yaml.Node) error {
+	type plainStep Step
+	var p plainStep
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*s = Step(p)
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i].Value, n.Content[i+1]
+		if key != "input" && key != "if" && key != "each" {
+			continue
+		}
+		v, err := expr.FromYAML(val)
+		if err != nil {
+			return err
+		}
+		s.set(key, v)
+	}
+	return nil
+}
+
+// UnmarshalJSON reads a step (as a task stores it) keeping the order of its input's objects.
+func (s *Step) UnmarshalJSON(data []byte) error {
+	type plainStep Step
+	var p plainStep
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*s = Step(p)
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	for _, key := range []string{"input", "if", "each"} {
+		if r, ok := raw[key]; ok {
+			v, err := expr.DecodeJSON(r)
+			if err != nil {
+				return err
+			}
+			s.set(key, v)
+		}
+	}
+	return nil
+}
+
+func (s *Step) set(key string, v any) {
+	switch key {
+	case "input":
+		s.Input, _ = expr.AsMap(v)
+	case "if":
+		s.If = v
+	case "each":
+		s.Each = v
+	}
 }

@@ -16,7 +16,7 @@ import (
 // DryRunInput is a dry run: a template given inline with its files (Backstage's form), or a template of
 // the platform repository by ref.
 type DryRunInput struct {
-	Template    map[string]any
+	Template    json.RawMessage // the template as JSON (or YAML)
 	TemplateRef string
 	Values      map[string]any
 	Secrets     map[string]string
@@ -145,14 +145,10 @@ func (m *Manager) dryRunTemplate(ctx context.Context, in DryRunInput) (*scaffold
 		}
 		return found.Template, &forgeSource{repo: repo, spec: found.Source, cache: m.cache}, nil
 	}
-	if in.Template == nil {
+	if len(in.Template) == 0 || string(in.Template) == "null" {
 		return nil, nil, problem.Field("template", "is required (or templateRef)")
 	}
-	raw, err := json.Marshal(in.Template)
-	if err != nil {
-		return nil, nil, problem.Field("template", "%v", err)
-	}
-	tmpl, err := scaffold.Parse("template", raw)
+	tmpl, err := scaffold.Parse("template", in.Template)
 	if err != nil {
 		return nil, nil, problem.Field("template", "%v", err)
 	}

@@ -94,6 +94,12 @@ func (es TemplateErrors) Error() string {
 	return strings.Join(msgs, "; ")
 }
 
+// v1beta2Refusal says how to convert a v1beta2 template (Backstage no longer runs them either).
+const v1beta2Refusal = "scaffolder.backstage.io/v1beta2 templates are not run; convert it to " + APIVersion + ": set apiVersion: " +
+	APIVersion + ", write each {{ expression }} as ${{ expression }}, and helpers as filters ({{ parseRepoUrl x }} as" +
+	" ${{ x | parseRepoUrl }}, {{ json x }} as ${{ x | dump }}, {{ eq a b }} as ${{ a === b }}); see" +
+	" https://backstage.io/docs/features/software-templates/migrating-from-v1beta2-to-v1beta3"
+
 // Parse reads a template.yaml. Unknown fields are kept out of the struct but not refused: Backstage allows
 // them (e.g. spec.EXPERIMENTAL_* keys), and templates written for Backstage must run unchanged. Errors are
 // *TemplateError.
@@ -106,7 +112,10 @@ func Parse(file string, data []byte) (*Template, error) {
 	if err := dec.Decode(&t); err != nil {
 		return fail("", "malformed template: %v", err)
 	}
-	if t.APIVersion != APIVersion && t.APIVersion != "scaffolder.backstage.io/v1beta2" {
+	if t.APIVersion == "scaffolder.backstage.io/v1beta2" {
+		return fail("apiVersion", "%s", v1beta2Refusal)
+	}
+	if t.APIVersion != APIVersion {
 		return fail("apiVersion", "must be %s, got %q", APIVersion, t.APIVersion)
 	}
 	if t.Kind != "Template" {

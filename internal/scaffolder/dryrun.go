@@ -3,6 +3,7 @@ package scaffolder
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -150,6 +151,12 @@ func (m *Manager) dryRunTemplate(ctx context.Context, in DryRunInput) (*scaffold
 	}
 	tmpl, err := scaffold.Parse("template", in.Template)
 	if err != nil {
+		var te *scaffold.TemplateError
+		if errors.As(err, &te) && te.Field != "" { // the field's path, said once: "template.apiVersion: ..."
+			return nil, nil, problem.Field("template."+te.Field, "%s", te.Rule)
+		} else if te != nil {
+			return nil, nil, problem.Field("template", "%s", te.Rule)
+		}
 		return nil, nil, problem.Field("template", "%v", err)
 	}
 	return tmpl, newMemSource("the dry run's directoryContents", in.Files), nil

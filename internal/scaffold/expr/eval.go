@@ -847,16 +847,30 @@ func (st *state) evalFilter(f filterNode) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range f.kw {
-		i := indexOf(f.fn.params, k.name)
-		if i < 0 {
-			return nil, fmt.Errorf("filter %q has no argument %q", f.name, k.name)
+	if len(f.kw) > 0 {
+		kw := newObject()
+		for _, k := range f.kw {
+			v, err := st.eval(k.x)
+			if err != nil {
+				return nil, err
+			}
+			kw.set(k.name, v)
 		}
-		for len(args) <= i {
-			args = append(args, undefined{})
-		}
-		if args[i], err = st.eval(k.x); err != nil {
-			return nil, err
+		if byName[f.name] {
+			// sort and int are Nunjucks macros: a name=value argument fills the parameter of that name
+			// (after the positional ones); other names are ignored.
+			for i := len(args); i < len(f.fn.params); i++ {
+				v, ok := kw.vals[f.fn.params[i]]
+				if !ok {
+					v = undefined{}
+				}
+				args = append(args, v)
+			}
+		} else {
+			// As in Nunjucks, name=value arguments reach any other filter as one last positional object
+			// (with its __keywords marker): `truncate(length=5)` passes an object as the length.
+			kw.set("__keywords", true)
+			args = append(args, kw)
 		}
 	}
 	out, err := f.fn.fn(st, norm(v), args)
@@ -870,6 +884,9 @@ func (st *state) evalFilter(f filterNode) (any, error) {
 	}
 	return out, nil
 }
+
+// byName are the filters Nunjucks defines as macros, which take name=value arguments by name.
+var byName = map[string]bool{"sort": true, "int": true}
 
 func indexOf(list []string, s string) int {
 	for i, e := range list {

@@ -88,7 +88,7 @@ func TestManifestValidation(t *testing.T) {
 			http.StatusBadRequest, codeManifestBlobUnknown, "manifests[1]"},
 		{"index of pushed children", "multi", mediaOCIIndex, indexManifest(sha256Digest(good)), http.StatusCreated, "", ""},
 		{"digest in URL does not match", missing, mediaOCIManifest, good, http.StatusBadRequest, codeDigestInvalid, "not " + missing},
-		{"invalid tag", "-bad", mediaOCIManifest, good, http.StatusBadRequest, codeTagInvalid, "-bad"},
+		{"invalid tag", "-bad", mediaOCIManifest, good, http.StatusBadRequest, codeManifestInvalid, "-bad"},
 		{"too large", "big", mediaOCIManifest, []byte(`{"pad":"` + strings.Repeat("x", 5000) + `"}`),
 			http.StatusRequestEntityTooLarge, codeSizeInvalid, "4096"},
 	}

@@ -19,13 +19,16 @@ const base = required('GOLDENPATH_URL');
 const alice = { token: required('GOLDENPATH_TOKEN') };
 const seadev = { token: required('GOLDENPATH_OTHER_TOKEN') };
 // orders, indexer, refresh: registered; ledger, ledgerNext, clash: unregistered files of payments;
-// empty: a payments repository without a catalog file.
+// searchOther: an unregistered file of search's; empty: a payments repository without a catalog file.
 const fixture = JSON.parse(required('GOLDENPATH_FIXTURE'));
 
 const client = new CatalogClient({ discoveryApi: { getBaseUrl: async () => `${base}/api/catalog` } });
 
 // Deliberate limits: checks skipped by name, each with its reason (docs/catalog.md lists them too).
-const limits = {};
+const limits = {
+  'a location\'s entityRef names its Location entity':
+    'goldenpath creates no generated Location entity per registered location, so locations carry no entityRef (docs/catalog.md, Known limits)',
+};
 
 function required(name) {
   const v = process.env[name];
@@ -447,6 +450,14 @@ check('getLocationByEntity() for a registered entity; undefined when missing', a
   assert.equal(await client.getLocationByEntity('component:default/nope', alice), undefined);
 });
 
+check('a location\'s entityRef names its Location entity', async () => {
+  const l = await client.getLocationByRef(`url:${fixture.orders}`, alice);
+  assert.equal(typeof l.entityRef, 'string');
+  const e = await client.getEntityByRef(l.entityRef, alice);
+  assert.equal(e?.kind, 'Location');
+  assert.equal(e.spec.target, fixture.orders);
+});
+
 check('queryLocations() answers items, totalItems and pageInfo', async () => {
   const all = await client.getLocations({}, alice);
   const res = await client.queryLocations({}, alice);
@@ -536,6 +547,8 @@ check('addLocation({onConflict: "refresh"}) answers the registered location', as
 check('updateLocation() is the owner\'s, and moves the location to its new target', async () => {
   const before = await client.getLocationByRef(`url:${fixture.ledger}`, alice);
   await rejects(client.updateLocation(before.id, { target: fixture.ledgerNext }, seadev), 403, 'NotAllowedError', /payments/);
+  // Moving it into another team's repository would register that team's files without them.
+  await rejects(client.updateLocation(before.id, { target: fixture.searchOther }, alice), 403, 'NotAllowedError', /search/);
   await rejects(client.updateLocation(before.id, { type: 'url', target: fixture.orders }, alice), 409, 'ConflictError', /already exists/);
   const moved = await client.updateLocation(before.id, { type: 'url', target: fixture.ledgerNext }, alice);
   assert.deepEqual(moved, { ...before, target: fixture.ledgerNext });

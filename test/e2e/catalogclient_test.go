@@ -203,13 +203,14 @@ spec:
 	createRepo(t, e, "payments/empty", map[string]string{"README.md": "nothing to catalog\n"})
 
 	fixture := map[string]string{
-		"orders":     blob("payments/orders", "catalog-info.yaml"),
-		"indexer":    blob("search/indexer", "catalog-info.yaml"),
-		"refresh":    blob("payments/refresh", "catalog-info.yaml"),
-		"ledger":     blob("payments/ledger", "catalog-info.yaml"),
-		"ledgerNext": blob("payments/ledger", "next.yaml"),
-		"clash":      blob("payments/ledger", "clash.yaml"),
-		"empty":      e.app.URL() + "/git/payments/empty",
+		"orders":      blob("payments/orders", "catalog-info.yaml"),
+		"indexer":     blob("search/indexer", "catalog-info.yaml"),
+		"refresh":     blob("payments/refresh", "catalog-info.yaml"),
+		"ledger":      blob("payments/ledger", "catalog-info.yaml"),
+		"ledgerNext":  blob("payments/ledger", "next.yaml"),
+		"clash":       blob("payments/ledger", "clash.yaml"),
+		"searchOther": blob("search/indexer", "other.yaml"),
+		"empty":       e.app.URL() + "/git/payments/empty",
 	}
 	for _, reg := range []struct{ target, token string }{
 		{fixture["orders"], tm.alice}, {fixture["indexer"], tm.seadev}, {fixture["refresh"], tm.pete},

@@ -302,3 +302,29 @@ func mustRef(t *testing.T, s string) Ref {
 	}
 	return r
 }
+
+// TestAPIAnalyzeRepositoryFolder: Backstage's import analyzes a repository's folder URL; the file found
+// there is named by its blob URL, as registering records it, and a repository without one suggests a
+// Component named after the repository, not after the branch.
+func TestAPIAnalyzeRepositoryFolder(t *testing.T) {
+	a := newAPI(t, Options{})
+	a.files.set("/teams/team-a/orders/blob/main/catalog-info.yaml", component("orders", "team-a"))
+	wantStatus(t, "registering", a.register("/teams/team-a/orders/blob/main/catalog-info.yaml", a.dev), http.StatusCreated)
+	analyze := func(path string) AnalyzeResult {
+		t.Helper()
+		var res AnalyzeResult
+		r := a.call("POST", "/api/catalog/analyze-location", map[string]any{"location": map[string]string{"type": "url", "target": a.files.url(path)}})
+		wantStatus(t, "analyze "+path, r, http.StatusOK)
+		r.json(t, &res)
+		return res
+	}
+	found := analyze("/teams/team-a/orders/tree/main")
+	if len(found.ExistingEntityFiles) != 1 || !found.ExistingEntityFiles[0].IsRegistered ||
+		found.ExistingEntityFiles[0].Location.Target != a.files.url("/teams/team-a/orders/blob/main/catalog-info.yaml") {
+		t.Errorf("analyze of the folder = %+v, want the registered orders file by its blob URL", found.ExistingEntityFiles)
+	}
+	generated := analyze("/teams/team-a/ledger.git/tree/main/")
+	if len(generated.GenerateEntities) != 1 || generated.GenerateEntities[0].Entity["metadata"].(map[string]any)["name"] != "ledger" {
+		t.Errorf("analyze of a repository without a file = %+v, want a Component named ledger", generated.GenerateEntities)
+	}
+}

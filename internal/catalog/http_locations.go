@@ -337,13 +337,19 @@ type GenerateField struct {
 }
 
 // AnalyzeLocation reads a url target (or target/catalogFilename, default catalog-info.yaml) and reports
-// the entities it holds and whether the file is registered; when there are none it suggests a Component.
+// the entities it holds and whether the file is registered; when there are none it suggests a Component
+// named after the repository. A folder's URL (.../tree/<ref>/...) names its file by the file's own URL
+// (.../blob/<ref>/...), which is what registering it records.
 func (c *Catalog) AnalyzeLocation(ctx context.Context, target, catalogFilename string) (*AnalyzeResult, error) {
 	if catalogFilename == "" {
 		catalogFilename = "catalog-info.yaml"
 	}
 	out := &AnalyzeResult{ExistingEntityFiles: []ExistingEntityFile{}, GenerateEntities: []GenerateEntity{}}
-	for _, t := range []string{target, strings.TrimSuffix(target, "/") + "/" + catalogFilename} {
+	file := strings.TrimSuffix(target, "/") + "/" + catalogFilename
+	if repo, rest, ok := strings.Cut(file, "/tree/"); ok {
+		file = repo + "/blob/" + rest
+	}
+	for _, t := range []string{target, file} {
 		data, err := c.read(ctx, t)
 		if err != nil {
 			continue
@@ -359,7 +365,11 @@ func (c *Catalog) AnalyzeLocation(ctx context.Context, target, catalogFilename s
 		}
 		return out, nil
 	}
-	name := path.Base(strings.TrimSuffix(strings.TrimSuffix(target, "/"), ".git"))
+	repo := target
+	for _, sep := range []string{"/tree/", "/blob/"} {
+		repo, _, _ = strings.Cut(repo, sep)
+	}
+	name := path.Base(strings.TrimSuffix(strings.TrimSuffix(repo, "/"), ".git"))
 	if nameProblem(name) != "" {
 		name = "my-component"
 	}

@@ -625,8 +625,15 @@ check('analyzeLocation() of a registered file', async () => {
   assert.ok(res.existingEntityFiles.every(f => f.isRegistered && f.location.target === fixture.indexer));
 });
 
+check('analyzeLocation() of a repository folder finds its catalog file', async () => {
+  const res = await client.analyzeLocation({ location: { type: 'url', target: `${base}/git/search/indexer/tree/main` } }, alice);
+  assert.deepEqual(res.generateEntities, []);
+  assert.equal(res.existingEntityFiles.length, 3);
+  assert.ok(res.existingEntityFiles.every(f => f.isRegistered && f.location.target === fixture.indexer), JSON.stringify(res.existingEntityFiles.map(f => f.location)));
+});
+
 check('analyzeLocation() of a repository without a catalog file suggests a Component', async () => {
-  const res = await client.analyzeLocation({ location: { type: 'url', target: fixture.empty } }, alice);
+  const res = await client.analyzeLocation({ location: { type: 'url', target: `${fixture.empty}/tree/main` } }, alice);
   assert.deepEqual(res.existingEntityFiles, []);
   assert.equal(res.generateEntities.length, 1);
   assert.equal(res.generateEntities[0].entity.kind, 'Component');

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -163,5 +164,50 @@ func TestTemplateV1beta2Refused(t *testing.T) {
 	if !strings.Contains(body, "template.apiVersion: scaffolder.backstage.io/v1beta2 templates are not run; convert it to scaffolder.backstage.io/v1beta3") ||
 		!strings.Contains(body, "migrating-from-v1beta2-to-v1beta3") || strings.Contains(body, "template: template") {
 		t.Errorf("dry run of a v1beta2 template: %s; want the conversion said once", body)
+	}
+}
+
+// TestTemplateChecksOnChangeRequest: a change request adding a nested template with an unknown action,
+// an invalid parameters schema and a v1beta2 template fails its templates check, each problem naming
+// the file, the step and the action (or the field).
+func TestTemplateChecksOnChangeRequest(t *testing.T) {
+	e := start(t, startOptions{})
+	tm := twoTeams(e)
+	dir := clonePlatform(t, e, "alice", tm.alice)
+	bad := strings.Replace(anywhereTemplate("bad", "group:default/payments", "./skeleton"), "action: fetch:template", "action: cloud:nuke", 1)
+	bad = strings.Replace(bad, "name: {type: string}", "name: {type: 12}", 1)
+	old := strings.Replace(anywhereTemplate("old", "group:default/payments", "./skeleton"), "v1beta3", "v1beta2", 1)
+	commitFiles(t, dir, "bad-templates", map[string]string{"templates/github/bad/template.yaml": bad, "templates/legacy/old/template.yaml": old})
+	git(t, dir, "push", "-q", "origin", "bad-templates")
+	n := changeNumber(e, openChange(e, tm.alice, "", "bad-templates"))
+	if passed, text := changeCheck(e, n, "templates"); passed {
+		t.Fatalf("the templates check passed:\n%s", text)
+	}
+	var v struct {
+		Evaluation struct {
+			Checks []struct {
+				Name   string
+				Errors []struct{ File, Field, Rule string }
+			}
+		}
+	}
+	e.must(200, "GET", fmt.Sprintf("/api/v1/changes/%d", n), tm.alice, nil).json(t, &v)
+	var got []string
+	for _, c := range v.Evaluation.Checks {
+		if c.Name == "templates" {
+			for _, er := range c.Errors {
+				got = append(got, er.File+": "+er.Field+": "+er.Rule)
+			}
+		}
+	}
+	all := strings.Join(got, "\n")
+	for _, want := range []string{
+		`templates/github/bad/template.yaml: spec.steps[0] (fetch).action: unknown action "cloud:nuke"`,
+		`templates/github/bad/template.yaml: spec.parameters[0]: is not a valid JSON Schema`,
+		`templates/legacy/old/template.yaml: apiVersion: scaffolder.backstage.io/v1beta2 templates are not run; convert it to scaffolder.backstage.io/v1beta3`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the templates check does not say %q; it says:\n%s", want, all)
+		}
 	}
 }

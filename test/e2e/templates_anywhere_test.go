@@ -82,7 +82,17 @@ func TestTemplatesAnywhere(t *testing.T) {
 	e.must(201, "POST", "/api/catalog/locations", tm.seadev, map[string]string{"type": "url",
 		"target": e.app.URL() + "/git/search/templates/blob/main/templates/search-svc/template.yaml"})
 
-	want := []string{"go-backend", "escape", "search-svc", "app-template"}
+	// The common public layout: a Location file listing the templates of a repository.
+	createRepo(t, e, "search/more-templates", map[string]string{
+		"all-templates.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: more-templates\nspec:\n  targets:\n" +
+			"    - ./nodejs/template.yaml\n",
+		"nodejs/template.yaml":      anywhereTemplate("nodejs-svc", "group:default/search", "./skeleton"),
+		"nodejs/skeleton/README.md": "# ${{ values.name }} (node)\n",
+	})
+	e.must(201, "POST", "/api/catalog/locations", tm.seadev, map[string]string{"type": "url",
+		"target": e.app.URL() + "/git/search/more-templates/blob/main/all-templates.yaml"})
+
+	want := []string{"go-backend", "escape", "search-svc", "nodejs-svc", "app-template"}
 	t.Run("listed by the API", func(t *testing.T) {
 		e.t = t
 		var listed struct {
@@ -141,6 +151,13 @@ func TestTemplatesAnywhere(t *testing.T) {
 		files, errMsg := anywhereDryRun(t, e, tm.seadev, "template:default/search-svc")
 		if errMsg != "" || files["README.md"] != "# orders (search's skeleton)\n" {
 			t.Errorf("dry run of search-svc: error %q, files %q; want README.md from search/templates' skeletons/svc", errMsg, files)
+		}
+	})
+	t.Run("a template listed by a Location file runs", func(t *testing.T) {
+		e.t = t
+		files, errMsg := anywhereDryRun(t, e, tm.seadev, "template:default/nodejs-svc")
+		if errMsg != "" || files["README.md"] != "# orders (node)\n" {
+			t.Errorf("dry run of nodejs-svc: error %q, files %q; want README.md from its own folder", errMsg, files)
 		}
 	})
 	t.Run("a url leaving the repository is refused", func(t *testing.T) {

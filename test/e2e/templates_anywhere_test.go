@@ -228,3 +228,51 @@ func TestTemplateChecksOnChangeRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateForgeURLs: owner and repository names in URLs are case-insensitive, as on source hosts
+// (github.com/Payments/Skeletons is payments/skeletons, and messages keep the case written), and a bare
+// repository URL means the default branch's root.
+func TestTemplateForgeURLs(t *testing.T) {
+	e := start(t, startOptions{})
+	tm := twoTeams(e)
+	createRepo(t, e, "payments/skeletons", map[string]string{"README.md": "# ${{ values.name }}\n", "go/main.go": "package main\n"})
+	dryRun := func(t *testing.T, token, step string) (map[string]string, string) {
+		t.Helper()
+		var res struct {
+			DirectoryContents []struct{ Path, Base64Content string } `json:"directoryContents"`
+			Error             string                                 `json:"error"`
+		}
+		e.must(200, "POST", "/api/scaffolder/v2/dry-run", token, inlineTemplate(tmplJSON("["+step+"]"), nil, map[string]any{"name": "orders"}, nil)).json(t, &res)
+		files := map[string]string{}
+		for _, f := range res.DirectoryContents {
+			b, _ := base64.StdEncoding.DecodeString(f.Base64Content)
+			files[f.Path] = string(b)
+		}
+		return files, res.Error
+	}
+	for _, tt := range []struct{ name, step, file, content, err string }{
+		{"a bare repository URL with capitals", `{"id":"f","action":"fetch:template","input":{"url":"https://github.com/Payments/Skeletons","values":{"name":"${{ parameters.name }}"}}}`,
+			"README.md", "# orders\n", ""},
+		{"a tree URL with capitals", `{"id":"f","action":"fetch:plain","input":{"url":"https://github.com/PAYMENTS/skeletons/tree/main/go"}}`,
+			"main.go", "package main\n", ""},
+		{"goldenpath's own URL, bare", `{"id":"f","action":"fetch:plain","input":{"url":"` + e.app.URL() + `/git/Payments/Skeletons"}}`,
+			"go/main.go", "package main\n", ""},
+		{"a missing repository keeps the case written", `{"id":"f","action":"fetch:plain","input":{"url":"https://github.com/Payments/Nope"}}`,
+			"", "", "repository Payments/Nope does not exist"},
+		{"publishing under the own team with capitals", `{"id":"f","action":"fetch:plain","input":{"url":"https://github.com/payments/skeletons"}},`+
+			`{"id":"p","action":"publish:github","input":{"repoUrl":"github.com?owner=Payments&repo=orders"}}`, "README.md", "# ${{ values.name }}\n", ""},
+		{"publishing under another team with capitals", `{"id":"p","action":"publish:github","input":{"repoUrl":"github.com?owner=Search&repo=orders"}}`,
+			"", "", `not under \"Search\"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e.t = t
+			files, errMsg := dryRun(t, tm.alice, tt.step)
+			if tt.err == "" && errMsg != "" || tt.err != "" && !strings.Contains(errMsg, strings.ReplaceAll(tt.err, `\"`, `"`)) {
+				t.Fatalf("dry run error %q, want %q", errMsg, tt.err)
+			}
+			if tt.file != "" && files[tt.file] != tt.content {
+				t.Errorf("dry run files %q, want %s = %q", files, tt.file, tt.content)
+			}
+		})
+	}
+}

@@ -259,7 +259,7 @@ func TestTemplateForgeURLs(t *testing.T) {
 			"go/main.go", "package main\n", ""},
 		{"a missing repository keeps the case written", `{"id":"f","action":"fetch:plain","input":{"url":"https://github.com/Payments/Nope"}}`,
 			"", "", "repository Payments/Nope does not exist"},
-		{"publishing under the own team with capitals", `{"id":"f","action":"fetch:plain","input":{"url":"https://github.com/payments/skeletons"}},`+
+		{"publishing under the own team with capitals", `{"id":"f","action":"fetch:plain","input":{"url":"https://github.com/payments/skeletons"}},` +
 			`{"id":"p","action":"publish:github","input":{"repoUrl":"github.com?owner=Payments&repo=orders"}}`, "README.md", "# ${{ values.name }}\n", ""},
 		{"publishing under another team with capitals", `{"id":"p","action":"publish:github","input":{"repoUrl":"github.com?owner=Search&repo=orders"}}`,
 			"", "", `not under \"Search\"`},

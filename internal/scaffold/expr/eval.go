@@ -25,6 +25,7 @@ type state struct {
 	calls    int // macro calls in progress
 	regexps  map[string]*jsRegexp
 	taint    taint
+	jinja    bool // RenderOptions.Jinja
 }
 
 func newState(o Options, vars map[string]any) *state {
@@ -495,7 +496,53 @@ func (st *state) evalMember(m memberNode) (any, error) {
 	if _, ok := v.(method); ok {
 		v = member(st.use(obj), key) // a method reads its receiver whole
 	}
+	if _, ok := v.(undefined); ok && st.jinja {
+		if m, ok := jinjaDictMethod(st.use(obj), toString(key)); ok {
+			return m, nil
+		}
+	}
 	return v, nil
+}
+
+// jinjaDictMethod is Jinja2's dict.items(), keys(), values() or get(key[, default]) of an object, in the
+// object's key order.
+func jinjaDictMethod(obj any, name string) (method, bool) {
+	o := norm(obj)
+	switch o.(type) {
+	case *object, map[string]any:
+	default:
+		return method{}, false
+	}
+	keys := objectKeys(o)
+	switch name {
+	case "items", "keys", "values":
+		return method{name: name, call: func(*state, []any) (any, error) {
+			out := make([]any, len(keys))
+			for i, k := range keys {
+				v, _ := objectGet(o, k)
+				switch name {
+				case "items":
+					out[i] = []any{k, v}
+				case "keys":
+					out[i] = k
+				default:
+					out[i] = v
+				}
+			}
+			return out, nil
+		}}, true
+	case "get":
+		return method{name: name, call: func(_ *state, a []any) (any, error) {
+			if v, ok := objectGet(o, toString(arg(a, 0))); ok {
+				return v, nil
+			}
+			if len(a) > 1 {
+				return arg(a, 1), nil
+			}
+			return nil, nil
+		}}, true
+	}
+	return method{}, false
 }
 
 // member is Nunjucks' memberLookup: a member of undefined or null is undefined, never an

@@ -63,7 +63,7 @@ type RenderOptions struct {
 	// Jinja adds Jinja2's dict methods items(), keys(), values() and get(key[, default]) to objects (a
 	// member of that name still wins): real cookiecutter templates (fetch:cookiecutter) use them; Nunjucks
 	// and so Backstage's fetch:template do not have them.
-	Jinja bool
+	Jinja        bool
 	TrimBlocks   bool // Jinja/Nunjucks trimBlocks
 	LstripBlocks bool // Jinja/Nunjucks lstripBlocks
 }

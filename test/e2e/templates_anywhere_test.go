@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/forge"
 )
@@ -63,18 +64,10 @@ func TestTemplatesAnywhere(t *testing.T) {
 	tm := twoTeams(e)
 	ctx := context.Background()
 
-	head, err := e.app.Platform.ResolveRef(ctx, "main")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.app.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: head, Message: "nested templates and shared skeletons",
-		Author: forge.Signature{Name: "e2e", Email: "e2e@localhost"}, Changes: []forge.Change{
-			{Path: "templates/github/go-backend/template.yaml", Content: []byte(anywhereTemplate("go-backend", "group:default/payments", "../../../skeletons/go"))},
-			{Path: "templates/github/escape/template.yaml", Content: []byte(anywhereTemplate("escape", "group:default/payments", "../../../../elsewhere"))},
-			{Path: "skeletons/go/README.md", Content: []byte("# ${{ values.name }} (shared Go skeleton)\n")},
-		}}); err != nil {
-		t.Fatal(err)
-	}
+	e.commitMain(ctx, "nested templates and shared skeletons",
+		forge.Change{Path: "templates/github/go-backend/template.yaml", Content: []byte(anywhereTemplate("go-backend", "group:default/payments", "../../../skeletons/go"))},
+		forge.Change{Path: "templates/github/escape/template.yaml", Content: []byte(anywhereTemplate("escape", "group:default/payments", "../../../../elsewhere"))},
+		forge.Change{Path: "skeletons/go/README.md", Content: []byte("# ${{ values.name }} (shared Go skeleton)\n")})
 	createRepo(t, e, "search/templates", map[string]string{
 		"templates/search-svc/template.yaml": anywhereTemplate("search-svc", "group:default/search", "../../skeletons/svc"),
 		"skeletons/svc/README.md":            "# ${{ values.name }} (search's skeleton)\n",
@@ -250,6 +243,17 @@ func TestTemplateForgeURLs(t *testing.T) {
 		}
 		return files, res.Error
 	}
+	t.Run("catalog:register with a bare repository URL registers its catalog-info.yaml", func(t *testing.T) {
+		e.t = t
+		createRepo(t, e, "payments/ledger", map[string]string{"catalog-info.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Component\n" +
+			"metadata:\n  name: ledger\nspec:\n  type: service\n  lifecycle: production\n  owner: payments\n"})
+		e.addTemplate("register-bare", "    - id: r\n      action: catalog:register\n      input:\n        catalogInfoUrl: https://github.com/Payments/Ledger\n")
+		id := e.task(tm.alice, "register-bare", map[string]any{}, nil)
+		if status, evs := e.waitTask(tm.alice, id, 30*time.Second); status != "completed" {
+			t.Fatalf("task %s: %s\n%s", id, status, messages(evs))
+		}
+		e.must(200, "GET", "/api/catalog/entities/by-name/component/default/ledger", tm.alice, nil)
+	})
 	for _, tt := range []struct{ name, step, file, content, err string }{
 		{"a bare repository URL with capitals", `{"id":"f","action":"fetch:template","input":{"url":"https://github.com/Payments/Skeletons","values":{"name":"${{ parameters.name }}"}}}`,
 			"README.md", "# orders\n", ""},

@@ -920,6 +920,9 @@ func (st *state) evalFilter(f filterNode) (any, error) {
 			args = append(args, kw)
 		}
 	}
+	if err := nunjucksTypeError(f.name, norm(v), args); err != nil {
+		return nil, fmt.Errorf("filter %q: %w", f.name, err)
+	}
 	out, err := f.fn.fn(st, norm(v), args)
 	if err != nil {
 		return nil, fmt.Errorf("filter %q: %w", f.name, err)

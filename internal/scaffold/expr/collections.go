@@ -412,22 +412,27 @@ func test(name string) (func(v any, args []any) bool, bool) {
 		"number":    func(v any, _ []any) bool { _, ok := num(v); return ok },
 		"string":    func(v any, _ []any) bool { _, ok := v.(string); return ok },
 		"boolean":   func(v any, _ []any) bool { _, ok := v.(bool); return ok },
-		"odd":       func(v any, _ []any) bool { return math.Mod(toNumber(v), 2) != 0 && !math.IsNaN(toNumber(v)) },
+		"odd":       func(v any, _ []any) bool { return math.Mod(toNumber(v), 2) == 1 }, // JavaScript's v % 2 === 1: -1 is not odd
 		"even":      func(v any, _ []any) bool { return math.Mod(toNumber(v), 2) == 0 },
 		"divisibleby": func(v any, args []any) bool {
 			return math.Mod(toNumber(v), toNumber(arg(args, 0))) == 0
 		},
-		"eq":          func(v any, args []any) bool { return strictEqual(v, arg(args, 0)) },
-		"ne":          func(v any, args []any) bool { return !strictEqual(v, arg(args, 0)) },
-		"lt":          cmp(func(c int) bool { return c < 0 }),
-		"le":          cmp(func(c int) bool { return c <= 0 }),
-		"gt":          cmp(func(c int) bool { return c > 0 }),
-		"ge":          cmp(func(c int) bool { return c >= 0 }),
-		"lower":       func(v any, _ []any) bool { s, ok := v.(string); return ok && strings.ToLower(s) == s },
-		"upper":       func(v any, _ []any) bool { s, ok := v.(string); return ok && strings.ToUpper(s) == s },
-		"truthy":      func(v any, _ []any) bool { return truthy(v) },
-		"falsy":       func(v any, _ []any) bool { return !truthy(v) },
-		"iterable":    func(v any, _ []any) bool { _, a := v.([]any); _, s := v.(string); return a || s },
+		"eq":     func(v any, args []any) bool { return strictEqual(v, arg(args, 0)) },
+		"ne":     func(v any, args []any) bool { return !strictEqual(v, arg(args, 0)) },
+		"lt":     cmp(func(c int) bool { return c < 0 }),
+		"le":     cmp(func(c int) bool { return c <= 0 }),
+		"gt":     cmp(func(c int) bool { return c > 0 }),
+		"ge":     cmp(func(c int) bool { return c >= 0 }),
+		"lower":  func(v any, _ []any) bool { s, ok := v.(string); return ok && strings.ToLower(s) == s },
+		"upper":  func(v any, _ []any) bool { s, ok := v.(string); return ok && strings.ToUpper(s) == s },
+		"truthy": func(v any, _ []any) bool { return truthy(v) },
+		"falsy":  func(v any, _ []any) bool { return !truthy(v) },
+		"iterable": func(v any, _ []any) bool {
+			_, a := v.([]any)
+			_, s := v.(string)
+			_, ss := v.(safeString)
+			return a || s || ss
+		},
 		"mapping":     func(v any, _ []any) bool { return isObject(v) },
 		"callable":    func(v any, _ []any) bool { _, ok := v.(method); return ok },
 		"escaped":     func(any, []any) bool { return false },

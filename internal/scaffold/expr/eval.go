@@ -964,6 +964,9 @@ func (st *state) evalTest(t testNode) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := nunjucksTestTypeError(t.test, norm(v)); err != nil {
+		return nil, fmt.Errorf("test %q: %w", t.test, err)
+	}
 	return t.fn(norm(v), args) != t.neg, nil
 }
 

@@ -62,3 +62,21 @@ func nunjucksTypeError(name string, v any, args []any) error {
 	}
 	return fmt.Errorf("needs %s, got %s (Nunjucks fails on it with a TypeError, and so does Backstage)", need, typeName(v))
 }
+
+// nunjucksTestTypeError refuses what a Nunjucks test fails on: lower and upper call the value's
+// toLowerCase/toUpperCase, iterable reads a member of it.
+func nunjucksTestTypeError(name string, v any) error {
+	switch name {
+	case "lower", "upper":
+		switch v.(type) {
+		case string, safeString:
+			return nil
+		}
+		return fmt.Errorf("needs a string, got %s (Nunjucks fails on it with a TypeError, and so does Backstage)", typeName(v))
+	case "iterable":
+		if isNullish(v) {
+			return fmt.Errorf("needs a value, got %s (Nunjucks fails on it with a TypeError, and so does Backstage)", typeName(v))
+		}
+	}
+	return nil
+}

@@ -42,5 +42,27 @@ for (let i = 0; i < 600; i++) {
   }
   cases.push(error === undefined ? { src, out } : { src, error });
 }
+// Expressions: operators, tests and lookups over every kind of value.
+const operands = ['s', 'e', 'n', 'f', 'neg', 'z', 't', 'no', 'nul', 'missing', 'arr', 'words', 'empty', 'obj', 'people[0]',
+  'people[1].name', 'obj.b', "obj['10']", 'arr[1]', 'arr.length', 's.length', "'10'", "'abc'", '"2"', '3', '0.5', '-1', 'true',
+  'false', 'null', 'none', '[1, 2]', '[]', "{a: 1}", '(1 + 2)', 'words[5]', 'missing.x'];
+const binops = ['+', '-', '*', '/', '%', '//', '**', '==', '===', '!=', '!==', '<', '>', '<=', '>=', 'and', 'or', 'in', '~'];
+const tests = ['defined', 'undefined', 'none', 'null', 'string', 'number', 'odd', 'even', 'truthy', 'falsy', 'divisibleby(3)',
+  'sameas(3)', 'equalto(42)', 'iterable', 'mapping', 'callable', 'lower', 'upper', 'escaped', 'ge(3)', 'lt(3)', 'ne(0)'];
+for (let i = 0; i < 500; i++) {
+  const r = rnd();
+  let src;
+  if (r < 0.55) src = '${{ ' + pick(operands) + ' ' + pick(binops) + ' ' + pick(operands) + ' }}';
+  else if (r < 0.7) src = '${{ ' + pick(['not ', '-', '+', '!']) + pick(operands) + ' }}';
+  else if (r < 0.9) src = '{% if ' + pick(operands) + ' is ' + pick(tests) + ' %}yes{% else %}no{% endif %}';
+  else src = '${{ ' + pick(operands) + ' if ' + pick(operands) + ' else ' + pick(operands) + ' }}';
+  let out, error;
+  try {
+    out = env.renderString(src, JSON.parse(JSON.stringify(context)));
+  } catch (err) {
+    error = String(err.message).split('\n').pop().trim();
+  }
+  cases.push(error === undefined ? { src, out } : { src, error });
+}
 fs.writeFileSync(path.join(__dirname, 'random.json'),
   JSON.stringify({ context, cases }, null, 1) + '\n');

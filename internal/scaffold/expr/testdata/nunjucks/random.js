@@ -64,5 +64,45 @@ for (let i = 0; i < 500; i++) {
   }
   cases.push(error === undefined ? { src, out } : { src, error });
 }
+// Whitespace: random texts of blocks, variables and comments, with and without - and trimBlocks/lstripBlocks.
+const texts = ['a', 'b', ' ', '  ', '\n', '\n  ', '  \n', '\t', '\n\n', 'x\n'];
+const ws = () => pick(['', '-']);
+function tpl(depth) {
+  let out = '';
+  const n = 1 + Math.floor(rnd() * 5);
+  for (let i = 0; i < n; i++) {
+    const r = rnd();
+    if (r < 0.35) out += pick(texts);
+    else if (r < 0.5) out += '${{' + ws() + ' ' + pick(['s', 'n', "'v'", 'missing']) + ' ' + ws() + '}}';
+    else if (r < 0.58) out += '{#' + ws() + ' c ' + ws() + '#}';
+    else if (r < 0.66) out += '{%' + ws() + ' set v = 1 ' + ws() + '%}';
+    else if (depth < 2 && r < 0.8) {
+      out += '{%' + ws() + ' if ' + pick(['t', 'no']) + ' ' + ws() + '%}' + tpl(depth + 1);
+      if (rnd() < 0.4) out += '{%' + ws() + ' else ' + ws() + '%}' + tpl(depth + 1);
+      out += '{%' + ws() + ' endif ' + ws() + '%}';
+    } else if (depth < 2 && r < 0.93) {
+      out += '{%' + ws() + ' for w in words ' + ws() + '%}' + tpl(depth + 1) + '{%' + ws() + ' endfor ' + ws() + '%}';
+    } else if (r < 0.97) {
+      out += '{%' + ws() + ' raw ' + ws() + '%}' + pick(texts) + '${{ s }}' + pick(texts) + '{%' + ws() + ' endraw ' + ws() + '%}';
+    } else out += pick(texts);
+  }
+  return out;
+}
+for (let i = 0; i < 400; i++) {
+  const trimBlocks = rnd() < 0.5, lstripBlocks = rnd() < 0.5;
+  const src = tpl(0);
+  const wenv = new nunjucks.Environment(null, { autoescape: false, trimBlocks, lstripBlocks,
+    tags: { variableStart: '${{', variableEnd: '}}' } });
+  let out, error;
+  try {
+    out = wenv.renderString(src, JSON.parse(JSON.stringify(context)));
+  } catch (err) {
+    error = String(err.message).split('\n').pop().trim();
+  }
+  const c = error === undefined ? { src, out } : { src, error };
+  if (trimBlocks) c.trimBlocks = true;
+  if (lstripBlocks) c.lstripBlocks = true;
+  cases.push(c);
+}
 fs.writeFileSync(path.join(__dirname, 'random.json'),
   JSON.stringify({ context, cases }, null, 1) + '\n');

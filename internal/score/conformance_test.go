@@ -1,0 +1,615 @@
+package score
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/goldenpathidp/goldenpath/internal/manifest"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/yaml"
+)
+
+// The Score conformance suite: the workloads under testdata/conformance, written in the shape of the public
+// Score examples (score-spec/examples: specification/* and resources/*), are rendered by goldenpath and
+// compared, aspect by aspect, with what score-k8s generates from the same files. score-k8s's output is kept
+// as testdata/conformance/<case>/score-k8s.yaml; scripts/conformance-score.sh builds score-k8s and runs this
+// test with -score-k8s, which generates the output again and fails when it no longer matches the kept one
+// (-update-score-k8s rewrites it). Differences that are goldenpath's by design are listed in byDesign, with
+// the reason, and docs/delivery.md.
+
+var (
+	scoreK8sBin    = flag.String("score-k8s", os.Getenv("GOLDENPATH_SCORE_K8S"), "a score-k8s binary: generate its output again and compare it with the kept one")
+	updateScoreK8s = flag.Bool("update-score-k8s", false, "with -score-k8s: rewrite testdata/conformance/*/score-k8s.yaml from score-k8s's output")
+)
+
+// The aspects compared, per container where that applies.
+var conformanceAspects = []string{"command", "env", "probes", "limits", "ports", "files", "volumes", "services"}
+
+// byDesign lists the checks, by "<case>/<aspect>", where goldenpath differs from score-k8s on purpose.
+var byDesign = map[string]string{
+	"services/env": "a service resource's name is namespace-qualified (api.api.svc): every goldenpath app has a " +
+		"namespace of its own, where score-k8s puts all workloads in one; the services check compares the Service " +
+		"and port it names",
+	"command/command": "placeholders in command and args are resolved (${metadata.name}, resource outputs, secrets " +
+		"through $(VAR)); score-k8s passes them to the container as written",
+	"volumes/volumes": "a volume resource is one emptyDir shared by every container that mounts it (the point of " +
+		"naming it in resources); score-k8s gives each mount an emptyDir of its own",
+}
+
+// defaultsReason is why a container that sets no requests or limits gets goldenpath's defaults, where
+// score-k8s sets none.
+const defaultsReason = "a container without requests and limits gets goldenpath's defaults (100m/128Mi requested, " +
+	"500m/256Mi limits), so that it can run under a namespace quota; score-k8s leaves them unset"
+
+// designReason says why key differs by design, or "".
+func designReason(key, got, want string) string {
+	if r, ok := byDesign[key]; ok {
+		return r
+	}
+	if strings.HasSuffix(key, "/limits") && want == "" && onlyDefaults(got) {
+		return defaultsReason
+	}
+	return ""
+}
+
+// onlyDefaults reports whether every container's limits aspect is goldenpath's defaults.
+func onlyDefaults(aspect string) bool {
+	defaults := "limits.cpu=500m\nlimits.memory=268435456\nrequests.cpu=100m\nrequests.memory=134217728\n"
+	blocks := regexp.MustCompile(`(?m)^\[[a-z0-9-]+\]\n`).Split(aspect, -1)
+	for _, b := range blocks[1:] {
+		if b != defaults {
+			return false
+		}
+	}
+	return len(blocks) > 1
+}
+
+// conformanceCase is one directory of testdata/conformance.
+type conformanceCase struct {
+	name string
+	dir  string
+}
+
+func conformanceCases(t *testing.T) []conformanceCase {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join("testdata", "conformance"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []conformanceCase
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, conformanceCase{name: e.Name(), dir: filepath.Join("testdata", "conformance", e.Name())})
+		}
+	}
+	return out
+}
+
+func TestScoreK8sConformance(t *testing.T) {
+	matched, total := 0, 0
+	var skipped []string
+	for _, c := range conformanceCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			want := c.scoreK8s(t)
+			got, err := c.goldenpath(t)
+			for _, aspect := range conformanceAspects {
+				key := c.name + "/" + aspect
+				w := want[aspect]
+				if w == "" && (err != nil || got[aspect] == "") {
+					continue // neither side has anything of this aspect
+				}
+				total++
+				if err != nil {
+					t.Errorf("%s: goldenpath does not render the workload: %v", key, err)
+					continue
+				}
+				if reason := designReason(key, got[aspect], w); reason != "" {
+					skipped = append(skipped, key)
+					t.Logf("%s: skipped, by design: %s", key, reason)
+					continue
+				}
+				switch {
+				case got[aspect] != w:
+					t.Errorf("%s differs from score-k8s:\n--- goldenpath\n%s\n--- score-k8s\n%s", key, got[aspect], w)
+				default:
+					matched++
+				}
+			}
+		})
+	}
+	t.Logf("score-k8s conformance: %d of %d checks match, %d differ by design (%s)", matched, total, len(skipped), strings.Join(skipped, ", "))
+}
+
+// scoreK8s reads score-k8s's output for the case (generating it first with -score-k8s) and returns its
+// aspects for the case's workload.
+func (c conformanceCase) scoreK8s(t *testing.T) map[string]string {
+	t.Helper()
+	kept := filepath.Join(c.dir, "score-k8s.yaml")
+	data, err := os.ReadFile(kept)
+	if *scoreK8sBin != "" {
+		fresh := c.generate(t)
+		if *updateScoreK8s {
+			if err := os.WriteFile(kept, fresh, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			data, err = fresh, nil
+		} else if !bytes.Equal(fresh, data) {
+			t.Errorf("score-k8s's output differs from %s (run with -update-score-k8s after reading the diff):\n%s", kept, fresh)
+		}
+	}
+	if err != nil {
+		t.Fatalf("reading score-k8s's output (scripts/conformance-score.sh makes it): %v", err)
+	}
+	objs, err := decodeScoreK8s(data)
+	if err != nil {
+		t.Fatalf("%s: %v", kept, err)
+	}
+	return aspectsOf(t, objs, c.workloadName(t))
+}
+
+// generate runs score-k8s on the case's files in a scratch directory and returns manifests.yaml.
+func (c conformanceCase) generate(t *testing.T) []byte {
+	t.Helper()
+	work := t.TempDir()
+	if err := os.CopyFS(work, os.DirFS(c.dir)); err != nil {
+		t.Fatal(err)
+	}
+	provisioners, err := filepath.Abs(filepath.Join("testdata", "conformance", "provisioners.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) {
+		cmd := exec.Command(*scoreK8sBin, args...)
+		cmd.Dir = work
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("score-k8s %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("init", "--no-sample", "--provisioners", provisioners)
+	others, _ := filepath.Glob(filepath.Join(work, "*.score.yaml"))
+	args := []string{"generate"}
+	for _, o := range others {
+		args = append(args, filepath.Base(o))
+	}
+	run(append(args, "score.yaml", "-o", "manifests.yaml")...)
+	out, err := os.ReadFile(filepath.Join(work, "manifests.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (c conformanceCase) workloadName(t *testing.T) string {
+	t.Helper()
+	var w struct {
+		Metadata struct{ Name string } `json:"metadata"`
+	}
+	data, err := os.ReadFile(filepath.Join(c.dir, "score.yaml"))
+	if err == nil {
+		err = yaml.Unmarshal(data, &w)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w.Metadata.Name
+}
+
+// goldenpath renders the case's workload with the same resource outputs the score-k8s provisioners give
+// (testdata/conformance/provisioners.yaml), and returns its aspects.
+func (c conformanceCase) goldenpath(t *testing.T) (map[string]string, error) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(c.dir, "score.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := Parse("score.yaml", data)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := c.renderOthers(t)
+	if err != nil {
+		return nil, err
+	}
+	in := Inputs{Environment: "dev", Namespace: w.Metadata.Name, Image: "127.0.0.1:7070/dev/" + w.Metadata.Name, Tag: "v1",
+		ArgoCD: ArgoCD{RepoURL: "http://127.0.0.1:7070/git/platform.git"}}
+	if err := c.resources(t, w, &in); err != nil {
+		return nil, err
+	}
+	in.Sources = map[string][]byte{}
+	for _, src := range w.FileSources() {
+		data, err := os.ReadFile(filepath.Join(c.dir, filepath.FromSlash(src)))
+		if err != nil {
+			return nil, err
+		}
+		in.Sources[src] = data
+	}
+	more, err := renderedObjects(w, in)
+	if err != nil {
+		return nil, err
+	}
+	return aspectsOf(t, append(objs, more...), w.Metadata.Name), nil
+}
+
+// renderOthers renders the case's other workloads (*.score.yaml), which its service resources point at.
+func (c conformanceCase) renderOthers(t *testing.T) ([]any, error) {
+	t.Helper()
+	others, _ := filepath.Glob(filepath.Join(c.dir, "*.score.yaml"))
+	var objs []any
+	for _, f := range others {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := Parse(filepath.Base(f), data)
+		if err != nil {
+			return nil, err
+		}
+		o, err := renderedObjects(w, Inputs{Environment: "dev", Namespace: w.Metadata.Name, ArgoCD: ArgoCD{RepoURL: "http://127.0.0.1:7070/git/platform.git"}})
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, o...)
+	}
+	return objs, nil
+}
+
+// renderedObjects renders a workload and decodes the objects of its overlay.
+func renderedObjects(w *Workload, in Inputs) ([]any, error) {
+	files, err := Render(w, in)
+	if err != nil {
+		return nil, err
+	}
+	var objs []any
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		if !strings.HasPrefix(p, OverlayDir(in.Environment, w.Metadata.Name)+"/") || path.Base(p) == KustomizationFile {
+			continue
+		}
+		o, err := Decode(p, files[p])
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, o...)
+	}
+	return objs, nil
+}
+
+// resources gives the workload's resources the outputs score-k8s's provisioners give them: fixed ones for
+// postgres, the case's .env.dev for environment, and the other workload's Service for service.
+func (c conformanceCase) resources(t *testing.T, w *Workload, in *Inputs) error {
+	t.Helper()
+	in.Outputs, in.SecretRefs = map[string]map[string]string{}, map[string]string{}
+	for name, res := range w.Resources {
+		switch res.Type {
+		case TypePostgres:
+			in.Outputs[name] = map[string]string{"host": "ledger-db.example.internal", "port": "5432", "database": "ledger", "username": "ledger"}
+			in.SecretRefs[name] = "ledger-db"
+		case TypeEnvironment:
+			data, err := os.ReadFile(filepath.Join(c.dir, ".env.dev"))
+			if err != nil {
+				return err
+			}
+			if in.Outputs[name], err = ParseEnvFile(".env.dev", data); err != nil {
+				return err
+			}
+		case TypeService:
+			target := ServiceWorkload(name, res)
+			data, err := os.ReadFile(filepath.Join(c.dir, target+".score.yaml"))
+			if err != nil {
+				return err
+			}
+			tw, err := Parse(target+".score.yaml", data)
+			if err != nil {
+				return err
+			}
+			if in.Outputs[name], _, err = ServiceOutputs(tw, tw.Metadata.Name, res); err != nil {
+				return err
+			}
+		case TypeVolume:
+		default:
+			return fmt.Errorf("resource %s: type %s has no outputs in this suite", name, res.Type)
+		}
+	}
+	return nil
+}
+
+// decodeScoreK8s reads score-k8s's manifests.yaml into typed objects.
+func decodeScoreK8s(data []byte) ([]any, error) {
+	docs, err := manifest.SplitDocuments(data)
+	if err != nil {
+		return nil, err
+	}
+	var out []any
+	for _, d := range docs {
+		var head struct{ Kind string }
+		if err := yaml.Unmarshal(d, &head); err != nil {
+			return nil, err
+		}
+		var obj any
+		switch head.Kind {
+		case "Deployment":
+			obj = &appsv1.Deployment{}
+		case "Service":
+			obj = &corev1.Service{}
+		case "ConfigMap":
+			obj = &corev1.ConfigMap{}
+		case "Secret":
+			obj = &corev1.Secret{}
+		case "":
+			continue
+		default:
+			return nil, fmt.Errorf("unexpected kind %s in score-k8s's output", head.Kind)
+		}
+		if err := yaml.Unmarshal(d, obj); err != nil {
+			return nil, err
+		}
+		out = append(out, obj)
+	}
+	return out, nil
+}
+
+// aspectsOf reduces the manifests of one workload to what a running container sees, aspect by aspect, as
+// text: the two renderers name and arrange objects differently, but must give the same result.
+func aspectsOf(t *testing.T, objs []any, workload string) map[string]string {
+	t.Helper()
+	var dep *appsv1.Deployment
+	var svc *corev1.Service
+	configMaps := map[string]*corev1.ConfigMap{}
+	services := map[string]*corev1.Service{}
+	for _, o := range objs {
+		switch x := o.(type) {
+		case *appsv1.Deployment:
+			if x.Name == workload {
+				dep = x
+			}
+		case *corev1.Service:
+			services[x.Name] = x
+			if x.Name == workload {
+				svc = x
+			}
+		case *corev1.ConfigMap:
+			configMaps[x.Name] = x
+		}
+	}
+	if dep == nil {
+		t.Fatalf("no Deployment %s among the manifests", workload)
+	}
+	out := map[string]string{}
+	var b strings.Builder
+	pod := dep.Spec.Template.Spec
+	for _, aspect := range conformanceAspects {
+		b.Reset()
+		for _, ct := range slices.SortedFunc(slices.Values(pod.Containers), func(a, b corev1.Container) int { return strings.Compare(a.Name, b.Name) }) {
+			lines := containerAspect(aspect, ct, pod, configMaps)
+			if len(lines) > 0 {
+				fmt.Fprintf(&b, "[%s]\n%s\n", ct.Name, strings.Join(lines, "\n"))
+			}
+		}
+		out[aspect] = b.String()
+	}
+	out["ports"] = servicePorts(svc)
+	out["services"] = serviceLinks(pod, services)
+	return out
+}
+
+func containerAspect(aspect string, ct corev1.Container, pod corev1.PodSpec, cms map[string]*corev1.ConfigMap) []string {
+	switch aspect {
+	case "command":
+		return []string{fmt.Sprintf("command %q args %q", expandK8s(strings.Join(ct.Command, "\x00"), nil), expandK8s(strings.Join(ct.Args, "\x00"), nil))}
+	case "env":
+		return effectiveEnv(ct)
+	case "probes":
+		var lines []string
+		for _, p := range []struct {
+			name  string
+			probe *corev1.Probe
+		}{{"liveness", ct.LivenessProbe}, {"readiness", ct.ReadinessProbe}} {
+			if p.probe != nil {
+				h, _ := json.Marshal(p.probe.ProbeHandler)
+				lines = append(lines, p.name+" "+string(h))
+			}
+		}
+		return lines
+	case "limits":
+		return quantities(ct.Resources)
+	case "files":
+		return mountedFiles(ct, pod, cms)
+	case "volumes":
+		return mountedVolumes(ct, pod)
+	}
+	return nil
+}
+
+// effectiveEnv is each variable's value as the container sees it, with Kubernetes' $(VAR) and $$ expanded;
+// a secret is shown as <secret NAME/KEY>. Helper variables (those only referenced by others) are left out.
+func effectiveEnv(ct corev1.Container) []string {
+	seen := map[string]string{}
+	var lines []string
+	for _, e := range ct.Env {
+		v := expandK8s(e.Value, seen)
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+			v = "<secret " + e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key + ">"
+		}
+		seen[e.Name] = v
+		if strings.HasPrefix(e.Name, "__ref_") || strings.HasPrefix(e.Name, secretEnvPrefix) {
+			continue
+		}
+		lines = append(lines, e.Name+"="+v)
+	}
+	slices.Sort(lines)
+	return lines
+}
+
+var k8sRef = regexp.MustCompile(`\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)`)
+
+// expandK8s applies Kubernetes' expansion of variables, command and args: $$ is $, $(NAME) is the value of
+// an earlier variable (kept as written when there is none).
+func expandK8s(s string, vars map[string]string) string {
+	return k8sRef.ReplaceAllStringFunc(s, func(m string) string {
+		if m == "$$" {
+			return "$"
+		}
+		if v, ok := vars[m[2:len(m)-1]]; ok {
+			return v
+		}
+		return m
+	})
+}
+
+func quantities(r corev1.ResourceRequirements) []string {
+	var lines []string
+	for _, l := range []struct {
+		what string
+		list corev1.ResourceList
+	}{{"limits", r.Limits}, {"requests", r.Requests}} {
+		for _, name := range slices.Sorted(maps.Keys(l.list)) {
+			q := l.list[name]
+			lines = append(lines, fmt.Sprintf("%s.%s=%s", l.what, name, canonicalQuantity(q)))
+		}
+	}
+	return lines
+}
+
+func canonicalQuantity(q resource.Quantity) string {
+	if q.Cmp(*resource.NewMilliQuantity(q.MilliValue(), q.Format)) == 0 && q.MilliValue()%1000 != 0 {
+		return fmt.Sprintf("%dm", q.MilliValue())
+	}
+	return fmt.Sprintf("%d", q.Value())
+}
+
+// mountedFiles lists each file a container sees from a ConfigMap (directly, by subPath or projected) with its
+// content and mode.
+func mountedFiles(ct corev1.Container, pod corev1.PodSpec, cms map[string]*corev1.ConfigMap) []string {
+	var lines []string
+	for _, m := range ct.VolumeMounts {
+		v := podVolume(pod, m.Name)
+		if v == nil {
+			continue
+		}
+		for _, f := range configMapFiles(*v, cms) {
+			target := path.Join(m.MountPath, f.path)
+			if m.SubPath != "" {
+				if f.path != m.SubPath {
+					continue
+				}
+				target = m.MountPath
+			}
+			lines = append(lines, fmt.Sprintf("%s mode %04o: %s", target, f.mode, base64.StdEncoding.EncodeToString(f.content)))
+		}
+	}
+	slices.Sort(lines)
+	return lines
+}
+
+type cmFile struct {
+	path    string
+	mode    int32
+	content []byte
+}
+
+func configMapFiles(v corev1.Volume, cms map[string]*corev1.ConfigMap) []cmFile {
+	type source struct {
+		name  string
+		items []corev1.KeyToPath
+	}
+	var sources []source
+	switch {
+	case v.ConfigMap != nil:
+		sources = append(sources, source{v.ConfigMap.Name, v.ConfigMap.Items})
+	case v.Projected != nil:
+		for _, p := range v.Projected.Sources {
+			if p.ConfigMap != nil {
+				sources = append(sources, source{p.ConfigMap.Name, p.ConfigMap.Items})
+			}
+		}
+	}
+	var out []cmFile
+	for _, s := range sources {
+		cm := cms[s.name]
+		if cm == nil {
+			continue
+		}
+		for _, it := range s.items {
+			content, ok := cm.BinaryData[it.Key]
+			if !ok {
+				content = []byte(cm.Data[it.Key])
+			}
+			mode := int32(0o644)
+			if it.Mode != nil {
+				mode = *it.Mode
+			}
+			out = append(out, cmFile{path: it.Path, mode: mode, content: content})
+		}
+	}
+	return out
+}
+
+// mountedVolumes lists the container's emptyDir mounts other than goldenpath's own /tmp.
+func mountedVolumes(ct corev1.Container, pod corev1.PodSpec) []string {
+	var lines []string
+	for _, m := range ct.VolumeMounts {
+		v := podVolume(pod, m.Name)
+		if v == nil || v.EmptyDir == nil || (m.Name == tmpVolume && m.MountPath == "/tmp") {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("%s emptyDir subPath=%q readOnly=%v", m.MountPath, m.SubPath, m.ReadOnly))
+	}
+	slices.Sort(lines)
+	return lines
+}
+
+func podVolume(pod corev1.PodSpec, name string) *corev1.Volume {
+	for i := range pod.Volumes {
+		if pod.Volumes[i].Name == name {
+			return &pod.Volumes[i]
+		}
+	}
+	return nil
+}
+
+func servicePorts(svc *corev1.Service) string {
+	if svc == nil {
+		return ""
+	}
+	var lines []string
+	for _, p := range svc.Spec.Ports {
+		lines = append(lines, fmt.Sprintf("%s %d -> %s/%s", p.Name, p.Port, p.TargetPort.String(), p.Protocol))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// serviceLinks finds, in the variables, the hosts and ports of other workloads' Services and reduces each to
+// the Service it names (the first label of the host) and the port, which must be one the Service publishes.
+func serviceLinks(pod corev1.PodSpec, services map[string]*corev1.Service) string {
+	var lines []string
+	for _, ct := range pod.Containers {
+		for _, kv := range effectiveEnv(ct) {
+			for name, svc := range services {
+				hosts := regexp.MustCompile(`\b`+regexp.QuoteMeta(name)+`(\.[a-z0-9.-]+)?(:(\d+))?\b`).FindAllStringSubmatch(kv, -1)
+				for _, h := range hosts {
+					port := h[3]
+					if port != "" && !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return fmt.Sprint(p.Port) == port }) {
+						port += " (not a port of the Service)"
+					}
+					lines = append(lines, fmt.Sprintf("%s: service %s port %s", strings.SplitN(kv, "=", 2)[0], name, port))
+				}
+			}
+		}
+	}
+	slices.Sort(lines)
+	return strings.Join(slices.Compact(lines), "\n")
+}

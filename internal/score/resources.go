@@ -138,3 +138,21 @@ func checkParam(name string, p param, v any) error {
 	}
 	return nil
 }
+
+// OutputKey says where a resource type's output comes from: the key of the value the caller provides
+// (Inputs.Outputs, or the Secret's key when secret), for runtimes that resolve outputs themselves. ok is
+// false for an output the type does not have; a type with any outputs (environment) keys them by name.
+func OutputKey(typ, output string) (key string, secret, ok bool) {
+	rt, known := resourceTypes()[typ]
+	if !known {
+		return "", false, false
+	}
+	if rt.anyOutput {
+		return output, false, true
+	}
+	o, ok := rt.outputs[output]
+	if !ok || o.computed {
+		return "", false, false
+	}
+	return o.key, o.secret, true
+}

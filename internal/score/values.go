@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"sigs.k8s.io/yaml"
 )
 
 // ServiceWorkload names the app a service or service-port resource points at: its workload param, else the
@@ -134,4 +136,21 @@ func (w *Workload) Expand(s string, output func(resource, name string) (string, 
 		}
 	}
 	return b.String(), nil
+}
+
+// NameOf reads metadata.name from a score.yaml that may not be valid, for naming a broken app; "" when it
+// has none.
+func NameOf(data []byte) string {
+	var doc struct {
+		Metadata struct {
+			Name any `json:"name"`
+		} `json:"metadata"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return ""
+	}
+	if s, ok := doc.Metadata.Name.(string); ok && rfc1123Label.MatchString(s) {
+		return s
+	}
+	return ""
 }

@@ -75,10 +75,15 @@ func (r *renderer) deployment() (*appsv1.Deployment, *corev1.ConfigMap, error) {
 		return nil, nil, fmt.Errorf("the files of %s hold %d bytes, more than the %d a ConfigMap can hold: keep large files in the image", r.app, n, maxFilesBytes)
 	}
 	pod := r.podSpec(containers, files)
-	tmpl := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: r.labels()}, Spec: pod}
+	// The workload's annotations go on the pods too, where what reads them (a metrics scraper, a mesh's
+	// injector) looks, as score-k8s puts them.
+	tmpl := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: r.labels(), Annotations: r.deploymentAnnotations()}, Spec: pod}
 	cm := files.configMap(r)
 	if cm != nil {
-		tmpl.Annotations = map[string]string{AnnotationFilesChecksum: files.checksum()}
+		if tmpl.Annotations == nil {
+			tmpl.Annotations = map[string]string{}
+		}
+		tmpl.Annotations[AnnotationFilesChecksum] = files.checksum()
 	}
 	dep := &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},

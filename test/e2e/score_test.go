@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"html"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -143,6 +145,7 @@ func TestScoreRenderFailures(t *testing.T) {
 	if code != 0 || !strings.Contains(shown, "there is no request s3.dev.shop") || strings.Contains(shown, "no image pushed yet") {
 		t.Errorf("goldenpath apps show does not say why shop cannot be rendered: exit %d\n%s", code, shown)
 	}
+	scorePortalShows(t, e, c.alice, "shop", "there is no request s3.dev.shop")
 	start := time.Now()
 	code, out, errOut := e.goldenpath(c.alice, "build", dir, "--tag", "v1", "--wait", "60s")
 	if code == 0 || !strings.Contains(out+errOut, "s3.dev.shop") || strings.Contains(out+errOut, "pushed ") || time.Since(start) > 15*time.Second {
@@ -180,12 +183,29 @@ func TestScoreRenderFailures(t *testing.T) {
 	if code != 0 || !strings.Contains(shown, "invalid") || !strings.Contains(shown, "colour") {
 		t.Errorf("goldenpath apps show after an invalid score.yaml: exit %d\n%s", code, shown)
 	}
+	scorePortalShows(t, e, c.alice, "shop", "invalid", "colour")
 	if scoreOnMain(e, "gitops/argocd/apps/dev/shop.yaml") == "" || !strings.Contains(scoreOnMain(e, "gitops/kustomize/overlays/dev/apps/shop/kustomization.yaml"), "newTag: v2") {
 		t.Error("an invalid score.yaml took shop's rendered files off main: Argo CD would undeploy it")
 	}
 	code, out, errOut = e.goldenpath(c.alice, "build", dir, "--app", "shop", "--tag", "v3")
 	if code == 0 || !strings.Contains(out+errOut, "invalid") || strings.Contains(out+errOut, "pushed ") {
 		t.Errorf("goldenpath build of an app whose score.yaml on main is invalid: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// scorePortalShows checks that the portal's app page, and its list of apps, show each of wants for app (as
+// HTML escapes it).
+func scorePortalShows(t *testing.T, e *env, token, app string, wants ...string) {
+	t.Helper()
+	b := portalAs(t, e, token)
+	for _, page := range []string{"/apps/" + app, "/apps"} {
+		status, _, body := b.do("GET", page, nil)
+		text := html.UnescapeString(body)
+		for _, want := range wants {
+			if status != http.StatusOK || !strings.Contains(text, want) {
+				t.Errorf("the portal's %s does not show %q: %d\n%s", page, want, status, body)
+			}
+		}
 	}
 }
 

@@ -190,7 +190,7 @@ func shortSHA(s string) string {
 // phaseClass picks the badge colour of a phase, a task status or a change request state.
 func phaseClass(phase string) string {
 	switch strings.ToLower(phase) {
-	case "ready", "completed", "merged", "approved", "passed", "running", "rolled-out", "pinned", "deployed":
+	case "ready", "completed", "merged", "approved", "passed", "running", "rolled-out", "pinned", "rendered", "deployed":
 		return "ok"
 	case "failed", "rejected", "cancelled", "deleted", "closed", "blocked":
 		return "bad"

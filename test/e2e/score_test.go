@@ -4,6 +4,7 @@ import (
 	"context"
 	"html"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -190,6 +191,59 @@ func TestScoreRenderFailures(t *testing.T) {
 	code, out, errOut = e.goldenpath(c.alice, "build", dir, "--app", "shop", "--tag", "v3")
 	if code == 0 || !strings.Contains(out+errOut, "invalid") || strings.Contains(out+errOut, "pushed ") {
 		t.Errorf("goldenpath build of an app whose score.yaml on main is invalid: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestScoreRenderNotReady: a postgres resource whose RDSRequest is filed but not approved yet. The app is
+// shown as blocked, with the request and its phase, by goldenpath apps, apps show, the portal and the build;
+// once the request is Ready, a push deploys.
+func TestScoreRenderNotReady(t *testing.T) {
+	pg := os.Getenv("GOLDENPATH_TEST_POSTGRES_URL")
+	e := start(t, startOptions{config: func(c *app.Config) {
+		c.PlatformYAML = append(platform.DefaultYAML("goldenpathidp.io"), "delivery:\n  mode: argocd\n"...)
+		c.Getenv = func(k string) string {
+			if k == "GOLDENPATH_POSTGRES_URL" {
+				return pg
+			}
+			return os.Getenv(k)
+		}
+	}})
+	c := twoTeams(e)
+	fileReady(e, c.alice, c.paula, "ECRRequest", "ledger", "alice", "payments", "  size: small\n")
+	change := e.file(c.alice, contractDoc("RDSRequest", "ledger", "alice", "payments", "dev", "  engine: postgres\n  size: small\n"))
+	score := "apiVersion: score.dev/v1b1\nmetadata:\n  name: ledger\ncontainers:\n  main:\n    image: .\n    variables:\n" +
+		"      DB_HOST: ${resources.db.host}\n      DB_PASSWORD: ${resources.db.password}\nresources:\n  db:\n    type: postgres\n"
+	createRepo(t, e, "payments/ledger", map[string]string{"score.yaml": score})
+	e.app.KickEdge()
+	const why = "request rds.dev.ledger is Pending, not Ready yet"
+	waitFor(t, 20*time.Second, "goldenpath apps to show why ledger is blocked", func() bool {
+		_, out, _ := e.goldenpath(c.alice, "apps")
+		return strings.Contains(out, "ledger") && strings.Contains(out, "blocked")
+	})
+	code, shown, _ := e.goldenpath(c.alice, "apps", "show", "ledger")
+	if code != 0 || !strings.Contains(shown, why) || strings.Contains(shown, "no image pushed yet") {
+		t.Errorf("goldenpath apps show does not say why ledger cannot be rendered: exit %d\n%s", code, shown)
+	}
+	scorePortalShows(t, e, c.alice, "ledger", why)
+	pushImage(t, e, "alice", c.alice, "dev/ledger", "v1", time.Now())
+	var ds []app.Deployment
+	waitFor(t, 20*time.Second, "a failed deployment of ledger:v1", func() bool {
+		e.must(200, "GET", "/api/v1/deployments?app=ledger", c.alice, nil).json(t, &ds)
+		return len(ds) > 0 && ds[0].Status == "failed" && strings.Contains(ds[0].Message, why)
+	})
+	if scoreOnMain(e, "gitops/argocd/apps/dev/ledger.yaml") != "" {
+		t.Error("ledger was rendered before its database was Ready")
+	}
+
+	if pg == "" {
+		t.Skip("GOLDENPATH_TEST_POSTGRES_URL is not set: the database cannot be made Ready (scripts/test-postgres.sh starts a server)")
+	}
+	e.approveAndMerge(change, c.paula)
+	e.waitPhase("rds.dev.ledger", "Ready", 30*time.Second)
+	pushImage(t, e, "alice", c.alice, "dev/ledger", "v2", time.Now().Add(time.Minute))
+	waitPin(t, e, "dev", "ledger", "v2")
+	if dep := scoreOnMain(e, "gitops/kustomize/overlays/dev/apps/ledger/deployment.yaml"); !strings.Contains(dep, "secretKeyRef") {
+		t.Errorf("ledger's Deployment does not take its password from a Secret:\n%s", dep)
 	}
 }
 

@@ -12,7 +12,8 @@
 #                                source at that tag ($SCORE_K8S_SRC) and of score-go at the version its go.mod
 #                                names ($SCORE_GO_SRC, not served either); exit 1 when neither is possible.
 #   conformance-score.sh examples  the same comparison on the Score examples themselves, from a checkout
-#                                ($SCORE_EXAMPLES: its specification/* and resources/*); needs score-k8s built.
+#                                ($SCORE_EXAMPLES: its specification/*, resources/* and samples/*/*); needs
+#                                score-k8s built.
 #   conformance-score.sh update  rewrite the kept output from score-k8s (after reading what changed).
 # The cache is $GOLDENPATH_CACHE, by default $HOME/.cache/goldenpath.
 set -euo pipefail

@@ -1,6 +1,7 @@
 package score
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"flag"
@@ -44,11 +45,28 @@ var conformanceAspects = []string{"command", "env", "probes", "limits", "ports",
 
 // byDesign lists the checks, by "<case>/<aspect>", where goldenpath differs from score-k8s on purpose.
 var byDesign = map[string]string{
-	"services/env": "a service resource's name is namespace-qualified (api.api.svc): every goldenpath app has a " +
-		"namespace of its own, where score-k8s puts all workloads in one; the services check compares the Service " +
-		"and port it names",
 	"volumes/volumes": "a volume resource is one emptyDir shared by every container that mounts it (the point of " +
 		"naming it in resources); score-k8s gives each mount an emptyDir of its own",
+}
+
+// serviceHostReason is why variables naming another workload's Service differ: the check is by design when
+// goldenpath's are score-k8s's with each such host <app> written <app>.<app>.svc.
+const serviceHostReason = "a service resource's name is namespace-qualified (api.api.svc): every goldenpath app has a " +
+	"namespace of its own, where score-k8s puts all workloads in one; the services check compares the Service " +
+	"and port it names"
+
+// qualifiedService is a Service's namespace-qualified host as goldenpath gives it: <app>.<app>.svc.
+var qualifiedService = regexp.MustCompile(`\b([a-z0-9]([a-z0-9-]*[a-z0-9])?)\.([a-z0-9]([a-z0-9-]*[a-z0-9])?)\.svc\b`)
+
+// unqualified writes each <app>.<app>.svc as <app>.
+func unqualified(s string) string {
+	return qualifiedService.ReplaceAllStringFunc(s, func(m string) string {
+		p := qualifiedService.FindStringSubmatch(m)
+		if p[1] != p[3] {
+			return m
+		}
+		return p[1]
+	})
 }
 
 // commandReason is why a command or args with placeholders differs: the check is by design when goldenpath's
@@ -63,7 +81,19 @@ const defaultsReason = "a container without requests and limits gets goldenpath'
 
 // noProviderReason is why a workload with a resource type goldenpath has no provider for is not rendered.
 const noProviderReason = "a resource type goldenpath provides no resource for (amqp, mysql, redis, ...) is refused with " +
-	"a clear error naming it and the supported types; score-k8s runs a database or broker of its own in the cluster"
+	"a clear error naming it and the supported types; score-k8s provisions it (its default provisioners run a database " +
+	"or broker of its own in the cluster)"
+
+// withoutServices leaves out the lines of a services aspect that name one of names' Services.
+func withoutServices(aspect string, names []string) string {
+	var keep []string
+	for _, l := range strings.Split(aspect, "\n") {
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.Contains(l, ": service "+n+" port") }) {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
 
 // designReason says why key differs by design, or "".
 func designReason(key, got, want string) string {
@@ -72,6 +102,9 @@ func designReason(key, got, want string) string {
 	}
 	if strings.HasSuffix(key, "/command") && got == expandPlaceholdersLike(want, got) && got != want {
 		return commandReason
+	}
+	if strings.HasSuffix(key, "/env") && got != want && unqualified(got) == want {
+		return serviceHostReason
 	}
 	if strings.HasSuffix(key, "/limits") && want == "" && onlyDefaults(got) {
 		return defaultsReason
@@ -118,9 +151,14 @@ type conformanceCase struct {
 	name string
 	dir  string
 	kept bool // score-k8s's output is kept in dir (testdata/conformance), so it can be compared without score-k8s
+	// workloads are the score files compared, relative to dir; peers are all of the case's score files (the
+	// workloads and those their service resources point at), as given to score-k8s.
+	workloads []string
+	peers     []string
 }
 
-// conformanceCases lists the directories under root/sub... that hold a score.yaml.
+// conformanceCases lists the directories under root/sub... that hold a score.yaml: it is the workload
+// compared, and the directory's *.score.yaml are the workloads it points at.
 func conformanceCases(t *testing.T, root string, kept bool, subs ...string) []conformanceCase {
 	t.Helper()
 	var out []conformanceCase
@@ -131,10 +169,43 @@ func conformanceCases(t *testing.T, root string, kept bool, subs ...string) []co
 		}
 		for _, e := range entries {
 			dir := filepath.Join(root, sub, e.Name())
-			if _, err := os.Stat(filepath.Join(dir, "score.yaml")); e.IsDir() && err == nil {
-				out = append(out, conformanceCase{name: path.Join(sub, e.Name()), dir: dir, kept: kept})
+			if _, err := os.Stat(filepath.Join(dir, "score.yaml")); !e.IsDir() || err != nil {
+				continue
 			}
+			others, _ := filepath.Glob(filepath.Join(dir, "*.score.yaml"))
+			c := conformanceCase{name: path.Join(sub, e.Name()), dir: dir, kept: kept, workloads: []string{"score.yaml"}}
+			for _, o := range others {
+				c.peers = append(c.peers, filepath.Base(o))
+			}
+			c.peers = append(c.peers, "score.yaml")
+			out = append(out, c)
 		}
+	}
+	return out
+}
+
+// sampleCases lists the samples under root/samples (several workloads, each in a directory of its own with a
+// score.yaml), each compared workload by workload.
+func sampleCases(t *testing.T, root string) []conformanceCase {
+	t.Helper()
+	var out []conformanceCase
+	samples, err := os.ReadDir(filepath.Join(root, "samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sample := range samples {
+		dir := filepath.Join(root, "samples", sample.Name())
+		files, _ := filepath.Glob(filepath.Join(dir, "*", "score.yaml"))
+		if !sample.IsDir() || len(files) == 0 {
+			continue
+		}
+		c := conformanceCase{name: path.Join("samples", sample.Name()), dir: dir}
+		for _, f := range files {
+			rel, _ := filepath.Rel(dir, f)
+			c.workloads = append(c.workloads, filepath.ToSlash(rel))
+		}
+		c.peers = c.workloads
+		out = append(out, c)
 	}
 	return out
 }
@@ -144,12 +215,14 @@ func TestScoreK8sConformance(t *testing.T) {
 }
 
 // TestScoreExamples compares on the public Score examples, from a checkout given by -score-examples (CI has
-// none: scripts/conformance-score.sh examples runs it where one is).
+// none: scripts/conformance-score.sh examples runs it where one is): specification/*, resources/* and the
+// samples' workloads.
 func TestScoreExamples(t *testing.T) {
 	if *scoreExamples == "" || *scoreK8sBin == "" {
 		t.Skip("needs -score-examples (a checkout of score-spec/examples) and -score-k8s")
 	}
-	compareWithScoreK8s(t, conformanceCases(t, *scoreExamples, false, "specification", "resources"))
+	cases := conformanceCases(t, *scoreExamples, false, "specification", "resources")
+	compareWithScoreK8s(t, append(cases, sampleCases(t, *scoreExamples)...))
 }
 
 // compareWithScoreK8s renders each case with goldenpath and score-k8s and compares them aspect by aspect.
@@ -158,35 +231,58 @@ func compareWithScoreK8s(t *testing.T, cases []conformanceCase) {
 	var skipped []string
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			want := c.scoreK8s(t)
-			got, err := c.goldenpath(t)
-			if err != nil && strings.Contains(err.Error(), "which goldenpath does not provide") {
-				total++
-				skipped = append(skipped, c.name)
-				t.Logf("%s: skipped, by design: %s (%v)", c.name, noProviderReason, err)
-				return
+			wants := c.scoreK8s(t)
+			gots, errs := c.goldenpath(t)
+			// The workloads goldenpath refuses for a resource type it has no provider for.
+			var refused []string
+			for wf, err := range errs {
+				if strings.Contains(err.Error(), "which goldenpath does not provide") {
+					refused = append(refused, c.read(t, wf).Metadata.Name)
+				}
 			}
-			for _, aspect := range conformanceAspects {
-				key := c.name + "/" + aspect
-				w := want[aspect]
-				if w == "" && (err != nil || got[aspect] == "") {
-					continue // neither side has anything of this aspect
+			for _, wf := range c.workloads {
+				name := c.name
+				if len(c.workloads) > 1 {
+					name += "/" + path.Dir(wf)
 				}
-				total++
-				if err != nil {
-					t.Errorf("%s: goldenpath does not render the workload: %v", key, err)
+				want, got, err := wants[wf], gots[wf], errs[wf]
+				if err != nil && strings.Contains(err.Error(), "which goldenpath does not provide") {
+					total++
+					skipped = append(skipped, name)
+					t.Logf("%s: skipped, by design: %s (%v)", name, noProviderReason, err)
 					continue
 				}
-				if reason := designReason(key, got[aspect], w); reason != "" {
-					skipped = append(skipped, key)
-					t.Logf("%s: skipped, by design: %s", key, reason)
+				if want == nil {
+					t.Logf("%s: not compared: score-k8s has no provisioner here for what it uses (goldenpath: %v)", name, cmp.Or[any](err, "rendered"))
 					continue
 				}
-				switch {
-				case got[aspect] != w:
-					t.Errorf("%s differs from score-k8s:\n--- goldenpath\n%s\n--- score-k8s\n%s", key, got[aspect], w)
-				default:
-					matched++
+				for _, aspect := range conformanceAspects {
+					key := name + "/" + aspect
+					w := want[aspect]
+					if w == "" && (err != nil || got[aspect] == "") {
+						continue // neither side has anything of this aspect
+					}
+					total++
+					if err != nil {
+						t.Errorf("%s: goldenpath does not render the workload: %v", key, err)
+						continue
+					}
+					reason := designReason(key, got[aspect], w)
+					if aspect == "services" && got[aspect] != w && got[aspect] == withoutServices(w, refused) {
+						reason = "it points at " + strings.Join(refused, ", ") + ", which goldenpath refuses (a resource type with no " +
+							"provider): goldenpath renders it once what it points at is an app"
+					}
+					if reason != "" {
+						skipped = append(skipped, key)
+						t.Logf("%s: skipped, by design: %s", key, reason)
+						continue
+					}
+					switch {
+					case got[aspect] != w:
+						t.Errorf("%s differs from score-k8s:\n--- goldenpath\n%s\n--- score-k8s\n%s", key, got[aspect], w)
+					default:
+						matched++
+					}
 				}
 			}
 		})
@@ -194,12 +290,13 @@ func compareWithScoreK8s(t *testing.T, cases []conformanceCase) {
 	t.Logf("score-k8s conformance: %d of %d checks match, %d differ by design (%s)", matched, total, len(skipped), strings.Join(skipped, ", "))
 }
 
-// scoreK8s reads score-k8s's output for the case (generating it first with -score-k8s) and returns its
-// aspects for the case's workload.
-func (c conformanceCase) scoreK8s(t *testing.T) map[string]string {
+// scoreK8s reads score-k8s's output for the case (generating it first with -score-k8s) and returns the
+// aspects of each of its workloads, by score file.
+func (c conformanceCase) scoreK8s(t *testing.T) map[string]map[string]string {
 	t.Helper()
 	if !c.kept {
-		return c.aspects(t, "score-k8s's output", c.generate(t))
+		data, left := c.generate(t)
+		return c.aspects(t, "score-k8s's output", data, left...)
 	}
 	kept := filepath.Join(c.dir, "score-k8s.yaml")
 	data, err := os.ReadFile(kept)
@@ -211,7 +308,7 @@ func (c conformanceCase) scoreK8s(t *testing.T) map[string]string {
 	}
 	// score-k8s again: what it generates now must come to the same as what is kept. (Its output itself
 	// differs from run to run: a random instance suffix, the Service's ports in map order.)
-	fresh := c.generate(t)
+	fresh, _ := c.generate(t)
 	if *updateScoreK8s {
 		if err := os.WriteFile(kept, fresh, 0o644); err != nil {
 			t.Fatal(err)
@@ -219,27 +316,37 @@ func (c conformanceCase) scoreK8s(t *testing.T) map[string]string {
 		data = fresh
 	}
 	want, now := c.aspects(t, kept, data), c.aspects(t, "score-k8s's output", fresh)
-	for _, aspect := range conformanceAspects {
-		if want[aspect] != now[aspect] {
-			t.Errorf("%s/%s: score-k8s now generates something else than %s keeps (run scripts/conformance-score.sh update "+
-				"after reading the difference):\n--- kept\n%s\n--- now\n%s", c.name, aspect, kept, want[aspect], now[aspect])
+	for _, wf := range c.workloads {
+		for _, aspect := range conformanceAspects {
+			if want[wf][aspect] != now[wf][aspect] {
+				t.Errorf("%s/%s: score-k8s now generates something else than %s keeps (run scripts/conformance-score.sh update "+
+					"after reading the difference):\n--- kept\n%s\n--- now\n%s", c.name, aspect, kept, want[wf][aspect], now[wf][aspect])
+			}
 		}
 	}
 	return want
 }
 
-// aspects decodes score-k8s's manifests (from where) and returns the aspects of the case's workload.
-func (c conformanceCase) aspects(t *testing.T, where string, data []byte) map[string]string {
+// aspects decodes score-k8s's manifests (from where) and returns the aspects of each of the case's
+// workloads, by score file, but those left out.
+func (c conformanceCase) aspects(t *testing.T, where string, data []byte, left ...string) map[string]map[string]string {
 	t.Helper()
 	objs, err := decodeScoreK8s(data)
 	if err != nil {
 		t.Fatalf("%s: %v", where, err)
 	}
-	return aspectsOf(t, objs, c.workloadName(t))
+	out := map[string]map[string]string{}
+	for _, wf := range c.workloads {
+		if !slices.Contains(left, wf) {
+			out[wf] = aspectsOf(t, objs, c.read(t, wf).Metadata.Name)
+		}
+	}
+	return out
 }
 
-// generate runs score-k8s on the case's files in a scratch directory and returns manifests.yaml.
-func (c conformanceCase) generate(t *testing.T) []byte {
+// generate runs score-k8s on the case's files in a scratch directory and returns manifests.yaml, and the
+// score files it left out.
+func (c conformanceCase) generate(t *testing.T) (manifests []byte, left []string) {
 	t.Helper()
 	work := t.TempDir()
 	if err := os.CopyFS(work, os.DirFS(c.dir)); err != nil {
@@ -249,99 +356,128 @@ func (c conformanceCase) generate(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(args ...string) {
+	run := func(args ...string) ([]byte, error) {
 		cmd := exec.Command(*scoreK8sBin, args...)
 		cmd.Dir = work
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("score-k8s %s: %v\n%s", strings.Join(args, " "), err, out)
+		return cmd.CombinedOutput()
+	}
+	if out, err := run("init", "--no-sample", "--provisioners", provisioners); err != nil {
+		t.Fatalf("score-k8s init: %v\n%s", err, out)
+	}
+	// image "." (built from the repository) is an image of score-k8s's --image, which it takes for one file
+	// at a time only: written into the copies instead.
+	for _, p := range c.peers {
+		f := filepath.Join(work, filepath.FromSlash(p))
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, ownImage.ReplaceAll(data, []byte("${1}registry.example.internal/app:v1")), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
-	run("init", "--no-sample", "--provisioners", provisioners)
-	others, _ := filepath.Glob(filepath.Join(work, "*.score.yaml"))
-	args := []string{"generate"}
-	for _, o := range others {
-		args = append(args, filepath.Base(o))
+	// A workload with a resource type no provisioner here supports (the samples use community ones, fetched
+	// from the internet) is left out for score-k8s; goldenpath refuses such types too.
+	peers := slices.Clone(c.peers)
+	for {
+		args := append(append([]string{"generate"}, peers...), "-o", "manifests.yaml")
+		out, err := run(args...)
+		if err == nil {
+			break
+		}
+		m := unprovisioned.FindSubmatch(out)
+		i := -1
+		if m != nil {
+			i = slices.IndexFunc(peers, func(p string) bool { return c.read(t, p).Metadata.Name == string(m[2]) })
+		}
+		if i < 0 {
+			t.Fatalf("score-k8s %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		t.Logf("score-k8s: %s left out: no provisioner here provides its resource %s", peers[i], m[1])
+		left = append(left, peers[i])
+		peers = slices.Delete(peers, i, i+1)
 	}
-	run(append(args, "score.yaml", "-o", "manifests.yaml")...)
 	out, err := os.ReadFile(filepath.Join(work, "manifests.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return out, left
 }
 
-func (c conformanceCase) workloadName(t *testing.T) string {
+// ownImage is a container's image "." in a score file.
+var ownImage = regexp.MustCompile(`(?m)^(\s+image:\s*)["']?\.["']?\s*$`)
+
+// unprovisioned is score-k8s's error for a resource type it has no provisioner for, or for a service resource
+// pointing at a workload left out: the resource's id and its workload.
+var unprovisioned = regexp.MustCompile(`resource '([a-z0-9-]+\.[a-z0-9-]+#([a-z0-9-]+)\.[^']+)'(?: is not supported by any provisioner|: failed to provision: .*unknown workload)`)
+
+// read decodes one of the case's score files as written, without goldenpath's checks (for names, and for
+// the Service of a workload another points at).
+func (c conformanceCase) read(t *testing.T, file string) *Workload {
 	t.Helper()
-	var w struct {
-		Metadata struct{ Name string } `json:"metadata"`
-	}
-	data, err := os.ReadFile(filepath.Join(c.dir, "score.yaml"))
+	var w Workload
+	data, err := os.ReadFile(filepath.Join(c.dir, filepath.FromSlash(file)))
 	if err == nil {
 		err = yaml.Unmarshal(data, &w)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	return w.Metadata.Name
+	return &w
 }
 
-// goldenpath renders the case's workload with the same resource outputs the score-k8s provisioners give
-// (testdata/conformance/provisioners.yaml), and returns its aspects.
-func (c conformanceCase) goldenpath(t *testing.T) (map[string]string, error) {
+// goldenpath renders the case's workloads with the same resource outputs the score-k8s provisioners give
+// (testdata/conformance/provisioners.yaml), and returns the aspects of each, or why it is not rendered, by
+// score file.
+func (c conformanceCase) goldenpath(t *testing.T) (map[string]map[string]string, map[string]error) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(c.dir, "score.yaml"))
+	var objs []any
+	rendered := map[string]*Workload{}
+	errs := map[string]error{}
+	for _, wf := range c.peers {
+		w, more, err := c.render(t, wf)
+		if err != nil {
+			errs[wf] = err
+			continue
+		}
+		rendered[wf] = w
+		objs = append(objs, more...)
+	}
+	out := map[string]map[string]string{}
+	for _, wf := range c.workloads {
+		if w := rendered[wf]; w != nil {
+			out[wf] = aspectsOf(t, objs, w.Metadata.Name)
+		}
+	}
+	return out, errs
+}
+
+// render renders one of the case's workloads and returns it and the objects of its overlay.
+func (c conformanceCase) render(t *testing.T, file string) (*Workload, []any, error) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(c.dir, filepath.FromSlash(file)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := Parse("score.yaml", data)
+	w, err := Parse(path.Base(file), data)
 	if err != nil {
-		return nil, err
-	}
-	objs, err := c.renderOthers(t)
-	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	in := Inputs{Environment: "dev", Namespace: w.Metadata.Name, Image: "127.0.0.1:7070/dev/" + w.Metadata.Name, Tag: "v1", Domain: "dev.example.internal",
 		ArgoCD: ArgoCD{RepoURL: "http://127.0.0.1:7070/git/platform.git"}}
 	if err := c.resources(t, w, &in); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	in.Sources = map[string][]byte{}
 	for _, src := range w.FileSources() {
-		data, err := os.ReadFile(filepath.Join(c.dir, filepath.FromSlash(src)))
+		data, err := os.ReadFile(filepath.Join(c.dir, path.Dir(file), filepath.FromSlash(src)))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		in.Sources[src] = data
 	}
-	more, err := renderedObjects(w, in)
-	if err != nil {
-		return nil, err
-	}
-	return aspectsOf(t, append(objs, more...), w.Metadata.Name), nil
-}
-
-// renderOthers renders the case's other workloads (*.score.yaml), which its service resources point at.
-func (c conformanceCase) renderOthers(t *testing.T) ([]any, error) {
-	t.Helper()
-	others, _ := filepath.Glob(filepath.Join(c.dir, "*.score.yaml"))
-	var objs []any
-	for _, f := range others {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := Parse(filepath.Base(f), data)
-		if err != nil {
-			return nil, err
-		}
-		o, err := renderedObjects(w, Inputs{Environment: "dev", Namespace: w.Metadata.Name, ArgoCD: ArgoCD{RepoURL: "http://127.0.0.1:7070/git/platform.git"}})
-		if err != nil {
-			return nil, err
-		}
-		objs = append(objs, o...)
-	}
-	return objs, nil
+	objs, err := renderedObjects(w, in)
+	return w, objs, err
 }
 
 // renderedObjects renders a workload and decodes the objects of its overlay.
@@ -384,14 +520,16 @@ func (c conformanceCase) resources(t *testing.T, w *Workload, in *Inputs) error 
 			}
 		case TypeService:
 			target := ServiceWorkload(name, res)
-			data, err := os.ReadFile(filepath.Join(c.dir, target+".score.yaml"))
-			if err != nil {
-				return err
+			var tw *Workload
+			for _, p := range c.peers {
+				if w := c.read(t, p); w.Metadata.Name == target {
+					tw = w
+				}
 			}
-			tw, err := Parse(target+".score.yaml", data)
-			if err != nil {
-				return err
+			if tw == nil {
+				return fmt.Errorf("resource %s: there is no workload %s among %s", name, target, strings.Join(c.peers, ", "))
 			}
+			var err error
 			if in.Outputs[name], _, err = ServiceOutputs(tw, tw.Metadata.Name, res); err != nil {
 				return err
 			}

@@ -209,41 +209,42 @@ func TestScoreRenderNotReady(t *testing.T) {
 		}
 	}})
 	c := twoTeams(e)
-	fileReady(e, c.alice, c.paula, "ECRRequest", "ledger", "alice", "payments", "  size: small\n")
-	change := e.file(c.alice, contractDoc("RDSRequest", "ledger", "alice", "payments", "dev", "  engine: postgres\n  size: small\n"))
-	score := "apiVersion: score.dev/v1b1\nmetadata:\n  name: ledger\ncontainers:\n  main:\n    image: .\n    variables:\n" +
+	n := "ledger-" + suffix() // the PostgreSQL server outlives the test: a database and role of its own
+	fileReady(e, c.alice, c.paula, "ECRRequest", n, "alice", "payments", "  size: small\n")
+	change := e.file(c.alice, contractDoc("RDSRequest", n, "alice", "payments", "dev", "  engine: postgres\n  size: small\n"))
+	score := "apiVersion: score.dev/v1b1\nmetadata:\n  name: " + n + "\ncontainers:\n  main:\n    image: .\n    variables:\n" +
 		"      DB_HOST: ${resources.db.host}\n      DB_PASSWORD: ${resources.db.password}\nresources:\n  db:\n    type: postgres\n"
-	createRepo(t, e, "payments/ledger", map[string]string{"score.yaml": score})
+	createRepo(t, e, "payments/"+n, map[string]string{"score.yaml": score})
 	e.app.KickEdge()
-	const why = "request rds.dev.ledger is Pending, not Ready yet"
-	waitFor(t, 20*time.Second, "goldenpath apps to show why ledger is blocked", func() bool {
+	why := "request rds.dev." + n + " is Pending, not Ready yet"
+	waitFor(t, 20*time.Second, "goldenpath apps to show why "+n+" is blocked", func() bool {
 		_, out, _ := e.goldenpath(c.alice, "apps")
-		return strings.Contains(out, "ledger") && strings.Contains(out, "blocked")
+		return strings.Contains(out, n) && strings.Contains(out, "blocked")
 	})
-	code, shown, _ := e.goldenpath(c.alice, "apps", "show", "ledger")
+	code, shown, _ := e.goldenpath(c.alice, "apps", "show", n)
 	if code != 0 || !strings.Contains(shown, why) || strings.Contains(shown, "no image pushed yet") {
-		t.Errorf("goldenpath apps show does not say why ledger cannot be rendered: exit %d\n%s", code, shown)
+		t.Errorf("goldenpath apps show does not say why %s cannot be rendered: exit %d\n%s", n, code, shown)
 	}
-	scorePortalShows(t, e, c.alice, "ledger", why)
-	pushImage(t, e, "alice", c.alice, "dev/ledger", "v1", time.Now())
+	scorePortalShows(t, e, c.alice, n, why)
+	pushImage(t, e, "alice", c.alice, "dev/"+n, "v1", time.Now())
 	var ds []app.Deployment
-	waitFor(t, 20*time.Second, "a failed deployment of ledger:v1", func() bool {
-		e.must(200, "GET", "/api/v1/deployments?app=ledger", c.alice, nil).json(t, &ds)
+	waitFor(t, 20*time.Second, "a failed deployment of "+n+":v1", func() bool {
+		e.must(200, "GET", "/api/v1/deployments?app="+n, c.alice, nil).json(t, &ds)
 		return len(ds) > 0 && ds[0].Status == "failed" && strings.Contains(ds[0].Message, why)
 	})
-	if scoreOnMain(e, "gitops/argocd/apps/dev/ledger.yaml") != "" {
-		t.Error("ledger was rendered before its database was Ready")
+	if scoreOnMain(e, "gitops/argocd/apps/dev/"+n+".yaml") != "" {
+		t.Errorf("%s was rendered before its database was Ready", n)
 	}
 
 	if pg == "" {
 		t.Skip("GOLDENPATH_TEST_POSTGRES_URL is not set: the database cannot be made Ready (scripts/test-postgres.sh starts a server)")
 	}
 	e.approveAndMerge(change, c.paula)
-	e.waitPhase("rds.dev.ledger", "Ready", 30*time.Second)
-	pushImage(t, e, "alice", c.alice, "dev/ledger", "v2", time.Now().Add(time.Minute))
-	waitPin(t, e, "dev", "ledger", "v2")
-	if dep := scoreOnMain(e, "gitops/kustomize/overlays/dev/apps/ledger/deployment.yaml"); !strings.Contains(dep, "secretKeyRef") {
-		t.Errorf("ledger's Deployment does not take its password from a Secret:\n%s", dep)
+	e.waitPhase("rds.dev."+n, "Ready", 30*time.Second)
+	pushImage(t, e, "alice", c.alice, "dev/"+n, "v2", time.Now().Add(time.Minute))
+	waitPin(t, e, "dev", n, "v2")
+	if dep := scoreOnMain(e, "gitops/kustomize/overlays/dev/apps/"+n+"/deployment.yaml"); !strings.Contains(dep, "secretKeyRef") {
+		t.Errorf("%s's Deployment does not take its password from a Secret:\n%s", n, dep)
 	}
 }
 

@@ -129,6 +129,7 @@ var (
 	yamlDocMarker     = regexp.MustCompile(`(?m)^(%|---|\.\.\.)`)
 	yamlSpaceAroundNL = regexp.MustCompile("[ \t]\n|\n[ \t]")
 	yamlNewlines      = regexp.MustCompile("\n+")
+	yamlTrailingBlank = regexp.MustCompile("\n[\t ]+$")
 	// What YAML 1.2's core schema reads as something other than a string.
 	yamlCoreTypes = []*regexp.Regexp{
 		regexp.MustCompile(`^(?:~|[Nn]ull|NULL)?$`),
@@ -329,7 +330,7 @@ func lineLengthOverLimit(s []rune, indent int) bool {
 }
 
 func (w yamlWriter) block(s string, c yamlCtx) string {
-	if regexp.MustCompile("\n[\t ]+$").MatchString(s) {
+	if yamlTrailingBlank.MatchString(s) {
 		return w.quoted(s, c) // a block cannot end in whitespace after its last line break
 	}
 	indent := c.indent

@@ -104,5 +104,27 @@ for (let i = 0; i < 400; i++) {
   if (lstripBlocks) c.lstripBlocks = true;
   cases.push(c);
 }
+// Loops, set, and macros over every kind of value.
+const iters = ['arr', 'words', 'empty', 'obj', 'people', 's', 'e', 'n', 'nul', 'missing', 'nested', '[1, [2, 3]]', "{z: 1, '1': 2}",
+  'obj.b', 'html', 'range(3)', 'people | groupby("role")'];
+const bodies = ['${{ x }}', '${{ loop.index }}', '${{ loop.index0 }}/${{ loop.revindex }}/${{ loop.revindex0 }}', '${{ loop.first }}${{ loop.last }}',
+  '${{ loop.length }}', '${{ x | dump }}', '${{ x.name }}', '{% set acc = x %}', '${{ loop.cycle("a", "b") }}', '${{ x[0] }}'];
+for (let i = 0; i < 300; i++) {
+  const r = rnd();
+  let src;
+  const it = pick(iters);
+  if (r < 0.5) src = '{% for x in ' + it + ' %}' + pick(bodies) + ',{% else %}none{% endfor %}';
+  else if (r < 0.7) src = '{% for k, v in ' + it + ' %}${{ k }}=${{ v }};{% endfor %}';
+  else if (r < 0.8) src = '{% set acc = "start" %}{% for x in ' + it + ' %}{% set acc = x %}{% endfor %}${{ acc }}';
+  else if (r < 0.9) src = '{% macro m(a, b=2) %}[${{ a }}|${{ b }}]{% endmacro %}${{ m(' + it + ') }}${{ m(' + it + ', b=' + pick(iters) + ') }}';
+  else src = '{% for x in ' + it + ' %}{% for y in ' + pick(iters) + ' %}${{ loop.index }}{% endfor %};{% endfor %}';
+  let out, error;
+  try {
+    out = env.renderString(src, JSON.parse(JSON.stringify(context)));
+  } catch (err) {
+    error = String(err.message).split('\n').pop().trim();
+  }
+  cases.push(error === undefined ? { src, out } : { src, error });
+}
 fs.writeFileSync(path.join(__dirname, 'random.json'),
   JSON.stringify({ context, cases }, null, 1) + '\n');

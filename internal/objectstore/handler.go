@@ -55,6 +55,9 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Store) serve(ctx context.Context, rq *request) error {
 	rq.op = route(rq.r, rq.bucket, rq.key) // before authenticating, so that denials log the operation
+	if err := routeError(rq.r, rq.bucket, rq.key); err != nil {
+		return err // a request no operation accepts, as S3 answers it: before authentication
+	}
 	sr, err := s.authenticate(rq.r)
 	if err != nil {
 		return err
@@ -246,6 +249,36 @@ func objectRoute(r *http.Request, q url.Values) operation {
 		}
 	}
 	return notImplemented(methodVerb(r.Method) + "Object")
+}
+
+// routeError refuses the combinations of method, path, query and headers that name no operation.
+func routeError(r *http.Request, bucket, key string) *apiError {
+	q := r.URL.Query()
+	if src := r.Header.Get("X-Amz-Copy-Source"); src != "" && (r.Method != http.MethodPut || key == "") &&
+		(r.Method != http.MethodPost || q.Has("uploadId")) {
+		return errBadArgument("x-amz-copy-source", src, "You can only specify a copy source header for copy requests.")
+	}
+	switch {
+	case r.Method == http.MethodPost && bucket == "",
+		r.Method == http.MethodPost && key != "" && !q.Has("uploads") && !q.Has("uploadId") && !q.Has("restore") && !q.Has("select"):
+		return errMethodNotAllowed(r.Method, "SERVICE")
+	case key == "":
+		return nil
+	case r.Method == http.MethodPut && q.Has("partNumber") && !q.Has("uploadId"):
+		return errBadArgument("partNumber", "partNumber", "This operation does not accept partNumber without uploadId")
+	case r.Method == http.MethodPut && q.Has("uploadId") && !q.Has("partNumber"):
+		return errMethodNotAllowed(r.Method, "UPLOAD")
+	case r.Method == http.MethodGet && q.Has("uploads"):
+		return errInvalidRequest("Key is not expected for the GET method ?uploads subresource")
+	case r.Method == http.MethodGet && q.Has("versions"):
+		return errInvalidRequest("There is no such thing as the ?versions sub-resource for a key")
+	}
+	return nil
+}
+
+func errMethodNotAllowed(method, resourceType string) *apiError {
+	return newAPIError(http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource.").
+		with("Method", method).with("ResourceType", resourceType)
 }
 
 func notImplemented(name string) operation {

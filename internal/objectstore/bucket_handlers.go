@@ -16,6 +16,11 @@ func readXMLBody(rq *request, v any) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	return decodeXMLPayload(p, v)
+}
+
+// decodeXMLPayload reads and decodes an XML body; it reports false for an empty one.
+func decodeXMLPayload(p *payload, v any) (bool, error) {
 	body, err := p.readAll()
 	if err != nil {
 		return false, err

@@ -92,9 +92,10 @@ func errNoSuchVersion(key string) *apiError {
 	return e
 }
 
-func errNoSuchUpload() *apiError {
+func errNoSuchUpload(id string) *apiError {
 	return newAPIError(http.StatusNotFound, "NoSuchUpload",
-		"The specified multipart upload does not exist. The upload ID might be invalid, or the upload might have been aborted or completed.")
+		"The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.").
+		with("UploadId", id)
 }
 
 func errAccessDenied(format string, args ...any) *apiError {
@@ -124,12 +125,7 @@ func errMalformedXML(cause error) *apiError {
 
 func errPreconditionFailed(condition string) *apiError {
 	return newAPIError(http.StatusPreconditionFailed, "PreconditionFailed",
-		"At least one of the pre-conditions you specified did not hold: %s.", condition)
-}
-
-func errBadDigest(what string) *apiError {
-	return newAPIError(http.StatusBadRequest, "BadDigest",
-		"The %s you specified did not match the calculated checksum.", what)
+		"At least one of the pre-conditions you specified did not hold.").with("Condition", condition)
 }
 
 func errEntityTooLarge(size, limit int64) *apiError {

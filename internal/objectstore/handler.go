@@ -213,6 +213,16 @@ func bucketRoute(method string, q url.Values) operation {
 }
 
 func objectRoute(r *http.Request, q url.Values) operation {
+	if q.Has("tagging") {
+		switch r.Method {
+		case http.MethodPut:
+			return operation{name: "PutObjectTagging", handle: (*Store).putObjectTagging}
+		case http.MethodGet:
+			return operation{name: "GetObjectTagging", handle: (*Store).getObjectTagging}
+		case http.MethodDelete:
+			return operation{name: "DeleteObjectTagging", handle: (*Store).deleteObjectTagging}
+		}
+	}
 	if sub := unsupportedSub(q); sub != "" {
 		return notImplemented(methodVerb(r.Method) + "Object" + titleWords(sub))
 	}

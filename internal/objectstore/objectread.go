@@ -120,9 +120,8 @@ func (s *Store) setObjectHeaders(rq *request, v versionRow, rng byteRange) {
 		h.Set("x-amz-mp-parts-count", strconv.Itoa(len(v.parts)))
 	}
 	// The SDKs validate a full-object checksum when they asked for it (x-amz-checksum-mode).
-	if v.checksumAlgo != "" && !rng.partial && strings.EqualFold(rq.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
-		h.Set(checksumHdr+v.checksumAlgo, v.checksum)
-		h.Set("x-amz-checksum-type", "FULL_OBJECT")
+	if !rng.partial && strings.EqualFold(rq.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
+		setChecksumHeaders(h, v.checksumAlgo, v.checksum, v.checksumType)
 	}
 }
 

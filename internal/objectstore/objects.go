@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -85,10 +86,19 @@ func (s *Store) putObject(ctx context.Context, rq *request) error {
 	if err != nil {
 		return err
 	}
+	tags, err := taggingHeader(rq.r.Header)
+	if err != nil {
+		return err
+	}
+	cond, err := writeConditions(rq.r.Header)
+	if err != nil {
+		return err
+	}
 	p, err := openPayload(rq.r, rq.sr, maxPutSize)
 	if err != nil {
 		return err
 	}
+	p.computeChecksum(defaultChecksum)
 	if err := s.precheckQuota(ctx, b, rq.key, p.size); err != nil {
 		return err
 	}
@@ -97,23 +107,33 @@ func (s *Store) putObject(ctx context.Context, rq *request) error {
 		return err
 	}
 	v := versionRow{bucket: rq.bucket, key: rq.key, size: blob.size, etag: hex.EncodeToString(blob.md5),
-		contentType: contentType, headers: headers, blob: blob.id, modified: s.now().UTC()}
+		contentType: contentType, headers: headers, tags: tags, blob: blob.id, modified: s.now().UTC()}
 	if blob.checksum != nil {
-		v.checksumAlgo, v.checksum = blob.checksum.algo, blob.checksum.value
+		v.checksumAlgo, v.checksum, v.checksumType = blob.checksum.algo, blob.checksum.value, typeFullObject
 	}
-	if err := s.commitVersion(ctx, &v, putOptions{ifNoneMatchAny: rq.r.Header.Get("If-None-Match") == "*"}); err != nil {
+	if err := s.commitVersion(ctx, &v, cond); err != nil {
 		return err
 	}
 	setVersionHeaders(rq.w, v)
-	if v.checksumAlgo != "" {
-		rq.w.Header().Set(checksumHdr+v.checksumAlgo, v.checksum)
-	}
+	setChecksumHeaders(rq.w.Header(), v.checksumAlgo, v.checksum, v.checksumType)
+	rq.w.Header().Set("x-amz-object-size", strconv.FormatInt(v.size, 10))
 	rq.w.WriteHeader(http.StatusOK)
 	return nil
 }
 
 // precheckQuota refuses an upload whose declared size cannot fit before reading it.
 // The authoritative check runs again when the version is committed.
+// writeConditions reads the conditions of a write: If-None-Match: * (the key must have no object) and
+// If-Match: <etag> (its object must have that ETag). Other forms S3 does not support either.
+func writeConditions(h http.Header) (putOptions, error) {
+	match, noneMatch := h.Get("If-Match"), h.Get("If-None-Match")
+	if noneMatch != "" && (noneMatch != "*" || match != "") {
+		return putOptions{}, newAPIError(http.StatusNotImplemented, "NotImplemented",
+			"A header you provided implies functionality that is not implemented.").with("Header", "If-None-Match")
+	}
+	return putOptions{ifNoneMatchAny: noneMatch == "*", ifMatch: match}, nil
+}
+
 func (s *Store) precheckQuota(ctx context.Context, b bucketRow, key string, size int64) error {
 	if b.quota <= 0 || size < 0 {
 		return nil

@@ -28,7 +28,7 @@ const (
 	sdkChecksumAlgoHdr = "X-Amz-Sdk-Checksum-Algorithm"
 	typeFullObject     = "FULL_OBJECT"
 	typeComposite      = "COMPOSITE"
-	defaultChecksum    = "crc64nvme" // what S3 computes when a client sends no checksum
+	defaultChecksum    = "crc64nvme"        // what S3 computes when a client sends no checksum
 	crc64NVMERev       = 0x9a6c9329ac4bc9b5 // CRC-64/NVME polynomial, bit-reversed as hash/crc64 wants
 )
 

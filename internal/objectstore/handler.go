@@ -119,7 +119,7 @@ func (s *Store) logRequest(rq *request, status int, err error, d time.Duration) 
 		attrs = append(attrs, "subject", rq.sr.cred.Subject, "access_key_id", rq.sr.cred.AccessKeyID)
 	}
 	switch {
-	case status >= 500:
+	case status >= 500 && status != http.StatusNotImplemented:
 		s.log.Error("s3 request failed", append(attrs, "err", err)...)
 	case status == http.StatusForbidden:
 		s.log.Info("s3 request denied", append(attrs, "err", err)...)

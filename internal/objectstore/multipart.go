@@ -108,15 +108,15 @@ func dropUpload(ctx context.Context, t *txn, uploadID string) error {
 func uploadChecksum(h http.Header) (algo, typ string, err error) {
 	algo, typ = strings.ToLower(h.Get(checksumAlgoHdr)), strings.ToUpper(h.Get(checksumTypeHdr))
 	switch {
+	case typ != "" && typ != typeFullObject && typ != typeComposite:
+		return "", "", errInvalidChecksumHeader("x-amz-checksum-type")
 	case algo == "" && typ != "":
 		return "", "", errInvalidRequest("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
 	case algo == "":
 		return "", "", nil
 	case !knownAlgorithm(algo):
 		return "", "", errInvalidChecksumAlgorithm()
-	case typ != "" && typ != typeFullObject && typ != typeComposite:
-		return "", "", errInvalidChecksumHeader("x-amz-checksum-type")
-	case typ == "" && fullObjectCapable(algo) && algo == "crc64nvme":
+	case typ == "" && algo == "crc64nvme":
 		typ = typeFullObject
 	case typ == "":
 		typ = typeComposite
@@ -169,11 +169,12 @@ func partNumberParam(rq *request) (int, error) {
 
 // errChecksumTypeMismatch: a part's checksum is not of the upload's algorithm ("null" when it has none).
 func errChecksumTypeMismatch(want, got string) *apiError {
+	got = strings.ToUpper(got)
 	if got == "" {
 		got = "null"
 	}
 	return errInvalidRequest("Checksum Type mismatch occurred, expected checksum Type: %s, actual checksum Type: %s",
-		strings.ToUpper(want), strings.ToUpper(got))
+		strings.ToUpper(want), got)
 }
 
 // partChecksum makes the payload verify or compute the part's checksum as the upload requires.
@@ -344,6 +345,9 @@ func (s *Store) completeMultipartUpload(ctx context.Context, rq *request) error 
 	if err != nil {
 		return err
 	}
+	// Completions of one upload take turns: the first assembles it, the others find it completed.
+	unlock := s.completing.lock(uploadID)
+	defer unlock()
 	upload, err := getUpload(ctx, s.db, rq.bucket, rq.key, uploadID)
 	if err != nil {
 		return s.completedBefore(ctx, rq, uploadID, err)
@@ -598,7 +602,13 @@ func checkInitiatedTime(h http.Header, u uploadRow) error {
 	if err != nil {
 		t, err = time.Parse(time.RFC3339, v)
 	}
-	if err != nil || !t.Equal(u.created.Truncate(time.Second)) {
+	if err != nil {
+		return errInvalidArgument("x-amz-if-match-initiated-time must be a date.")
+	}
+	if t.After(time.Now()) {
+		return nil // S3 ignores a date in the future
+	}
+	if !t.Equal(u.created.Truncate(time.Second)) {
 		return errPreconditionFailed("x-amz-if-match-initiated-time")
 	}
 	return nil
@@ -612,10 +622,10 @@ func intParam(rq *request, name string, def, max int) (int, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 32)
 	if err != nil {
-		return 0, errBadArgument(name, v, fmt.Sprintf("Provided %s not an integer or within integer range", name))
+		return 0, errBadArgument(name, v, fmt.Sprintf("Provided %s not an integer or within integer range", v))
 	}
 	if n < 0 {
-		return 0, errBadArgument(name, v, fmt.Sprintf("Argument %s must be an integer between 0 and 2147483647", name))
+		return 0, errBadArgument(name, v, fmt.Sprintf("Argument %s must be an integer between 0 and 2147483647", v))
 	}
 	return min(int(n), max), nil
 }
@@ -644,6 +654,9 @@ func (s *Store) listParts(ctx context.Context, rq *request) error {
 	out := listPartsResult{Xmlns: s3Namespace, Bucket: rq.bucket, Key: rq.key, UploadID: uploadID, Initiator: theOwner(),
 		Owner: theOwner(), StorageClass: storageClass, PartNumberMarker: marker, MaxParts: maxParts,
 		ChecksumAlgorithm: strings.ToUpper(u.checksumAlgo), ChecksumType: u.checksumType}
+	if u.checksumAlgo == "" {
+		out.ChecksumAlgorithm, out.ChecksumType = "null", "null" // as S3 says of an upload created without one
+	}
 	if len(parts) > maxParts {
 		parts, out.IsTruncated = parts[:maxParts], true
 	}

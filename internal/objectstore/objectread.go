@@ -103,6 +103,10 @@ func (s *Store) setObjectHeaders(rq *request, v versionRow, rng byteRange) {
 	h := rq.w.Header()
 	h.Set("Content-Type", v.contentType)
 	h.Set("Accept-Ranges", "bytes")
+	h.Set("x-amz-storage-class", storageClass)
+	if n := len(v.tags); n > 0 {
+		h.Set("x-amz-tagging-count", strconv.Itoa(n))
+	}
 	h.Set("Content-Length", strconv.FormatInt(rng.length, 10))
 	if rng.partial {
 		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rng.start, rng.start+rng.length-1, v.size))

@@ -33,7 +33,7 @@ func objectHeaders(h http.Header) (string, map[string]string, error) {
 	}
 	if size > maxUserMetadata {
 		return "", nil, newAPIError(http.StatusBadRequest, "MetadataTooLarge",
-			"Your metadata headers are %d bytes; the maximum is %d.", size, maxUserMetadata)
+			"Your metadata headers exceed the maximum allowed metadata size").with("Size", size).with("MaxSizeAllowed", maxUserMetadata)
 	}
 	for _, name := range storedStandardHeaders {
 		v := h.Get(name)
@@ -44,11 +44,34 @@ func objectHeaders(h http.Header) (string, map[string]string, error) {
 			out[name] = v
 		}
 	}
+	if loc := h.Get(redirectHeader); loc != "" {
+		if !strings.HasPrefix(loc, "/") && !strings.HasPrefix(loc, "http://") && !strings.HasPrefix(loc, "https://") {
+			return "", nil, newAPIError(http.StatusBadRequest, "InvalidRedirectLocation",
+				"The website redirect location must have a prefix of 'http://' or 'https://' or '/'.")
+		}
+		out[redirectHeader] = loc
+	}
+	if err := refuseObjectLock(h); err != nil {
+		return "", nil, err
+	}
 	ct := h.Get("Content-Type")
 	if ct == "" {
 		ct = defaultType
 	}
 	return ct, out, nil
+}
+
+// redirectHeader is kept with an object and returned on GET and HEAD (goldenpath serves no websites).
+const redirectHeader = "X-Amz-Website-Redirect-Location"
+
+// refuseObjectLock refuses retention and legal holds: no bucket of this store has Object Lock.
+func refuseObjectLock(h http.Header) error {
+	for _, name := range []string{"X-Amz-Object-Lock-Mode", "X-Amz-Object-Lock-Retain-Until-Date", "X-Amz-Object-Lock-Legal-Hold"} {
+		if h.Get(name) != "" {
+			return errInvalidRequest("Bucket is missing ObjectLockConfiguration")
+		}
+	}
+	return nil
 }
 
 func stripAWSChunked(v string) string {

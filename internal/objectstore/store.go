@@ -52,6 +52,8 @@ type Store struct {
 	now    func() time.Time
 	db     *sql.DB
 	blobs  *blobStore
+	// completing serialises CompleteMultipartUpload calls of one upload.
+	completing keyedMutex
 }
 
 // New opens (or creates) a store under dir. Close it when done.

@@ -7,8 +7,43 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
+
+// keyedMutex hands out one mutex per key, kept only while in use.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*refMutex
+}
+
+type refMutex struct {
+	sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*refMutex{}
+	}
+	m := k.locks[key]
+	if m == nil {
+		m = &refMutex{}
+		k.locks[key] = m
+	}
+	m.refs++
+	k.mu.Unlock()
+	m.Lock()
+	return func() {
+		m.Unlock()
+		k.mu.Lock()
+		if m.refs--; m.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}
 
 // uploadCursor is a position in ListMultipartUploads' order: key, then initiation, then upload id.
 type uploadCursor struct {
@@ -20,7 +55,7 @@ type uploadCursor struct {
 // uploadsAfter starts a listing: after every upload of key-marker, or after the upload-id-marker.
 func (s *Store) uploadsAfter(ctx context.Context, bucket, keyMarker, idMarker string) (uploadCursor, error) {
 	c := uploadCursor{key: keyMarker, created: 1<<63 - 1}
-	if idMarker == "" {
+	if idMarker == "" || keyMarker == "" { // S3 ignores an upload-id-marker without a key-marker
 		return c, nil
 	}
 	invalid := errBadArgument("upload-id-marker", idMarker, "Invalid uploadId marker")

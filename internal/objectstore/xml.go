@@ -251,11 +251,11 @@ type partEntry struct {
 }
 
 type listMultipartUploadsResult struct {
-	XMLName            xml.Name      `xml:"ListMultipartUploadsResult"`
-	Xmlns              string        `xml:"xmlns,attr"`
-	Bucket             string        `xml:"Bucket"`
-	KeyMarker          string        `xml:"KeyMarker"`
-	UploadIDMarker     string        `xml:"UploadIdMarker"`
+	XMLName            xml.Name       `xml:"ListMultipartUploadsResult"`
+	Xmlns              string         `xml:"xmlns,attr"`
+	Bucket             string         `xml:"Bucket"`
+	KeyMarker          string         `xml:"KeyMarker"`
+	UploadIDMarker     string         `xml:"UploadIdMarker"`
 	NextKeyMarker      string         `xml:"NextKeyMarker,omitempty"`
 	NextUploadIDMarker string         `xml:"NextUploadIdMarker,omitempty"`
 	Prefix             string         `xml:"Prefix"`

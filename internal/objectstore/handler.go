@@ -53,8 +53,25 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.logRequest(rq, sw.status, err, time.Since(start))
 }
 
+// maxHeaderSection is S3's limit on a request's header section (8 KiB).
+const maxHeaderSection = 8 << 10
+
+func headerSectionSize(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for name, values := range r.Header {
+		for _, v := range values {
+			n += len(name) + len(v) + 4
+		}
+	}
+	return n + len(r.Host) + 8
+}
+
 func (s *Store) serve(ctx context.Context, rq *request) error {
 	rq.op = route(rq.r, rq.bucket, rq.key) // before authenticating, so that denials log the operation
+	if headerSectionSize(rq.r) > maxHeaderSection {
+		return newAPIError(http.StatusBadRequest, "RequestHeaderSectionTooLarge",
+			"Your request header section exceeds the maximum allowed size.").with("MaxSizeAllowed", maxHeaderSection)
+	}
 	if err := routeError(rq.r, rq.bucket, rq.key); err != nil {
 		return err // a request no operation accepts, as S3 answers it: before authentication
 	}
@@ -223,6 +240,9 @@ func objectRoute(r *http.Request, q url.Values) operation {
 			return operation{name: "DeleteObjectTagging", handle: (*Store).deleteObjectTagging}
 		}
 	}
+	if q.Has("attributes") && r.Method == http.MethodGet {
+		return operation{name: "GetObjectAttributes", handle: (*Store).getObjectAttributes}
+	}
 	if sub := unsupportedSub(q); sub != "" {
 		return notImplemented(methodVerb(r.Method) + "Object" + titleWords(sub))
 	}
@@ -231,7 +251,7 @@ func objectRoute(r *http.Request, q url.Values) operation {
 	case http.MethodPut:
 		switch {
 		case q.Has("uploadId") && copySource:
-			return notImplemented("UploadPartCopy")
+			return operation{name: "UploadPartCopy", handle: (*Store).uploadPartCopy}
 		case q.Has("uploadId"):
 			return operation{name: "UploadPart", handle: (*Store).uploadPart}
 		case copySource:

@@ -58,7 +58,7 @@ type listBucketResult struct {
 	XMLName               xml.Name       `xml:"ListBucketResult"`
 	Xmlns                 string         `xml:"xmlns,attr"`
 	Name                  string         `xml:"Name"`
-	Prefix                string         `xml:"Prefix"`
+	Prefix                string         `xml:"Prefix,omitempty"`
 	Marker                *string        `xml:"Marker,omitempty"`
 	NextMarker            string         `xml:"NextMarker,omitempty"`
 	ContinuationToken     string         `xml:"ContinuationToken,omitempty"`

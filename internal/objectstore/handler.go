@@ -75,6 +75,9 @@ func (s *Store) serve(ctx context.Context, rq *request) error {
 	if err := routeError(rq.r, rq.bucket, rq.key); err != nil {
 		return err // a request no operation accepts, as S3 answers it: before authentication
 	}
+	if rq.op.name == "PostObject" {
+		return s.postObject(ctx, rq) // a browser form: it carries its own signature
+	}
 	sr, err := s.authenticate(rq.r)
 	if err != nil {
 		return err
@@ -224,7 +227,7 @@ func bucketRoute(method string, q url.Values) operation {
 		if q.Has("delete") {
 			return operation{name: "DeleteObjects", handle: (*Store).deleteObjects}
 		}
-		return notImplemented("PostObject")
+		return operation{name: "PostObject", handle: (*Store).postObject}
 	}
 	return notImplemented(methodVerb(method) + "Bucket")
 }

@@ -83,6 +83,11 @@ func (s *Store) serve(ctx context.Context, rq *request) error {
 		return err
 	}
 	rq.sr = sr
+	if strings.HasPrefix(sr.payloadHash, "STREAMING-") && rq.op.name != "PutObject" && rq.op.name != "UploadPart" {
+		// aws-chunked bodies carry object data only
+		return errInvalidRequest("The value of x-amz-content-sha256 header is invalid.").
+			with("Detail", rq.op.name+" does not take a STREAMING-* (aws-chunked) payload")
+	}
 	if err := authorize(rq); err != nil {
 		return err
 	}

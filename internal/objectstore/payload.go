@@ -51,7 +51,7 @@ func openPayload(r *http.Request, sr *signedRequest, limit int64, opts ...payloa
 		if err != nil || n < 0 {
 			return nil, newAPIError(http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header.")
 		}
-		chunked = newChunkedReader(r.Body, sr)
+		chunked = newChunkedReader(r.Body, sr, r.Header.Get("X-Amz-Trailer"))
 		p.Reader, p.size = chunked, n
 	case isHexSHA256(h):
 		p.Reader = &sha256Reader{r: r.Body, h: sha256.New(), want: strings.ToLower(h)}
@@ -220,6 +220,8 @@ func (l *lengthReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.got += int64(n)
 	switch {
+	case err != nil && !errors.Is(err, io.EOF):
+		return n, err // the body's own error (a broken aws-chunked framing, say) says more than its length
 	case l.got > l.limit:
 		return n, errEntityTooLarge(l.got, l.limit)
 	case l.want >= 0 && l.got > l.want, errors.Is(err, io.EOF) && l.want >= 0 && l.got < l.want:

@@ -57,6 +57,9 @@ func objectHeaders(h http.Header) (string, map[string]string, error) {
 	if err := refuseObjectLock(h); err != nil {
 		return "", nil, err
 	}
+	if err := checkCannedACL(h); err != nil {
+		return "", nil, err
+	}
 	ct := h.Get("Content-Type")
 	if ct == "" {
 		ct = defaultType
@@ -97,6 +100,24 @@ func refuseObjectLock(h http.Header) error {
 		return errBadArgument("x-amz-object-lock-legal-hold", hold, "Legal Hold must be either of 'ON' or 'OFF'")
 	}
 	return errInvalidRequest("Bucket is missing ObjectLockConfiguration")
+}
+
+// cannedACLs are the values x-amz-acl may take.
+var cannedACLs = map[string]bool{"private": true, "public-read": true, "public-read-write": true, "authenticated-read": true,
+	"aws-exec-read": true, "bucket-owner-read": true, "bucket-owner-full-control": true, "log-delivery-write": true}
+
+// checkCannedACL accepts the ACLs every bucket has anyway (ACLs are not offered: buckets are bucket-owner-enforced)
+// and refuses the others as S3 does for such a bucket.
+func checkCannedACL(h http.Header) error {
+	acl := h.Get("X-Amz-Acl")
+	switch {
+	case acl == "", acl == "private", acl == "bucket-owner-full-control":
+		return nil
+	case !cannedACLs[acl]:
+		return errBadArgument("x-amz-acl", acl, "Invalid canned ACL: x-amz-acl must be one of S3's canned ACLs.")
+	}
+	return newAPIError(http.StatusBadRequest, "AccessControlListNotSupported", "The bucket does not allow ACLs").
+		with("Detail", "ACLs are not offered: access comes from S3Requests")
 }
 
 func stripAWSChunked(v string) string {

@@ -28,8 +28,10 @@ func theOwner() *owner { return &owner{ID: "goldenpath", DisplayName: "goldenpat
 type listAllMyBucketsResult struct {
 	XMLName xml.Name      `xml:"ListAllMyBucketsResult"`
 	Xmlns   string        `xml:"xmlns,attr"`
-	Owner   *owner        `xml:"Owner"`
-	Buckets []bucketEntry `xml:"Buckets>Bucket"`
+	Owner             *owner        `xml:"Owner"`
+	Buckets           []bucketEntry `xml:"Buckets>Bucket"`
+	ContinuationToken string        `xml:",omitempty"`
+	Prefix            string        `xml:",omitempty"`
 }
 
 type bucketEntry struct {

@@ -26,8 +26,8 @@ type owner struct {
 func theOwner() *owner { return &owner{ID: "goldenpath", DisplayName: "goldenpath"} }
 
 type listAllMyBucketsResult struct {
-	XMLName xml.Name      `xml:"ListAllMyBucketsResult"`
-	Xmlns   string        `xml:"xmlns,attr"`
+	XMLName           xml.Name      `xml:"ListAllMyBucketsResult"`
+	Xmlns             string        `xml:"xmlns,attr"`
 	Owner             *owner        `xml:"Owner"`
 	Buckets           []bucketEntry `xml:"Buckets>Bucket"`
 	ContinuationToken string        `xml:",omitempty"`

@@ -29,7 +29,7 @@ type attributeChecksum struct {
 }
 
 type objectParts struct {
-	TotalPartsCount      int
+	TotalPartsCount      int `xml:"PartsCount"`
 	PartNumberMarker     int
 	NextPartNumberMarker int
 	MaxParts             int

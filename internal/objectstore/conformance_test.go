@@ -663,3 +663,32 @@ func TestChunkedBodyErrors(t *testing.T) {
 		t.Fatalf("an 8 KiB chunk then a small last one: %d %s", status, body)
 	}
 }
+
+// x-amz-copy-source-if-*: If-Match overrides If-Unmodified-Since, and a source the conditions say was not
+// modified fails the copy with 412, as S3 documents.
+func TestCopySourceConditions(t *testing.T) {
+	e := newEnv(t)
+	e.createBucket("alpha", objectstore.BucketOptions{})
+	ctx := context.Background()
+	c := e.noChecksumClient()
+	put := e.put(c, "alpha", "src", "data")
+	past := time.Now().Add(-72 * time.Hour)
+	copyWith := func(opt func(*s3.CopyObjectInput)) error {
+		in := &s3.CopyObjectInput{Bucket: aws.String("alpha"), Key: aws.String("dst"), CopySource: aws.String("alpha/src")}
+		opt(in)
+		_, err := c.CopyObject(ctx, in)
+		return err
+	}
+	if err := copyWith(func(in *s3.CopyObjectInput) {
+		in.CopySourceIfMatch, in.CopySourceIfUnmodifiedSince = put.ETag, &past
+	}); err != nil {
+		t.Fatalf("If-Match true, If-Unmodified-Since false: %v, want the copy (If-Match wins)", err)
+	}
+	wantCode(t, copyWith(func(in *s3.CopyObjectInput) { in.CopySourceIfNoneMatch = put.ETag }), "PreconditionFailed", http.StatusPreconditionFailed)
+	wantCode(t, copyWith(func(in *s3.CopyObjectInput) { in.CopySourceIfMatch = aws.String(`"other"`) }), "PreconditionFailed", http.StatusPreconditionFailed)
+	if err := copyWith(func(in *s3.CopyObjectInput) {
+		in.CopySourceIfNoneMatch, in.CopySourceIfModifiedSince = aws.String(`"other"`), aws.Time(time.Now().Add(time.Hour))
+	}); err != nil {
+		t.Fatalf("If-None-Match true, If-Modified-Since false: %v, want the copy (If-None-Match wins)", err)
+	}
+}

@@ -250,12 +250,16 @@ func preconditions(h http.Header, prefix string, v versionRow) (int, error) {
 	return 0, nil
 }
 
-// checkCopyPreconditions applies the x-amz-copy-source-if-* headers to the source of a copy. A source that
-// the conditions say was not modified is answered 304 Not Modified, as S3 does.
+// checkCopyPreconditions applies the x-amz-copy-source-if-* headers to the source of a copy, with a read's
+// precedence. Where a read would answer 304, a copy fails with 412 Precondition Failed, as S3 documents.
 func checkCopyPreconditions(h http.Header, v versionRow) error {
 	status, err := preconditions(h, "X-Amz-Copy-Source-", v)
 	if status == http.StatusNotModified {
-		return newAPIError(http.StatusNotModified, "NotModified", "Not Modified")
+		condition := "x-amz-copy-source-If-None-Match"
+		if h.Get("X-Amz-Copy-Source-If-None-Match") == "" {
+			condition = "x-amz-copy-source-If-Modified-Since"
+		}
+		return errPreconditionFailed(condition)
 	}
 	return err
 }

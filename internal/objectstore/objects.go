@@ -343,7 +343,7 @@ func (s *Store) deleteObjects(ctx context.Context, rq *request) error {
 	if err != nil {
 		return err
 	}
-	if !ok || len(req.Objects) > maxDeleteObjects {
+	if !ok || len(req.Objects) == 0 || len(req.Objects) > maxDeleteObjects {
 		return errMalformedXML(nil)
 	}
 	if _, err := mustBucket(ctx, s.db, rq.bucket); err != nil {

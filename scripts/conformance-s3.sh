@@ -6,7 +6,8 @@
 #   conformance-s3.sh run     build if needed, start goldenpath (`goldenpath up` on loopback, admin key from
 #                             GOLDENPATH_S3_ADMIN_KEY_FILE), run the suite (skipping by name what
 #                             test/conformance/s3/skip.txt lists, with the reason), then an aws-CLI round trip:
-#                             100 MiB multipart upload, download, copy between buckets, all checked byte for byte
+#                             100 MiB multipart upload, download, copy between buckets, all checked byte for byte;
+#                             and a browser form upload made with botocore's generate_presigned_post
 # Needs: Go, and the aws CLI (Debian's awscli; installed if missing and root). VERSITYGW_VERSION picks another
 # version of the suite; the cache is $GOLDENPATH_CACHE, by default $HOME/.cache/goldenpath.
 set -euo pipefail
@@ -114,6 +115,38 @@ aws_round_trip() {
   echo "aws CLI round trip (100 MiB multipart upload, download, copy between buckets): ok in $((SECONDS - t0)) s" >&2
 }
 
+# boto_form_upload: a browser form upload as web apps make it: botocore's generate_presigned_post (the code
+# boto3's calls; Debian's awscli package carries botocore), then a multipart/form-data POST of a file.
+boto_form_upload() {
+  local t0=$SECONDS b=forms-$RANDOM
+  # (called as `boto_form_upload || rc=1`, where set -e does not apply: each step returns on failure)
+  /usr/bin/aws --endpoint-url "$S3" --no-cli-pager s3 mb "s3://$b" >/dev/null || return 1
+  /usr/bin/python3 - "$S3" "$b" <<'PY' || { echo "browser form upload (botocore's generate_presigned_post) failed" >&2; return 1; }
+import json, sys, urllib.request, uuid
+from awscli.botocore.config import Config
+from awscli.botocore.session import Session
+endpoint, bucket = sys.argv[1], sys.argv[2]
+client = Session().create_client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                                 config=Config(s3={"addressing_style": "path"}))
+post = client.generate_presigned_post(bucket, "forms/${filename}",
+                                      Conditions=[["content-length-range", 1, 1 << 20]], ExpiresIn=600)
+data, boundary = b"uploaded by a browser form\n", uuid.uuid4().hex
+body = b"".join(b"--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n" % (boundary.encode(), k.encode(), v.encode())
+                for k, v in post["fields"].items())
+body += b"--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hello.txt\"\r\n\r\n%s\r\n--%s--\r\n" % (
+    boundary.encode(), data, boundary.encode())
+req = urllib.request.Request(post["url"], data=body, method="POST",
+                             headers={"Content-Type": "multipart/form-data; boundary=" + boundary})
+with urllib.request.urlopen(req) as resp:
+    assert resp.status == 204, resp.status
+got = client.get_object(Bucket=bucket, Key="forms/hello.txt")["Body"].read()
+assert got == data, got
+PY
+  /usr/bin/aws --endpoint-url "$S3" --no-cli-pager s3 rm --only-show-errors --recursive "s3://$b"
+  /usr/bin/aws --endpoint-url "$S3" --no-cli-pager s3 rb "s3://$b" >/dev/null
+  echo "browser form upload (botocore's generate_presigned_post): ok in $((SECONDS - t0)) s" >&2
+}
+
 run() {
   build >/dev/null
   need_aws
@@ -124,6 +157,7 @@ run() {
   local rc=0
   suite "$@" || rc=$?
   aws_round_trip "$d" || rc=1
+  boto_form_upload || rc=1
   if [ $rc != 0 ]; then echo "goldenpath's log:" >&2; tail -n 50 "$d/goldenpath.log" >&2; fi
   return $rc
 }
@@ -131,5 +165,5 @@ run() {
 case "${1:-}" in
   build) build ;;
   run) shift; run "$@" ;;
-  *) sed -n '2,12p' "$0"; exit 2 ;;
+  *) sed -n '2,13p' "$0"; exit 2 ;;
 esac

@@ -274,8 +274,15 @@ func (a *App) open(ctx context.Context, host string) error {
 	}); err != nil {
 		return err
 	}
+	s3admin, err := s3AdminKey(a.cfg.Getenv, a.s3url)
+	if err != nil {
+		return err
+	}
+	if s3admin != nil {
+		a.log.Warn("S3 admin key enabled: it may use and create every bucket (for conformance runs only)", "access_key_id", s3admin.AccessKeyID, "env", S3AdminKeyEnv)
+	}
 	if a.Objects, err = objectstore.New(filepath.Join(dir, "objects"), objectstore.Options{
-		Region: a.cfg.Region, Credentials: &local.Keys{Vault: a.Vault}, Logger: a.log,
+		Region: a.cfg.Region, Credentials: &local.Keys{Vault: a.Vault, Admin: s3admin}, Logger: a.log,
 	}); err != nil {
 		return err
 	}

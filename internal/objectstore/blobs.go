@@ -73,8 +73,8 @@ func (b *blobStore) write(p *payload) (writtenBlob, error) {
 	}
 	h := md5.New()
 	n, err := copyPayload(f, h, p)
-	if err == nil && p.contentMD5 != nil && string(h.Sum(nil)) != string(p.contentMD5) {
-		err = errBadDigest("Content-MD5")
+	if err == nil {
+		err = p.checkContentMD5(h.Sum(nil))
 	}
 	if err != nil {
 		b.discard(f)
@@ -170,14 +170,18 @@ func (b *blobStore) clone(src string) (string, error) {
 }
 
 // concat writes the given blobs one after another into a new blob (completing a
-// multipart upload).
-func (b *blobStore) concat(ids []string) (string, error) {
+// multipart upload), and into h unless it is nil.
+func (b *blobStore) concat(ids []string, h hash.Hash) (string, error) {
 	f, err := os.CreateTemp(b.tmp, "complete-*")
 	if err != nil {
 		return "", fmt.Errorf("creating temp file: %w", err)
 	}
+	var w io.Writer = f
+	if h != nil {
+		w = io.MultiWriter(f, h)
+	}
 	for _, id := range ids {
-		if err := b.appendBlob(f, id); err != nil {
+		if err := b.appendBlob(w, id); err != nil {
 			b.discard(f)
 			return "", err
 		}
@@ -185,7 +189,7 @@ func (b *blobStore) concat(ids []string) (string, error) {
 	return b.commit(f)
 }
 
-func (b *blobStore) appendBlob(f *os.File, id string) error {
+func (b *blobStore) appendBlob(f io.Writer, id string) error {
 	in, err := b.open(id)
 	if err != nil {
 		return fmt.Errorf("opening part blob %s: %w", id, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -16,6 +17,11 @@ func readXMLBody(rq *request, v any) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	return decodeXMLPayload(p, v)
+}
+
+// decodeXMLPayload reads and decodes an XML body; it reports false for an empty one.
+func decodeXMLPayload(p *payload, v any) (bool, error) {
 	body, err := p.readAll()
 	if err != nil {
 		return false, err
@@ -29,16 +35,34 @@ func readXMLBody(rq *request, v any) (bool, error) {
 	return true, nil
 }
 
+// maxListBuckets is the most buckets one ListBuckets page may ask for.
+const maxListBuckets = 10000
+
 func (s *Store) listBucketsOp(ctx context.Context, rq *request) error {
+	q := rq.query()
+	limit := maxListBuckets
+	if v := q.Get("max-buckets"); q.Has("max-buckets") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxListBuckets {
+			return errBadArgument("max-buckets", v, "Argument max-buckets must be an integer between 1 and 10000.")
+		}
+		limit = n
+	}
+	prefix, after := q.Get("prefix"), q.Get("continuation-token")
 	rows, err := listBuckets(ctx, s.db)
 	if err != nil {
 		return err
 	}
-	out := listAllMyBucketsResult{Xmlns: s3Namespace, Owner: theOwner(), Buckets: []bucketEntry{}}
-	for _, b := range rows {
-		if rq.sr.cred.mayUse(b.name) {
-			out.Buckets = append(out.Buckets, bucketEntry{Name: b.name, CreationDate: s3Time(b.created), BucketRegion: s.region})
+	out := listAllMyBucketsResult{Xmlns: s3Namespace, Owner: theOwner(), Buckets: []bucketEntry{}, Prefix: prefix}
+	for _, b := range rows { // in name order
+		if !rq.sr.cred.mayUse(b.name) || !strings.HasPrefix(b.name, prefix) || b.name <= after {
+			continue
 		}
+		if len(out.Buckets) == limit {
+			out.ContinuationToken = out.Buckets[limit-1].Name
+			break
+		}
+		out.Buckets = append(out.Buckets, bucketEntry{Name: b.name, CreationDate: s3Time(b.created), BucketRegion: s.region})
 	}
 	writeXML(rq.w, http.StatusOK, out)
 	return nil
@@ -46,10 +70,13 @@ func (s *Store) listBucketsOp(ctx context.Context, rq *request) error {
 
 func (s *Store) createBucketOp(ctx context.Context, rq *request) error {
 	if err := ValidateBucketName(rq.bucket); err != nil {
-		e := newAPIError(http.StatusBadRequest, "InvalidBucketName", "The specified bucket is not valid: %s.",
-			strings.TrimPrefix(err.Error(), "bucket name "))
+		e := newAPIError(http.StatusBadRequest, "InvalidBucketName", "The specified bucket is not valid.").
+			with("Detail", strings.TrimPrefix(err.Error(), "bucket name "))
 		e.bucket = rq.bucket
 		return e
+	}
+	if err := checkCannedACL(rq.r.Header); err != nil {
+		return err
 	}
 	var conf createBucketConfiguration
 	if _, err := readXMLBody(rq, &conf); err != nil {
@@ -77,6 +104,7 @@ func (s *Store) createBucketOp(ctx context.Context, rq *request) error {
 		}
 	}
 	rq.w.Header().Set("Location", "/"+rq.bucket)
+	rq.w.Header().Set("x-amz-bucket-arn", "arn:aws:s3:::"+rq.bucket)
 	rq.w.WriteHeader(http.StatusOK)
 	return nil
 }

@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 )
@@ -31,6 +33,9 @@ type chunkedReader struct {
 	sr       *signedRequest
 	signed   bool
 	trailer  bool
+	declared string // the trailer x-amz-trailer announces, lowercased
+	chunks   int    // data chunks begun
+	lastSize int64  // size of the latest data chunk
 	prevSig  string
 	sig      string
 	left     int64
@@ -40,17 +45,33 @@ type chunkedReader struct {
 	trailers map[string]string
 }
 
-func newChunkedReader(body io.Reader, sr *signedRequest) *chunkedReader {
+func newChunkedReader(body io.Reader, sr *signedRequest, declaredTrailer string) *chunkedReader {
 	mode := sr.payloadHash
 	return &chunkedReader{
 		br:       bufio.NewReaderSize(body, 64<<10),
 		sr:       sr,
 		signed:   mode == streamingSigned || mode == streamingSignedTrailer,
 		trailer:  mode == streamingSignedTrailer || mode == streamingUnsignedTrailer,
+		declared: strings.ToLower(strings.TrimSpace(declaredTrailer)),
 		prevSig:  sr.signature,
 		hash:     sha256.New(),
 		trailers: map[string]string{},
 	}
+}
+
+// minChunkSize is S3's least size of every data chunk but the last.
+const minChunkSize = 8192
+
+// errChunked: the aws-chunked framing is broken. S3 says only that the body ended unexpectedly; Detail says where.
+func errChunked(format string, args ...any) *apiError {
+	return newAPIError(http.StatusBadRequest, "IncompleteBody", "The request body terminated unexpectedly").
+		with("Detail", fmt.Sprintf(format, args...))
+}
+
+func errMalformedTrailer(format string, args ...any) *apiError {
+	return newAPIError(http.StatusBadRequest, "MalformedTrailerError",
+		"The request contained trailing data that was not well-formed or did not conform to our published schema.").
+		with("Detail", fmt.Sprintf(format, args...))
 }
 
 func (c *chunkedReader) Read(p []byte) (int, error) {
@@ -80,9 +101,12 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 			return n, err
 		}
 	}
-	if errors.Is(err, io.EOF) {
-		c.err = errIncompleteBody("The aws-chunked body ended inside a chunk.")
+	if errors.Is(err, io.EOF) && c.left > 0 {
+		c.err = errChunked("the body ended inside chunk %d", c.chunks)
 		return n, c.err
+	}
+	if errors.Is(err, io.EOF) {
+		err = nil
 	}
 	return n, err
 }
@@ -92,24 +116,34 @@ func (c *chunkedReader) trailerValue(name string) string { return c.trailers[str
 
 func (c *chunkedReader) nextChunk() error {
 	line, err := c.readLine()
+	if errors.Is(err, io.EOF) {
+		return errChunked("the body ended before its final (zero-length) chunk")
+	}
 	if err != nil {
 		return err
 	}
 	sizeHex, ext, _ := strings.Cut(line, ";")
-	size, err := strconv.ParseInt(strings.TrimSpace(sizeHex), 16, 64)
-	if err != nil || size < 0 {
-		return errIncompleteBody("Malformed aws-chunked chunk header %q.", truncate(line, 80))
+	size, err := strconv.ParseUint(sizeHex, 16, 62)
+	if err != nil || sizeHex == "" || strings.HasPrefix(sizeHex, "+") {
+		return errChunked("malformed chunk header %q", truncate(line, 80))
 	}
 	c.sig = ""
-	if sig, ok := strings.CutPrefix(strings.TrimSpace(ext), chunkSigPrefix); ok {
+	if c.signed {
+		sig, ok := strings.CutPrefix(ext, chunkSigPrefix)
+		if !ok || !isHexSHA256(sig) {
+			return errChunked("every chunk of a %s body must carry a chunk-signature of 64 hex digits", c.sr.payloadHash)
+		}
 		c.sig = sig
-	}
-	if c.signed && c.sig == "" {
-		return errIncompleteBody("Every chunk of a %s body must carry a chunk-signature.", c.sr.payloadHash)
 	}
 	c.hash.Reset()
 	if size > 0 {
-		c.left = size
+		if c.lastSize > 0 && c.lastSize < minChunkSize {
+			return newAPIError(http.StatusBadRequest, "InvalidChunkSizeError",
+				"Only the last chunk is allowed to have a size less than 8192 bytes").
+				with("Chunk", c.chunks).with("BadChunkSize", c.lastSize)
+		}
+		c.chunks++
+		c.left, c.lastSize = int64(size), int64(size)
 		return nil
 	}
 	c.done = true
@@ -124,11 +158,14 @@ func (c *chunkedReader) nextChunk() error {
 // endChunk consumes the CRLF after a chunk's data and checks the chunk's signature.
 func (c *chunkedReader) endChunk() error {
 	line, err := c.readLine()
+	if errors.Is(err, io.EOF) {
+		return errChunked("the body ended after the data of chunk %d", c.chunks)
+	}
 	if err != nil {
 		return err
 	}
 	if line != "" {
-		return errIncompleteBody("A chunk of the aws-chunked body is longer than its declared size.")
+		return errChunked("chunk %d is longer than its declared size", c.chunks)
 	}
 	if c.signed {
 		return c.verifyChunk()
@@ -146,58 +183,72 @@ func (c *chunkedReader) verifyChunk() error {
 	return nil
 }
 
-// readTrailers reads the trailing headers after the final chunk up to the blank line
-// (or the end of the body, which some clients send instead).
+// readTrailers reads what follows the final chunk: nothing but a blank line, or (STREAMING-*-TRAILER) the
+// trailing header x-amz-trailer announced, then its x-amz-trailer-signature when signed, then a blank line.
 func (c *chunkedReader) readTrailers() error {
-	var canonical strings.Builder
-	var sig string
-	for {
-		line, err := c.readLine()
-		if errors.Is(err, io.EOF) || err == nil && line == "" {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok {
-			return errIncompleteBody("Malformed trailing header %q.", truncate(line, 80))
-		}
-		name, value = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value)
-		if name == trailerSigHeader {
-			sig = value
-			continue
-		}
-		c.trailers[name] = value
-		canonical.WriteString(name + ":" + value + "\n")
+	line, err := c.readLine()
+	if err != nil {
+		return errChunked("the body ended without the blank line that ends it")
 	}
-	if !c.signed || !c.trailer {
+	if line == "" {
+		if c.trailer && c.declared != "" {
+			return errMalformedTrailer("x-amz-trailer announced %s, and the body has no trailer", c.declared)
+		}
 		return nil
 	}
-	sum := sha256.Sum256([]byte(canonical.String()))
-	sts := "AWS4-HMAC-SHA256-TRAILER\n" + c.sr.amzDate + "\n" + c.sr.scope + "\n" + c.prevSig + "\n" +
-		hex.EncodeToString(sum[:])
-	if !hmac.Equal([]byte(hmacHex(c.sr.signingKey, sts)), []byte(sig)) {
-		return errSignatureDoesNotMatch(sts, "")
+	if !c.trailer {
+		return errChunked("unexpected data after the final chunk")
+	}
+	name, value, ok := strings.Cut(line, ":")
+	name, value = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value)
+	switch {
+	case !ok:
+		return errChunked("malformed trailing header %q", truncate(line, 80))
+	case name == "" || name != c.declared:
+		return errMalformedTrailer("the trailer %q is not the one x-amz-trailer announced (%q)", name, c.declared)
+	}
+	c.trailers[name] = value
+	if c.signed {
+		line, err := c.readLine()
+		if err != nil {
+			return errChunked("the body ended before the x-amz-trailer-signature")
+		}
+		sigName, sig, _ := strings.Cut(line, ":")
+		if sigName != trailerSigHeader || !isHexSHA256(sig) {
+			return errChunked("the trailer must be followed by x-amz-trailer-signature:<64 hex digits>")
+		}
+		sum := sha256.Sum256([]byte(name + ":" + value + "\n"))
+		sts := "AWS4-HMAC-SHA256-TRAILER\n" + c.sr.amzDate + "\n" + c.sr.scope + "\n" + c.prevSig + "\n" +
+			hex.EncodeToString(sum[:])
+		if !hmac.Equal([]byte(hmacHex(c.sr.signingKey, sts)), []byte(sig)) {
+			return errSignatureDoesNotMatch(sts, "")
+		}
+	}
+	if line, err := c.readLine(); err != nil || line != "" {
+		return errChunked("the body must end with a blank line after its trailer")
 	}
 	return nil
 }
 
-// readLine returns one line without its line ending. It returns io.EOF only when the
-// body ends cleanly before the line starts.
+// readLine returns one CRLF-terminated line without its CRLF. It returns io.EOF only when the body ends
+// cleanly before the line starts.
 func (c *chunkedReader) readLine() (string, error) {
 	line, err := c.br.ReadSlice('\n')
 	switch {
 	case errors.Is(err, bufio.ErrBufferFull) || len(line) > maxChunkLine:
-		return "", errIncompleteBody("An aws-chunked header line is longer than %d bytes.", maxChunkLine)
+		return "", errChunked("a header line is longer than %d bytes", maxChunkLine)
 	case errors.Is(err, io.EOF) && len(line) == 0:
 		return "", io.EOF
 	case errors.Is(err, io.EOF):
-		return "", errIncompleteBody("The aws-chunked body ended inside a header line.")
+		return "", errChunked("the body ended inside a header line")
 	case err != nil:
 		return "", err
 	}
-	return strings.TrimRight(string(line), "\r\n"), nil
+	text, ok := strings.CutSuffix(string(line), "\r\n")
+	if !ok || strings.ContainsRune(text, '\r') {
+		return "", errChunked("lines of an aws-chunked body end with CRLF")
+	}
+	return text, nil
 }
 
 func truncate(s string, n int) string {

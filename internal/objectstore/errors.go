@@ -29,9 +29,25 @@ type apiError struct {
 	canonicalRequest string
 	headersNotSigned string // x-amz-* headers present but not covered by the signature
 
+	// fields are further elements of the error document that S3 sends for this error (ArgumentName,
+	// ArgumentValue, ProposedSize, ...), in order.
+	fields []errField
+
 	// A GET of a key whose latest version is a delete marker says so in headers.
 	deleteMarker bool
 	versionID    string
+}
+
+// errField is one further element of an error document.
+type errField struct {
+	XMLName xml.Name
+	Value   string `xml:",chardata"`
+}
+
+// with adds an element to the error document.
+func (e *apiError) with(name string, value any) *apiError {
+	e.fields = append(e.fields, errField{XMLName: xml.Name{Local: name}, Value: fmt.Sprint(value)})
+	return e
 }
 
 func (e *apiError) Error() string {
@@ -76,9 +92,10 @@ func errNoSuchVersion(key string) *apiError {
 	return e
 }
 
-func errNoSuchUpload() *apiError {
+func errNoSuchUpload(id string) *apiError {
 	return newAPIError(http.StatusNotFound, "NoSuchUpload",
-		"The specified multipart upload does not exist. The upload ID might be invalid, or the upload might have been aborted or completed.")
+		"The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.").
+		with("UploadId", id)
 }
 
 func errAccessDenied(format string, args ...any) *apiError {
@@ -87,6 +104,12 @@ func errAccessDenied(format string, args ...any) *apiError {
 
 func errInvalidArgument(format string, args ...any) *apiError {
 	return newAPIError(http.StatusBadRequest, "InvalidArgument", format, args...)
+}
+
+// errBadArgument is InvalidArgument naming the argument and the value given, as S3 does.
+func errBadArgument(name, value, message string) *apiError {
+	return newAPIError(http.StatusBadRequest, "InvalidArgument", "%s", message).
+		with("ArgumentName", name).with("ArgumentValue", value)
 }
 
 func errInvalidRequest(format string, args ...any) *apiError {
@@ -102,12 +125,7 @@ func errMalformedXML(cause error) *apiError {
 
 func errPreconditionFailed(condition string) *apiError {
 	return newAPIError(http.StatusPreconditionFailed, "PreconditionFailed",
-		"At least one of the pre-conditions you specified did not hold: %s.", condition)
-}
-
-func errBadDigest(what string) *apiError {
-	return newAPIError(http.StatusBadRequest, "BadDigest",
-		"The %s you specified did not match the calculated checksum.", what)
+		"At least one of the pre-conditions you specified did not hold.").with("Condition", condition)
 }
 
 func errEntityTooLarge(size, limit int64) *apiError {
@@ -136,21 +154,18 @@ func errAuthHeaderMalformed(format string, args ...any) *apiError {
 		"The authorization header is malformed; "+format, args...)
 }
 
-func errAuthQueryMalformed(format string, args ...any) *apiError {
-	return newAPIError(http.StatusBadRequest, "AuthorizationQueryParametersError", format, args...)
-}
-
 // errorBody is S3's XML error document.
 type errorBody struct {
 	XMLName          xml.Name `xml:"Error"`
 	Code             string
 	Message          string
-	BucketName       string `xml:",omitempty"`
-	Key              string `xml:",omitempty"`
-	Region           string `xml:",omitempty"`
-	StringToSign     string `xml:",omitempty"`
-	CanonicalRequest string `xml:",omitempty"`
-	HeadersNotSigned string `xml:",omitempty"`
+	BucketName       string     `xml:",omitempty"`
+	Key              string     `xml:",omitempty"`
+	Region           string     `xml:",omitempty"`
+	StringToSign     string     `xml:",omitempty"`
+	CanonicalRequest string     `xml:",omitempty"`
+	HeadersNotSigned string     `xml:",omitempty"`
+	Extra            []errField `xml:",omitempty"`
 	Resource         string
 	RequestID        string `xml:"RequestId"`
 }
@@ -183,7 +198,7 @@ func writeError(w http.ResponseWriter, r *http.Request, requestID string, ae *ap
 	body := errorBody{
 		Code: ae.code, Message: ae.message, BucketName: ae.bucket, Key: ae.key, Region: ae.region,
 		StringToSign: ae.stringToSign, CanonicalRequest: ae.canonicalRequest, HeadersNotSigned: ae.headersNotSigned,
-		Resource: r.URL.Path, RequestID: requestID,
+		Extra: ae.fields, Resource: r.URL.Path, RequestID: requestID,
 	}
 	writeXML(w, ae.status, body)
 }

@@ -53,13 +53,41 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.logRequest(rq, sw.status, err, time.Since(start))
 }
 
+// maxHeaderSection is S3's limit on a request's header section (8 KiB).
+const maxHeaderSection = 8 << 10
+
+func headerSectionSize(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for name, values := range r.Header {
+		for _, v := range values {
+			n += len(name) + len(v) + 4
+		}
+	}
+	return n + len(r.Host) + 8
+}
+
 func (s *Store) serve(ctx context.Context, rq *request) error {
 	rq.op = route(rq.r, rq.bucket, rq.key) // before authenticating, so that denials log the operation
+	if headerSectionSize(rq.r) > maxHeaderSection {
+		return newAPIError(http.StatusBadRequest, "RequestHeaderSectionTooLarge",
+			"Your request header section exceeds the maximum allowed size.").with("MaxSizeAllowed", maxHeaderSection)
+	}
+	if err := routeError(rq.r, rq.bucket, rq.key); err != nil {
+		return err // a request no operation accepts, as S3 answers it: before authentication
+	}
+	if rq.op.name == "PostObject" {
+		return s.postObject(ctx, rq) // a browser form: it carries its own signature
+	}
 	sr, err := s.authenticate(rq.r)
 	if err != nil {
 		return err
 	}
 	rq.sr = sr
+	if strings.HasPrefix(sr.payloadHash, "STREAMING-") && rq.op.name != "PutObject" && rq.op.name != "UploadPart" {
+		// aws-chunked bodies carry object data only
+		return errInvalidRequest("The value of x-amz-content-sha256 header is invalid.").
+			with("Detail", rq.op.name+" does not take a STREAMING-* (aws-chunked) payload")
+	}
 	if err := authorize(rq); err != nil {
 		return err
 	}
@@ -116,7 +144,7 @@ func (s *Store) logRequest(rq *request, status int, err error, d time.Duration) 
 		attrs = append(attrs, "subject", rq.sr.cred.Subject, "access_key_id", rq.sr.cred.AccessKeyID)
 	}
 	switch {
-	case status >= 500:
+	case status >= 500 && status != http.StatusNotImplemented:
 		s.log.Error("s3 request failed", append(attrs, "err", err)...)
 	case status == http.StatusForbidden:
 		s.log.Info("s3 request denied", append(attrs, "err", err)...)
@@ -204,12 +232,25 @@ func bucketRoute(method string, q url.Values) operation {
 		if q.Has("delete") {
 			return operation{name: "DeleteObjects", handle: (*Store).deleteObjects}
 		}
-		return notImplemented("PostObject")
+		return operation{name: "PostObject", handle: (*Store).postObject}
 	}
 	return notImplemented(methodVerb(method) + "Bucket")
 }
 
 func objectRoute(r *http.Request, q url.Values) operation {
+	if q.Has("tagging") {
+		switch r.Method {
+		case http.MethodPut:
+			return operation{name: "PutObjectTagging", handle: (*Store).putObjectTagging}
+		case http.MethodGet:
+			return operation{name: "GetObjectTagging", handle: (*Store).getObjectTagging}
+		case http.MethodDelete:
+			return operation{name: "DeleteObjectTagging", handle: (*Store).deleteObjectTagging}
+		}
+	}
+	if q.Has("attributes") && r.Method == http.MethodGet {
+		return operation{name: "GetObjectAttributes", handle: (*Store).getObjectAttributes}
+	}
 	if sub := unsupportedSub(q); sub != "" {
 		return notImplemented(methodVerb(r.Method) + "Object" + titleWords(sub))
 	}
@@ -218,7 +259,7 @@ func objectRoute(r *http.Request, q url.Values) operation {
 	case http.MethodPut:
 		switch {
 		case q.Has("uploadId") && copySource:
-			return notImplemented("UploadPartCopy")
+			return operation{name: "UploadPartCopy", handle: (*Store).uploadPartCopy}
 		case q.Has("uploadId"):
 			return operation{name: "UploadPart", handle: (*Store).uploadPart}
 		case copySource:
@@ -246,6 +287,36 @@ func objectRoute(r *http.Request, q url.Values) operation {
 		}
 	}
 	return notImplemented(methodVerb(r.Method) + "Object")
+}
+
+// routeError refuses the combinations of method, path, query and headers that name no operation.
+func routeError(r *http.Request, bucket, key string) *apiError {
+	q := r.URL.Query()
+	if src := r.Header.Get("X-Amz-Copy-Source"); src != "" && (r.Method != http.MethodPut || key == "") &&
+		(r.Method != http.MethodPost || q.Has("uploadId")) {
+		return errBadArgument("x-amz-copy-source", src, "You can only specify a copy source header for copy requests.")
+	}
+	switch {
+	case r.Method == http.MethodPost && bucket == "",
+		r.Method == http.MethodPost && key != "" && !q.Has("uploads") && !q.Has("uploadId") && !q.Has("restore") && !q.Has("select"):
+		return errMethodNotAllowed(r.Method, "SERVICE")
+	case key == "":
+		return nil
+	case r.Method == http.MethodPut && q.Has("partNumber") && !q.Has("uploadId"):
+		return errBadArgument("partNumber", "partNumber", "This operation does not accept partNumber without uploadId")
+	case r.Method == http.MethodPut && q.Has("uploadId") && !q.Has("partNumber"):
+		return errMethodNotAllowed(r.Method, "UPLOAD")
+	case r.Method == http.MethodGet && q.Has("uploads"):
+		return errInvalidRequest("Key is not expected for the GET method ?uploads subresource")
+	case r.Method == http.MethodGet && q.Has("versions"):
+		return errInvalidRequest("There is no such thing as the ?versions sub-resource for a key")
+	}
+	return nil
+}
+
+func errMethodNotAllowed(method, resourceType string) *apiError {
+	return newAPIError(http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource.").
+		with("Method", method).with("ResourceType", resourceType)
 }
 
 func notImplemented(name string) operation {

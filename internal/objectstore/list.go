@@ -3,6 +3,7 @@ package objectstore
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -107,11 +108,14 @@ func parseListParams(q url.Values) (listParams, error) {
 		return p, errInvalidArgument("Invalid Encoding Method specified in Request: encoding-type must be url.")
 	}
 	if v := q.Get("max-keys"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return p, errInvalidArgument("max-keys must be a non-negative integer, got %q.", v)
+		n, err := strconv.ParseInt(v, 10, 32)
+		switch {
+		case err != nil:
+			return p, errBadArgument("max-keys", v, fmt.Sprintf("Provided max-keys not an integer or within integer range: %s", v))
+		case n < 0:
+			return p, errBadArgument("max-keys", v, fmt.Sprintf("Argument %s must be an integer between 0 and 2147483647", v))
 		}
-		p.max = min(n, maxListKeys)
+		p.max = min(int(n), maxListKeys)
 	}
 	return p, nil
 }
@@ -128,8 +132,12 @@ func (p listParams) result(bucket string, page listPage) listBucketResult {
 	out := listBucketResult{Xmlns: s3Namespace, Name: bucket, Prefix: p.enc(p.prefix), MaxKeys: p.max,
 		Delimiter: p.enc(p.delimiter), EncodingType: p.encoding, IsTruncated: page.truncated}
 	for _, v := range page.objects {
-		out.Contents = append(out.Contents, objectEntry{Key: p.enc(v.key), LastModified: s3Time(v.modified),
-			ETag: quoteETag(v.etag), Size: v.size, StorageClass: storageClass})
+		e := objectEntry{Key: p.enc(v.key), LastModified: s3Time(v.modified),
+			ETag: quoteETag(v.etag), Size: v.size, StorageClass: storageClass}
+		if v.checksumAlgo != "" {
+			e.ChecksumAlgorithm, e.ChecksumType = strings.ToUpper(v.checksumAlgo), v.checksumType
+		}
+		out.Contents = append(out.Contents, e)
 	}
 	for _, cp := range page.prefixes {
 		out.CommonPrefixes = append(out.CommonPrefixes, commonPrefix{Prefix: p.enc(cp)})
@@ -143,15 +151,17 @@ func (s *Store) listObjectsV2(ctx context.Context, rq *request) error {
 	if err != nil {
 		return err
 	}
+	// StartAfter and the token are where the previous page ended: a key, or a common prefix to skip whole.
 	after := q.Get("start-after")
 	token := q.Get("continuation-token")
-	if token != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(token)
+	if q.Has("continuation-token") {
+		last, err := decodeToken(token)
 		if err != nil {
-			return errInvalidArgument("The continuation token provided is incorrect.")
+			return err
 		}
-		after = string(raw)
+		after = max(last, after) // with both, the listing starts after the later of the two
 	}
+	after = markerCursor(after, p.prefix, p.delimiter)
 	if _, err := mustBucket(ctx, s.db, rq.bucket); err != nil {
 		return err
 	}
@@ -163,7 +173,7 @@ func (s *Store) listObjectsV2(ctx context.Context, rq *request) error {
 	keyCount := len(page.objects) + len(page.prefixes)
 	out.KeyCount, out.ContinuationToken, out.StartAfter = &keyCount, token, p.enc(q.Get("start-after"))
 	if page.truncated {
-		out.NextContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(page.next))
+		out.NextContinuationToken = encodeToken(page.last)
 	}
 	if q.Get("fetch-owner") == "true" {
 		for i := range out.Contents {
@@ -190,8 +200,10 @@ func (s *Store) listObjectsV1(ctx context.Context, rq *request) error {
 		return err
 	}
 	out := p.result(rq.bucket, page)
-	encMarker := p.enc(marker)
-	out.Marker = &encMarker
+	if marker != "" {
+		encMarker := p.enc(marker)
+		out.Marker = &encMarker
+	}
 	if page.truncated {
 		out.NextMarker = p.enc(page.last)
 	}
@@ -200,6 +212,32 @@ func (s *Store) listObjectsV1(ctx context.Context, rq *request) error {
 	}
 	writeXML(rq.w, http.StatusOK, out)
 	return nil
+}
+
+// tokenBase64 starts a continuation token that carries its key in base64: a key XML cannot carry as text (it has
+// control characters), or one that starts with tokenBase64 itself. Other tokens are the key, as S3's are.
+const tokenBase64 = "gp64:"
+
+func encodeToken(last string) string {
+	if strings.HasPrefix(last, tokenBase64) || strings.ContainsFunc(last, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return tokenBase64 + base64.RawURLEncoding.EncodeToString([]byte(last))
+	}
+	return last
+}
+
+func decodeToken(token string) (string, error) {
+	b64, ok := strings.CutPrefix(token, tokenBase64)
+	if !ok {
+		if token == "" {
+			return "", errBadArgument("continuation-token", token, "The continuation token provided is incorrect")
+		}
+		return token, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(b64)
+	if err != nil {
+		return "", errBadArgument("continuation-token", token, "The continuation token provided is incorrect")
+	}
+	return string(raw), nil
 }
 
 // versionCursor is a position in (key ascending, version newest first) order.

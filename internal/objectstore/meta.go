@@ -61,6 +61,42 @@ CREATE TABLE IF NOT EXISTS parts (
 CREATE TABLE IF NOT EXISTS trash (blob TEXT PRIMARY KEY);
 `
 
+// addedColumns are the columns added after the first release, by table; openDB adds those a database
+// made by an older goldenpath lacks.
+var addedColumns = []struct{ table, column, decl string }{
+	{"versions", "checksum_type", "TEXT NOT NULL DEFAULT ''"},  // FULL_OBJECT or COMPOSITE
+	{"versions", "part_checksums", "TEXT NOT NULL DEFAULT ''"}, // JSON list, for GetObjectAttributes
+	{"versions", "tags", "TEXT NOT NULL DEFAULT ''"},           // JSON object tags
+	{"versions", "upload_id", "TEXT NOT NULL DEFAULT ''"},      // the multipart upload it completed
+	{"uploads", "checksum_type", "TEXT NOT NULL DEFAULT ''"},
+	{"uploads", "tags", "TEXT NOT NULL DEFAULT ''"},
+	{"parts", "checksum", "TEXT NOT NULL DEFAULT ''"},
+}
+
+const indexesOnAddedColumns = `
+CREATE INDEX IF NOT EXISTS versions_by_upload ON versions(upload_id) WHERE upload_id != '';
+`
+
+// migrate adds the columns in addedColumns that the database lacks.
+func migrate(db *sql.DB) error {
+	for _, c := range addedColumns {
+		var n int
+		err := db.QueryRow(`SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("reading columns of %s: %w", c.table, err)
+		}
+		if n == 0 {
+			if _, err := db.Exec(`ALTER TABLE ` + c.table + ` ADD COLUMN ` + c.column + ` ` + c.decl); err != nil {
+				return fmt.Errorf("adding column %s.%s: %w", c.table, c.column, err)
+			}
+		}
+	}
+	if _, err := db.Exec(indexesOnAddedColumns); err != nil {
+		return fmt.Errorf("creating indexes: %w", err)
+	}
+	return nil
+}
+
 const (
 	versioningEnabled   = "Enabled"
 	versioningSuspended = "Suspended"

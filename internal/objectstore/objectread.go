@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -34,6 +35,11 @@ func (s *Store) readObject(ctx context.Context, rq *request, head bool) error {
 	versionID, err := versionIDParam(rq.query())
 	if err != nil {
 		return err
+	}
+	if q := rq.query(); q.Has("partNumber") {
+		if _, err := readPartNumber(q); err != nil {
+			return err
+		}
 	}
 	if _, err := mustBucket(ctx, s.db, rq.bucket); err != nil {
 		return err
@@ -103,6 +109,10 @@ func (s *Store) setObjectHeaders(rq *request, v versionRow, rng byteRange) {
 	h := rq.w.Header()
 	h.Set("Content-Type", v.contentType)
 	h.Set("Accept-Ranges", "bytes")
+	h.Set("x-amz-storage-class", storageClass)
+	if n := len(v.tags); n > 0 {
+		h.Set("x-amz-tagging-count", strconv.Itoa(n))
+	}
 	h.Set("Content-Length", strconv.FormatInt(rng.length, 10))
 	if rng.partial {
 		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rng.start, rng.start+rng.length-1, v.size))
@@ -120,9 +130,8 @@ func (s *Store) setObjectHeaders(rq *request, v versionRow, rng byteRange) {
 		h.Set("x-amz-mp-parts-count", strconv.Itoa(len(v.parts)))
 	}
 	// The SDKs validate a full-object checksum when they asked for it (x-amz-checksum-mode).
-	if v.checksumAlgo != "" && !rng.partial && strings.EqualFold(rq.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
-		h.Set(checksumHdr+v.checksumAlgo, v.checksum)
-		h.Set("x-amz-checksum-type", "FULL_OBJECT")
+	if !rng.partial && strings.EqualFold(rq.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
+		setChecksumHeaders(h, v.checksumAlgo, v.checksum, v.checksumType)
 	}
 }
 
@@ -138,14 +147,15 @@ func selectRange(rq *request, v versionRow) (byteRange, error) {
 		return parseRange(rangeHdr, v.size)
 	}
 	if rangeHdr != "" {
-		return full, errInvalidRequest("Cannot specify both Range header and partNumber query parameter.")
+		return full, errInvalidRequest("Cannot specify both Range header and partNumber query parameter")
 	}
-	n, err := strconv.Atoi(q.Get("partNumber"))
-	if err != nil || n < 1 || n > maxPartNumber {
-		return full, errInvalidArgument("Part number must be an integer between 1 and %d, inclusive.", maxPartNumber)
+	n, err := readPartNumber(q)
+	if err != nil {
+		return full, err
 	}
 	if len(v.parts) == 0 && n == 1 {
-		return full, nil
+		// S3 serves a single-part object as its part 1, with a Content-Range.
+		return byteRange{start: 0, length: v.size, partial: v.size > 0}, nil
 	}
 	if n > len(v.parts) {
 		return full, newAPIError(http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber",
@@ -156,6 +166,16 @@ func selectRange(rq *request, v versionRow) (byteRange, error) {
 		start += size
 	}
 	return byteRange{start: start, length: v.parts[n-1], partial: true}, nil
+}
+
+// readPartNumber reads GetObject's and HeadObject's ?partNumber=.
+func readPartNumber(q url.Values) (int, error) {
+	v := q.Get("partNumber")
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxPartNumber {
+		return 0, errBadArgument("partNumber", v, fmt.Sprintf("Part number must be an integer between 1 and %d, inclusive.", maxPartNumber))
+	}
+	return n, nil
 }
 
 // parseRange handles one "bytes=" range. Like S3, it ignores a header it cannot parse
@@ -171,14 +191,16 @@ func parseRange(h string, size int64) (byteRange, error) {
 		return full, nil
 	}
 	unsatisfiable := newAPIError(http.StatusRequestedRangeNotSatisfiable, "InvalidRange",
-		"The requested range %q is not satisfiable for an object of %d bytes.", h, size)
+		"The requested range is not satisfiable").with("RangeRequested", h).with("ActualObjectSize", size)
 	if first == "" { // suffix: the last n bytes
 		n, err := strconv.ParseInt(last, 10, 64)
-		if err != nil || n < 0 {
+		switch {
+		case err != nil || n < 0:
 			return full, nil
-		}
-		if n == 0 || size == 0 {
+		case n == 0:
 			return full, unsatisfiable
+		case size == 0:
+			return full, nil // S3 serves an empty object whole for a suffix range
 		}
 		n = min(n, size)
 		return byteRange{start: size - n, length: n, partial: true}, nil
@@ -203,39 +225,43 @@ func parseRange(h string, size int64) (byteRange, error) {
 // checkPreconditions applies If-Match, If-Unmodified-Since (412) and If-None-Match,
 // If-Modified-Since (304) in RFC 9110's order. A non-zero status means: stop here.
 func checkPreconditions(h http.Header, v versionRow) (int, error) {
+	return preconditions(h, "", v)
+}
+
+// preconditions checks the conditional headers whose names start with prefix ("" for a read,
+// "X-Amz-Copy-Source-" for the source of a copy). If-Match overrides If-Unmodified-Since, and
+// If-None-Match overrides If-Modified-Since, as S3 does.
+func preconditions(h http.Header, prefix string, v versionRow) (int, error) {
 	modified := v.modified.Truncate(time.Second)
-	if im := h.Get("If-Match"); im != "" {
+	if im := h.Get(prefix + "If-Match"); im != "" {
 		if !etagMatches(im, v.etag) {
-			return 0, errPreconditionFailed("If-Match")
+			return 0, errPreconditionFailed(prefix + "If-Match")
 		}
-	} else if t, err := http.ParseTime(h.Get("If-Unmodified-Since")); err == nil && modified.After(t) {
-		return 0, errPreconditionFailed("If-Unmodified-Since")
+	} else if t, err := http.ParseTime(h.Get(prefix + "If-Unmodified-Since")); err == nil && modified.After(t) {
+		return 0, errPreconditionFailed(prefix + "If-Unmodified-Since")
 	}
-	if inm := h.Get("If-None-Match"); inm != "" {
+	if inm := h.Get(prefix + "If-None-Match"); inm != "" {
 		if etagMatches(inm, v.etag) {
 			return http.StatusNotModified, nil
 		}
-	} else if t, err := http.ParseTime(h.Get("If-Modified-Since")); err == nil && !modified.After(t) {
+	} else if t, err := http.ParseTime(h.Get(prefix + "If-Modified-Since")); err == nil && !modified.After(t) {
 		return http.StatusNotModified, nil
 	}
 	return 0, nil
 }
 
+// checkCopyPreconditions applies the x-amz-copy-source-if-* headers to the source of a copy, with a read's
+// precedence. Where a read would answer 304, a copy fails with 412 Precondition Failed, as S3 documents.
 func checkCopyPreconditions(h http.Header, v versionRow) error {
-	modified := v.modified.Truncate(time.Second)
-	if im := h.Get("X-Amz-Copy-Source-If-Match"); im != "" && !etagMatches(im, v.etag) {
-		return errPreconditionFailed("x-amz-copy-source-if-match")
+	status, err := preconditions(h, "X-Amz-Copy-Source-", v)
+	if status == http.StatusNotModified {
+		condition := "x-amz-copy-source-If-None-Match"
+		if h.Get("X-Amz-Copy-Source-If-None-Match") == "" {
+			condition = "x-amz-copy-source-If-Modified-Since"
+		}
+		return errPreconditionFailed(condition)
 	}
-	if inm := h.Get("X-Amz-Copy-Source-If-None-Match"); inm != "" && etagMatches(inm, v.etag) {
-		return errPreconditionFailed("x-amz-copy-source-if-none-match")
-	}
-	if t, err := http.ParseTime(h.Get("X-Amz-Copy-Source-If-Unmodified-Since")); err == nil && modified.After(t) {
-		return errPreconditionFailed("x-amz-copy-source-if-unmodified-since")
-	}
-	if t, err := http.ParseTime(h.Get("X-Amz-Copy-Source-If-Modified-Since")); err == nil && !modified.After(t) {
-		return errPreconditionFailed("x-amz-copy-source-if-modified-since")
-	}
-	return nil
+	return err
 }
 
 func etagMatches(list, etag string) bool {

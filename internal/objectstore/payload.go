@@ -2,15 +2,11 @@ package objectstore
 
 import (
 	"crypto/md5"
-	"crypto/sha1"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"hash"
-	"hash/crc32"
-	"hash/crc64"
 	"io"
 	"net/http"
 	"strconv"
@@ -18,32 +14,9 @@ import (
 )
 
 const (
-	maxPutSize   = 5 << 30 // S3's limit for one PUT (and one part)
-	maxXMLBody   = 4 << 20 // a 10,000-part CompleteMultipartUpload fits comfortably
-	checksumHdr  = "X-Amz-Checksum-"
-	crc64NVMERev = 0x9a6c9329ac4bc9b5 // CRC-64/NVME polynomial, bit-reversed as hash/crc64 wants
+	maxPutSize = 5 << 30 // S3's limit for one PUT (and one part)
+	maxXMLBody = 4 << 20 // a 10,000-part CompleteMultipartUpload fits comfortably
 )
-
-// checksumAlgorithms are the flexible checksums S3 accepts, by header suffix.
-var checksumAlgorithms = []string{"crc32", "crc32c", "crc64nvme", "sha1", "sha256", "sha512"}
-
-func newChecksumHash(algo string) hash.Hash {
-	switch algo {
-	case "crc32":
-		return crc32.NewIEEE()
-	case "crc32c":
-		return crc32.New(crc32.MakeTable(crc32.Castagnoli))
-	case "crc64nvme":
-		return crc64.New(crc64.MakeTable(crc64NVMERev))
-	case "sha1":
-		return sha1.New()
-	case "sha256":
-		return sha256.New()
-	case "sha512":
-		return sha512.New()
-	}
-	return nil
-}
 
 // payload is a request body decoded and verified the way its client signed it: reading
 // it to the end returns an *apiError instead of io.EOF when a hash, chunk signature or
@@ -55,23 +28,31 @@ type payload struct {
 	checksum   *checksumReader
 }
 
+// payloadOptions say how a body is read.
+type payloadOptions struct {
+	// noChecksum: the x-amz-checksum-* headers describe something else than the body (the object a
+	// CompleteMultipartUpload assembles).
+	noChecksum bool
+}
+
 // openPayload wraps r.Body according to x-amz-content-sha256 and the checksum headers.
-func openPayload(r *http.Request, sr *signedRequest, limit int64) (*payload, error) {
+func openPayload(r *http.Request, sr *signedRequest, limit int64, opts ...payloadOptions) (*payload, error) {
+	var o payloadOptions
+	for _, opt := range opts {
+		o = opt
+	}
 	p := &payload{size: r.ContentLength}
 	var chunked *chunkedReader
 	switch h := sr.payloadHash; {
 	case h == unsignedPayload:
 		p.Reader = r.Body
 	case h == streamingSigned || h == streamingSignedTrailer || h == streamingUnsignedTrailer:
-		chunked = newChunkedReader(r.Body, sr)
-		p.Reader, p.size = chunked, -1
-		if dl := r.Header.Get("X-Amz-Decoded-Content-Length"); dl != "" {
-			n, err := strconv.ParseInt(dl, 10, 64)
-			if err != nil || n < 0 {
-				return nil, errInvalidArgument("x-amz-decoded-content-length %q must be a non-negative integer.", dl)
-			}
-			p.size = n
+		n, err := strconv.ParseInt(r.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64)
+		if err != nil || n < 0 {
+			return nil, newAPIError(http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header.")
 		}
+		chunked = newChunkedReader(r.Body, sr, r.Header.Get("X-Amz-Trailer"))
+		p.Reader, p.size = chunked, n
 	case isHexSHA256(h):
 		p.Reader = &sha256Reader{r: r.Body, h: sha256.New(), want: strings.ToLower(h)}
 	default:
@@ -81,50 +62,103 @@ func openPayload(r *http.Request, sr *signedRequest, limit int64) (*payload, err
 		return nil, errEntityTooLarge(p.size, limit)
 	}
 	p.Reader = &lengthReader{r: p.Reader, want: p.size, limit: limit}
-	if err := p.addChecksum(r, chunked); err != nil {
-		return nil, err
+	if !o.noChecksum {
+		d, err := declaredChecksum(r.Header, chunked != nil)
+		if err != nil {
+			return nil, err
+		}
+		if d.algo != "" {
+			want := func() (string, bool) { return d.value, false }
+			if d.trailer {
+				want = func() (string, bool) { return chunked.trailerValue(checksumHdr + d.algo), true }
+			}
+			p.checksum = &checksumReader{r: p.Reader, algo: d.algo, h: newChecksumHash(d.algo), want: want}
+			p.Reader = p.checksum
+		}
 	}
 	return p, p.addContentMD5(r)
 }
 
-func (p *payload) addChecksum(r *http.Request, chunked *chunkedReader) error {
-	var algo, value string
-	for _, a := range checksumAlgorithms {
-		if v := r.Header.Get(checksumHdr + a); v != "" {
-			if algo != "" {
-				return errInvalidRequest("Expecting a single x-amz-checksum- header; got %s and %s.", algo, a)
-			}
-			algo, value = a, v
-		}
+// computeChecksum makes the payload compute a checksum of algo when the client declared none.
+func (p *payload) computeChecksum(algo string) {
+	if p.checksum != nil || algo == "" {
+		return
 	}
-	want := func() string { return value }
-	if algo == "" && chunked != nil {
-		trailer := strings.ToLower(strings.TrimSpace(r.Header.Get("X-Amz-Trailer")))
-		a, ok := strings.CutPrefix(trailer, strings.ToLower(checksumHdr))
-		if !ok || newChecksumHash(a) == nil {
-			return nil // no trailer we know how to check; the chunk signatures still hold
-		}
-		algo, want = a, func() string { return chunked.trailerValue(trailer) }
-	}
-	if algo == "" {
-		return nil
-	}
-	p.checksum = &checksumReader{r: p.Reader, algo: algo, h: newChecksumHash(algo), want: want}
+	p.checksum = &checksumReader{r: p.Reader, algo: algo, h: newChecksumHash(algo)}
 	p.Reader = p.checksum
-	return nil
+}
+
+// declared is the checksum a request declares for its body, as a header or as a trailer.
+type declared struct {
+	algo, value string
+	trailer     bool
+}
+
+func declaredChecksum(h http.Header, chunked bool) (declared, error) {
+	var d declared
+	var headers []string
+	for name := range h {
+		suffix, ok := strings.CutPrefix(strings.ToLower(name), "x-amz-checksum-")
+		if ok && suffix != "type" && suffix != "algorithm" && suffix != "mode" {
+			headers = append(headers, suffix)
+		}
+	}
+	trailer := strings.ToLower(strings.TrimSpace(h.Get("X-Amz-Trailer")))
+	if trailer != "" && chunked {
+		algo, ok := strings.CutPrefix(trailer, "x-amz-checksum-")
+		if !ok || !knownAlgorithm(algo) {
+			return d, errInvalidRequest("The value specified in the x-amz-trailer header is not supported")
+		}
+		d = declared{algo: algo, trailer: true}
+	}
+	count := len(headers)
+	if d.trailer {
+		count++
+	}
+	switch {
+	case count > 1:
+		return d, errInvalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+	case len(headers) == 1 && !knownAlgorithm(headers[0]):
+		return d, errInvalidRequest("The algorithm type you specified in x-amz-checksum- header is invalid.")
+	case len(headers) == 1:
+		d = declared{algo: headers[0], value: h.Get(checksumHdr + headers[0])}
+		if !validChecksum(d.algo, d.value) {
+			return d, errInvalidChecksumHeader("x-amz-checksum-" + d.algo)
+		}
+	}
+	if sdk := strings.ToLower(h.Get(sdkChecksumAlgoHdr)); sdk != "" {
+		switch {
+		case !knownAlgorithm(sdk):
+			return d, errInvalidChecksumAlgorithm()
+		case d.algo == "":
+			return d, errInvalidRequest("x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found.")
+		case sdk != d.algo:
+			return d, errInvalidChecksumHeader("x-amz-sdk-checksum-algorithm")
+		}
+	}
+	return d, nil
 }
 
 func (p *payload) addContentMD5(r *http.Request) error {
-	v := r.Header.Get("Content-Md5")
-	if v == "" {
+	if _, ok := r.Header["Content-Md5"]; !ok {
 		return nil
 	}
+	v := r.Header.Get("Content-Md5")
 	sum, err := base64.StdEncoding.DecodeString(v)
 	if err != nil || len(sum) != md5.Size {
-		return newAPIError(http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified is not valid.")
+		return newAPIError(http.StatusBadRequest, "InvalidDigest", "The Content-Md5 you specified is not valid.").with("Content-MD5", v)
 	}
 	p.contentMD5 = sum
 	return nil
+}
+
+// checkContentMD5 compares the body's MD5 with the Content-MD5 the client sent, if any.
+func (p *payload) checkContentMD5(sum []byte) error {
+	if p.contentMD5 == nil || string(sum) == string(p.contentMD5) {
+		return nil
+	}
+	return newAPIError(http.StatusBadRequest, "BadDigest", "The Content-MD5 you specified did not match what we received.").
+		with("CalculatedDigest", base64.StdEncoding.EncodeToString(sum)).with("ExpectedDigest", hex.EncodeToString(p.contentMD5))
 }
 
 // readAll reads a small verified body (XML documents).
@@ -133,12 +167,8 @@ func (p *payload) readAll() ([]byte, error) {
 	if err != nil {
 		return nil, bodyError(err)
 	}
-	if p.contentMD5 != nil {
-		if sum := md5.Sum(b); string(sum[:]) != string(p.contentMD5) {
-			return nil, errBadDigest("Content-MD5")
-		}
-	}
-	return b, nil
+	sum := md5.Sum(b)
+	return b, p.checkContentMD5(sum[:])
 }
 
 // bodyError turns a failure to read the body into what the client sees: our own
@@ -148,7 +178,7 @@ func bodyError(err error) error {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	e := errIncompleteBody("The request body could not be read completely.")
+	e := errIncompleteBody("The request body terminated unexpectedly")
 	e.cause = err
 	return e
 }
@@ -171,9 +201,10 @@ type sha256Reader struct {
 func (s *sha256Reader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	s.h.Write(p[:n])
-	if errors.Is(err, io.EOF) && hex.EncodeToString(s.h.Sum(nil)) != s.want {
-		return n, newAPIError(http.StatusBadRequest, "XAmzContentSHA256Mismatch",
-			"The provided 'x-amz-content-sha256' header does not match what was computed.")
+	if errors.Is(err, io.EOF) {
+		if got := hex.EncodeToString(s.h.Sum(nil)); got != s.want {
+			return n, errContentSHA256Mismatch(s.want, got)
+		}
 	}
 	return n, err
 }
@@ -189,23 +220,24 @@ func (l *lengthReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.got += int64(n)
 	switch {
+	case err != nil && !errors.Is(err, io.EOF):
+		return n, err // the body's own error (a broken aws-chunked framing, say) says more than its length
 	case l.got > l.limit:
 		return n, errEntityTooLarge(l.got, l.limit)
-	case l.want >= 0 && l.got > l.want:
-		return n, errIncompleteBody("The body is longer than the %d bytes declared.", l.want)
-	case errors.Is(err, io.EOF) && l.want >= 0 && l.got < l.want:
-		return n, errIncompleteBody("You did not provide the number of bytes declared (%d); got %d.", l.want, l.got)
+	case l.want >= 0 && l.got > l.want, errors.Is(err, io.EOF) && l.want >= 0 && l.got < l.want:
+		return n, errIncompleteBody("You did not provide the number of bytes specified by the Content-Length HTTP header")
 	}
 	return n, err
 }
 
 // checksumReader checks a flexible checksum (x-amz-checksum-*), sent as a header or as a
-// trailer; want is read only at the end because a trailer arrives after the data.
+// trailer, or computes one the client did not send (want nil); want is read only at the end
+// because a trailer arrives after the data.
 type checksumReader struct {
 	r     io.Reader
 	algo  string
 	h     hash.Hash
-	want  func() string
+	want  func() (value string, trailer bool)
 	value string // base64 of the verified checksum, once the body has been read
 }
 
@@ -216,12 +248,16 @@ func (c *checksumReader) Read(p []byte) (int, error) {
 		return n, err
 	}
 	got := base64.StdEncoding.EncodeToString(c.h.Sum(nil))
-	want := c.want()
-	if want == "" {
-		return n, errInvalidRequest("The x-amz-checksum-%s trailer announced in x-amz-trailer was not sent.", c.algo)
-	}
-	if got != want {
-		return n, errBadDigest("x-amz-checksum-" + c.algo)
+	if c.want != nil {
+		want, trailer := c.want()
+		switch {
+		case trailer && want == "":
+			return n, errInvalidRequest("The x-amz-checksum-%s trailer announced in x-amz-trailer was not sent.", c.algo)
+		case trailer && !validChecksum(c.algo, want):
+			return n, errInvalidRequest("Value for x-amz-checksum-%s trailing header is invalid.", c.algo)
+		case got != want:
+			return n, errChecksumBadDigest(c.algo)
+		}
 	}
 	c.value = got
 	return n, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,11 +58,17 @@ func (p sigParams) scope() string {
 	return strings.Join([]string{p.scopeDate, p.region, p.service, sigTerminator}, "/")
 }
 
-// authenticate verifies the request's SigV4 signature and returns who signed it.
+// authenticate verifies the request's SigV4 signature and returns who signed it. The checks run in
+// S3's order, so that a client sees the error S3 would give it: the form of the Authorization header
+// or query, the credential scope, the dates, the payload hash, the key, the clock, then the signature.
 func (s *Store) authenticate(r *http.Request) (*signedRequest, error) {
 	p, err := s.sigParams(r)
 	if err != nil {
 		return nil, err
+	}
+	if r.Header.Get("X-Amz-Security-Token") != "" || r.URL.Query().Has("X-Amz-Security-Token") {
+		// goldenpath's keys are long-term keys; it issues no session credentials.
+		return nil, newAPIError(http.StatusBadRequest, "InvalidToken", "The provided token is malformed or otherwise invalid.")
 	}
 	cred, ok, err := s.creds.LookupKey(r.Context(), p.accessKeyID)
 	if err != nil {
@@ -69,7 +76,10 @@ func (s *Store) authenticate(r *http.Request) (*signedRequest, error) {
 	}
 	if !ok {
 		return nil, newAPIError(http.StatusForbidden, "InvalidAccessKeyId",
-			"The AWS Access Key Id you provided does not exist in our records.")
+			"The AWS Access Key Id you provided does not exist in our records.").with("AWSAccessKeyId", p.accessKeyID)
+	}
+	if err := s.checkTime(p); err != nil {
+		return nil, err
 	}
 	key := deriveSigningKey(cred.SecretAccessKey, p.scopeDate, p.region, p.service)
 	if err := verifySignature(r, p, key); err != nil {
@@ -78,158 +88,230 @@ func (s *Store) authenticate(r *http.Request) (*signedRequest, error) {
 	if err := checkUnsignedHeaders(r, p); err != nil {
 		return nil, err
 	}
+	if err := checkEmptyPayload(r, p); err != nil {
+		return nil, err
+	}
 	return &signedRequest{cred: cred, payloadHash: p.payloadHash, amzDate: p.amzDate,
 		scope: p.scope(), signingKey: key, signature: p.signature}, nil
 }
 
-// sigParams parses and checks everything about the signature except the signature itself.
+// checkEmptyPayload refuses a signed payload hash that an empty body cannot have, whatever the operation.
+func checkEmptyPayload(r *http.Request, p sigParams) error {
+	if r.ContentLength != 0 || !isHexSHA256(p.payloadHash) || strings.EqualFold(p.payloadHash, emptySHA256) {
+		return nil
+	}
+	return errContentSHA256Mismatch(p.payloadHash, emptySHA256)
+}
+
+func errContentSHA256Mismatch(client, computed string) *apiError {
+	return newAPIError(http.StatusBadRequest, "XAmzContentSHA256Mismatch",
+		"The provided 'x-amz-content-sha256' header does not match what was computed.").
+		with("ClientComputedContentSHA256", client).with("S3ComputedContentSHA256", computed)
+}
+
+// presignParams are the query parameters of a SigV4 presigned URL.
+var presignParams = []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Expires"}
+
+// sigParams parses and checks everything about the signature except the key, the clock and the signature itself.
 func (s *Store) sigParams(r *http.Request) (sigParams, error) {
-	var p sigParams
-	var err error
+	q := r.URL.Query()
 	switch {
 	case r.Header.Get("Authorization") != "":
-		p, err = parseAuthHeader(r)
-	case r.URL.Query().Has("X-Amz-Signature"):
-		p, err = parsePresignedQuery(r.URL.Query())
-	default:
-		return p, errAccessDenied("Anonymous access is not allowed; sign requests with AWS Signature Version 4.")
+		return s.parseAuthHeader(r)
+	case q.Has("AWSAccessKeyId") || q.Has("Signature") && q.Has("Expires"):
+		return sigParams{}, errSigV2()
+	case slices.ContainsFunc(presignParams, q.Has):
+		return s.parsePresignedQuery(q)
 	}
+	return sigParams{}, errAccessDenied("Anonymous access is not allowed; sign requests with AWS Signature Version 4.")
+}
+
+func errSigV2() *apiError {
+	return errInvalidRequest("Signature Version 2 is not supported; sign requests with AWS Signature Version 4 (%s).", sigAlgorithm)
+}
+
+func (s *Store) parseAuthHeader(r *http.Request) (sigParams, error) {
+	var p sigParams
+	header := strings.TrimSpace(r.Header.Get("Authorization"))
+	alg, rest, ok := strings.Cut(header, " ")
+	switch {
+	case !ok:
+		return p, errBadArgument("Authorization", header, "Authorization header is invalid -- one and only one ' ' (space) required.")
+	case alg == "AWS":
+		return p, errSigV2()
+	case alg != sigAlgorithm:
+		return p, errBadArgument("Authorization", alg, "Unsupported Authorization Type")
+	}
+	fields, err := authComponents(rest)
 	if err != nil {
 		return p, err
 	}
-	if err := s.checkScope(p); err != nil {
+	if err := s.parseCredential(&p, fields["Credential"], errAuthHeaderMalformed); err != nil {
 		return p, err
-	}
-	return p, s.checkTime(p)
-}
-
-func parseAuthHeader(r *http.Request) (sigParams, error) {
-	var p sigParams
-	alg, rest, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-	switch alg {
-	case sigAlgorithm:
-	case "AWS":
-		return p, errInvalidRequest("Signature Version 2 is not supported; sign requests with %s.", sigAlgorithm)
-	default:
-		return p, errAuthHeaderMalformed("unsupported algorithm %q; expecting %q", alg, sigAlgorithm)
-	}
-	fields := map[string]string{}
-	for _, f := range strings.Split(rest, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
-		fields[k] = v
-	}
-	for _, name := range []string{"Credential", "SignedHeaders", "Signature"} {
-		if fields[name] == "" {
-			return p, errAuthHeaderMalformed("the %s field is missing", name)
-		}
-	}
-	if err := parseCredential(&p, fields["Credential"]); err != nil {
-		return p, errAuthHeaderMalformed("%s", err.Error())
 	}
 	p.signedHeaders = strings.Split(fields["SignedHeaders"], ";")
 	p.signature = fields["Signature"]
-	p.amzDate = r.Header.Get("X-Amz-Date")
-	if p.amzDate == "" {
-		// SigV4 allows the Date header instead; normalise it to the x-amz-date form.
-		t, err := http.ParseTime(r.Header.Get("Date"))
-		if err != nil {
-			return p, newAPIError(http.StatusForbidden, "AccessDenied",
-				"AWS authentication requires a valid Date or x-amz-date header.")
-		}
-		p.amzDate = t.UTC().Format(amzDateLayout)
+	if p.amzDate, err = headerDate(r); err != nil {
+		return p, err
+	}
+	if p.scopeDate != p.amzDate[:8] {
+		return p, errAuthHeaderMalformed("Invalid credential date. Date is not the same as X-Amz-Date.")
+	}
+	if !containsFold(p.signedHeaders, "host") {
+		return p, errAuthHeaderMalformed("the host header must be signed")
 	}
 	p.payloadHash = r.Header.Get("X-Amz-Content-Sha256")
-	if p.payloadHash == "" {
-		return p, errInvalidRequest("Missing required header for this request: x-amz-content-sha256.")
-	}
-	return p, nil
+	return p, checkPayloadHash(p.payloadHash)
 }
 
-func parsePresignedQuery(q url.Values) (sigParams, error) {
-	p := sigParams{presigned: true}
-	if alg := q.Get("X-Amz-Algorithm"); alg != sigAlgorithm {
-		return p, errAuthQueryMalformed("X-Amz-Algorithm must be %q, got %q.", sigAlgorithm, alg)
+// authComponents splits "Credential=..., SignedHeaders=..., Signature=..." into its three components.
+func authComponents(rest string) (map[string]string, error) {
+	parts := strings.Split(rest, ",")
+	if len(parts) != 3 {
+		return nil, errAuthHeaderMalformed("the authorization header requires three components: Credential, SignedHeaders, and Signature.")
 	}
-	for _, name := range []string{"X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Expires"} {
-		if q.Get(name) == "" {
-			return p, errAuthQueryMalformed("Query-string authentication requires the %s parameter.", name)
+	fields := map[string]string{}
+	for _, part := range parts {
+		part = strings.TrimSpace(part)
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, errAuthHeaderMalformed("the authorization component %q is malformed.", part)
+		}
+		fields[k] = v
+	}
+	for _, name := range []string{"Credential", "SignedHeaders", "Signature"} {
+		if _, ok := fields[name]; !ok {
+			return nil, errAuthHeaderMalformed("missing %s.", name)
 		}
 	}
-	if err := parseCredential(&p, q.Get("X-Amz-Credential")); err != nil {
-		return p, errAuthQueryMalformed("Error parsing the X-Amz-Credential parameter; %s", err.Error())
+	return fields, nil
+}
+
+// headerDate is the request's x-amz-date, or its Date header in the x-amz-date form.
+func headerDate(r *http.Request) (string, error) {
+	missing := errAccessDenied("AWS authentication requires a valid Date or x-amz-date header.")
+	if v := r.Header.Get("X-Amz-Date"); v != "" {
+		if _, err := time.Parse(amzDateLayout, v); err != nil {
+			return "", missing
+		}
+		return v, nil
+	}
+	t, err := http.ParseTime(r.Header.Get("Date"))
+	if err != nil {
+		return "", missing
+	}
+	return t.UTC().Format(amzDateLayout), nil
+}
+
+func checkPayloadHash(h string) error {
+	switch h {
+	case "":
+		return errInvalidRequest("Missing required header for this request: x-amz-content-sha256")
+	case unsignedPayload, streamingSigned, streamingSignedTrailer, streamingUnsignedTrailer:
+		return nil
+	}
+	if isHexSHA256(h) {
+		return nil
+	}
+	return errBadArgument("x-amz-content-sha256", h, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.")
+}
+
+func errQueryAuth(format string, args ...any) *apiError {
+	return newAPIError(http.StatusBadRequest, "AuthorizationQueryParametersError", format, args...)
+}
+
+func (s *Store) parsePresignedQuery(q url.Values) (sigParams, error) {
+	p := sigParams{presigned: true}
+	switch alg := q.Get("X-Amz-Algorithm"); {
+	case alg == "AWS4-ECDSA-P256-SHA256":
+		return p, errQueryAuth(`X-Amz-Algorithm only supports "%s"`, sigAlgorithm)
+	case alg != sigAlgorithm && alg != "":
+		return p, errQueryAuth(`X-Amz-Algorithm only supports "AWS4-HMAC-SHA256 and AWS4-ECDSA-P256-SHA256"`)
+	}
+	for _, name := range presignParams {
+		if q.Get(name) == "" {
+			return p, errQueryAuth("Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
+		}
+	}
+	malformed := func(format string, args ...any) *apiError {
+		return errQueryAuth("Error parsing the X-Amz-Credential parameter; "+format, args...)
+	}
+	if err := s.parseCredential(&p, q.Get("X-Amz-Credential"), malformed); err != nil {
+		return p, err
+	}
+	p.amzDate = q.Get("X-Amz-Date")
+	if _, err := time.Parse(amzDateLayout, p.amzDate); err != nil {
+		return p, errQueryAuth(`X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd'T'HHmmss'Z'"`)
+	}
+	if p.scopeDate != p.amzDate[:8] {
+		return p, errQueryAuth(`Invalid credential date %q. This date is not the same as X-Amz-Date: %q.`, p.scopeDate, p.amzDate[:8])
 	}
 	secs, err := strconv.ParseInt(q.Get("X-Amz-Expires"), 10, 64)
-	if err != nil || secs <= 0 || time.Duration(secs)*time.Second > maxPresignValid {
-		return p, errAuthQueryMalformed("X-Amz-Expires must be a number of seconds between 1 and %d.",
-			int64(maxPresignValid/time.Second))
+	switch {
+	case err != nil:
+		return p, errQueryAuth("X-Amz-Expires should be a number")
+	case secs < 0:
+		return p, errQueryAuth("X-Amz-Expires must be non-negative")
+	case time.Duration(secs)*time.Second > maxPresignValid:
+		return p, errQueryAuth("X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than %d seconds", int64(maxPresignValid/time.Second))
 	}
 	p.expires = time.Duration(secs) * time.Second
 	p.signedHeaders = strings.Split(q.Get("X-Amz-SignedHeaders"), ";")
+	if !containsFold(p.signedHeaders, "host") {
+		return p, errQueryAuth("the host header must be signed")
+	}
 	p.signature = q.Get("X-Amz-Signature")
-	p.amzDate = q.Get("X-Amz-Date")
 	p.payloadHash = q.Get("X-Amz-Content-Sha256")
 	if p.payloadHash == "" {
 		p.payloadHash = unsignedPayload
 	}
-	return p, nil
+	return p, checkPayloadHash(p.payloadHash)
 }
 
-// parseCredential splits "AKID/20130524/us-east-1/s3/aws4_request".
-func parseCredential(p *sigParams, credential string) error {
+// parseCredential splits and checks "AKID/20130524/us-east-1/s3/aws4_request"; malformed makes the error
+// of the header or the query form.
+func (s *Store) parseCredential(p *sigParams, credential string, malformed func(string, ...any) *apiError) error {
 	parts := strings.Split(credential, "/")
 	if len(parts) != 5 || parts[0] == "" {
-		return fmt.Errorf("the Credential %q must have the form <key-id>/<date>/<region>/<service>/aws4_request", credential)
-	}
-	if parts[4] != sigTerminator {
-		return fmt.Errorf("the Credential scope must end in %q, got %q", sigTerminator, parts[4])
+		return malformed(`the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".`)
 	}
 	p.accessKeyID, p.scopeDate, p.region, p.service = parts[0], parts[1], parts[2], parts[3]
-	return nil
-}
-
-func (s *Store) checkScope(p sigParams) error {
-	malformed := errAuthHeaderMalformed
-	if p.presigned {
-		malformed = func(format string, args ...any) *apiError {
-			return errAuthQueryMalformed("Error parsing the X-Amz-Credential parameter; "+format, args...)
+	switch {
+	case parts[4] != sigTerminator:
+		return malformed(`incorrect terminal %q. This endpoint uses "%s".`, parts[4], sigTerminator)
+	case p.service != sigService:
+		return malformed(`incorrect service %q. This endpoint belongs to "%s".`, p.service, sigService)
+	case p.region != s.region:
+		e := malformed("the region %q is wrong; expecting %q", p.region, s.region)
+		if !p.presigned {
+			e.with("Region", s.region)
 		}
-	}
-	if p.region != s.region {
-		e := malformed("the region '%s' is wrong; expecting '%s'", p.region, s.region)
-		e.region = s.region
 		return e
 	}
-	if p.service != sigService {
-		return malformed("the service '%s' is wrong; expecting '%s'", p.service, sigService)
-	}
-	if !strings.HasPrefix(p.amzDate, p.scopeDate) || len(p.scopeDate) != 8 {
-		return malformed("the credential date '%s' does not match the request date '%s'", p.scopeDate, p.amzDate)
-	}
-	if !containsFold(p.signedHeaders, "host") {
-		return malformed("the host header must be signed")
+	if _, err := time.Parse("20060102", p.scopeDate); err != nil || len(p.scopeDate) != 8 {
+		return malformed(`incorrect date format %q. This date in the credential must be in the format "yyyyMMdd".`, p.scopeDate)
 	}
 	return nil
 }
 
 func (s *Store) checkTime(p sigParams) error {
-	t, err := time.Parse(amzDateLayout, p.amzDate)
-	if err != nil {
-		return errAccessDenied("X-Amz-Date %q must have the form YYYYMMDD'T'HHMMSS'Z'.", p.amzDate)
-	}
+	t, _ := time.Parse(amzDateLayout, p.amzDate) // parsed when the parameters were read
 	now := s.now()
 	if p.presigned {
 		if t.After(now.Add(maxClockSkew)) {
 			return errAccessDenied("Request is not valid yet.")
 		}
 		if now.After(t.Add(p.expires)) {
-			return errAccessDenied("Request has expired.")
+			return errAccessDenied("Request has expired.").with("X-Amz-Expires", int64(p.expires/time.Second)).
+				with("Expires", t.Add(p.expires).UTC().Format(time.RFC3339)).with("ServerTime", now.UTC().Format(time.RFC3339))
 		}
 		return nil
 	}
 	if d := now.Sub(t); d > maxClockSkew || d < -maxClockSkew {
 		return newAPIError(http.StatusForbidden, "RequestTimeTooSkewed",
-			"The difference between the request time (%s) and the server time (%s) is larger than %s.",
-			t.Format(time.RFC3339), now.UTC().Format(time.RFC3339), maxClockSkew)
+			"The difference between the request time and the current time is too large.").
+			with("RequestTime", t.Format(amzDateLayout)).with("ServerTime", now.UTC().Format(time.RFC3339)).
+			with("MaxAllowedSkewMilliseconds", maxClockSkew.Milliseconds())
 	}
 	return nil
 }

@@ -52,6 +52,8 @@ type Store struct {
 	now    func() time.Time
 	db     *sql.DB
 	blobs  *blobStore
+	// completing serialises CompleteMultipartUpload calls of one upload.
+	completing keyedMutex
 }
 
 // New opens (or creates) a store under dir. Close it when done.
@@ -103,6 +105,10 @@ func openDB(path string) (*sql.DB, error) {
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("creating schema in %s: %w", path, err)
+	}
+	if err := migrate(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrating %s: %w", path, err)
 	}
 	return db, nil
 }

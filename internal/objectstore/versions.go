@@ -25,19 +25,24 @@ type versionRow struct {
 	parts        []int64           // part sizes of a multipart object, for GET ?partNumber
 	checksumAlgo string
 	checksum     string
+	checksumType string   // FULL_OBJECT or COMPOSITE
+	partSums     []string // the parts' checksums (checksumAlgo) of a multipart object
+	tags         map[string]string
+	uploadID     string // the multipart upload this version completed
 	blob         string
 	modified     time.Time
 }
 
 const versionCols = `seq, bucket, key, version_id, is_latest, delete_marker, size, etag, content_type,
-	headers, parts, checksum_algo, checksum, blob, modified`
+	headers, parts, checksum_algo, checksum, checksum_type, part_checksums, tags, upload_id, blob, modified`
 
 func scanVersion(sc scanner) (versionRow, error) {
 	var v versionRow
-	var headers, parts string
+	var headers, parts, partSums, tags string
 	var modified int64
 	err := sc.Scan(&v.seq, &v.bucket, &v.key, &v.versionID, &v.latest, &v.deleteMarker, &v.size, &v.etag,
-		&v.contentType, &headers, &parts, &v.checksumAlgo, &v.checksum, &v.blob, &modified)
+		&v.contentType, &headers, &parts, &v.checksumAlgo, &v.checksum, &v.checksumType, &partSums, &tags, &v.uploadID,
+		&v.blob, &modified)
 	if err != nil {
 		return v, err
 	}
@@ -48,7 +53,38 @@ func scanVersion(sc scanner) (versionRow, error) {
 	if err := json.Unmarshal([]byte(parts), &v.parts); err != nil {
 		return v, fmt.Errorf("decoding parts of %q: %w", v.key, err)
 	}
+	if err := decodeOptionalJSON(partSums, &v.partSums); err != nil {
+		return v, fmt.Errorf("decoding part checksums of %q: %w", v.key, err)
+	}
+	if err := decodeOptionalJSON(tags, &v.tags); err != nil {
+		return v, fmt.Errorf("decoding tags of %q: %w", v.key, err)
+	}
+	if v.checksumAlgo != "" && v.checksumType == "" {
+		v.checksumType = typeFullObject // stored before checksum types were
+	}
 	return v, nil
+}
+
+// decodeOptionalJSON decodes a column added later, empty in older rows.
+func decodeOptionalJSON(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(s), v)
+}
+
+func optionalJSON[T any](v []T) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return encodeJSON(v)
+}
+
+func optionalMap(m map[string]string) string {
+	if len(m) == 0 {
+		return ""
+	}
+	return encodeJSON(m)
 }
 
 func queryVersions(ctx context.Context, q querier, query string, args ...any) ([]versionRow, error) {
@@ -150,10 +186,12 @@ func insertVersion(ctx context.Context, t *txn, v versionRow) error {
 		parts = encodeJSON(v.parts)
 	}
 	_, err := t.ExecContext(ctx, `INSERT INTO versions (bucket, key, version_id, is_latest, delete_marker, size,
-		etag, content_type, headers, parts, checksum_algo, checksum, blob, modified)
-		VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		etag, content_type, headers, parts, checksum_algo, checksum, checksum_type, part_checksums, tags, upload_id,
+		blob, modified)
+		VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		v.bucket, v.key, v.versionID, v.deleteMarker, v.size, v.etag, v.contentType, encodeJSON(v.headers),
-		parts, v.checksumAlgo, v.checksum, v.blob, v.modified.UnixNano())
+		parts, v.checksumAlgo, v.checksum, v.checksumType, optionalJSON(v.partSums), optionalMap(v.tags), v.uploadID,
+		v.blob, v.modified.UnixNano())
 	if err != nil {
 		return fmt.Errorf("inserting version of %q: %w", v.key, err)
 	}
@@ -180,7 +218,8 @@ func replaceNullVersion(ctx context.Context, t *txn, bucket, key string) (int64,
 
 // putOptions are the conditions of a write.
 type putOptions struct {
-	ifNoneMatchAny bool // If-None-Match: * — fail if the key has a current object
+	ifNoneMatchAny bool   // If-None-Match: * — fail if the key has a current object
+	ifMatch        string // If-Match: fail unless the key's current object has this ETag
 }
 
 // putVersion makes v the current version of its key, assigns its version id, enforces
@@ -192,6 +231,15 @@ func putVersion(ctx context.Context, t *txn, b bucketRow, v *versionRow, o putOp
 	}
 	if o.ifNoneMatchAny && before {
 		return errPreconditionFailed("If-None-Match")
+	}
+	if o.ifMatch != "" {
+		cur, err := findObject(ctx, t, b.name, v.key, "")
+		if err != nil {
+			return err
+		}
+		if !etagMatches(o.ifMatch, cur.etag) {
+			return errPreconditionFailed("If-Match")
+		}
 	}
 	var freed int64
 	if b.versioning == versioningEnabled {

@@ -26,10 +26,12 @@ type owner struct {
 func theOwner() *owner { return &owner{ID: "goldenpath", DisplayName: "goldenpath"} }
 
 type listAllMyBucketsResult struct {
-	XMLName xml.Name      `xml:"ListAllMyBucketsResult"`
-	Xmlns   string        `xml:"xmlns,attr"`
-	Owner   *owner        `xml:"Owner"`
-	Buckets []bucketEntry `xml:"Buckets>Bucket"`
+	XMLName           xml.Name      `xml:"ListAllMyBucketsResult"`
+	Xmlns             string        `xml:"xmlns,attr"`
+	Owner             *owner        `xml:"Owner"`
+	Buckets           []bucketEntry `xml:"Buckets>Bucket"`
+	ContinuationToken string        `xml:",omitempty"`
+	Prefix            string        `xml:",omitempty"`
 }
 
 type bucketEntry struct {
@@ -58,7 +60,7 @@ type listBucketResult struct {
 	XMLName               xml.Name       `xml:"ListBucketResult"`
 	Xmlns                 string         `xml:"xmlns,attr"`
 	Name                  string         `xml:"Name"`
-	Prefix                string         `xml:"Prefix"`
+	Prefix                string         `xml:"Prefix,omitempty"`
 	Marker                *string        `xml:"Marker,omitempty"`
 	NextMarker            string         `xml:"NextMarker,omitempty"`
 	ContinuationToken     string         `xml:"ContinuationToken,omitempty"`
@@ -74,12 +76,14 @@ type listBucketResult struct {
 }
 
 type objectEntry struct {
-	Key          string
-	LastModified string
-	ETag         string
-	Size         int64
-	StorageClass string
-	Owner        *owner `xml:"Owner,omitempty"`
+	Key               string
+	LastModified      string
+	ETag              string
+	ChecksumAlgorithm string `xml:",omitempty"`
+	ChecksumType      string `xml:",omitempty"`
+	Size              int64
+	StorageClass      string
+	Owner             *owner `xml:"Owner,omitempty"`
 }
 
 type commonPrefix struct {
@@ -105,14 +109,16 @@ type listVersionsResult struct {
 }
 
 type versionEntry struct {
-	Key          string
-	VersionID    string `xml:"VersionId"`
-	IsLatest     bool
-	LastModified string
-	ETag         string
-	Size         int64
-	StorageClass string
-	Owner        *owner
+	Key               string
+	VersionID         string `xml:"VersionId"`
+	IsLatest          bool
+	LastModified      string
+	ETag              string
+	ChecksumAlgorithm string `xml:",omitempty"`
+	ChecksumType      string `xml:",omitempty"`
+	Size              int64
+	StorageClass      string
+	Owner             *owner
 }
 
 type deleteMarkerItem struct {
@@ -128,6 +134,16 @@ type copyObjectResult struct {
 	Xmlns        string   `xml:"xmlns,attr"`
 	ETag         string
 	LastModified string
+	ChecksumType string `xml:",omitempty"`
+	checksumFields
+}
+
+type copyPartResult struct {
+	XMLName      xml.Name `xml:"CopyPartResult"`
+	Xmlns        string   `xml:"xmlns,attr"`
+	ETag         string
+	LastModified string
+	checksumFields
 }
 
 type deleteRequest struct {
@@ -168,10 +184,35 @@ type initiateMultipartUploadResult struct {
 }
 
 type completeMultipartUpload struct {
-	Parts []struct {
-		PartNumber int
-		ETag       string
-	} `xml:"Part"`
+	Parts []completedPart `xml:"Part"`
+}
+
+// completedPart is a Part of a CompleteMultipartUpload request; pointers tell a missing element from an
+// empty one.
+type completedPart struct {
+	PartNumber        *int
+	ETag              *string
+	ChecksumCRC32     *string
+	ChecksumCRC32C    *string
+	ChecksumCRC64NVME *string
+	ChecksumSHA1      *string
+	ChecksumSHA256    *string
+	ChecksumSHA512    *string
+	ChecksumMD5       *string
+	ChecksumXXHASH64  *string
+	ChecksumXXHASH3   *string
+	ChecksumXXHASH128 *string
+}
+
+// checksums lists the part's checksum elements, in S3's order of algorithms.
+func (p completedPart) checksums() (algos, values []string) {
+	for i, v := range []*string{p.ChecksumCRC32, p.ChecksumCRC32C, p.ChecksumCRC64NVME, p.ChecksumSHA1, p.ChecksumSHA256,
+		p.ChecksumSHA512, p.ChecksumMD5, p.ChecksumXXHASH64, p.ChecksumXXHASH3, p.ChecksumXXHASH128} {
+		if v != nil {
+			algos, values = append(algos, checksumAlgorithms[i]), append(values, *v)
+		}
+	}
+	return algos, values
 }
 
 type completeMultipartUploadResult struct {
@@ -181,6 +222,8 @@ type completeMultipartUploadResult struct {
 	Bucket   string
 	Key      string
 	ETag     string
+	checksumFields
+	ChecksumType string `xml:",omitempty"`
 }
 
 type listPartsResult struct {
@@ -196,6 +239,8 @@ type listPartsResult struct {
 	NextPartNumberMarker int         `xml:"NextPartNumberMarker"`
 	MaxParts             int         `xml:"MaxParts"`
 	IsTruncated          bool        `xml:"IsTruncated"`
+	ChecksumAlgorithm    string      `xml:",omitempty"`
+	ChecksumType         string      `xml:",omitempty"`
 	Parts                []partEntry `xml:"Part"`
 }
 
@@ -204,27 +249,32 @@ type partEntry struct {
 	LastModified string
 	ETag         string
 	Size         int64
+	checksumFields
 }
 
 type listMultipartUploadsResult struct {
-	XMLName            xml.Name      `xml:"ListMultipartUploadsResult"`
-	Xmlns              string        `xml:"xmlns,attr"`
-	Bucket             string        `xml:"Bucket"`
-	KeyMarker          string        `xml:"KeyMarker"`
-	UploadIDMarker     string        `xml:"UploadIdMarker"`
-	NextKeyMarker      string        `xml:"NextKeyMarker,omitempty"`
-	NextUploadIDMarker string        `xml:"NextUploadIdMarker,omitempty"`
-	Prefix             string        `xml:"Prefix"`
-	MaxUploads         int           `xml:"MaxUploads"`
-	IsTruncated        bool          `xml:"IsTruncated"`
-	Uploads            []uploadEntry `xml:"Upload"`
+	XMLName            xml.Name       `xml:"ListMultipartUploadsResult"`
+	Xmlns              string         `xml:"xmlns,attr"`
+	Bucket             string         `xml:"Bucket"`
+	KeyMarker          string         `xml:"KeyMarker"`
+	UploadIDMarker     string         `xml:"UploadIdMarker"`
+	NextKeyMarker      string         `xml:"NextKeyMarker,omitempty"`
+	NextUploadIDMarker string         `xml:"NextUploadIdMarker,omitempty"`
+	Prefix             string         `xml:"Prefix"`
+	Delimiter          string         `xml:"Delimiter,omitempty"`
+	MaxUploads         int            `xml:"MaxUploads"`
+	IsTruncated        bool           `xml:"IsTruncated"`
+	Uploads            []uploadEntry  `xml:"Upload"`
+	CommonPrefixes     []commonPrefix `xml:"CommonPrefixes"`
 }
 
 type uploadEntry struct {
-	Key          string
-	UploadID     string `xml:"UploadId"`
-	Initiator    *owner
-	Owner        *owner
-	StorageClass string
-	Initiated    string
+	Key               string
+	UploadID          string `xml:"UploadId"`
+	Initiator         *owner
+	Owner             *owner
+	StorageClass      string
+	Initiated         string
+	ChecksumAlgorithm string `xml:",omitempty"`
+	ChecksumType      string `xml:",omitempty"`
 }

@@ -425,6 +425,8 @@ func matrixProbes() []probe {
 		// S3: payments' bucket, with each actor's own key (search's key is for search's bucket).
 		{surface: "S3", method: "GET", path: "/<payments' bucket>/<key>", note: "only the bucket's own key; no user token is an S3 key", want: [5]string{fb, fb, fb, ok, fb},
 			call: func(w *world, i int) int { return w.s3Status(i) }},
+		{surface: "S3", method: "POST", path: "/<payments' bucket> (browser form)", note: "only a form whose policy the bucket's own key signed", want: [5]string{fb, fb, fb, ok, fb},
+			call: func(w *world, i int) int { return w.s3FormStatus(i) }},
 	}
 }
 

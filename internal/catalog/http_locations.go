@@ -346,10 +346,12 @@ func (c *Catalog) AnalyzeLocation(ctx context.Context, target, catalogFilename s
 	}
 	out := &AnalyzeResult{ExistingEntityFiles: []ExistingEntityFile{}, GenerateEntities: []GenerateEntity{}}
 	file := strings.TrimSuffix(target, "/") + "/" + catalogFilename
+	candidates := []string{target, file}
 	if repo, rest, ok := strings.Cut(file, "/tree/"); ok {
-		file = repo + "/blob/" + rest
+		// A folder is not a file: only the catalog file inside it, by its own URL, is read.
+		candidates = []string{repo + "/blob/" + rest}
 	}
-	for _, t := range []string{target, file} {
+	for _, t := range candidates {
 		data, err := c.read(ctx, t)
 		if err != nil {
 			continue

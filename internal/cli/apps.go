@@ -34,7 +34,7 @@ func appsCmd(g *globals) *cobra.Command {
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/apps", &apps); err != nil {
 				return err
 			}
-			return g.printer().print(apps, func(w *tabwriter.Writer) {
+			return g.printer().print(listOf(apps), func(w *tabwriter.Writer) {
 				if len(apps) == 0 {
 					fmt.Fprintln(w, "No apps yet: scaffold one (goldenpath template run app-template ...) or push a repository with a score.yaml.")
 					return
@@ -154,7 +154,7 @@ func deploymentsCmd(g *globals) *cobra.Command {
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/deployments?"+url.Values{"app": {appName}}.Encode(), &ds); err != nil {
 				return err
 			}
-			return g.printer().print(ds, func(w *tabwriter.Writer) {
+			return g.printer().print(listOf(ds), func(w *tabwriter.Writer) {
 				row(w, "WHEN", "APP", "ENV", "IMAGE", "STATUS", "COMMIT", "MESSAGE")
 				for _, d := range ds {
 					row(w, d.Pushed.Local().Format("15:04:05"), d.App, d.Environment, d.Image, d.Status, shortSHA(d.Commit), d.Message)
@@ -179,7 +179,7 @@ func auditCmd(g *globals) *cobra.Command {
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/audit?"+url.Values{"limit": {strconv.Itoa(limit)}}.Encode(), &out); err != nil {
 				return err
 			}
-			return g.printer().print(out.Items, func(w *tabwriter.Writer) {
+			return g.printer().print(listOf(out.Items), func(w *tabwriter.Writer) {
 				row(w, "TIME", "ACTOR", "ACTION", "TARGET", "DETAIL")
 				for _, e := range out.Items {
 					row(w, e.Time.Local().Format(time.DateTime), e.Actor, e.Action, e.Target, e.Detail)

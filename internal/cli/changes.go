@@ -45,7 +45,7 @@ func changeListCmd(g *globals) *cobra.Command {
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/changes?"+q.Encode(), &out); err != nil {
 				return err
 			}
-			return g.printer().print(out, func(w *tabwriter.Writer) {
+			return g.printer().print(listOf(out.Items), func(w *tabwriter.Writer) {
 				row(w, "NUMBER", "STATE", "AUTHOR", "TITLE", "BRANCH")
 				for _, c := range out.Items {
 					row(w, fmt.Sprintf("#%d", c.Number), c.State, c.Author, c.Title, c.Branch)

@@ -49,6 +49,19 @@ func (p printer) print(v any, table func(w *tabwriter.Writer)) error {
 	return w.Flush()
 }
 
+// list is how every list is printed as JSON or YAML: {"items": [...]}, never a bare array (and never null),
+// so that scripts read each list the same way and a list can grow fields beside its items.
+type list[T any] struct {
+	Items []T `json:"items"`
+}
+
+func listOf[T any](items []T) list[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return list[T]{Items: items}
+}
+
 func row(w io.Writer, cols ...any) {
 	s := make([]string, len(cols))
 	for i, c := range cols {

@@ -113,7 +113,10 @@ func requestNewCmd(g *globals) *cobra.Command {
 				return problem.From(err)
 			}
 			if dryRun {
-				_, err := g.env.Stdout.Write(doc)
+				if g.output == "json" {
+					return g.printer().print(&r, nil)
+				}
+				_, err := g.env.Stdout.Write(doc) // the contract as a file would hold it, for -o yaml and table
 				return err
 			}
 			var f filed
@@ -163,7 +166,7 @@ func requestListCmd(g *globals) *cobra.Command {
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/requests?"+q.Encode(), &out); err != nil {
 				return err
 			}
-			return g.printer().print(out, func(w *tabwriter.Writer) {
+			return g.printer().print(listOf(out.Items), func(w *tabwriter.Writer) {
 				row(w, "ID", "KIND", "OWNER", "TEAM", "PHASE", "REASON", "CHANGE")
 				for _, r := range out.Items {
 					row(w, r.ID, r.Kind, r.Owner, r.Team, r.Phase, readyReason(r), changeRef(r.Change))

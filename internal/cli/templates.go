@@ -32,7 +32,13 @@ func templateListCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out struct {
 				Items []struct {
-					Name, Title, Type, Description, Source string
+					Ref         string   `json:"ref"`
+					Name        string   `json:"name"`
+					Title       string   `json:"title"`
+					Description string   `json:"description"`
+					Type        string   `json:"type"`
+					Tags        []string `json:"tags"`
+					Source      string   `json:"source"`
 				} `json:"items"`
 				Problems []string `json:"problems"`
 			}
@@ -59,8 +65,9 @@ func templateShowCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out struct {
-				Title, Description string
-				Steps              []struct {
+				Title       string `json:"title"`
+				Description string `json:"description"`
+				Steps       []struct {
 					Title  string         `json:"title"`
 					Schema map[string]any `json:"schema"`
 				} `json:"steps"`

@@ -66,7 +66,7 @@ func userCmd(g *globals) *cobra.Command {
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/users", &out); err != nil {
 				return err
 			}
-			return g.printer().print(out, func(w *tabwriter.Writer) {
+			return g.printer().print(listOf(out.Items), func(w *tabwriter.Writer) {
 				row(w, "NAME", "ROLES", "TEAMS")
 				for _, u := range out.Items {
 					row(w, u.Name, strings.Join(u.Roles, ","), strings.Join(u.Teams, ","))

@@ -142,3 +142,30 @@ func TestTemplateCommands(t *testing.T) {
 		t.Errorf("template run:\n%s", res)
 	}
 }
+
+func TestUnknownSubcommand(t *testing.T) {
+	c := cliEnv{t: t, server: "http://127.0.0.1:1", dir: t.TempDir()}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"request", "lst"}, `unknown command "lst" for "goldenpath request"; did you mean "list"?`},
+		{[]string{"change", "aprove", "1"}, `did you mean "approve"?`},
+		{[]string{"templates", "lsit"}, `did you mean "list"?`},
+		{[]string{"apps", "shw", "orders"}, `did you mean "show"?`},
+		{[]string{"user", "xyz"}, `unknown command "xyz" for "goldenpath user"; its commands are add, delete, list, set, token`},
+		{[]string{"lst"}, `unknown command "lst" for "goldenpath"`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, errs, code := c.run("", tt.args...)
+			if code != 2 || !strings.Contains(errs, tt.want) {
+				t.Errorf("got exit %d, stderr %q, stdout %q; want exit 2 and %q", code, errs, out, tt.want)
+			}
+		})
+	}
+	// A group without an argument still prints its help.
+	if out, errs, code := c.run("", "request"); code != 0 || !strings.Contains(out, "Available Commands") {
+		t.Errorf("request alone: exit %d, %q %q", code, out, errs)
+	}
+}

@@ -85,6 +85,13 @@ func TestCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(c.ok(alice, "request", "show", "secret.dev.api-key", "-o", "json")), &v); err != nil || v.Phase != "Ready" || len(v.Events) < 4 {
 		t.Errorf("request show -o json: %+v, %v", v, err)
 	}
+	if env := c.ok(alice, "request", "credentials", "secret.dev.api-key", "-o", "env"); !strings.Contains(env, "export SECRET='secret.dev.api-key'\n") ||
+		!strings.Contains(env, "export SET_WITH='goldenpath secret set secret.dev.api-key'\n") {
+		t.Errorf("request credentials -o env:\n%s", env)
+	}
+	if _, errs, code := c.run(alice, "request", "list", "-o", "env"); code != 2 || !strings.Contains(errs, "only `goldenpath request credentials` prints env") {
+		t.Errorf("request list -o env: exit %d, %s", code, errs)
+	}
 	if y := c.ok(alice, "request", "list", "-o", "yaml"); !strings.Contains(y, "phase: Ready") {
 		t.Errorf("request list -o yaml:\n%s", y)
 	}

@@ -250,9 +250,12 @@ func requestDeleteCmd(g *globals) *cobra.Command {
 
 func requestCredentialsCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "credentials ID",
-		Short: "Show how to connect to a request's resource, secrets included (owners only)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "credentials ID [-o env]",
+		Short: "Show how to connect to a request's resource, secrets included (owners only); -o env prints export lines",
+		Example: `  eval "$(goldenpath request credentials s3.dev.invoices -o env)"   # AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, ...
+  eval "$(goldenpath request credentials rds.dev.orders -o env)"    # PGHOST, PGUSER, PGPASSWORD, ...`,
+		Annotations: map[string]string{outputsAnnotation: "env"},
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out struct {
 				ID      string            `json:"id"`
@@ -261,6 +264,11 @@ func requestCredentialsCmd(g *globals) *cobra.Command {
 				Secrets map[string]string `json:"secrets"`
 			}
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/requests/"+url.PathEscape(args[0])+"/credentials", &out); err != nil {
+				return err
+			}
+			if g.output == "env" {
+				kind, _, _, _ := contract.ParseID(out.ID)
+				_, err := io.WriteString(g.env.Stdout, exportLines(kind, out.Outputs, out.Secrets))
 				return err
 			}
 			return g.printer().print(out, func(w *tabwriter.Writer) {

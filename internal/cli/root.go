@@ -126,7 +126,7 @@ func newRoot(g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return g.printer().validate()
+			return g.printer().validate(cmd)
 		},
 	}
 	pf := root.PersistentFlags()

@@ -101,6 +101,12 @@ func TestCLI(t *testing.T) {
 	if _, errs, code := c.run(alice, "request", "create", "-f", file); code != 3 || !strings.Contains(errs, file+":4: spec.colour: unknown field") {
 		t.Errorf("invalid file: exit %d, %s", code, errs)
 	}
+	// What only the server checks (platform.yaml's environments and size classes) names the file too.
+	writeFile(t, file, "apiVersion: goldenpath.io/v1\nkind: S3Request\nmetadata: {name: x, owner: alice, team: payments, environment: qa}\nspec:\n  size: gigantic\n")
+	if _, errs, code := c.run(alice, "request", "create", "-f", file); code != 3 || !strings.Contains(errs, file+":3: metadata.environment: environment \"qa\" is not defined") ||
+		!strings.Contains(errs, file+":5: spec.size: size class \"gigantic\" is not defined") || strings.Contains(errs, "request body") {
+		t.Errorf("file the server refuses: exit %d, %s", code, errs)
+	}
 	if _, _, code := c.run(alice, "request", "list", "-o", "xml"); code != 2 {
 		t.Errorf("bad -o: exit %d, want 2", code)
 	}

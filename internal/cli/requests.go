@@ -57,12 +57,18 @@ func requestCreateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("reading %s: %w", file, err)
 			}
-			// Validate locally first so errors name the user's file and line.
-			if _, err := contract.ParseOne(file, raw); err != nil {
+			name := file
+			if file == "-" {
+				name = "stdin"
+			}
+			// Validate locally first; the server checks the rest (environments, size classes, ownership) and
+			// names the same file in its errors.
+			if _, err := contract.ParseOne(name, raw); err != nil {
 				return problem.From(err)
 			}
 			var f filed
-			if err := g.client().do(cmd.Context(), http.MethodPost, "/api/v1/requests", bytes.NewReader(raw), "application/yaml", &f); err != nil {
+			path := "/api/v1/requests?" + url.Values{"file": {name}}.Encode()
+			if err := g.client().do(cmd.Context(), http.MethodPost, path, bytes.NewReader(raw), "application/yaml", &f); err != nil {
 				return err
 			}
 			return g.printFiled(f, "Requested")

@@ -251,9 +251,13 @@ func Hash(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// ParseBody decodes a request body (YAML or JSON) holding one contract.
-func ParseBody(body []byte) (*contract.Request, error) {
-	r, err := contract.ParseOne("request body", body)
+// ParseBody decodes a request body (YAML or JSON) holding one contract. file is the name errors give the
+// body: the client's file it was read from, or "" for "request body".
+func ParseBody(file string, body []byte) (*contract.Request, error) {
+	if file == "" {
+		file = "request body"
+	}
+	r, err := contract.ParseOne(file, body)
 	if err != nil {
 		if _, ok := strictyaml.AsErrors(err); ok {
 			return nil, err

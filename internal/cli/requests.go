@@ -13,6 +13,7 @@ import (
 
 	"github.com/goldenpathidp/goldenpath/internal/contract"
 	"github.com/goldenpathidp/goldenpath/internal/problem"
+	"github.com/goldenpathidp/goldenpath/internal/request"
 	"github.com/goldenpathidp/goldenpath/internal/rest"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 	"github.com/spf13/cobra"
@@ -295,10 +296,13 @@ func requestWaitCmd(g *globals) *cobra.Command {
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "wait ID",
-		Short: "Wait until a request reaches a phase (default Ready); fails early if it fails",
-		Args:  cobra.ExactArgs(1),
+		Short: "Wait until a request reaches a phase (default Ready); fails early if it fails for good",
+		Long: `wait polls a request until it reaches the phase (default Ready). It fails early when the request
+failed for good; a Failed request that the reconciler is still retrying (its Retrying condition) is waited on.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			deadline := time.Now().Add(timeout)
+			var noted string
 			for {
 				var r store.Request
 				err := g.client().getJSON(cmd.Context(), "/api/v1/requests/"+url.PathEscape(args[0]), &r)
@@ -310,7 +314,14 @@ func requestWaitCmd(g *globals) *cobra.Command {
 					return nil
 				}
 				if r.Phase == store.PhaseFailed && !strings.EqualFold(phase, store.PhaseFailed) {
-					return problem.New(problem.Precondition, "%s failed: %s", r.ID, conditionMessage(r))
+					retry, retrying := findCondition(r, request.ConditionRetrying)
+					if !retrying || retry.Status != "True" {
+						return problem.New(problem.Precondition, "%s failed: %s", r.ID, conditionMessage(r))
+					}
+					if note := conditionMessage(r); note != noted {
+						fmt.Fprintf(g.env.Stderr, "%s is Failed but the reconciler keeps trying (%s): %s\n", r.ID, retry.Message, note)
+						noted = note
+					}
 				}
 				if time.Now().After(deadline) {
 					return problem.New(problem.Unavailable, "%s is still %s after %s: %s", r.ID, r.Phase, timeout, conditionMessage(r))
@@ -329,10 +340,17 @@ func requestWaitCmd(g *globals) *cobra.Command {
 }
 
 func conditionMessage(r store.Request) string {
-	for _, c := range r.Conditions {
-		if c.Type == "Ready" {
-			return c.Reason + ": " + c.Message
-		}
+	if c, ok := findCondition(r, "Ready"); ok {
+		return c.Reason + ": " + c.Message
 	}
 	return "no condition yet"
+}
+
+func findCondition(r store.Request, typ string) (store.Condition, bool) {
+	for _, c := range r.Conditions {
+		if c.Type == typ {
+			return c, true
+		}
+	}
+	return store.Condition{}, false
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -224,6 +225,16 @@ func fill(rec *store.Request, r *contract.Request) {
 	rec.Kind, rec.Environment, rec.Name = string(r.Kind), r.Metadata.Environment, r.Metadata.Name
 	rec.Owner, rec.Team = r.Metadata.Owner, r.Metadata.Team
 	rec.Spec = string(r.Marshal())
+}
+
+// ConditionRetrying is present (status True) while the reconciler has another attempt scheduled after a
+// failed one: a Failed request with it is still being worked on (after several transient errors); a
+// Failed request without it waits for its contract or the configuration to change.
+const ConditionRetrying = "Retrying"
+
+// RemoveCondition drops the condition of type typ, if rec has one.
+func RemoveCondition(rec *store.Request, typ string) {
+	rec.Conditions = slices.DeleteFunc(rec.Conditions, func(c store.Condition) bool { return c.Type == typ })
 }
 
 // SetCondition sets (or replaces) a condition, keeping its transition time when the status did not change.

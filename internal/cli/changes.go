@@ -229,8 +229,9 @@ func changeCommentCmd(g *globals) *cobra.Command {
 			if err := g.client().sendJSON(cmd.Context(), http.MethodPost, changePath(args[0], "/comments"), map[string]string{"body": body}, &c); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.env.Stdout, "Commented on change request #%d\n", c.Change)
-			return nil
+			return g.printer().print(c, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "Commented on change request #%d\n", c.Change)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&body, "message", "m", "", "the comment")

@@ -97,8 +97,7 @@ func gatewayCmd(g *globals) *cobra.Command {
 			if err := g.client().do(cmd.Context(), http.MethodGet, "/api/v1/gateway/ca.pem", nil, "", &pem); err != nil {
 				return err
 			}
-			_, err := g.env.Stdout.Write(pem)
-			return err
+			return g.printer().print(map[string]string{"caPem": string(pem)}, func(w *tabwriter.Writer) { _, _ = w.Write(pem) })
 		},
 	})
 	return cmd

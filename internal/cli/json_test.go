@@ -36,8 +36,8 @@ func jsonShapeProblems(v any, path string, out *[]string) {
 	}
 }
 
-// TestJSONOutput runs every command that reads (lists and shows) with -o json and checks what scripts rely
-// on: valid JSON, camelCase keys, and every list as {"items": [...]}.
+// TestJSONOutput runs every command that reads (lists and shows), and those that act, with -o json and checks
+// what scripts rely on: one JSON document on stdout, camelCase keys, and every list as {"items": [...]}.
 func TestJSONOutput(t *testing.T) {
 	a, err := app.Start(context.Background(), app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", S3Addr: "127.0.0.1:0", DNSAddr: "127.0.0.1:0"})
 	if err != nil {
@@ -80,6 +80,15 @@ func TestJSONOutput(t *testing.T) {
 		{"apps show", []string{"apps", "show", "orders"}, false},
 		{"deployments", []string{"deployments"}, true},
 		{"audit", []string{"audit"}, true},
+		// Commands that act print what they did.
+		{"version", []string{"version"}, false},
+		{"secret set", []string{"secret", "set", "secret.dev.api-key", "--value", "again"}, false},
+		{"change comment", []string{"change", "comment", "1", "-m", "thanks"}, false},
+		{"request wait", []string{"request", "wait", "secret.dev.api-key"}, false},
+		{"template dry-run", []string{"template", "dry-run", "app-template", "--set", "name=billing", "--set", "owner=group:default/payments",
+			"--set", "repoUrl=goldenpath?owner=payments&repo=billing"}, false},
+		{"template run", []string{"template", "run", "secret-request", "--set", "name=other-key", "--set", "environment=dev"}, false},
+		{"template run --wait=false", []string{"template", "run", "secret-request", "--set", "name=third-key", "--set", "environment=dev", "--wait=false"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

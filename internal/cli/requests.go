@@ -310,8 +310,7 @@ failed for good; a Failed request that the reconciler is still retrying (its Ret
 					return err
 				}
 				if strings.EqualFold(r.Phase, phase) {
-					fmt.Fprintf(g.env.Stdout, "%s is %s\n", r.ID, r.Phase)
-					return nil
+					return g.printer().print(r, func(w *tabwriter.Writer) { fmt.Fprintf(w, "%s is %s\n", r.ID, r.Phase) })
 				}
 				if r.Phase == store.PhaseFailed && !strings.EqualFold(phase, store.PhaseFailed) {
 					retry, retrying := findCondition(r, request.ConditionRetrying)

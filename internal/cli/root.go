@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/goldenpathidp/goldenpath/internal/app"
 	"github.com/goldenpathidp/goldenpath/internal/contract"
@@ -193,8 +194,9 @@ func unknownSubcommand(cmd *cobra.Command, arg string) error {
 
 func versionCmd(g *globals) *cobra.Command {
 	return &cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
-		fmt.Fprintln(g.env.Stdout, "goldenpath", Version)
-		return nil
+		return g.printer().print(map[string]string{"version": Version}, func(w *tabwriter.Writer) {
+			fmt.Fprintln(w, "goldenpath", Version)
+		})
 	}}
 }
 

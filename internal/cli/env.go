@@ -15,7 +15,7 @@ import (
 var clientEnv = map[contract.Kind]map[string]string{
 	contract.S3: {"accessKeyId": "AWS_ACCESS_KEY_ID", "secretAccessKey": "AWS_SECRET_ACCESS_KEY",
 		"endpoint": "AWS_ENDPOINT_URL", "region": "AWS_REGION", "bucket": "S3_BUCKET"},
-	contract.RDS: {"host": "PGHOST", "port": "PGPORT", "database": "PGDATABASE", "username": "PGUSER", "password": "PGPASSWORD"},
+	contract.RDS: {"host": "PGHOST", "port": "PGPORT", "database": "PGDATABASE", "username": "PGUSER", "password": "PGPASSWORD", "url": "DATABASE_URL"},
 }
 
 // exportLines renders outputs and secrets as POSIX shell export lines, sorted by variable name, with every

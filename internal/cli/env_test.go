@@ -30,6 +30,16 @@ func TestExportLines(t *testing.T) {
 	}
 }
 
+func TestExportLinesRDS(t *testing.T) {
+	got := exportLines(contract.RDS, map[string]string{"host": "127.0.0.1", "port": "5432", "database": "orders", "username": "orders", "engine": "postgres"},
+		map[string]string{"password": "pw", "url": "postgres://orders:pw@127.0.0.1:5432/orders"})
+	want := "export DATABASE_URL='postgres://orders:pw@127.0.0.1:5432/orders'\nexport ENGINE='postgres'\nexport PGDATABASE='orders'\n" +
+		"export PGHOST='127.0.0.1'\nexport PGPASSWORD='pw'\nexport PGPORT='5432'\nexport PGUSER='orders'\n"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
 func TestEnvName(t *testing.T) {
 	for key, want := range map[string]string{"secretAccessKey": "SECRET_ACCESS_KEY", "setWith": "SET_WITH", "host": "HOST",
 		"set-with": "SET_WITH", "a.b/c": "A_B_C", "9lives": "_9LIVES", "URLPath": "URLPATH", "é": "_"} {

@@ -78,8 +78,9 @@ func idleMemory(ctx context.Context, bin string, idle time.Duration) error {
 	if late.rss > idleTarget {
 		verdict = "MISSES"
 	}
-	fmt.Printf("  idle RSS 3 s after start (every embedded server running): %s\n", early)
-	fmt.Printf("  idle RSS %s after start:                                   %s  (target ≤ %d MB: %s)\n", idle, late, idleTarget>>20, verdict)
+	fmt.Printf("  idle RSS (every embedded server running), %4s after start: %s\n", "3s", early)
+	fmt.Printf("  idle RSS (every embedded server running), %4s after start: %s  (target ≤ %d MB a minute after start: %s)\n",
+		idle, late, idleTarget>>20, verdict)
 	return nil
 }
 

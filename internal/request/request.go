@@ -262,9 +262,12 @@ func Hash(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// ParseBody decodes a request body (YAML or JSON) holding one contract. file is the name errors give the
-// body: the client's file it was read from, or "" for "request body".
-func ParseBody(file string, body []byte) (*contract.Request, error) {
+// ParseBody decodes a request body (YAML or JSON) holding one contract; errors call it "request body".
+func ParseBody(body []byte) (*contract.Request, error) { return ParseBodyAs("", body) }
+
+// ParseBodyAs is ParseBody with the name errors give the body: the client's file it was read from ("" for
+// "request body").
+func ParseBodyAs(file string, body []byte) (*contract.Request, error) {
 	if file == "" {
 		file = "request body"
 	}

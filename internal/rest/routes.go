@@ -106,7 +106,7 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	req, err := request.ParseBody(file, body)
+	req, err := request.ParseBodyAs(file, body)
 	if err != nil {
 		return err
 	}

@@ -340,7 +340,7 @@ func (a *App) openScaffolder() error {
 		return err
 	}
 	a.Scaffolder = scaffolder.New(scaffolder.Options{
-		Store: a.Store, Vault: a.Vault, Forge: a.Forge, Templates: &scaffolder.RepoTemplates{Repo: a.Platform},
+		Store: a.Store, Vault: a.Vault, Forge: a.Forge, Templates: &scaffolder.RepoTemplates{Repo: a.Platform, Forge: a.Forge, Registered: registeredTemplates{a}},
 		Runner: &scaffold.Runner{Actions: registry, Engine: engine}, Users: scaffoldUsers{a},
 		Dir: filepath.Join(a.cfg.DataDir, "tasks"), Logger: a.log,
 	})

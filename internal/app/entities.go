@@ -164,6 +164,9 @@ func (a *App) templateEntities(ctx context.Context, cache *templateCache) ([]*ca
 	}
 	out := make([]*catalog.Entity, 0, len(found))
 	for _, f := range found {
+		if f.Registered {
+			continue // in the catalog already, through its Location
+		}
 		e, err := templateEntity(f)
 		if err != nil {
 			continue // reported once per commit of main by the template list
@@ -180,7 +183,7 @@ func templateEntity(f scaffolder.Found) (*catalog.Entity, error) {
 	if err != nil {
 		return nil, err
 	}
-	entities, errs := catalog.ParseEntities(f.Source.Dir+"/template.yaml", raw)
+	entities, errs := catalog.ParseEntities(f.Source.FilePath(), raw)
 	if len(errs) > 0 || len(entities) != 1 {
 		return nil, fmt.Errorf("%v", errs)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/actions"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/builtin"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/skeleton"
+	"github.com/goldenpathidp/goldenpath/internal/scaffolder"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 	"github.com/goldenpathidp/goldenpath/internal/strictyaml"
 )
@@ -161,14 +162,18 @@ func (c scaffoldCatalog) Fetch(ctx context.Context, ref, defaultKind, defaultNam
 	return toMap(e)
 }
 
-// forgeURL is a URL into the embedded forge: a repository, a ref and a path.
+// forgeURL is a URL into the embedded forge: a repository, a ref and a path. display is the repository as
+// the URL spells it (hosts' owner names are case-insensitive: RoadieHQ/x is the forge's roadiehq/x).
 type forgeURL struct {
 	repo, ref, path string
+	display         string
 }
 
 // parseForgeURL understands goldenpath's own forge URLs (<base>/git/<repo>/blob|tree/<ref>/<path>) and
 // GitHub-style URLs (https://github.com/<owner>/<repo>/blob|tree/<ref>/<path>), which `up` serves from the
-// embedded forge. Anything else is refused.
+// embedded forge. A bare repository URL (https://github.com/<owner>/<repo>, <base>/git/<repo>) means the
+// repository's default branch at its root. Owner and repository names are matched case-insensitively, as
+// source hosts match them. Anything else is refused.
 func (a *App) parseForgeURL(raw string) (forgeURL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -183,18 +188,33 @@ func (a *App) parseForgeURL(raw string) (forgeURL, error) {
 			return forgeURL{}, fmt.Errorf("url %q: not a repository URL (%s/git/<repo>/blob/<ref>/<path>)", raw, a.url)
 		}
 		rest = r
-	case u.Host == "github.com":
+	case strings.EqualFold(u.Host, "github.com") || strings.EqualFold(u.Host, "www.github.com"):
 		rest = strings.TrimPrefix(u.Path, "/")
 	default:
 		return forgeURL{}, fmt.Errorf("url %q: host %q is not allowed; goldenpath reads from its own forge (%s, and github.com URLs mapped onto it)", raw, u.Host, own.Host)
 	}
-	for _, sep := range []string{"/blob/", "/tree/"} {
-		if repo, refPath, ok := strings.Cut(rest, sep); ok {
+	fu := forgeURL{ref: "HEAD"}
+	repo, found := "", false
+	for _, sep := range []string{"/blob/", "/tree/", "/raw/"} {
+		if r, refPath, ok := strings.Cut(rest, sep); ok {
 			ref, p, _ := strings.Cut(refPath, "/")
-			return forgeURL{repo: strings.TrimSuffix(repo, ".git"), ref: ref, path: path.Clean("/" + p)[1:]}, nil
+			repo, fu.ref, fu.path, found = r, ref, path.Clean("/" + p)[1:], true
+			break
 		}
 	}
-	return forgeURL{}, fmt.Errorf("url %q: want .../<repo>/blob/<ref>/<path> or .../tree/<ref>/<path>", raw)
+	if !found {
+		// A bare repository URL: the default branch's root.
+		repo = strings.TrimSuffix(rest, "/")
+		if strings.Count(repo, "/") > 1 {
+			return forgeURL{}, fmt.Errorf("url %q: want .../<repo>, .../<repo>/blob/<ref>/<path> or .../tree/<ref>/<path>", raw)
+		}
+	}
+	fu.display = strings.TrimSuffix(repo, ".git")
+	fu.repo = strings.ToLower(fu.display)
+	if err := forge.ValidateRepoName(fu.repo); err != nil {
+		return forgeURL{}, fmt.Errorf("url %q: %w", raw, err)
+	}
+	return fu, nil
 }
 
 // readForgeFile reads a catalog location's target.
@@ -205,7 +225,10 @@ func (a *App) readForgeFile(ctx context.Context, target string) ([]byte, error) 
 	}
 	repo, err := a.Forge.Repo(fu.repo)
 	if err != nil {
-		return nil, fmt.Errorf("%s: repository %s does not exist", target, fu.repo)
+		return nil, fmt.Errorf("%s: repository %s does not exist", target, fu.display)
+	}
+	if fu.path == "" {
+		fu.path = "catalog-info.yaml" // a bare repository URL registers its catalog-info.yaml, as Backstage does
 	}
 	return repo.ReadFile(ctx, fu.ref, fu.path)
 }
@@ -220,7 +243,7 @@ func (r forgeRemote) Files(ctx context.Context, raw string) ([]skeleton.File, er
 	}
 	repo, err := r.a.Forge.Repo(fu.repo)
 	if err != nil {
-		return nil, fmt.Errorf("url %q: repository %s does not exist in goldenpath's forge", raw, fu.repo)
+		return nil, fmt.Errorf("url %q: repository %s does not exist in goldenpath's forge", raw, fu.display)
 	}
 	files, err := repo.ReadTree(ctx, fu.ref, fu.path)
 	if err != nil {
@@ -239,9 +262,43 @@ func (r forgeRemote) Files(ctx context.Context, raw string) ([]skeleton.File, er
 		if fu.path != "" {
 			rel = strings.TrimPrefix(f.Path, fu.path+"/")
 		}
-		out = append(out, skeleton.File{Path: rel, Content: f.Content, Executable: f.Mode == "100755"})
+		sf := skeleton.File{Path: rel, Content: f.Content, Executable: f.Mode == "100755"}
+		if f.Mode == "120000" {
+			sf.Symlink, sf.Content = string(f.Content), nil
+		}
+		out = append(out, sf)
 	}
 	return out, nil
+}
+
+// registeredTemplates finds the templates registered in the catalog through a Location that points into
+// the forge: the Template entities read from a url: location.
+type registeredTemplates struct{ a *App }
+
+func (r registeredTemplates) RegisteredTemplates(ctx context.Context) ([]scaffolder.TemplateFile, error) {
+	var out []scaffolder.TemplateFile
+	_, err := r.a.Catalog.Entities(ctx, catalog.EntitiesRequest{Filter: catalog.Where("kind", "template"),
+		Fields: []string{"metadata.annotations"}}, func(raw json.RawMessage) error {
+		var e struct {
+			Metadata struct {
+				Annotations map[string]string `json:"annotations"`
+			} `json:"metadata"`
+		}
+		if json.Unmarshal(raw, &e) != nil {
+			return nil
+		}
+		target, ok := strings.CutPrefix(e.Metadata.Annotations[catalog.AnnotationManagedByLocation], "url:")
+		if !ok {
+			return nil // goldenpath's own (the platform repository's templates)
+		}
+		fu, err := r.a.parseForgeURL(target)
+		if err != nil || fu.path == "" {
+			return nil
+		}
+		out = append(out, scaffolder.TemplateFile{Repo: fu.repo, Ref: fu.ref, Path: fu.path})
+		return nil
+	})
+	return out, err
 }
 
 // builtinTemplateChanges returns the built-in templates as files for the platform repository.

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/skeleton"
@@ -252,16 +254,19 @@ func nonNilMap(m map[string]any) map[string]any {
 	return m
 }
 
-// step runs one step (all its `each` iterations) and returns its output and status.
+// step runs one step (all its `each` iterations) and returns its output and status. As in Backstage, a
+// step's `if` is evaluated once, before anything else, unless the step has `each`: then it is evaluated
+// for each iteration, with `each` set, and an iteration whose condition is false is skipped. The outputs
+// of a step with `each` are lists, one item per iteration that ran.
 func (x *execution) step(ctx context.Context, s Step) (map[string]any, string, error) {
 	run := x.run
-	if s.If != nil {
-		cond, err := x.r.Engine.Evaluate(s.If, x.vars(false))
+	if s.If == false || (s.If != nil && s.Each == nil) {
+		run, err := x.condition(s, x.vars(false))
 		if err != nil {
 			return nil, StatusFailed, fmt.Errorf("if: %w", err)
 		}
-		if !expr.Truthy(expr.Reveal(cond)) {
-			run.Events.Log(context.WithoutCancel(ctx), s.ID, fmt.Sprintf("skipping %s: its condition is false", s.Name))
+		if !run {
+			x.run.Events.Log(context.WithoutCancel(ctx), s.ID, fmt.Sprintf("skipping %s: its condition is false", s.Name))
 			return nil, StatusSkipped, nil
 		}
 	}
@@ -285,11 +290,25 @@ func (x *execution) step(ctx context.Context, s Step) (map[string]any, string, e
 		if err := ctx.Err(); err != nil {
 			return merged, StatusFailed, err
 		}
+		label := fmt.Sprint(expr.Conceal(it["key"]))
+		if s.If != nil {
+			v := x.vars(false)
+			v["each"] = it
+			run, err := x.condition(s, v)
+			if err != nil {
+				return merged, StatusFailed, fmt.Errorf("each %s: if: %w", label, err)
+			}
+			if !run {
+				x.run.Events.Log(ectx, s.ID, fmt.Sprintf("Skipping step each %s: its condition is false", label))
+				continue
+			}
+		}
+		x.run.Events.Log(ectx, s.ID, fmt.Sprintf("Running step each %s", label))
 		v := x.vars(true)
 		v["each"] = it
 		out, err := x.invoke(ctx, s, a, schema, v)
 		if err != nil {
-			return merged, StatusFailed, fmt.Errorf("each %v: %w", it["key"], err)
+			return merged, StatusFailed, fmt.Errorf("each %s: %w", label, err)
 		}
 		for k, val := range out {
 			list, _ := merged[k].([]any)
@@ -299,8 +318,23 @@ func (x *execution) step(ctx context.Context, s Step) (map[string]any, string, e
 	return merged, StatusCompleted, nil
 }
 
-// iterations evaluates `each` into {key, value} items; nil means the step has no each. When the list
-// itself was computed from a secret, every item is secret.
+// condition evaluates a step's `if` (Backstage's isTruthy: [] is false too).
+func (x *execution) condition(s Step, vars map[string]any) (bool, error) {
+	if b, ok := s.If.(bool); ok {
+		return b, nil
+	}
+	cond, err := x.r.Engine.Evaluate(s.If, vars)
+	if err != nil {
+		return false, err
+	}
+	return expr.Truthy(expr.Reveal(cond)), nil
+}
+
+// iterations evaluates `each` into {key, value} items, as Backstage's Object.entries does: an array's
+// items with keys "0", "1", …; an object's members in its order; a string's characters. A value that is
+// undefined, null, false, 0 or "" is an error (Backstage: "cannot be resolved to a value"); other values
+// (a number, true) have no entries. nil means the step has no each. When the list itself was computed from
+// a secret, every item is secret.
 func (x *execution) iterations(s Step) ([]map[string]any, error) {
 	if s.Each == nil {
 		return nil, nil
@@ -313,26 +347,55 @@ func (x *execution) iterations(s Step) ([]map[string]any, error) {
 	if sec, ok := v.(expr.Secret); ok {
 		v, mark = sec.Reveal(), func(v any) any { return expr.NewSecret(v) }
 	}
+	if !expr.Truthy(v) {
+		if _, empty := v.([]any); !empty {
+			return nil, fmt.Errorf("each: %s cannot be resolved to a value (it is %s)", eachSource(s.Each), describeEmpty(v))
+		}
+	}
 	items := []map[string]any{}
+	add := func(k string, val any) { items = append(items, map[string]any{"key": mark(k), "value": mark(val)}) }
 	switch t := v.(type) {
 	case []any:
 		for i, e := range t {
-			items = append(items, map[string]any{"key": i, "value": mark(e)})
+			add(strconv.Itoa(i), e)
+		}
+	case *expr.Map:
+		for _, k := range t.Keys() {
+			val, _ := t.Get(k)
+			add(k, val)
 		}
 	case map[string]any:
 		keys := make([]string, 0, len(t))
 		for k := range t {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
+		sort.Strings(keys) // a Go map has no order of its own
 		for _, k := range keys {
-			items = append(items, map[string]any{"key": mark(k), "value": mark(t[k])})
+			add(k, t[k])
 		}
-	case nil:
-	default:
-		return nil, fmt.Errorf("each: must evaluate to an array or an object, got %T", v)
+	case string:
+		for i, r := range utf16.Encode([]rune(t)) {
+			add(strconv.Itoa(i), string(utf16.Decode([]uint16{r})))
+		}
 	}
 	return items, nil
+}
+
+func eachSource(v any) string {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	return "the value"
+}
+
+func describeEmpty(v any) string {
+	switch v {
+	case nil:
+		return "undefined or null"
+	case "":
+		return "an empty string"
+	}
+	return fmt.Sprintf("%v", v)
 }
 
 func (x *execution) invoke(ctx context.Context, s Step, a Action, schema *jsonschema.Schema, vars map[string]any) (map[string]any, error) {
@@ -347,7 +410,6 @@ func (x *execution) invoke(ctx context.Context, s Step, a Action, schema *jsonsc
 	if tainted == nil {
 		tainted = map[string]any{}
 	}
-	dropNil(tainted)
 	input, _ := expr.Reveal(tainted).(map[string]any)
 	if err := validateInput(schema, input); err != nil {
 		return nil, err
@@ -372,19 +434,6 @@ func (x *execution) invoke(ctx context.Context, s Step, a Action, schema *jsonsc
 		return nil, fmt.Errorf("output: the steps' outputs hold more than the limit of %s", size(MaxStepOutputBytes))
 	}
 	return out, nil
-}
-
-// dropNil removes values whose expression came out undefined, at any depth of objects, as Backstage's
-// JSON serialisation of step input does.
-func dropNil(m map[string]any) {
-	for k, v := range m {
-		switch t := v.(type) {
-		case nil:
-			delete(m, k)
-		case map[string]any:
-			dropNil(t)
-		}
-	}
 }
 
 func validateInput(schema *jsonschema.Schema, input map[string]any) error {

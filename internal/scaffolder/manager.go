@@ -93,6 +93,9 @@ func New(o Options) *Manager {
 	if o.Templates != nil && o.Templates.Logger == nil {
 		o.Templates.Logger = log
 	}
+	if o.Templates != nil && o.Templates.Forge == nil {
+		o.Templates.Forge = o.Forge
+	}
 	if o.Templates != nil && o.Templates.Actions == nil && o.Runner != nil {
 		o.Templates.Actions = o.Runner.Actions
 	}

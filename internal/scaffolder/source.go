@@ -15,9 +15,18 @@ import (
 
 // SourceSpec records where a task's template came from, so a retry reads the very same files.
 type SourceSpec struct {
-	Repo   string `json:"repo"`   // forge repository
-	Commit string `json:"commit"` // the commit the template was read at
-	Dir    string `json:"dir"`    // the template's directory in the repository
+	Repo   string `json:"repo"`           // forge repository
+	Commit string `json:"commit"`         // the commit the template was read at
+	Dir    string `json:"dir"`            // the template's directory in the repository
+	File   string `json:"file,omitempty"` // the template file (Dir/template.yaml when empty)
+}
+
+// FilePath is the template file's path in its repository.
+func (s SourceSpec) FilePath() string {
+	if s.File != "" {
+		return s.File
+	}
+	return path.Join(s.Dir, "template.yaml")
 }
 
 func (s SourceSpec) describe() string {

@@ -16,18 +16,37 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// TemplatesDir is where the platform repository keeps templates: templates/<name>/template.yaml.
+// TemplatesDir is where the platform repository keeps templates: any template.yaml under templates/, at any
+// depth (templates/go-backend/template.yaml, templates/github/go-backend/template.yaml).
 const TemplatesDir = "templates"
 
-// IsTemplatePath tells whether p is where the platform repository keeps a template:
-// templates/<name>/template.yaml.
+// IsTemplatePath tells whether p is where the platform repository keeps a template: a file named
+// template.yaml anywhere under templates/. (A skeleton that holds a template of its own names it
+// template.yaml.njk, or keeps it outside templates/.)
 func IsTemplatePath(p string) bool {
-	return strings.HasPrefix(p, TemplatesDir+"/") && path.Base(p) == "template.yaml" && strings.Count(p, "/") == 2
+	return strings.HasPrefix(p, TemplatesDir+"/") && path.Base(p) == "template.yaml" && !strings.Contains(p, "//")
 }
 
-// RepoTemplates finds templates in a forge repository (the platform repository) on main.
+// Registered finds the templates registered in the catalog from forge repositories (through catalog
+// Locations, as Backstage finds templates): where each template file is.
+type Registered interface {
+	RegisteredTemplates(ctx context.Context) ([]TemplateFile, error)
+}
+
+// TemplateFile is a template file in a forge repository: its repository, the branch (or "HEAD" for the
+// default branch) and its path.
+type TemplateFile struct {
+	Repo, Ref, Path string
+}
+
+// RepoTemplates finds templates: those of the platform repository on main, and those registered in the
+// catalog from any forge repository (Registered).
 type RepoTemplates struct {
 	Repo *forge.Repo
+	// Forge opens the repositories of registered templates.
+	Forge Forge
+	// Registered, when set, lists the templates registered in the catalog.
+	Registered Registered
 	// Actions, when set, are the actions templates may use: a template naming another is invalid.
 	Actions *scaffold.Registry
 	// Logger gets each invalid template once per commit of main (New sets the Manager's).
@@ -38,17 +57,47 @@ type RepoTemplates struct {
 	found    []Found
 	problems []error
 	reported map[string]bool // commits whose problems were logged (callers may come with an older one)
+
+	regMu  sync.Mutex
+	parsed map[SourceSpec]parsedTemplate // registered template files read, by repository, commit and file
+	logged map[string]bool               // registered files' problems logged, by repository, commit and file
+}
+
+// parsedTemplate is a registered template file as read at one commit: the template, or its problem.
+type parsedTemplate struct {
+	tmpl *scaffold.Template
+	err  error
 }
 
 // Found is a template and where it lives.
 type Found struct {
 	Template *scaffold.Template
 	Source   SourceSpec
+	// Registered tells a template registered in the catalog (through a Location) from one of the platform
+	// repository, which goldenpath puts in the catalog itself.
+	Registered bool
 }
 
-// List reads every templates/*/template.yaml on main. Invalid templates (ValidateTemplate) are left out
-// and returned as problems, and logged once per commit of main, however often List is called.
+// List reads every template: templates/**/template.yaml of the platform repository on main, then the
+// templates registered in the catalog (a registered template whose ref a platform template already has is
+// a problem). Invalid templates (ValidateTemplate) are left out and returned as problems, and logged once
+// per commit, however often List is called. The result is sorted by name.
 func (t *RepoTemplates) List(ctx context.Context) ([]Found, []error, error) {
+	found, problems, err := t.platform(ctx)
+	if err != nil || t.Registered == nil {
+		return found, problems, err
+	}
+	reg, regProblems := t.registered(ctx, found)
+	if len(reg) == 0 && len(regProblems) == 0 {
+		return found, problems, nil
+	}
+	out := append(append([]Found{}, found...), reg...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Template.Metadata.Name < out[j].Template.Metadata.Name })
+	return out, append(append([]error{}, problems...), regProblems...), nil
+}
+
+// platform lists the platform repository's templates on main (cached per commit of main).
+func (t *RepoTemplates) platform(ctx context.Context) ([]Found, []error, error) {
 	commit, err := t.Repo.ResolveRef(ctx, "main")
 	if err != nil {
 		return nil, nil, err
@@ -76,7 +125,7 @@ func (t *RepoTemplates) List(ctx context.Context) ([]Found, []error, error) {
 		if cp := entityProblems(f.Path, tmpl); len(cp) > 0 {
 			uncataloged = append(uncataloged, cp)
 		}
-		out = append(out, Found{Template: tmpl, Source: SourceSpec{Repo: t.Repo.Name(), Commit: commit, Dir: path.Dir(f.Path)}})
+		out = append(out, Found{Template: tmpl, Source: SourceSpec{Repo: t.Repo.Name(), Commit: commit, Dir: path.Dir(f.Path), File: f.Path}})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Template.Metadata.Name < out[j].Template.Metadata.Name })
 	t.commit, t.found, t.problems = commit, out, problems

@@ -151,16 +151,16 @@ func CatalogWrite() scaffold.Action {
 			"filePath": str("Path within the workspace (default catalog-info.yaml)"),
 		}, "entity"),
 		run: func(ctx context.Context, ac *scaffold.ActionContext) error {
-			raw, err := yaml.Marshal(ac.Input["entity"])
+			raw, err := expr.StringifyYAML(ac.Input["entity"]) // as Backstage's yaml.stringify writes it
 			if err != nil {
-				return err
+				return fmt.Errorf("input.entity: %w", err)
 			}
 			if expr.HasSecret(ac.SecretInput("entity")) {
-				ac.AddSecret(string(raw)) // YAML may quote or fold a secret: the whole file is hidden where shown
+				ac.AddSecret(raw) // YAML may quote or fold a secret: the whole file is hidden where shown
 			}
 			ac.Logf("Writing %s", ac.String("filePath", "catalog-info.yaml"))
 			// A symlink at filePath is replaced, not written through.
-			if err := ac.Workspace.WriteFile(ac.String("filePath", "catalog-info.yaml"), raw, false); err != nil {
+			if err := ac.Workspace.WriteFile(ac.String("filePath", "catalog-info.yaml"), []byte(raw), false); err != nil {
 				return fmt.Errorf("input.filePath: %w", err)
 			}
 			return nil

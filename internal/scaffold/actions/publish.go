@@ -47,11 +47,17 @@ func (p *Publisher) urls(name, branch string) (remote, contents string) {
 	return base + ".git", base + "/blob/" + branch
 }
 
-// target resolves a repoUrl to an owner/repo forge name the user may publish to.
+// target resolves a repoUrl to an owner/repo forge name the user may publish to. Source hosts match owner
+// and repository names case-insensitively (RoadieHQ is roadiehq), so the forge name is the lowercase one;
+// messages keep the case the template wrote.
 func target(ac *scaffold.ActionContext) (string, error) {
-	u, err := scaffold.ParseRepoURL(ac.String("repoUrl", ""))
+	return repoTarget(ac, "repoUrl")
+}
+
+func repoTarget(ac *scaffold.ActionContext, input string) (string, error) {
+	u, err := scaffold.ParseRepoURL(ac.String(input, ""))
 	if err != nil {
-		return "", fmt.Errorf("input.repoUrl: %w", err)
+		return "", fmt.Errorf("input.%s: %w", input, err)
 	}
 	owner := u.Owner
 	for _, alt := range []string{u.Organization, u.Workspace} {
@@ -59,15 +65,23 @@ func target(ac *scaffold.ActionContext) (string, error) {
 			owner = alt
 		}
 	}
-	name := owner + "/" + u.Repo
+	display := owner + "/" + u.Repo
+	name := strings.ToLower(display)
 	if err := forge.ValidateRepoName(name); err != nil {
-		return "", fmt.Errorf("input.repoUrl: %w", err)
+		return "", fmt.Errorf("input.%s: %w", input, err)
 	}
-	if owner != ac.User.Name && !slices.Contains(ac.User.Teams, owner) && !slices.Contains(ac.User.Roles, "admin") {
-		return "", fmt.Errorf("input.repoUrl: %s may publish under their own name or their teams (%s), not under %q",
-			ac.User.Name, strings.Join(ac.User.Teams, ", "), owner)
+	if !MayPublish(ac.User, strings.ToLower(owner)) {
+		return "", fmt.Errorf("input.%s: %s may publish under their own name or their teams (%s), not under %q",
+			input, ac.User.Name, strings.Join(ac.User.Teams, ", "), owner)
 	}
 	return name, nil
+}
+
+// MayPublish tells whether u may create or push to repositories of owner (a lowercase forge owner): their
+// own name, their teams, or anything for admins. A task runs with its user's rights, whoever wrote the
+// template.
+func MayPublish(u scaffold.User, owner string) bool {
+	return owner == u.Name || slices.Contains(u.Teams, owner) || slices.Contains(u.Roles, "admin")
 }
 
 func publishInput() map[string]any {

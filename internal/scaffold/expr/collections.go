@@ -36,12 +36,32 @@ func items(v any) []any {
 	return []any{}
 }
 
+// jsItems is what Nunjucks' loops over arr.length and arr[i] see: an array's items, a string's characters,
+// and for a SafeString (which has a length but no indexes) as many undefineds.
+func jsItems(v any) []any {
+	switch x := v.(type) {
+	case string:
+		out := []any{}
+		for _, r := range x {
+			out = append(out, string(r))
+		}
+		return out
+	case safeString:
+		out := make([]any, utf16Len(string(x)))
+		for i := range out {
+			out[i] = undefined{}
+		}
+		return out
+	}
+	return items(v)
+}
+
 func fBatch(st *state, v any, args []any) (any, error) {
 	n := int(toNumber(arg(args, 0)))
 	if n <= 0 {
 		return nil, errors.New("linecount must be a positive number")
 	}
-	arr := items(v)
+	arr := jsItems(v)
 	res := []any{}
 	for len(arr) > 0 {
 		k := min(n, len(arr))
@@ -129,7 +149,7 @@ func attrGetter(path any) func(any) any {
 func fGroupby(_ *state, v any, args []any) (any, error) {
 	get := attrGetter(arg(args, 0))
 	out := newObject()
-	for _, it := range items(v) {
+	for _, it := range jsItems(v) {
 		k := toString(get(it))
 		prev, _ := out.vals[k].([]any)
 		out.set(k, append(prev, it))
@@ -170,10 +190,16 @@ func fLength(_ *state, v any, _ []any) (any, error) {
 		return 0.0, nil
 	case string:
 		return float64(utf16Len(x)), nil
+	case safeString:
+		return float64(utf16Len(string(x))), nil
 	case []any:
 		return float64(len(x)), nil
 	case *object, map[string]any, loopVars:
 		return float64(len(objectKeys(x))), nil
+	case bool:
+		if !x {
+			return 0.0, nil // Nunjucks normalizes false to ""
+		}
 	}
 	return undefined{}, nil
 }
@@ -271,6 +297,9 @@ func fRound(_ *state, v any, args []any) (any, error) {
 }
 
 func fSlice(st *state, v any, args []any) (any, error) {
+	if s, ok := v.(string); ok {
+		return sliceString(st, s, args)
+	}
 	arr := items(v)
 	slices := int(toNumber(arg(args, 0)))
 	if slices <= 0 {
@@ -296,8 +325,35 @@ func fSlice(st *state, v any, args []any) (any, error) {
 	return res, nil
 }
 
+// sliceString is slice over a string: JavaScript's String.slice gives substrings, and a fill value
+// fails (a string has no push).
+func sliceString(st *state, s string, args []any) (any, error) {
+	rs := []rune(s)
+	slices := int(toNumber(arg(args, 0)))
+	if slices <= 0 {
+		return nil, errors.New("slices must be a positive number")
+	}
+	if err := st.checkLoop(slices, "a slice"); err != nil {
+		return nil, err
+	}
+	size, extra := len(rs)/slices, len(rs)%slices
+	res := []any{}
+	offset := 0
+	for i := range slices {
+		start := offset + i*size
+		if i < extra {
+			offset++
+		}
+		if truthy(arg(args, 1)) && i >= extra {
+			return nil, errors.New("a slice of a string cannot be filled (currSlice.push is not a function)")
+		}
+		res = append(res, string(rs[start:offset+(i+1)*size]))
+	}
+	return res, nil
+}
+
 func fSort(_ *state, v any, args []any) (any, error) {
-	arr := items(v)
+	arr := jsItems(v)
 	reverse, caseSens := truthy(arg(args, 0)), truthy(arg(args, 1))
 	get := func(x any) any { return x }
 	if a := arg(args, 2); truthy(a) {
@@ -356,22 +412,27 @@ func test(name string) (func(v any, args []any) bool, bool) {
 		"number":    func(v any, _ []any) bool { _, ok := num(v); return ok },
 		"string":    func(v any, _ []any) bool { _, ok := v.(string); return ok },
 		"boolean":   func(v any, _ []any) bool { _, ok := v.(bool); return ok },
-		"odd":       func(v any, _ []any) bool { return math.Mod(toNumber(v), 2) != 0 && !math.IsNaN(toNumber(v)) },
+		"odd":       func(v any, _ []any) bool { return math.Mod(toNumber(v), 2) == 1 }, // JavaScript's v % 2 === 1: -1 is not odd
 		"even":      func(v any, _ []any) bool { return math.Mod(toNumber(v), 2) == 0 },
 		"divisibleby": func(v any, args []any) bool {
 			return math.Mod(toNumber(v), toNumber(arg(args, 0))) == 0
 		},
-		"eq":          func(v any, args []any) bool { return strictEqual(v, arg(args, 0)) },
-		"ne":          func(v any, args []any) bool { return !strictEqual(v, arg(args, 0)) },
-		"lt":          cmp(func(c int) bool { return c < 0 }),
-		"le":          cmp(func(c int) bool { return c <= 0 }),
-		"gt":          cmp(func(c int) bool { return c > 0 }),
-		"ge":          cmp(func(c int) bool { return c >= 0 }),
-		"lower":       func(v any, _ []any) bool { s, ok := v.(string); return ok && strings.ToLower(s) == s },
-		"upper":       func(v any, _ []any) bool { s, ok := v.(string); return ok && strings.ToUpper(s) == s },
-		"truthy":      func(v any, _ []any) bool { return truthy(v) },
-		"falsy":       func(v any, _ []any) bool { return !truthy(v) },
-		"iterable":    func(v any, _ []any) bool { _, a := v.([]any); _, s := v.(string); return a || s },
+		"eq":     func(v any, args []any) bool { return strictEqual(v, arg(args, 0)) },
+		"ne":     func(v any, args []any) bool { return !strictEqual(v, arg(args, 0)) },
+		"lt":     cmp(func(c int) bool { return c < 0 }),
+		"le":     cmp(func(c int) bool { return c <= 0 }),
+		"gt":     cmp(func(c int) bool { return c > 0 }),
+		"ge":     cmp(func(c int) bool { return c >= 0 }),
+		"lower":  func(v any, _ []any) bool { s, ok := v.(string); return ok && strings.ToLower(s) == s },
+		"upper":  func(v any, _ []any) bool { s, ok := v.(string); return ok && strings.ToUpper(s) == s },
+		"truthy": func(v any, _ []any) bool { return truthy(v) },
+		"falsy":  func(v any, _ []any) bool { return !truthy(v) },
+		"iterable": func(v any, _ []any) bool {
+			_, a := v.([]any)
+			_, s := v.(string)
+			_, ss := v.(safeString)
+			return a || s || ss
+		},
 		"mapping":     func(v any, _ []any) bool { return isObject(v) },
 		"callable":    func(v any, _ []any) bool { _, ok := v.(method); return ok },
 		"escaped":     func(any, []any) bool { return false },

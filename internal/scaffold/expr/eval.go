@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -22,8 +23,10 @@ type state struct {
 	deadline time.Time
 	ticks    int
 	depth    int
+	calls    int // macro calls in progress
 	regexps  map[string]*jsRegexp
 	taint    taint
+	jinja    bool // RenderOptions.Jinja
 }
 
 func newState(o Options, vars map[string]any) *state {
@@ -151,8 +154,123 @@ func (st *state) exec(s stmt) error {
 		return st.execFor(s)
 	case setStmt:
 		return st.execSet(s)
+	case macroStmt:
+		st.assign(s.name, st.macro(s))
+		return nil
+	case filterStmt:
+		return st.execFilterBlock(s)
 	}
 	return fmt.Errorf("unknown statement %T", s)
+}
+
+// capture runs body into a string of its own, and tells whether what it wrote depends on a secret (then
+// the string is returned as a Secret: wholly when control flow depended on one, else its secret parts).
+func (st *state) capture(body []stmt) (any, error) {
+	saved, parts, all := st.out, len(st.taint.parts), st.taint.all
+	st.out = &strings.Builder{}
+	err := st.execBody(body)
+	out := st.out.String()
+	st.out = saved
+	if err != nil {
+		return nil, err
+	}
+	if st.taint.all && !all {
+		st.taint.all = all
+		return NewSecret(out), nil
+	}
+	if len(st.taint.parts) > parts {
+		secret := Secret{v: out, parts: append([]string(nil), st.taint.parts[parts:]...)}
+		st.taint.parts = st.taint.parts[:parts]
+		return secret, nil
+	}
+	return out, nil
+}
+
+// kwArgs carries a call's name=value arguments to a macro.
+type kwArgs struct{ o *object }
+
+// macro makes the callable a {% macro %} defines. A call runs the body in a scope of its own (the
+// template's top-level variables, then the arguments) and returns its output as a SafeString, as
+// Nunjucks does.
+func (st *state) macro(m macroStmt) method {
+	return method{name: m.name, macro: true, call: func(st *state, args []any) (any, error) {
+		var kw *object
+		if n := len(args); n > 0 {
+			if k, ok := args[n-1].(kwArgs); ok {
+				kw, args = k.o, args[:n-1]
+			}
+		}
+		scope := map[string]any{}
+		for i, p := range m.params {
+			switch {
+			case i < len(args):
+				scope[p] = args[i]
+			case kw != nil && hasKey(kw, p): // given, even as null or undefined
+				scope[p] = kw.vals[p]
+			case m.defaults[i] != nil:
+				v, err := st.eval(m.defaults[i])
+				if err != nil {
+					return nil, err
+				}
+				scope[p] = v
+			default:
+				scope[p] = undefined{}
+			}
+		}
+		if kw != nil {
+			for _, k := range kw.keys {
+				if _, isParam := scope[k]; !isParam {
+					scope[k] = kw.vals[k]
+				}
+			}
+		}
+		if st.calls++; st.calls > maxMacroDepth {
+			st.calls--
+			return nil, fmt.Errorf("%w: macro calls nest deeper than %d levels", ErrLimit, maxMacroDepth)
+		}
+		saved := st.scopes
+		st.scopes = []map[string]any{st.scopes[0], scope}
+		defer func() { st.scopes = saved; st.calls-- }()
+		out, err := st.capture(m.body)
+		if err != nil {
+			return nil, err
+		}
+		if sec, ok := out.(Secret); ok {
+			for _, p := range sec.Literals() {
+				st.taint.parts = append(st.taint.parts, p)
+			}
+			st.sawSecret()
+			return safeString(sec.v.(string)), nil
+		}
+		return safeString(out.(string)), nil
+	}}
+}
+
+// maxMacroDepth bounds how deeply macro calls nest (a macro calling itself).
+const maxMacroDepth = 50
+
+// execFilterBlock writes a {% filter %} block's output through its filter.
+func (st *state) execFilterBlock(s filterStmt) error {
+	body, err := st.capture(s.body)
+	if err != nil {
+		return err
+	}
+	secret := false
+	if sec, ok := body.(Secret); ok {
+		body, secret = sec.v, true
+	}
+	f := s.f
+	f.x = litNode{v: body}
+	v, err := st.evalFilter(f)
+	if err != nil {
+		return atLine(s.line, err)
+	}
+	out := outputString(v)
+	if secret && out != "" {
+		st.taint.parts = append(st.taint.parts, out)
+		st.taint.touched = true
+	}
+	return atLine(s.line, st.write(out))
 }
 
 func (st *state) execIf(s ifStmt) error {
@@ -223,8 +341,40 @@ func loopItems(v any, names int) ([][]any, bool) {
 			items[i] = []any{k, val}
 		}
 		return items, true
+	case string:
+		// Nunjucks loops over a string's length: one name gets its characters, two its indexes and characters.
+		var items [][]any
+		i := 0
+		for _, r := range x {
+			if names == 1 {
+				items = append(items, []any{string(r)})
+			} else {
+				items = append(items, append([]any{strconv.Itoa(i), string(r)}, undefinedN(names-2)...))
+			}
+			i++
+		}
+		return items, true
+	case safeString:
+		if names != 1 {
+			return nil, false
+		}
+		items := make([][]any, utf16Len(string(x))) // a SafeString has a length but no indexes
+		for i := range items {
+			items[i] = []any{undefined{}}
+		}
+		return items, true
 	}
 	return nil, false
+}
+
+func hasKey(o *object, k string) bool { _, ok := o.vals[k]; return ok }
+
+func undefinedN(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = undefined{}
+	}
+	return out
 }
 
 func destructure(e any, names int) []any {
@@ -236,14 +386,10 @@ func destructure(e any, names int) []any {
 	if secret {
 		e = norm(sec.v)
 	}
-	arr, _ := e.([]any)
 	for i := range vals {
-		vals[i] = undefined{}
-		if i < len(arr) {
-			vals[i] = norm(arr[i])
-			if secret {
-				vals[i] = NewSecret(vals[i]) // each part of a secret pair is secret
-			}
+		vals[i] = member(e, float64(i)) // item[0], item[1]: parts of an array, characters of a string
+		if secret && !isUndefined(vals[i]) {
+			vals[i] = NewSecret(vals[i]) // each part of a secret pair is secret
 		}
 	}
 	return vals
@@ -379,7 +525,53 @@ func (st *state) evalMember(m memberNode) (any, error) {
 	if _, ok := v.(method); ok {
 		v = member(st.use(obj), key) // a method reads its receiver whole
 	}
+	if _, ok := v.(undefined); ok && st.jinja {
+		if m, ok := jinjaDictMethod(st.use(obj), toString(key)); ok {
+			return m, nil
+		}
+	}
 	return v, nil
+}
+
+// jinjaDictMethod is Jinja2's dict.items(), keys(), values() or get(key[, default]) of an object, in the
+// object's key order.
+func jinjaDictMethod(obj any, name string) (method, bool) {
+	o := norm(obj)
+	switch o.(type) {
+	case *object, map[string]any:
+	default:
+		return method{}, false
+	}
+	keys := objectKeys(o)
+	switch name {
+	case "items", "keys", "values":
+		return method{name: name, call: func(*state, []any) (any, error) {
+			out := make([]any, len(keys))
+			for i, k := range keys {
+				v, _ := objectGet(o, k)
+				switch name {
+				case "items":
+					out[i] = []any{k, v}
+				case "keys":
+					out[i] = k
+				default:
+					out[i] = v
+				}
+			}
+			return out, nil
+		}}, true
+	case "get":
+		return method{name: name, call: func(_ *state, a []any) (any, error) {
+			if v, ok := objectGet(o, toString(arg(a, 0))); ok {
+				return v, nil
+			}
+			if len(a) > 1 {
+				return arg(a, 1), nil
+			}
+			return nil, nil
+		}}, true
+	}
+	return method{}, false
 }
 
 // member is Nunjucks' memberLookup: a member of undefined or null is undefined, never an
@@ -413,6 +605,14 @@ func member(obj, key any) any {
 		if v, ok := objectGet(o, toString(key)); ok {
 			return v
 		}
+	case safeString:
+		switch k := toString(key); k {
+		case "val":
+			return string(o)
+		case "length":
+			return float64(utf16Len(string(o)))
+		}
+		return member(string(o), key)
 	case float64, bool, *jsRegexp:
 		return methodOf(o, toString(key))
 	}
@@ -648,6 +848,8 @@ func typeName(v any) string {
 		return "an object"
 	case method:
 		return "a function"
+	case safeString:
+		return "an object"
 	case *jsRegexp:
 		return "a regular expression"
 	}
@@ -681,7 +883,11 @@ func (st *state) evalCall(c callNode) (any, error) {
 			}
 			kw.set(k.name, v)
 		}
-		args = append(args, kw)
+		if m.macro {
+			args = append(args, kwArgs{kw})
+		} else {
+			args = append(args, kw) // name=value arguments reach a function as one last object, as in Nunjucks
+		}
 	}
 	v, err := m.call(st, args)
 	if err != nil {
@@ -717,17 +923,34 @@ func (st *state) evalFilter(f filterNode) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range f.kw {
-		i := indexOf(f.fn.params, k.name)
-		if i < 0 {
-			return nil, fmt.Errorf("filter %q has no argument %q", f.name, k.name)
+	if len(f.kw) > 0 {
+		kw := newObject()
+		for _, k := range f.kw {
+			v, err := st.eval(k.x)
+			if err != nil {
+				return nil, err
+			}
+			kw.set(k.name, v)
 		}
-		for len(args) <= i {
-			args = append(args, undefined{})
+		if byName[f.name] {
+			// sort and int are Nunjucks macros: a name=value argument fills the parameter of that name
+			// (after the positional ones); other names are ignored.
+			for i := len(args); i < len(f.fn.params); i++ {
+				v, ok := kw.vals[f.fn.params[i]]
+				if !ok {
+					v = undefined{}
+				}
+				args = append(args, v)
+			}
+		} else {
+			// As in Nunjucks, name=value arguments reach any other filter as one last positional object
+			// (with its __keywords marker): `truncate(length=5)` passes an object as the length.
+			kw.set("__keywords", true)
+			args = append(args, kw)
 		}
-		if args[i], err = st.eval(k.x); err != nil {
-			return nil, err
-		}
+	}
+	if err := nunjucksTypeError(f.name, norm(v), args); err != nil {
+		return nil, fmt.Errorf("filter %q: %w", f.name, err)
 	}
 	out, err := f.fn.fn(st, norm(v), args)
 	if err != nil {
@@ -740,6 +963,9 @@ func (st *state) evalFilter(f filterNode) (any, error) {
 	}
 	return out, nil
 }
+
+// byName are the filters Nunjucks defines as macros, which take name=value arguments by name.
+var byName = map[string]bool{"sort": true, "int": true}
 
 func indexOf(list []string, s string) int {
 	for i, e := range list {
@@ -766,6 +992,9 @@ func (st *state) evalTest(t testNode) (any, error) {
 	args, err := st.evalList(t.args)
 	if err != nil {
 		return nil, err
+	}
+	if err := nunjucksTestTypeError(t.test, norm(v)); err != nil {
+		return nil, fmt.Errorf("test %q: %w", t.test, err)
 	}
 	return t.fn(norm(v), args) != t.neg, nil
 }

@@ -60,6 +60,10 @@ func New(o Options) *Engine {
 // RenderOptions selects the dialect of one Render.
 type RenderOptions struct {
 	Cookiecutter bool // variables delimited by {{ }} instead of ${{ }} (cookiecutterCompat); `jsonify` filter
+	// Jinja adds Jinja2's dict methods items(), keys(), values() and get(key[, default]) to objects (a
+	// member of that name still wins): real cookiecutter templates (fetch:cookiecutter) use them; Nunjucks
+	// and so Backstage's fetch:template do not have them.
+	Jinja        bool
 	TrimBlocks   bool // Jinja/Nunjucks trimBlocks
 	LstripBlocks bool // Jinja/Nunjucks lstripBlocks
 }
@@ -90,6 +94,7 @@ func (e *Engine) RenderTracked(name, text string, vars map[string]any, o RenderO
 		return "", nil, fmt.Errorf("%s: %w", name, err)
 	}
 	st := newState(e.opts, vars)
+	st.jinja = o.Jinja
 	if err := st.execBody(body); err != nil {
 		return "", nil, fmt.Errorf("%s: %w", name, st.sanitize(err))
 	}
@@ -114,20 +119,28 @@ func recoverTo(err *error, name string) {
 	}
 }
 
-// Evaluate walks a YAML value (string, map[string]any, []any, numbers, bools, nil) and
-// renders every string in it against vars. A string that is exactly one ${{ expr }}
-// (surrounding whitespace allowed) keeps the expression's value and type (number, bool,
-// object, array, string); if that value is "" or undefined the result is nil. Any other
-// string renders to a string, or to nil when it renders to "" (Backstage turns an empty
-// result into undefined). Map keys are not templated. Errors name the path and the
-// expression, e.g. `input.values.name: ${{ parameters.x | nope }}: unknown filter "nope"`.
+// Evaluate walks a YAML value (string, map[string]any, Map, []any, numbers, bools, nil) and
+// renders every string in it against vars, as Backstage renders a step's input, `if`, `each` and
+// a template's output:
+//   - a string that is exactly one ${{ expr }} (nothing around it, not even whitespace) keeps the
+//     expression's value and type (number, bool, object, array, string, null) — Backstage dumps it to
+//     JSON and parses it back — and is undefined only when the value is;
+//   - a string that is exactly one tag ({% if %}…{% endif %}) is rendered and, when the text parses as
+//     JSON, is that JSON value;
+//   - any other string renders to a string; one that renders to "" is undefined.
+//
+// An undefined member of an object is left out (as JSON leaves undefined out), an undefined array item is
+// nil, and an undefined whole is nil. Objects keep their order (a Map stays a Map). Map keys are not
+// templated. Errors name the path and the expression, e.g.
+// `input.values.name: ${{ parameters.x | nope }}: unknown filter "nope"`.
 //
 // A value computed from a Secret of vars comes back wrapped in a Secret (a string only partly
 // computed from one records which parts); Reveal, Conceal and Literals deal with them.
 func (e *Engine) Evaluate(v any, vars map[string]any) (out any, err error) {
 	defer recoverTo(&err, "expression")
 	budget := e.opts.MaxEvaluateBytes
-	return e.walk(v, "", vars, &budget)
+	out, _, err = e.walk(v, "", vars, &budget)
+	return out, err
 }
 
 func joinPath(path, key string) string {
@@ -137,39 +150,54 @@ func joinPath(path, key string) string {
 	return path + "." + key
 }
 
-func (e *Engine) walk(v any, path string, vars map[string]any, budget *int) (any, error) {
+// walk evaluates v; defined is false when the result is undefined.
+func (e *Engine) walk(v any, path string, vars map[string]any, budget *int) (out any, defined bool, err error) {
 	switch x := v.(type) {
 	case string:
-		out, err := e.evalString(x, path, vars)
+		out, defined, err := e.evalString(x, path, vars)
 		if err == nil {
 			err = e.spend(budget, out)
 		}
-		return out, err
+		return out, defined, err
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, item := range x {
-			r, err := e.walk(item, joinPath(path, k), vars, budget)
+			r, ok, err := e.walk(item, joinPath(path, k), vars, budget)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
-			out[k] = r
+			if ok {
+				out[k] = r
+			}
 		}
-		return out, nil
+		return out, true, nil
+	case *object:
+		out := newObject()
+		for _, k := range x.keys {
+			r, ok, err := e.walk(x.vals[k], joinPath(path, k), vars, budget)
+			if err != nil {
+				return nil, false, err
+			}
+			if ok {
+				out.set(k, r)
+			}
+		}
+		return out, true, nil
 	case []any:
 		out := make([]any, len(x))
 		for i, item := range x {
-			r, err := e.walk(item, fmt.Sprintf("%s[%d]", path, i), vars, budget)
+			r, _, err := e.walk(item, fmt.Sprintf("%s[%d]", path, i), vars, budget)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			out[i] = r
 		}
-		return out, nil
+		return out, true, nil
 	}
-	return v, nil
+	return v, true, nil
 }
 
-func (e *Engine) evalString(s, path string, vars map[string]any) (any, error) {
+func (e *Engine) evalString(s, path string, vars map[string]any) (any, bool, error) {
 	fail := func(err error) error {
 		var le *lineError
 		if errors.As(err, &le) && le == err && !strings.Contains(s, "\n") {
@@ -186,60 +214,58 @@ func (e *Engine) evalString(s, path string, vars map[string]any) (any, error) {
 	}
 	body, err := e.cache.parse(s, RenderOptions{})
 	if err != nil {
-		return nil, fail(err)
+		return nil, false, fail(err)
 	}
 	st := newState(e.opts, vars)
-	if x, ok := singleExpression(body); ok {
-		// The value keeps its secrets where they are: ${{ parameters }} is an object with one secret member.
-		v, err := st.evalNode(x)
-		if err != nil {
-			return nil, fail(st.sanitize(err))
+	if len(body) == 1 {
+		if o, ok := body[0].(outputStmt); ok {
+			// The value keeps its secrets where they are: ${{ parameters }} is an object with one secret member.
+			v, err := st.evalNode(o.x)
+			if err != nil {
+				return nil, false, fail(st.sanitize(err))
+			}
+			p := st.wrapRead(v)
+			if sec, ok := p.(Secret); ok && !jsonDefined(norm(sec.v)) {
+				return nil, false, nil
+			}
+			if !jsonDefined(norm(p)) {
+				return nil, false, nil
+			}
+			return plain(p), true, nil
 		}
-		p := plain(st.wrapRead(v))
-		if sec, ok := p.(Secret); ok && (sec.v == "" || sec.v == nil) {
-			return nil, nil
-		}
-		if p != "" {
-			return p, nil
-		}
-		return nil, nil
 	}
 	if err := st.execBody(body); err != nil {
-		return nil, fail(st.sanitize(err))
+		return nil, false, fail(st.sanitize(err))
 	}
 	if st.out.Len() == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
-	out := st.out.String()
-	switch {
-	case st.taint.all:
-		return NewSecret(out), nil
-	case len(st.taint.parts) > 0:
-		return Secret{v: out, parts: nonBlank(st.taint.parts)}, nil
-	}
-	return out, nil
-}
-
-// singleExpression returns the expression of a template that is exactly one ${{ expr }},
-// give or take surrounding whitespace.
-func singleExpression(body []stmt) (node, bool) {
-	var x node
-	for _, s := range body {
-		switch s := s.(type) {
-		case textStmt:
-			if strings.TrimSpace(s.text) != "" {
-				return nil, false
-			}
-		case outputStmt:
-			if x != nil {
-				return nil, false
-			}
-			x = s.x
-		default:
-			return nil, false
+	var out any = st.out.String()
+	if _, text := body[0].(textStmt); len(body) == 1 && !text {
+		// One tag and nothing else: Backstage parses what it renders as JSON when it can.
+		if v, err := DecodeJSON([]byte(st.out.String())); err == nil {
+			out = plain(v)
 		}
 	}
-	return x, x != nil
+	switch {
+	case st.taint.all:
+		return NewSecret(out), true, nil
+	case len(st.taint.parts) > 0:
+		if str, ok := out.(string); ok {
+			return Secret{v: str, parts: nonBlank(st.taint.parts)}, true, nil
+		}
+		return NewSecret(out), true, nil
+	}
+	return out, true, nil
+}
+
+// jsonDefined tells whether JSON.stringify keeps v (undefined and functions it drops).
+func jsonDefined(v any) bool {
+	switch v.(type) {
+	case undefined, method:
+		return false
+	}
+	return true
 }
 
 // Redact replaces every occurrence of every secret string in s with "***", longest secrets

@@ -25,10 +25,14 @@ func lookupFilter(name string, cookiecutter bool) (filterDef, bool) {
 	if name == "jsonify" && cookiecutter {
 		return filterDef{[]string{"indent"}, fDump}, true
 	}
-	if f, ok := stringFilter(name); ok {
-		return f, true
+	f, ok := stringFilter(name)
+	if !ok {
+		f, ok = collectionFilter(name)
 	}
-	return collectionFilter(name)
+	if ok && copiesSafeness[name] {
+		f = keepSafeness(f)
+	}
+	return f, ok
 }
 
 func stringFilter(name string) (filterDef, bool) {
@@ -37,14 +41,25 @@ func stringFilter(name string) (filterDef, bool) {
 		return filterDef{nil, fCapitalize}, true
 	case "center":
 		return filterDef{[]string{"width"}, fCenter}, true
-	case "escape", "e", "forceescape":
-		return filterDef{nil, fEscape}, true
+	case "escape", "e":
+		return filterDef{nil, func(st *state, v any, args []any) (any, error) {
+			if s, ok := v.(safeString); ok {
+				return s, nil // already safe: not escaped again
+			}
+			out, err := fEscape(st, v, args)
+			return markSafe(out), err
+		}}, true
+	case "forceescape":
+		return filterDef{nil, func(st *state, v any, args []any) (any, error) {
+			out, err := fEscape(st, v, args)
+			return markSafe(out), err
+		}}, true
 	case "float":
 		return filterDef{[]string{"default"}, fFloat}, true
 	case "indent":
 		return filterDef{[]string{"width", "first"}, fIndent}, true
 	case "int":
-		return filterDef{[]string{"default"}, fInt}, true
+		return filterDef{[]string{"default", "base"}, fInt}, true
 	case "lower":
 		return filterDef{nil, strFn(strings.ToLower)}, true
 	case "upper":
@@ -55,8 +70,12 @@ func stringFilter(name string) (filterDef, bool) {
 		})}, true
 	case "replace":
 		return filterDef{[]string{"old", "new", "count"}, fReplace}, true
-	case "safe", "string":
+	case "safe":
+		return filterDef{nil, func(_ *state, v any, _ []any) (any, error) { return markSafe(v), nil }}, true
+	case "string":
 		return filterDef{nil, strFn(func(s string) string { return s })}, true
+	case "urlize":
+		return filterDef{[]string{"length", "nofollow"}, fURLize}, true
 	case "striptags":
 		return filterDef{[]string{"preserve_linebreaks"}, fStriptags}, true
 	case "title":
@@ -85,6 +104,8 @@ func collectionFilter(name string) (filterDef, bool) {
 		return filterDef{[]string{"default_value", "boolean"}, fDefault}, true
 	case "dictsort":
 		return filterDef{[]string{"case_sensitive", "by"}, fDictsort}, true
+	case "random":
+		return filterDef{nil, fRandom}, true
 	case "first":
 		return filterDef{nil, func(_ *state, v any, _ []any) (any, error) { return member(v, 0.0), nil }}, true
 	case "last":
@@ -146,23 +167,38 @@ func title(s string) string {
 	return strings.Join(words, " ")
 }
 
+// fCenter is Nunjucks' center: it measures the value's JavaScript length (an array's item count; a number
+// has none, so it is returned as it is).
 func fCenter(st *state, v any, args []any) (any, error) {
-	s := asString(v)
-	width := int(toNumber(arg(args, 0)))
-	if isNullish(arg(args, 0)) || width == 0 {
-		width = 80
+	if isNullish(v) || v == false {
+		v = ""
 	}
-	n := utf16Len(s)
+	n := math.NaN()
+	switch x := v.(type) {
+	case string:
+		n = float64(utf16Len(x))
+	case safeString:
+		n = float64(utf16Len(string(x)))
+	case []any:
+		n = float64(len(x))
+	case *object, map[string]any:
+		if l, ok := objectGet(x, "length"); ok {
+			n = toNumber(l)
+		}
+	}
+	width := 80.0
+	if w := arg(args, 0); truthy(w) {
+		width = toNumber(w)
+	}
 	if n >= width {
-		return s, nil
-	}
-	if err := st.checkSize(width); err != nil {
-		return nil, err
+		return v, nil
 	}
 	spaces := width - n
-	pre := int(math.Ceil(float64(spaces)/2 - float64(spaces%2)))
-	post := int(math.Ceil(float64(spaces) / 2))
-	return strings.Repeat(" ", pre) + s + strings.Repeat(" ", post), nil
+	pre, post := jsRepeat(spaces/2-math.Mod(spaces, 2)), jsRepeat(spaces/2)
+	if err := st.checkSize(pre + post); err != nil {
+		return nil, err
+	}
+	return strings.Repeat(" ", pre) + toString(v) + strings.Repeat(" ", post), nil
 }
 
 func fEscape(_ *state, v any, _ []any) (any, error) {
@@ -213,11 +249,11 @@ func fIndent(st *state, v any, args []any) (any, error) {
 	if s == "" {
 		return "", nil
 	}
-	width := int(toNumber(arg(args, 0)))
-	if isNullish(arg(args, 0)) || width == 0 {
-		width = 4
+	width := 4
+	if w := arg(args, 0); truthy(w) {
+		width = jsRepeat(toNumber(w)) // an object of name=value arguments repeats 0 times, as in JavaScript
 	}
-	if width < 0 || width > 1024 {
+	if width > 1024 {
 		return nil, fmt.Errorf("width %d is out of range 0..1024", width)
 	}
 	lines := strings.Split(s, "\n")
@@ -257,9 +293,11 @@ func fReplace(st *state, v any, args []any) (any, error) {
 	if !ok {
 		return v, nil
 	}
-	count := -1
-	if c := arg(args, 2); !isNullish(c) {
-		count = int(toNumber(c))
+	count := -1 // every occurrence; otherwise JavaScript's count < maxCount decides (NaN and null: none)
+	if c := arg(args, 2); !isUndefined(c) {
+		if f := toNumber(c); f != -1 {
+			count = jsRepeat(f)
+		}
 	}
 	if oldS == "" {
 		if err := st.checkSize(len(s) + (utf8.RuneCountInString(s)+1)*len(repl)); err != nil {
@@ -361,26 +399,34 @@ func fStriptags(_ *state, v any, args []any) (any, error) {
 	return regexp.MustCompile(`\n\n\n+`).ReplaceAllString(s, "\n\n"), nil
 }
 
+// fTruncate is Nunjucks' truncate, with JavaScript's arithmetic: a length that is not a number (an
+// object of name=value arguments) compares as NaN and cuts at 0.
 func fTruncate(_ *state, v any, args []any) (any, error) {
-	s := []rune(asString(v))
-	length := int(toNumber(arg(args, 0)))
-	if isNullish(arg(args, 0)) || length <= 0 {
-		length = 255
+	if _, ok := v.([]any); ok {
+		return v, nil // no longer than the length (nunjucksTypeError refuses the others)
 	}
-	if len(s) <= length {
+	s := []rune(asString(v))
+	length := truncateLength(args)
+	if float64(len(s)) <= length {
 		return string(s), nil
 	}
-	cut := length
-	if !truthy(arg(args, 1)) {
+	var cut int
+	if truthy(arg(args, 1)) {
+		cut = jsIndex(length, len(s))
+	} else {
+		from := len(s) - 1 // lastIndexOf(' ', NaN) searches from the end
+		if !math.IsNaN(length) {
+			from = min(jsIndex(length, len(s)), len(s)-1)
+		}
 		cut = -1
-		for i := min(length, len(s)-1); i >= 0; i-- {
+		for i := from; i >= 0; i-- {
 			if s[i] == ' ' {
 				cut = i
 				break
 			}
 		}
 		if cut < 0 {
-			cut = length
+			cut = jsIndex(length, len(s))
 		}
 	}
 	end := "..."
@@ -388,6 +434,34 @@ func fTruncate(_ *state, v any, args []any) (any, error) {
 		end = toString(e)
 	}
 	return string(s[:cut]) + end, nil
+}
+
+// truncateLength is truncate's length: `length || 255`.
+func truncateLength(args []any) float64 {
+	if l := arg(args, 0); truthy(l) {
+		return toNumber(l)
+	}
+	return 255
+}
+
+// jsIndex is a position as String.prototype.substring takes it: NaN is 0, fractions are truncated, and
+// the result is clamped to 0..n.
+func jsIndex(f float64, n int) int {
+	switch {
+	case math.IsNaN(f) || f <= 0:
+		return 0
+	case f >= float64(n):
+		return n
+	}
+	return int(f)
+}
+
+// jsRepeat is how many times Nunjucks' lib.repeat repeats (i < n): NaN and negatives are 0.
+func jsRepeat(f float64) int {
+	if math.IsNaN(f) || f <= 0 {
+		return 0
+	}
+	return int(math.Ceil(f))
 }
 
 // encodeURIComponent escapes everything but A-Z a-z 0-9 - _ . ! ~ * ' ( ).
@@ -424,6 +498,9 @@ func fURLEncode(_ *state, v any, _ []any) (any, error) {
 }
 
 func fWordcount(_ *state, v any, _ []any) (any, error) {
+	if f, ok := num(v); (ok && f == 0) || v == false {
+		return nil, nil // Nunjucks: normalize(false) is "", and a falsy value counts nothing
+	}
 	n := len(regexp.MustCompile(`\w+`).FindAllStringIndex(asString(v), -1))
 	if n == 0 {
 		return nil, nil

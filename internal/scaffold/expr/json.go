@@ -61,6 +61,8 @@ func (j *jsonWriter) value(v any, cur string, depth int) error {
 		return j.object(x, cur, depth)
 	case *jsRegexp:
 		j.b.WriteString("{}")
+	case safeString:
+		return j.object(safeObject(x), cur, depth)
 	default:
 		f, _ := num(x)
 		if math.IsNaN(f) || math.IsInf(f, 0) {

@@ -10,14 +10,20 @@ import (
 // number method bound to its receiver (templates written for Nunjucks call them, e.g.
 // parameters.name.split("-")[0]). Only this fixed list exists: nothing reaches Go code.
 type method struct {
-	name string
-	call func(st *state, args []any) (any, error)
+	name  string
+	call  func(st *state, args []any) (any, error)
+	macro bool // a {% macro %}: it takes name=value arguments by name
 }
 
 // global returns the global function called name, or undefined.
 func global(name string) any {
-	if name == "range" {
+	switch name {
+	case "range":
 		return method{name: name, call: rangeFn}
+	case "cycler":
+		return method{name: name, call: cycler}
+	case "joiner":
+		return method{name: name, call: joiner}
 	}
 	return undefined{}
 }
@@ -59,6 +65,10 @@ func methodOf(recv any, name string) any {
 	case float64:
 		if name == "toString" {
 			fn = func(*state, []any) (any, error) { return formatNumber(r), nil }
+		}
+	case *jsRegexp:
+		if name == "test" { // r/^my/.test(x): whether x (as a string) matches
+			fn = func(_ *state, a []any) (any, error) { return r.re.MatchString(toString(arg(a, 0))), nil }
 		}
 	}
 	if name == "toString" && fn == nil {

@@ -44,6 +44,22 @@ type (
 		body  []stmt // the captured body of {% set x %}...{% endset %}
 		line  int
 	}
+
+	// macroStmt is {% macro name(a, b=default) %}...{% endmacro %}.
+	macroStmt struct {
+		name     string
+		params   []string
+		defaults []node // per param; nil when it has none
+		body     []stmt
+		line     int
+	}
+
+	// filterStmt is {% filter name(args) %}...{% endfilter %}: the body's output through a filter.
+	filterStmt struct {
+		f    filterNode // its x is unused: the body's output is the value
+		body []stmt
+		line int
+	}
 )
 
 func (textStmt) isStmt()   {}
@@ -51,6 +67,8 @@ func (outputStmt) isStmt() {}
 func (ifStmt) isStmt()     {}
 func (forStmt) isStmt()    {}
 func (setStmt) isStmt()    {}
+func (macroStmt) isStmt()  {}
+func (filterStmt) isStmt() {}
 
 // Expression nodes.
 type (
@@ -270,7 +288,11 @@ func (p *parser) parseStatement(name string, line int) (stmt, error) {
 		return p.parseSet(line)
 	case "raw", "verbatim":
 		return p.parseRaw(name)
-	case "endif", "endfor", "endset", "else", "elif", "elseif", "endraw", "endverbatim":
+	case "macro":
+		return p.parseMacro(line)
+	case "filter":
+		return p.parseFilterBlock(line)
+	case "endif", "endfor", "endset", "else", "elif", "elseif", "endraw", "endverbatim", "endmacro", "endfilter":
 		return nil, lineErrorf(line, "unexpected {%% %s %%}", name)
 	}
 	return nil, lineErrorf(line, "unknown or unsupported tag %q", name)
@@ -372,6 +394,70 @@ func (p *parser) parseSet(line int) (stmt, error) {
 		return nil, err
 	}
 	if s.body, _, err = p.parseBody("endset"); err != nil {
+		return nil, err
+	}
+	return s, p.expect(tBlockEnd, "")
+}
+
+func (p *parser) parseMacro(line int) (stmt, error) {
+	name, err := p.expectName()
+	if err != nil {
+		return nil, err
+	}
+	m := macroStmt{name: name, line: line}
+	if err := p.expect(tOp, "("); err != nil {
+		return nil, err
+	}
+	for !p.skipOp(")") {
+		if len(m.params) > 0 {
+			if err := p.expect(tOp, ","); err != nil {
+				return nil, err
+			}
+			if p.skipOp(")") {
+				break
+			}
+		}
+		param, err := p.expectName()
+		if err != nil {
+			return nil, err
+		}
+		var def node
+		if p.skipOp("=") {
+			if def, err = p.parseExpr(); err != nil {
+				return nil, err
+			}
+		}
+		m.params, m.defaults = append(m.params, param), append(m.defaults, def)
+	}
+	if err := p.expect(tBlockEnd, ""); err != nil {
+		return nil, err
+	}
+	if m.body, _, err = p.parseBody("endmacro"); err != nil {
+		return nil, err
+	}
+	return m, p.expect(tBlockEnd, "")
+}
+
+func (p *parser) parseFilterBlock(line int) (stmt, error) {
+	t := p.peek()
+	name, err := p.expectName()
+	if err != nil {
+		return nil, err
+	}
+	def, ok := lookupFilter(name, p.cookiecutter)
+	if !ok {
+		return nil, p.errorf(t, "unknown filter %q", name)
+	}
+	s := filterStmt{f: filterNode{name: name, fn: def}, line: line}
+	if p.skipOp("(") {
+		if s.f.args, s.f.kw, err = p.parseArgs(")"); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.expect(tBlockEnd, ""); err != nil {
+		return nil, err
+	}
+	if s.body, _, err = p.parseBody("endfilter"); err != nil {
 		return nil, err
 	}
 	return s, p.expect(tBlockEnd, "")

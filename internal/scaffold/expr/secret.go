@@ -92,7 +92,7 @@ func literals(v any, out *[]string) {
 	}, 0)
 }
 
-// eachLeaf calls fn with each value in v that is not a []any or map[string]any (a Secret is a leaf),
+// eachLeaf calls fn with each value in v that is not a []any, map[string]any or Map (a Secret is a leaf),
 // going at most 100 containers deep.
 func eachLeaf(v any, fn func(any), depth int) {
 	if depth > 100 {
@@ -106,6 +106,10 @@ func eachLeaf(v any, fn func(any), depth int) {
 	case map[string]any:
 		for _, e := range x {
 			eachLeaf(e, fn, depth+1)
+		}
+	case *object:
+		for _, k := range x.keys {
+			eachLeaf(x.vals[k], fn, depth+1)
 		}
 	default:
 		fn(v)
@@ -216,6 +220,12 @@ func (st *state) use(v any) any {
 	case Secret:
 		st.sawSecret()
 		return st.use(norm(x.v))
+	case *object:
+		if !hasSecret(x, 0) {
+			return v
+		}
+		st.sawSecret()
+		return Reveal(x)
 	case []any, map[string]any:
 		rv := reflect.ValueOf(x)
 		id := containerID{ptr: rv.Pointer(), n: rv.Len()}
@@ -279,6 +289,12 @@ func approxSize(v any, depth int) int {
 		n := 48
 		for k, e := range x {
 			n += len(k) + 16 + approxSize(e, depth+1)
+		}
+		return n
+	case *object:
+		n := 48
+		for k, e := range x.vals {
+			n += 2*len(k) + 32 + approxSize(e, depth+1)
 		}
 		return n
 	}

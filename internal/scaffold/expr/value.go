@@ -62,12 +62,12 @@ func (o *object) set(k string, v any) {
 	o.vals[k] = v
 }
 
-// objectKeys returns the keys of an object value in iteration order: insertion order for
-// *object, sorted for Go maps (which have none).
+// objectKeys returns the keys of an object value in iteration order: JavaScript's order for *object
+// (Map.Keys), sorted for Go maps (which have none).
 func objectKeys(v any) []string {
 	switch m := v.(type) {
 	case *object:
-		return m.keys
+		return m.Keys()
 	case loopVars:
 		return m.keys()
 	case map[string]any:
@@ -112,7 +112,7 @@ func isNullish(v any) bool   { return v == nil || isUndefined(v) }
 // so a template can never reach Go fields or methods.
 func norm(v any) any {
 	switch x := v.(type) {
-	case nil, undefined, bool, string, float64, int, []any, map[string]any, *object, *jsRegexp, method, loopVars, Secret:
+	case nil, undefined, bool, string, float64, int, []any, map[string]any, *object, *jsRegexp, method, loopVars, Secret, safeString:
 		return v
 	case int64:
 		return float64(x)
@@ -204,6 +204,8 @@ func toNumber(v any) float64 {
 		return 0
 	case string:
 		return stringToNumber(x)
+	case safeString:
+		return stringToNumber(string(x))
 	case []any:
 		switch len(x) {
 		case 0:
@@ -277,6 +279,8 @@ func toStringDepth(v any, depth int) string {
 	switch x := v.(type) {
 	case string:
 		return x
+	case safeString:
+		return string(x)
 	case undefined:
 		return "undefined"
 	case nil:
@@ -327,6 +331,8 @@ func truthy(v any) bool {
 	switch x := v.(type) {
 	case nil, undefined:
 		return false
+	case safeString:
+		return true // an object, even when empty
 	case bool:
 		return x
 	case string:
@@ -355,7 +361,7 @@ func Truthy(v any) bool {
 // toPrimitive is JavaScript's ToPrimitive with the default hint, for + and comparisons.
 func toPrimitive(v any) any {
 	switch v.(type) {
-	case []any, *object, map[string]any, method, *jsRegexp, loopVars:
+	case []any, *object, map[string]any, method, *jsRegexp, loopVars, safeString:
 		return toString(v)
 	}
 	if f, ok := num(v); ok {
@@ -461,7 +467,7 @@ func looseEqual(a, b any) bool {
 
 func isPrimitive(v any) bool {
 	switch v.(type) {
-	case []any, map[string]any, *object, method, *jsRegexp, loopVars:
+	case []any, map[string]any, *object, method, *jsRegexp, loopVars, safeString:
 		return false
 	}
 	return true
@@ -478,7 +484,7 @@ func utf16Len(s string) int {
 
 // plain converts an engine value to the plain Go value Evaluate returns, as Backstage's
 // JSON round trip would: undefined members vanish, undefined array items and non-finite
-// numbers become nil, integral numbers become int.
+// numbers become nil, integral numbers become int, objects become Maps (in their order).
 func plain(v any) any {
 	return plainDepth(norm(v), 0)
 }
@@ -511,17 +517,19 @@ func plainDepth(v any, depth int) any {
 		}
 		return out
 	case *object, map[string]any, loopVars:
-		out := map[string]any{}
+		out := newObject()
 		for _, k := range objectKeys(x) {
 			e, _ := objectGet(x, k)
 			if !isUndefined(e) {
 				if _, fn := e.(method); !fn {
-					out[k] = plainDepth(e, depth+1)
+					out.set(k, plainDepth(e, depth+1))
 				}
 			}
 		}
 		return out
-	case method:
+	case safeString:
+		return plainDepth(safeObject(x), depth+1)
+	case method, *jsRegexp:
 		return nil
 	}
 	return v

@@ -31,7 +31,7 @@ type File struct {
 
 // Options are the inputs of fetch:template that shape rendering.
 type Options struct {
-	Values map[string]any // the template's `values` (context `values.*`, or `cookiecutter.*`)
+	Values any // the template's `values`, an object (context `values.*`, or `cookiecutter.*`)
 	// CopyWithoutTemplating lists globs (matched against the path relative to the skeleton
 	// root) of files whose contents are copied raw; their paths are still rendered.
 	CopyWithoutTemplating []string
@@ -39,6 +39,9 @@ type Options struct {
 	// with neither content nor path rendered. Setting both is an error.
 	CopyWithoutRender  []string
 	CookiecutterCompat bool
+	// Jinja gives objects Jinja2's items(), keys(), values() and get() (expr.RenderOptions.Jinja): for real
+	// cookiecutter templates (fetch:cookiecutter), not for fetch:template.
+	Jinja bool
 	// TemplateFileExtension: "" templates every file; ".njk" (true → ".njk" at the action
 	// layer) templates only files with the extension, which is removed. It excludes the copy
 	// options and CookiecutterCompat.
@@ -150,7 +153,7 @@ func newRenderer(e *expr.Engine, o Options) (*renderer, error) {
 		vars = map[string]any{"cookiecutter": values}
 	}
 	return &renderer{e: e, o: o, vars: vars, raw: m, rawPath: rawPath, ropts: expr.RenderOptions{
-		Cookiecutter: o.CookiecutterCompat, TrimBlocks: o.TrimBlocks, LstripBlocks: o.LstripBlocks,
+		Cookiecutter: o.CookiecutterCompat, TrimBlocks: o.TrimBlocks, LstripBlocks: o.LstripBlocks, Jinja: o.Jinja,
 	}}, nil
 }
 

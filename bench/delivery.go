@@ -109,6 +109,24 @@ func startDelivery(ctx context.Context, mode string, getenv func(string) string)
 	return d, nil
 }
 
+// history is goldenpath's own account of the bench app's deployments, newest first, for an error message:
+// a deploy that failed says why there (a bench that only says "never ran" cannot be diagnosed).
+func (d *deliveryEnv) history(ctx context.Context) string {
+	ds, err := d.a.Deployments(ctx, "bench")
+	if err != nil {
+		return fmt.Sprintf("; reading goldenpath's deployments: %v", err)
+	}
+	if len(ds) == 0 {
+		return "; goldenpath recorded no deployment of the bench app (was the push seen? BENCH_LOG=1 shows goldenpath's log)"
+	}
+	var b strings.Builder
+	b.WriteString("; goldenpath's deployments, newest first:")
+	for _, dep := range ds[:min(len(ds), 5)] {
+		fmt.Fprintf(&b, "\n    %s %s %s %s", dep.Environment, dep.Image, dep.Status, dep.Message)
+	}
+	return b.String()
+}
+
 func (d *deliveryEnv) close() {
 	d.a.Close()
 	os.RemoveAll(d.dir)
@@ -181,7 +199,7 @@ func pushToCommit(ctx context.Context, n int) error {
 			b, err := d.a.Platform.ReadFile(ctx, "main", kust)
 			return err == nil && strings.Contains(string(b), "newTag: "+tag+"\n")
 		}) {
-			return fmt.Errorf("%s was never written back", tag)
+			return fmt.Errorf("%s was never written back%s", tag, d.history(ctx))
 		}
 		if i > 0 { // the first push renders the app's whole overlay
 			lat = append(lat, time.Since(start))
@@ -250,7 +268,7 @@ func pushToDeployment(ctx context.Context, n int) error {
 			return err
 		}
 		if !waitUntil(20*time.Second, 2*time.Millisecond, func() bool { return strings.HasSuffix(image(), ":"+tag) }) {
-			return fmt.Errorf("the Deployment never ran %s (it runs %q)", tag, image())
+			return fmt.Errorf("the Deployment never ran %s (it runs %q)%s", tag, image(), d.history(ctx))
 		}
 		if i > 0 {
 			lat = append(lat, time.Since(start))
@@ -312,7 +330,7 @@ func pushToLocalApp(ctx context.Context, n int) error {
 			return err
 		}
 		if !waitUntil(20*time.Second, 2*time.Millisecond, func() bool { return answers(tag) }) {
-			return fmt.Errorf("the app never answered %s", tag)
+			return fmt.Errorf("the app never answered %s%s", tag, d.history(ctx))
 		}
 		if i > 0 {
 			lat = append(lat, time.Since(start))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -33,11 +34,12 @@ var resourceTypes = map[string]string{
 // changes (checked every interval; cheap fingerprints, so an idle platform does no catalog writes).
 func (a *App) syncEntities(ctx context.Context, interval time.Duration) {
 	last := map[string]string{}
+	var templates templateCache
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		for source, build := range map[string]func(context.Context) ([]*catalog.Entity, error){
-			sourceOrg: a.orgEntities, sourceRequests: a.requestEntities, sourceTemplates: a.templateEntities,
+			sourceOrg: a.orgEntities, sourceRequests: a.requestEntities, sourceTemplates: func(ctx context.Context) ([]*catalog.Entity, error) { return a.templateEntities(ctx, &templates) },
 		} {
 			entities, err := build(ctx)
 			if err != nil {
@@ -66,11 +68,13 @@ func (a *App) syncEntities(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// fingerprint hashes entities as JSON streamed into the hash: it runs every second, and marshalling every
+// template to YAML here was most of an idle goldenpath's garbage (about 4 MB a second).
 func fingerprint(entities []*catalog.Entity) string {
 	h := sha256.New()
+	enc := json.NewEncoder(h)
 	for _, e := range entities {
-		raw, _ := yaml.Marshal(e)
-		h.Write(raw)
+		_ = enc.Encode(e)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -138,10 +142,25 @@ func (a *App) requestEntities(ctx context.Context) ([]*catalog.Entity, error) {
 	return out, nil
 }
 
-func (a *App) templateEntities(ctx context.Context) ([]*catalog.Entity, error) {
+// templateCache keeps the template entities built for one list of templates (where each was read from).
+type templateCache struct {
+	key      string
+	entities []*catalog.Entity
+}
+
+func (a *App) templateEntities(ctx context.Context, cache *templateCache) ([]*catalog.Entity, error) {
 	found, _, err := a.Scaffolder.Templates().List(ctx)
 	if err != nil {
 		return nil, err
+	}
+	// The templates only change with where they are read from (a commit): rebuild the entities then, not
+	// every second.
+	var key strings.Builder
+	for _, f := range found {
+		fmt.Fprintf(&key, "%s@%s:%s\n", f.Source.Repo, f.Source.Commit, f.Source.Dir)
+	}
+	if cache.entities != nil && cache.key == key.String() {
+		return cache.entities, nil
 	}
 	out := make([]*catalog.Entity, 0, len(found))
 	for _, f := range found {
@@ -154,6 +173,7 @@ func (a *App) templateEntities(ctx context.Context) ([]*catalog.Entity, error) {
 		}
 		out = append(out, e)
 	}
+	cache.key, cache.entities = key.String(), out
 	return out, nil
 }
 

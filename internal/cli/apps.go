@@ -35,7 +35,7 @@ func appsCmd(g *globals) *cobra.Command {
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/apps", &apps); err != nil {
 				return err
 			}
-			return g.printer().print(apps, func(w *tabwriter.Writer) {
+			return g.printer().print(listOf(apps), func(w *tabwriter.Writer) {
 				if len(apps) == 0 {
 					fmt.Fprintln(w, "No apps yet: scaffold one (goldenpath template run app-template ...) or push a repository with a score.yaml.")
 					return
@@ -144,8 +144,11 @@ func appLogsCmd(g *globals) *cobra.Command {
 			if err := g.client().do(cmd.Context(), http.MethodGet, "/api/v1/apps/"+url.PathEscape(args[0])+"/logs?"+q.Encode(), nil, "", &out); err != nil {
 				return err
 			}
-			_, err := g.env.Stdout.Write(out)
-			return err
+			if g.output == "table" {
+				_, err := g.env.Stdout.Write(out) // as the app wrote it: no table around it
+				return err
+			}
+			return g.printer().print(map[string]string{"app": args[0], "environment": env, "logs": string(out)}, nil)
 		},
 	}
 	cmd.Flags().StringVar(&env, "env", "dev", "environment")
@@ -163,7 +166,7 @@ func deploymentsCmd(g *globals) *cobra.Command {
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/deployments?"+url.Values{"app": {appName}}.Encode(), &ds); err != nil {
 				return err
 			}
-			return g.printer().print(ds, func(w *tabwriter.Writer) {
+			return g.printer().print(listOf(ds), func(w *tabwriter.Writer) {
 				row(w, "WHEN", "APP", "ENV", "IMAGE", "STATUS", "COMMIT", "MESSAGE")
 				for _, d := range ds {
 					row(w, d.Pushed.Local().Format("15:04:05"), d.App, d.Environment, d.Image, d.Status, shortSHA(d.Commit), d.Message)
@@ -188,7 +191,7 @@ func auditCmd(g *globals) *cobra.Command {
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/audit?"+url.Values{"limit": {strconv.Itoa(limit)}}.Encode(), &out); err != nil {
 				return err
 			}
-			return g.printer().print(out.Items, func(w *tabwriter.Writer) {
+			return g.printer().print(listOf(out.Items), func(w *tabwriter.Writer) {
 				row(w, "TIME", "ACTOR", "ACTION", "TARGET", "DETAIL")
 				for _, e := range out.Items {
 					row(w, e.Time.Local().Format(time.DateTime), e.Actor, e.Action, e.Target, e.Detail)
@@ -291,15 +294,43 @@ func runBuild(ctx context.Context, g *globals, dir string, f buildFlags) error {
 		}
 		return err
 	}
-	fmt.Fprintf(g.env.Stdout, "pushed %s (%s, %d bytes) in %s\n", res.Ref, f.tag, res.Size, time.Since(start).Round(time.Millisecond))
-	if f.wait <= 0 {
-		return nil
+	out := builtImage{Ref: res.Ref, Tag: f.tag, Digest: res.Digest, Size: res.Size}
+	if g.output == "table" {
+		fmt.Fprintf(g.env.Stdout, "pushed %s (%s, %d bytes) in %s\n", res.Ref, f.tag, res.Size, time.Since(start).Round(time.Millisecond))
 	}
-	return waitDeployed(ctx, c, g, f, res.Digest)
+	if f.wait > 0 {
+		d, err := waitDeployed(ctx, c, f, res.Digest)
+		if err != nil {
+			return err
+		}
+		out.Deployment = &d
+	}
+	return g.printer().print(out, func(w *tabwriter.Writer) {
+		if d := out.Deployment; d != nil {
+			switch d.Status {
+			case "committed":
+				fmt.Fprintf(w, "committed for %s in %s (commit %s); Argo CD syncs it\n", f.app, f.env, shortSHA(d.Commit))
+			case "proposed":
+				fmt.Fprintf(w, "proposed for %s in %s: %s\n", f.app, f.env, d.Message)
+			default:
+				fmt.Fprintf(w, "deployed to %s in %s (commit %s)\n", f.app, f.env, shortSHA(d.Commit))
+			}
+		}
+	})
 }
 
-// waitDeployed polls the deployments until the pushed image reaches the app's environment.
-func waitDeployed(ctx context.Context, c *client, g *globals, f buildFlags, digest string) error {
+// builtImage is what `goldenpath build` did: the image it pushed and, unless --wait 0, its deployment.
+type builtImage struct {
+	Ref        string          `json:"ref"`
+	Tag        string          `json:"tag"`
+	Digest     string          `json:"digest"`
+	Size       int64           `json:"size"`
+	Deployment *app.Deployment `json:"deployment,omitempty"`
+}
+
+// waitDeployed polls the deployments until the pushed image reaches the app's environment, and returns that
+// deployment (deployed, unchanged, committed for Argo CD, or proposed as a change request).
+func waitDeployed(ctx context.Context, c *client, f buildFlags, digest string) (app.Deployment, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.wait)
 	defer cancel()
 	tick := time.NewTicker(200 * time.Millisecond)
@@ -307,29 +338,22 @@ func waitDeployed(ctx context.Context, c *client, g *globals, f buildFlags, dige
 	for {
 		var ds []app.Deployment
 		if err := c.getJSON(ctx, "/api/v1/deployments?"+url.Values{"app": {f.app}}.Encode(), &ds); err != nil && ctx.Err() == nil {
-			return err
+			return app.Deployment{}, err
 		}
 		for _, d := range ds {
 			if d.Environment != f.env || !(strings.HasSuffix(d.Image, ":"+f.tag) || strings.HasSuffix(d.Image, "@"+digest)) {
 				continue
 			}
 			switch d.Status {
-			case "deployed", "unchanged":
-				fmt.Fprintf(g.env.Stdout, "deployed to %s in %s (commit %s)\n", f.app, f.env, shortSHA(d.Commit))
-				return nil
-			case "committed":
-				fmt.Fprintf(g.env.Stdout, "committed for %s in %s (commit %s); Argo CD syncs it\n", f.app, f.env, shortSHA(d.Commit))
-				return nil
-			case "proposed":
-				fmt.Fprintf(g.env.Stdout, "proposed for %s in %s: %s\n", f.app, f.env, d.Message)
-				return nil
+			case "deployed", "unchanged", "committed", "proposed":
+				return d, nil
 			case "failed", "refused":
-				return &problem.Error{Code: problem.Unavailable, Message: fmt.Sprintf("deploying %s to %s in %s %s: %s", d.Image, f.app, f.env, d.Status, d.Message)}
+				return d, &problem.Error{Code: problem.Unavailable, Message: fmt.Sprintf("deploying %s to %s in %s %s: %s", d.Image, f.app, f.env, d.Status, d.Message)}
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return &problem.Error{Code: problem.Unavailable, Message: fmt.Sprintf("the image was pushed but no deployment of it to %s in %s was seen within %s: is %s an app there (goldenpath apps)?", f.app, f.env, f.wait, f.app)}
+			return app.Deployment{}, &problem.Error{Code: problem.Unavailable, Message: fmt.Sprintf("the image was pushed but no deployment of it to %s in %s was seen within %s: is %s an app there (goldenpath apps)?", f.app, f.env, f.wait, f.app)}
 		case <-tick.C:
 		}
 	}

@@ -45,7 +45,7 @@ func changeListCmd(g *globals) *cobra.Command {
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/changes?"+q.Encode(), &out); err != nil {
 				return err
 			}
-			return g.printer().print(out, func(w *tabwriter.Writer) {
+			return g.printer().print(listOf(out.Items), func(w *tabwriter.Writer) {
 				row(w, "NUMBER", "STATE", "AUTHOR", "TITLE", "BRANCH")
 				for _, c := range out.Items {
 					row(w, fmt.Sprintf("#%d", c.Number), c.State, c.Author, c.Title, c.Branch)
@@ -229,8 +229,9 @@ func changeCommentCmd(g *globals) *cobra.Command {
 			if err := g.client().sendJSON(cmd.Context(), http.MethodPost, changePath(args[0], "/comments"), map[string]string{"body": body}, &c); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.env.Stdout, "Commented on change request #%d\n", c.Change)
-			return nil
+			return g.printer().print(c, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "Commented on change request #%d\n", c.Change)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&body, "message", "m", "", "the comment")

@@ -85,6 +85,13 @@ func TestCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(c.ok(alice, "request", "show", "secret.dev.api-key", "-o", "json")), &v); err != nil || v.Phase != "Ready" || len(v.Events) < 4 {
 		t.Errorf("request show -o json: %+v, %v", v, err)
 	}
+	if env := c.ok(alice, "request", "credentials", "secret.dev.api-key", "-o", "env"); !strings.Contains(env, "export SECRET='secret.dev.api-key'\n") ||
+		!strings.Contains(env, "export SET_WITH='goldenpath secret set secret.dev.api-key'\n") {
+		t.Errorf("request credentials -o env:\n%s", env)
+	}
+	if _, errs, code := c.run(alice, "request", "list", "-o", "env"); code != 2 || !strings.Contains(errs, "only `goldenpath request credentials` prints env") {
+		t.Errorf("request list -o env: exit %d, %s", code, errs)
+	}
 	if y := c.ok(alice, "request", "list", "-o", "yaml"); !strings.Contains(y, "phase: Ready") {
 		t.Errorf("request list -o yaml:\n%s", y)
 	}
@@ -93,6 +100,12 @@ func TestCLI(t *testing.T) {
 	writeFile(t, file, "apiVersion: goldenpath.io/v1\nkind: S3Request\nmetadata: {name: x, owner: alice, team: payments, environment: dev}\nspec: {size: small, colour: red}\n")
 	if _, errs, code := c.run(alice, "request", "create", "-f", file); code != 3 || !strings.Contains(errs, file+":4: spec.colour: unknown field") {
 		t.Errorf("invalid file: exit %d, %s", code, errs)
+	}
+	// What only the server checks (platform.yaml's environments and size classes) names the file too.
+	writeFile(t, file, "apiVersion: goldenpath.io/v1\nkind: S3Request\nmetadata: {name: x, owner: alice, team: payments, environment: qa}\nspec:\n  size: gigantic\n")
+	if _, errs, code := c.run(alice, "request", "create", "-f", file); code != 3 || !strings.Contains(errs, file+":3: metadata.environment: environment \"qa\" is not defined") ||
+		!strings.Contains(errs, file+":5: spec.size: size class \"gigantic\" is not defined") || strings.Contains(errs, "request body") {
+		t.Errorf("file the server refuses: exit %d, %s", code, errs)
 	}
 	if _, _, code := c.run(alice, "request", "list", "-o", "xml"); code != 2 {
 		t.Errorf("bad -o: exit %d, want 2", code)
@@ -153,5 +166,32 @@ func TestTemplateCommands(t *testing.T) {
 	res := c.ok(alice, "template", "run", "secret-request", "--set", "name=api-key", "--set", "environment=dev")
 	if !strings.Contains(res, "Run completed with status: completed") || !strings.Contains(res, "/api/v1/changes/1") {
 		t.Errorf("template run:\n%s", res)
+	}
+}
+
+func TestUnknownSubcommand(t *testing.T) {
+	c := cliEnv{t: t, server: "http://127.0.0.1:1", dir: t.TempDir()}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"request", "lst"}, `unknown command "lst" for "goldenpath request"; did you mean "list"?`},
+		{[]string{"change", "aprove", "1"}, `did you mean "approve"?`},
+		{[]string{"templates", "lsit"}, `did you mean "list"?`},
+		{[]string{"apps", "shw", "orders"}, `did you mean "show"?`},
+		{[]string{"user", "xyz"}, `unknown command "xyz" for "goldenpath user"; its commands are add, delete, list, set, token`},
+		{[]string{"lst"}, `unknown command "lst" for "goldenpath"`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, errs, code := c.run("", tt.args...)
+			if code != 2 || !strings.Contains(errs, tt.want) {
+				t.Errorf("got exit %d, stderr %q, stdout %q; want exit 2 and %q", code, errs, out, tt.want)
+			}
+		})
+	}
+	// A group without an argument still prints its help.
+	if out, errs, code := c.run("", "request"); code != 0 || !strings.Contains(out, "Available Commands") {
+		t.Errorf("request alone: exit %d, %q %q", code, out, errs)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"text/tabwriter"
 
+	"github.com/goldenpathidp/goldenpath/internal/dns"
+	"github.com/goldenpathidp/goldenpath/internal/edge"
 	"github.com/spf13/cobra"
 )
 
@@ -50,13 +52,13 @@ func routesCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var v struct {
-				Routes []struct {
-					Name, Environment, Host, Path, Auth string
-					App                                 bool
-				} `json:"routes"`
-				Problems  []string          `json:"problems"`
-				DNSServer string            `json:"dnsServer"`
-				Gateway   map[string]string `json:"gateway"`
+				Domain      string            `json:"domain"`
+				Routes      []edge.Route      `json:"routes"`
+				Records     []dns.Record      `json:"records"`
+				Problems    []string          `json:"problems"`
+				DNSProvider string            `json:"dnsProvider"`
+				DNSServer   string            `json:"dnsServer,omitempty"`
+				Gateway     map[string]string `json:"gateway,omitempty"`
 			}
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/edge", &v); err != nil {
 				return err
@@ -95,8 +97,7 @@ func gatewayCmd(g *globals) *cobra.Command {
 			if err := g.client().do(cmd.Context(), http.MethodGet, "/api/v1/gateway/ca.pem", nil, "", &pem); err != nil {
 				return err
 			}
-			_, err := g.env.Stdout.Write(pem)
-			return err
+			return g.printer().print(map[string]string{"caPem": string(pem)}, func(w *tabwriter.Writer) { _, _ = w.Write(pem) })
 		},
 	})
 	return cmd

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spf13/cobra"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -16,12 +19,22 @@ type printer struct {
 	out    io.Writer
 }
 
-func (p printer) validate() error {
+// outputsAnnotation names, on a command, the output formats it takes beyond table, json and yaml.
+const outputsAnnotation = "goldenpath/outputs"
+
+func (p printer) validate(cmd *cobra.Command) error {
 	switch p.format {
 	case "table", "json", "yaml":
 		return nil
 	}
-	return usagef("invalid value %q for -o: want table, json or yaml", p.format)
+	extra := strings.Fields(cmd.Annotations[outputsAnnotation])
+	if slices.Contains(extra, p.format) {
+		return nil
+	}
+	if p.format == "env" {
+		return usagef("invalid value \"env\" for -o: only `goldenpath request credentials` prints env; want table, json or yaml")
+	}
+	return usagef("invalid value %q for -o: want %s", p.format, strings.Join(append([]string{"table", "json", "yaml"}, extra...), ", "))
 }
 
 // print shows v as JSON or YAML, or calls table for the table format.
@@ -47,6 +60,19 @@ func (p printer) print(v any, table func(w *tabwriter.Writer)) error {
 	w := tabwriter.NewWriter(p.out, 0, 4, 2, ' ', 0)
 	table(w)
 	return w.Flush()
+}
+
+// list is how every list is printed as JSON or YAML: {"items": [...]}, never a bare array (and never null),
+// so that scripts read each list the same way and a list can grow fields beside its items.
+type list[T any] struct {
+	Items []T `json:"items"`
+}
+
+func listOf[T any](items []T) list[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return list[T]{Items: items}
 }
 
 func row(w io.Writer, cols ...any) {

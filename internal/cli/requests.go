@@ -13,6 +13,7 @@ import (
 
 	"github.com/goldenpathidp/goldenpath/internal/contract"
 	"github.com/goldenpathidp/goldenpath/internal/problem"
+	"github.com/goldenpathidp/goldenpath/internal/request"
 	"github.com/goldenpathidp/goldenpath/internal/rest"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 	"github.com/spf13/cobra"
@@ -57,12 +58,18 @@ func requestCreateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("reading %s: %w", file, err)
 			}
-			// Validate locally first so errors name the user's file and line.
-			if _, err := contract.ParseOne(file, raw); err != nil {
+			name := file
+			if file == "-" {
+				name = "stdin"
+			}
+			// Validate locally first; the server checks the rest (environments, size classes, ownership) and
+			// names the same file in its errors.
+			if _, err := contract.ParseOne(name, raw); err != nil {
 				return problem.From(err)
 			}
 			var f filed
-			if err := g.client().do(cmd.Context(), http.MethodPost, "/api/v1/requests", bytes.NewReader(raw), "application/yaml", &f); err != nil {
+			path := "/api/v1/requests?" + url.Values{"file": {name}}.Encode()
+			if err := g.client().do(cmd.Context(), http.MethodPost, path, bytes.NewReader(raw), "application/yaml", &f); err != nil {
 				return err
 			}
 			return g.printFiled(f, "Requested")
@@ -113,7 +120,10 @@ func requestNewCmd(g *globals) *cobra.Command {
 				return problem.From(err)
 			}
 			if dryRun {
-				_, err := g.env.Stdout.Write(doc)
+				if g.output == "json" {
+					return g.printer().print(&r, nil)
+				}
+				_, err := g.env.Stdout.Write(doc) // the contract as a file would hold it, for -o yaml and table
 				return err
 			}
 			var f filed
@@ -163,7 +173,7 @@ func requestListCmd(g *globals) *cobra.Command {
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/requests?"+q.Encode(), &out); err != nil {
 				return err
 			}
-			return g.printer().print(out, func(w *tabwriter.Writer) {
+			return g.printer().print(listOf(out.Items), func(w *tabwriter.Writer) {
 				row(w, "ID", "KIND", "OWNER", "TEAM", "PHASE", "REASON", "CHANGE")
 				for _, r := range out.Items {
 					row(w, r.ID, r.Kind, r.Owner, r.Team, r.Phase, readyReason(r), changeRef(r.Change))
@@ -247,9 +257,12 @@ func requestDeleteCmd(g *globals) *cobra.Command {
 
 func requestCredentialsCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "credentials ID",
-		Short: "Show how to connect to a request's resource, secrets included (owners only)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "credentials ID [-o env]",
+		Short: "Show how to connect to a request's resource, secrets included (owners only); -o env prints export lines",
+		Example: `  eval "$(goldenpath request credentials s3.dev.invoices -o env)"   # AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, ...
+  eval "$(goldenpath request credentials rds.dev.orders -o env)"    # PGHOST, PGUSER, PGPASSWORD, ...`,
+		Annotations: map[string]string{outputsAnnotation: "env"},
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out struct {
 				ID      string            `json:"id"`
@@ -258,6 +271,11 @@ func requestCredentialsCmd(g *globals) *cobra.Command {
 				Secrets map[string]string `json:"secrets"`
 			}
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/requests/"+url.PathEscape(args[0])+"/credentials", &out); err != nil {
+				return err
+			}
+			if g.output == "env" {
+				kind, _, _, _ := contract.ParseID(out.ID)
+				_, err := io.WriteString(g.env.Stdout, exportLines(kind, out.Outputs, out.Secrets))
 				return err
 			}
 			return g.printer().print(out, func(w *tabwriter.Writer) {
@@ -278,10 +296,13 @@ func requestWaitCmd(g *globals) *cobra.Command {
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "wait ID",
-		Short: "Wait until a request reaches a phase (default Ready); fails early if it fails",
-		Args:  cobra.ExactArgs(1),
+		Short: "Wait until a request reaches a phase (default Ready); fails early if it fails for good",
+		Long: `wait polls a request until it reaches the phase (default Ready). It fails early when the request
+failed for good; a Failed request that the reconciler is still retrying (its Retrying condition) is waited on.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			deadline := time.Now().Add(timeout)
+			var noted string
 			for {
 				var r store.Request
 				err := g.client().getJSON(cmd.Context(), "/api/v1/requests/"+url.PathEscape(args[0]), &r)
@@ -289,11 +310,17 @@ func requestWaitCmd(g *globals) *cobra.Command {
 					return err
 				}
 				if strings.EqualFold(r.Phase, phase) {
-					fmt.Fprintf(g.env.Stdout, "%s is %s\n", r.ID, r.Phase)
-					return nil
+					return g.printer().print(r, func(w *tabwriter.Writer) { fmt.Fprintf(w, "%s is %s\n", r.ID, r.Phase) })
 				}
 				if r.Phase == store.PhaseFailed && !strings.EqualFold(phase, store.PhaseFailed) {
-					return problem.New(problem.Precondition, "%s failed: %s", r.ID, conditionMessage(r))
+					retry, retrying := findCondition(r, request.ConditionRetrying)
+					if !retrying || retry.Status != "True" {
+						return problem.New(problem.Precondition, "%s failed: %s", r.ID, conditionMessage(r))
+					}
+					if note := conditionMessage(r); note != noted {
+						fmt.Fprintf(g.env.Stderr, "%s is Failed but the reconciler keeps trying (%s): %s\n", r.ID, retry.Message, note)
+						noted = note
+					}
 				}
 				if time.Now().After(deadline) {
 					return problem.New(problem.Unavailable, "%s is still %s after %s: %s", r.ID, r.Phase, timeout, conditionMessage(r))
@@ -312,10 +339,17 @@ func requestWaitCmd(g *globals) *cobra.Command {
 }
 
 func conditionMessage(r store.Request) string {
-	for _, c := range r.Conditions {
-		if c.Type == "Ready" {
-			return c.Reason + ": " + c.Message
-		}
+	if c, ok := findCondition(r, "Ready"); ok {
+		return c.Reason + ": " + c.Message
 	}
 	return "no condition yet"
+}
+
+func findCondition(r store.Request, typ string) (store.Condition, bool) {
+	for _, c := range r.Conditions {
+		if c.Type == typ {
+			return c, true
+		}
+	}
+	return store.Condition{}, false
 }

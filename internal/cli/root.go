@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/goldenpathidp/goldenpath/internal/app"
 	"github.com/goldenpathidp/goldenpath/internal/contract"
@@ -126,7 +127,7 @@ func newRoot(g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return g.printer().validate()
+			return g.printer().validate(cmd)
 		},
 	}
 	pf := root.PersistentFlags()
@@ -135,13 +136,67 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.token, "token", "", "API token (default $GOLDENPATH_TOKEN, or the data dir's admin.token)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format of reads: table, json or yaml")
 	root.AddCommand(upCmd(g), serveCmd(g), versionCmd(g), schemaCmd(g), whoamiCmd(g), requestCmd(g), changeCmd(g), secretCmd(g), userCmd(g), templateCmd(g), dnsCmd(g), routesCmd(g), gatewayCmd(g), appsCmd(g), deploymentsCmd(g), buildCmd(g), auditCmd(g))
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command group below the root (request, change, user, ...) fail on
+// an argument that is none of its subcommands, with a suggestion. Cobra does this for the root only: a
+// group without a Run of its own prints its help and exits 0, so `goldenpath request lst` looked like success.
+func refuseUnknownSubcommands(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		refuseUnknownSubcommands(c)
+		if !c.HasSubCommands() {
+			continue
+		}
+		if c.SuggestionsMinimumDistance <= 0 {
+			c.SuggestionsMinimumDistance = 2
+		}
+		if c.Runnable() { // like apps: its own arguments are checked first; an unfit one may be a misspelt subcommand
+			check := c.Args
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if check == nil {
+					return nil
+				}
+				if err := check(cmd, args); err != nil {
+					if len(args) > 0 && len(cmd.SuggestionsFor(args[0])) > 0 {
+						return unknownSubcommand(cmd, args[0])
+					}
+					return err
+				}
+				return nil
+			}
+			continue
+		}
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return unknownSubcommand(cmd, args[0])
+		}
+	}
+}
+
+func unknownSubcommand(cmd *cobra.Command, arg string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", arg, cmd.CommandPath())
+	if s := cmd.SuggestionsFor(arg); len(s) > 0 {
+		return usagef("%s; did you mean %q?", msg, s[0])
+	}
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return usagef("%s; its commands are %s (see %s --help)", msg, strings.Join(names, ", "), cmd.CommandPath())
 }
 
 func versionCmd(g *globals) *cobra.Command {
 	return &cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
-		fmt.Fprintln(g.env.Stdout, "goldenpath", Version)
-		return nil
+		return g.printer().print(map[string]string{"version": Version}, func(w *tabwriter.Writer) {
+			fmt.Fprintln(w, "goldenpath", Version)
+		})
 	}}
 }
 

@@ -33,7 +33,13 @@ func templateListCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out struct {
 				Items []struct {
-					Name, Title, Type, Description, Source string
+					Ref         string   `json:"ref"`
+					Name        string   `json:"name"`
+					Title       string   `json:"title"`
+					Description string   `json:"description"`
+					Type        string   `json:"type"`
+					Tags        []string `json:"tags"`
+					Source      string   `json:"source"`
 				} `json:"items"`
 				Problems []string `json:"problems"`
 			}
@@ -60,8 +66,9 @@ func templateShowCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out struct {
-				Title, Description string
-				Steps              []struct {
+				Title       string `json:"title"`
+				Description string `json:"description"`
+				Steps       []struct {
 					Title  string         `json:"title"`
 					Schema map[string]any `json:"schema"`
 				} `json:"steps"`
@@ -166,9 +173,13 @@ func templateRunCmd(g *globals) *cobra.Command {
 				map[string]any{"templateRef": "template:default/" + args[0], "values": values}, &created); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.env.Stdout, "Task %s started\n", created.ID)
 			if !wait {
-				return nil
+				return g.printer().print(map[string]string{"id": created.ID}, func(w *tabwriter.Writer) {
+					fmt.Fprintf(w, "Task %s started\n", created.ID)
+				})
+			}
+			if g.output == "table" {
+				fmt.Fprintf(g.env.Stdout, "Task %s started\n", created.ID)
 			}
 			return followTask(cmd, g, c, created.ID)
 		},
@@ -179,8 +190,13 @@ func templateRunCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// followTask polls a task's events and prints them until it completes.
+// followTask polls a task's events and prints them until it completes: to stdout, or to stderr when stdout
+// is for the JSON or YAML of the outcome.
 func followTask(cmd *cobra.Command, g *globals, c *client, id string) error {
+	log := g.env.Stdout
+	if g.output != "table" {
+		log = g.env.Stderr
+	}
 	var after int64
 	for {
 		var events []struct {
@@ -194,7 +210,7 @@ func followTask(cmd *cobra.Command, g *globals, c *client, id string) error {
 		for _, e := range events {
 			after = e.ID
 			if msg, _ := e.Body["message"].(string); msg != "" && e.Body["status"] == nil {
-				fmt.Fprintf(g.env.Stdout, "%s\n", msg)
+				fmt.Fprintf(log, "%s\n", msg)
 			}
 			if e.Type == "completion" {
 				return taskOutcome(g, c, cmd, id, e.Body)
@@ -217,6 +233,9 @@ func taskOutcome(g *globals, c *client, cmd *cobra.Command, id string, body map[
 	}
 	if t.Status != "completed" {
 		return problem.New(problem.Precondition, "task %s %s (retry it from the failed step with POST /api/scaffolder/v2/tasks/%s/retry)", id, t.Status, id)
+	}
+	if g.output != "table" {
+		return g.printer().print(map[string]any{"id": id, "status": t.Status, "output": body["output"]}, nil)
 	}
 	if out, ok := body["output"].(map[string]any); ok {
 		if links, ok := out["links"].([]any); ok {
@@ -286,24 +305,33 @@ the workspace. NAME is a template of the platform repository; --dir runs a templ
 					fmt.Fprintln(g.env.Stderr, msg)
 				}
 			}
-			if outDir != "" {
-				for _, f := range res.DirectoryContents {
+			type file struct {
+				Path       string `json:"path"`
+				Executable bool   `json:"executable,omitempty"`
+			}
+			files := []file{}
+			for _, f := range res.DirectoryContents {
+				if outDir != "" {
 					if err := writeOut(outDir, f.Path, f.Base64Content, f.Executable); err != nil {
 						return err
 					}
 				}
-				fmt.Fprintf(g.env.Stdout, "Wrote %d files to %s\n", len(res.DirectoryContents), outDir)
-			} else {
-				for _, f := range res.DirectoryContents {
-					fmt.Fprintln(g.env.Stdout, f.Path)
-				}
+				files = append(files, file{Path: f.Path, Executable: f.Executable})
 			}
 			if res.Error != "" {
 				return problem.New(problem.Precondition, "the dry run failed: %s", res.Error)
 			}
-			raw, _ := json.MarshalIndent(res.Output, "", "  ")
-			fmt.Fprintf(g.env.Stdout, "output: %s\n", raw)
-			return nil
+			return g.printer().print(map[string]any{"files": files, "writtenTo": outDir, "output": res.Output}, func(w *tabwriter.Writer) {
+				if outDir != "" {
+					fmt.Fprintf(w, "Wrote %d files to %s\n", len(files), outDir)
+				} else {
+					for _, f := range files {
+						fmt.Fprintln(w, f.Path)
+					}
+				}
+				raw, _ := json.MarshalIndent(res.Output, "", "  ")
+				fmt.Fprintf(w, "output: %s\n", raw)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&file, "values", "f", "", "YAML or JSON file with the parameters (- for stdin)")

@@ -68,7 +68,7 @@ func tokenCmd(g *globals) *cobra.Command {
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/users/"+url.PathEscape(user)+"/tokens", &out); err != nil {
 				return err
 			}
-			return g.printer().print(out, func(w *tabwriter.Writer) {
+			return g.printer().print(listOf(out.Items), func(w *tabwriter.Writer) {
 				row(w, "ID", "DESCRIPTION", "CREATED", "EXPIRES", "LAST USED")
 				for _, t := range out.Items {
 					id := t.ID

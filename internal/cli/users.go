@@ -66,7 +66,7 @@ func userCmd(g *globals) *cobra.Command {
 			if err := g.client().getJSON(cmd.Context(), "/api/v1/users", &out); err != nil {
 				return err
 			}
-			return g.printer().print(out, func(w *tabwriter.Writer) {
+			return g.printer().print(listOf(out.Items), func(w *tabwriter.Writer) {
 				row(w, "NAME", "ROLES", "TEAMS")
 				for _, u := range out.Items {
 					row(w, u.Name, strings.Join(u.Roles, ","), strings.Join(u.Teams, ","))
@@ -104,13 +104,16 @@ func secretCmd(g *globals) *cobra.Command {
 				v = strings.TrimRight(string(b), "\r\n")
 			}
 			var out struct {
-				Version int64 `json:"version"`
+				ID      string `json:"id"`
+				Version int64  `json:"version"`
 			}
 			if err := g.client().sendJSON(cmd.Context(), http.MethodPut, "/api/v1/secrets/"+url.PathEscape(args[0]), map[string]string{"value": v}, &out); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.env.Stdout, "Set %s (version %d)\n", args[0], out.Version)
-			return nil
+			out.ID = args[0]
+			return g.printer().print(out, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "Set %s (version %d)\n", args[0], out.Version)
+			})
 		},
 	}
 	set.Flags().StringVar(&value, "value", "", "the value (visible in shell history; prefer stdin)")

@@ -8,6 +8,9 @@ import (
 
 const canReusePort = true
 
+// msgTrunc is the flag recvmmsg sets on a datagram longer than its buffer.
+const msgTrunc = unix.MSG_TRUNC
+
 // reusePort lets several UDP sockets bind one port, so each reader has its own.
 func reusePort(network, address string, c syscall.RawConn) error {
 	var serr error

@@ -222,6 +222,22 @@ func TestServerProtocolCorners(t *testing.T) {
 			t.Errorf("rcode %s, want REFUSED", mdns.RcodeToString[r.Rcode])
 		}
 	})
+	t.Run("a UDP query longer than a reader takes is FORMERR", func(t *testing.T) {
+		m := new(mdns.Msg).SetQuestion("argocd.dev.goldenpathidp.io.", mdns.TypeA)
+		m.SetEdns0(1232, false)
+		m.IsEdns0().Option = append(m.IsEdns0().Option, &mdns.EDNS0_PADDING{Padding: make([]byte, maxUDPQuery)})
+		r, _, err := c.Exchange(m, s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Rcode != mdns.RcodeFormatError || r.Id != m.Id {
+			t.Errorf("rcode %s id %d, want FORMERR for id %d", mdns.RcodeToString[r.Rcode], r.Id, m.Id)
+		}
+		m.IsEdns0().Option = []mdns.EDNS0{&mdns.EDNS0_PADDING{Padding: make([]byte, 468)}} // RFC 8467's block size
+		if r, _, err = c.Exchange(m, s.Addr()); err != nil || r.Rcode != mdns.RcodeSuccess || len(r.Answer) != 1 {
+			t.Errorf("padded query: %v, %v; want one answer", r, err)
+		}
+	})
 	t.Run("RD and CD are copied", func(t *testing.T) {
 		m := new(mdns.Msg).SetQuestion("argocd.dev.goldenpathidp.io.", mdns.TypeA)
 		m.RecursionDesired, m.CheckingDisabled = true, true

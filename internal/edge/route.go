@@ -12,9 +12,9 @@ import (
 
 // Backend is the Kubernetes Service a route sends its traffic to.
 type Backend struct {
-	Name      string
-	Namespace string
-	Port      int
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	Port      int    `json:"port"`
 }
 
 // IsZero reports whether no service is set (a tool in platform.yaml without one).
@@ -22,14 +22,14 @@ func (b Backend) IsZero() bool { return b == Backend{} }
 
 // Route is one host and path prefix served at the edge.
 type Route struct {
-	Name        string // the tool's name, or the app route's name (the app's name unless it has several)
-	Environment string
-	Host        string // lowercase DNS name; "*.<suffix>" matches one more label
-	Path        string // "/" or "/a/b": a prefix matched by whole segments, without a trailing slash
-	Service     Backend
-	Auth        string // AuthSSO | AuthPublic
-	App         bool   // an app's route rather than platform tooling
-	AppName     string // the app, when App
+	Name        string  `json:"name"` // the tool's name, or the app route's name (the app's name unless it has several)
+	Environment string  `json:"environment"`
+	Host        string  `json:"host"` // lowercase DNS name; "*.<suffix>" matches one more label
+	Path        string  `json:"path"` // "/" or "/a/b": a prefix matched by whole segments, without a trailing slash
+	Service     Backend `json:"service"`
+	Auth        string  `json:"auth"`              // AuthSSO | AuthPublic
+	App         bool    `json:"app"`               // an app's route rather than platform tooling
+	AppName     string  `json:"appName,omitempty"` // the app, when App
 }
 
 // String names the route in messages: `tool "argocd" (dev)` or `app "shop" route "shop-api" (dev)`.

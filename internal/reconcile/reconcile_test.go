@@ -14,6 +14,7 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/forge"
 	"github.com/goldenpathidp/goldenpath/internal/plan"
 	"github.com/goldenpathidp/goldenpath/internal/platform"
+	"github.com/goldenpathidp/goldenpath/internal/request"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 	"github.com/goldenpathidp/goldenpath/internal/store/sqlite"
 )
@@ -138,6 +139,15 @@ func (fx *fixture) waitFor(id, phase string, ok func(store.Request) bool) store.
 	}
 }
 
+func condition(r store.Request, typ string) (store.Condition, bool) {
+	for _, c := range r.Conditions {
+		if c.Type == typ {
+			return c, true
+		}
+	}
+	return store.Condition{}, false
+}
+
 func TestApplyUpdateDelete(t *testing.T) {
 	fx := newFixture(t)
 	fx.commit(s3("a", "small"))
@@ -161,7 +171,16 @@ func TestRetriesTransientErrors(t *testing.T) {
 	fx := newFixture(t)
 	fx.prov.failWith["s3.dev.flaky"] = []error{errors.New("connection reset"), Transient("Busy", nil, "backend busy")}
 	fx.commit(s3("flaky", "small"))
-	fx.wait("s3.dev.flaky", store.PhaseReady) // after 1 s + 2 s of backoff
+	// Between attempts the request says that another one is scheduled, so that clients (request wait) do not
+	// take it for a final failure.
+	fx.waitFor("s3.dev.flaky", store.PhaseProvisioning, func(r store.Request) bool {
+		c, ok := condition(r, request.ConditionRetrying)
+		return ok && c.Status == "True" && strings.Contains(c.Message, "attempt 1 failed; the next one is at")
+	})
+	r := fx.wait("s3.dev.flaky", store.PhaseReady) // after 1 s + 2 s of backoff
+	if c, ok := condition(r, request.ConditionRetrying); ok {
+		t.Errorf("a ready request still has %+v", c)
+	}
 	evs, _ := fx.st.Events(context.Background(), "s3.dev.flaky", 0)
 	var warnings []string
 	for _, e := range evs {
@@ -181,6 +200,9 @@ func TestPermanentErrorStopsUntilTheContractChanges(t *testing.T) {
 	r := fx.wait("s3.dev.bad", store.PhaseFailed)
 	if r.Conditions[0].Reason != "NameTaken" {
 		t.Errorf("condition = %+v", r.Conditions)
+	}
+	if c, ok := condition(r, request.ConditionRetrying); ok {
+		t.Errorf("a permanent failure says it is retried: %+v", c)
 	}
 	// A resync does not retry a permanent failure...
 	applies := fx.prov.applies

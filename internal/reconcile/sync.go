@@ -127,6 +127,7 @@ func (r *Reconciler) syncDesired(ctx context.Context, cfg *platform.Config, req 
 			reason = "Updating"
 		}
 		request.SetCondition(s, "Ready", "False", reason, "queued for provisioning from main at "+sha[:min(10, len(sha))])
+		request.RemoveCondition(s, request.ConditionRetrying) // a new attempt starts afresh
 		return []store.Event{{Reason: "Queued", Message: fmt.Sprintf("%s: desired state changed on main at %s", reason, sha[:min(10, len(sha))])}}, nil
 	})
 	if err != nil {
@@ -143,6 +144,7 @@ func (r *Reconciler) refuseUpdate(ctx context.Context, rec store.Request, hash, 
 		s.SpecHash, s.Phase = hash, store.PhaseFailed
 		msg := "the version on main changes immutable fields, so it was not applied; the resource keeps its last applied state: " + why
 		request.SetCondition(s, "Ready", "False", "ImmutableFieldChanged", msg)
+		request.RemoveCondition(s, request.ConditionRetrying)
 		return []store.Event{{Type: store.EventWarning, Reason: "ImmutableFieldChanged", Message: msg}}, nil
 	})
 	return err
@@ -170,6 +172,7 @@ func (r *Reconciler) syncRemoved(ctx context.Context, set *contract.Set, rec sto
 	_, err = r.store.UpdateRequest(ctx, rec.ID, func(s *store.Request) ([]store.Event, error) {
 		s.Phase = store.PhaseDeleting
 		request.SetCondition(s, "Ready", "False", "Deleting", "the contract was removed from main at "+sha[:min(10, len(sha))])
+		request.RemoveCondition(s, request.ConditionRetrying) // a new attempt starts afresh
 		return []store.Event{{Reason: "Deleting", Message: "contract removed from main at " + sha[:min(10, len(sha))] + "; deprovisioning"}}, nil
 	})
 	if err != nil {

@@ -146,6 +146,7 @@ func (r *Reconciler) process(ctx context.Context, item store.WorkItem) {
 
 func (r *Reconciler) succeed(ctx context.Context, item store.WorkItem, out Outputs) {
 	_, err := r.store.UpdateRequest(ctx, item.RequestID, func(s *store.Request) ([]store.Event, error) {
+		request.RemoveCondition(s, request.ConditionRetrying)
 		if item.Action == store.ActionDelete {
 			s.Phase, s.Outputs, s.ObservedHash = store.PhaseDeleted, nil, ""
 			request.SetCondition(s, "Ready", "False", "Deleted", "the resource was deprovisioned")
@@ -191,6 +192,12 @@ func (r *Reconciler) fail(ctx context.Context, item store.WorkItem, rec store.Re
 	_, err := r.store.UpdateRequest(ctx, item.RequestID, func(s *store.Request) ([]store.Event, error) {
 		s.Phase = phase
 		request.SetCondition(s, "Ready", "False", e.Reason, msg)
+		if next.IsZero() {
+			request.RemoveCondition(s, request.ConditionRetrying)
+		} else {
+			request.SetCondition(s, request.ConditionRetrying, "True", e.Reason,
+				fmt.Sprintf("attempt %d failed; the next one is at %s", item.Attempts, next.UTC().Format(time.RFC3339)))
+		}
 		return []store.Event{{Type: store.EventWarning, Reason: e.Reason, Message: msg}}, nil
 	})
 	if err == nil {

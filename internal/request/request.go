@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -226,6 +227,16 @@ func fill(rec *store.Request, r *contract.Request) {
 	rec.Spec = string(r.Marshal())
 }
 
+// ConditionRetrying is present (status True) while the reconciler has another attempt scheduled after a
+// failed one: a Failed request with it is still being worked on (after several transient errors); a
+// Failed request without it waits for its contract or the configuration to change.
+const ConditionRetrying = "Retrying"
+
+// RemoveCondition drops the condition of type typ, if rec has one.
+func RemoveCondition(rec *store.Request, typ string) {
+	rec.Conditions = slices.DeleteFunc(rec.Conditions, func(c store.Condition) bool { return c.Type == typ })
+}
+
 // SetCondition sets (or replaces) a condition, keeping its transition time when the status did not change.
 func SetCondition(rec *store.Request, typ, status, reason, message string) {
 	now := nowFunc()
@@ -251,9 +262,16 @@ func Hash(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// ParseBody decodes a request body (YAML or JSON) holding one contract.
-func ParseBody(body []byte) (*contract.Request, error) {
-	r, err := contract.ParseOne("request body", body)
+// ParseBody decodes a request body (YAML or JSON) holding one contract; errors call it "request body".
+func ParseBody(body []byte) (*contract.Request, error) { return ParseBodyAs("", body) }
+
+// ParseBodyAs is ParseBody with the name errors give the body: the client's file it was read from ("" for
+// "request body").
+func ParseBodyAs(file string, body []byte) (*contract.Request, error) {
+	if file == "" {
+		file = "request body"
+	}
+	r, err := contract.ParseOne(file, body)
 	if err != nil {
 		if _, ok := strictyaml.AsErrors(err); ok {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/goldenpathidp/goldenpath/internal/auth"
 	"github.com/goldenpathidp/goldenpath/internal/contract"
@@ -25,7 +26,7 @@ func (s *Server) table() []route {
 		{method: "GET", path: "/api/v1/whoami", summary: "The authenticated user.", handle: s.whoami},
 		{method: "GET", path: "/api/v1/platform", summary: "Domain, environments, size classes, endpoints and reconciler status.", handle: s.platform},
 		{method: "GET", path: "/api/v1/schemas/{kind}", summary: "The JSON Schema of a contract kind (or of platform.yaml with kind=platform).", public: true, handle: s.schema},
-		{method: "POST", path: "/api/v1/requests", summary: "File a request (a contract, YAML or JSON): opens a change request that adds or updates its file.", body: "contract", handle: s.createRequest},
+		{method: "POST", path: "/api/v1/requests", summary: "File a request (a contract, YAML or JSON): opens a change request that adds or updates its file; ?file=NAME names the body in validation errors.", body: "contract", handle: s.createRequest},
 		{method: "GET", path: "/api/v1/requests", summary: "List requests; filters kind, environment, owner, team, phase; all=true includes deleted and rejected.", handle: s.listRequests},
 		{method: "GET", path: "/api/v1/requests/{id}", summary: "A request with its conditions, outputs, timeline and change requests.", handle: s.getRequest},
 		{method: "DELETE", path: "/api/v1/requests/{id}", summary: "Propose deleting a request: opens a change request that removes its contract.", handle: s.deleteRequest},
@@ -101,7 +102,11 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	req, err := request.ParseBody(body)
+	file, err := bodyFileName(r.URL.Query().Get("file"))
+	if err != nil {
+		return err
+	}
+	req, err := request.ParseBodyAs(file, body)
 	if err != nil {
 		return err
 	}
@@ -110,6 +115,15 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, p auth.Pr
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, filed)
+}
+
+// bodyFileName is the ?file= of a filing: the name of the client's file the body was read from, which
+// validation errors then name instead of "request body" (so `request create -f orders.yaml` says orders.yaml:4).
+func bodyFileName(name string) (string, error) {
+	if len(name) > 256 || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return "", problem.Field("file", "must be a file name of at most 256 printable characters")
+	}
+	return name, nil
 }
 
 func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package memtrim
+
+func releaseExecutable() (Stats, error) { return Stats{}, nil }

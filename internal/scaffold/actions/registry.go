@@ -29,5 +29,8 @@ func All(d Deps) []scaffold.Action {
 		d.Publisher.Publish("publish:github"), d.Publisher.Publish("publish:gitea"), d.Publisher.Publish("publish:gitlab"),
 		d.Publisher.RepoPush(), d.Publisher.PullRequest(),
 		ActionsDispatch(d.Requests), RequestCreate(d.Requests),
+		RoadieWrite(), RoadieAppend(), RoadieParse(), RoadieReplace(), RoadieMerge(), RoadieJSONMerge(),
+		RoadieSerializeJSON(), RoadieSerializeYAML(), RoadieZip(), RoadieSleep(d.MaxWait),
+		RoadieJSONata(), RoadieJSONataJSON(), RoadieJSONataYAML(),
 	}
 }

@@ -104,8 +104,12 @@ func plainJSON(v any) any {
 	if err != nil {
 		return fmt.Sprintf("(a value that is not JSON: %v)", err)
 	}
-	var out any
-	_ = json.Unmarshal(raw, &out)
+	out, _ := expr.DecodeJSON(raw) // objects keep their order
+	if _, isMap := v.(map[string]any); isMap {
+		if m, ok := expr.AsMap(out); ok {
+			return m // a map stays a map (its own keys have no order to keep)
+		}
+	}
 	return out
 }
 
@@ -138,6 +142,13 @@ func (r *Redactor) walk(v any, fn func(string) any, depth int) any {
 		out := make(map[string]any, len(x))
 		for k, e := range x {
 			out[k] = r.walk(e, fn, depth+1)
+		}
+		return out
+	case *expr.Map:
+		out := expr.NewMap()
+		for _, k := range x.Keys() {
+			e, _ := x.Get(k)
+			out.Set(k, r.walk(e, fn, depth+1))
 		}
 		return out
 	}

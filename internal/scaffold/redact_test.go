@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
 )
 
 // transforms is a template that logs, outputs and passes on a secret parameter and a task secret after
@@ -164,7 +166,8 @@ func TestRedactorTaintsOutputs(t *testing.T) {
 	red := NewRedactor("s3cret")
 	got := red.taint(map[string]any{"url": "https://x/s3cret", "n": 2, "list": []map[string]any{{"k": "a s3cret"}}, "plain": "ok"})
 	m := got.(map[string]any)
-	if fmt.Sprint(m["url"]) != "***" || fmt.Sprint(m["list"].([]any)[0].(map[string]any)["k"]) != "***" || m["plain"] != "ok" {
+	item, _ := expr.AsMap(m["list"].([]any)[0])
+	if fmt.Sprint(m["url"]) != "***" || fmt.Sprint(item["k"]) != "***" || m["plain"] != "ok" {
 		t.Errorf("taint = %#v", got)
 	}
 	if got := red.RedactValue(map[string]any{"url": "https://x/s3cret"}); got.(map[string]any)["url"] != "https://x/***" {

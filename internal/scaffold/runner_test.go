@@ -127,7 +127,8 @@ func TestExecute(t *testing.T) {
 	if got := a.calls[3]["value"]; got != "key=s3cr3t pw=hunter2" {
 		t.Errorf("the action did not get secrets in its input: %v", got)
 	}
-	text := res.Output["text"].([]any)[0].(map[string]any)["content"]
+	first, _ := expr.AsMap(res.Output["text"].([]any)[0])
+	text := first["content"]
 	if text != "a-orders,b-orders and 3" {
 		t.Errorf("output = %q", text)
 	}

@@ -7,6 +7,7 @@ package scaffold
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -93,6 +94,12 @@ func (es TemplateErrors) Error() string {
 	return strings.Join(msgs, "; ")
 }
 
+// v1beta2Refusal says how to convert a v1beta2 template (Backstage no longer runs them either).
+const v1beta2Refusal = "scaffolder.backstage.io/v1beta2 templates are not run; convert it to " + APIVersion + ": set apiVersion: " +
+	APIVersion + ", write each {{ expression }} as ${{ expression }}, and helpers as filters ({{ parseRepoUrl x }} as" +
+	" ${{ x | parseRepoUrl }}, {{ json x }} as ${{ x | dump }}, {{ eq a b }} as ${{ a === b }}); see" +
+	" https://backstage.io/docs/features/software-templates/migrating-from-v1beta2-to-v1beta3"
+
 // Parse reads a template.yaml. Unknown fields are kept out of the struct but not refused: Backstage allows
 // them (e.g. spec.EXPERIMENTAL_* keys), and templates written for Backstage must run unchanged. Errors are
 // *TemplateError.
@@ -105,7 +112,10 @@ func Parse(file string, data []byte) (*Template, error) {
 	if err := dec.Decode(&t); err != nil {
 		return fail("", "malformed template: %v", err)
 	}
-	if t.APIVersion != APIVersion && t.APIVersion != "scaffolder.backstage.io/v1beta2" {
+	if t.APIVersion == "scaffolder.backstage.io/v1beta2" {
+		return fail("apiVersion", "%s", v1beta2Refusal)
+	}
+	if t.APIVersion != APIVersion {
 		return fail("apiVersion", "must be %s, got %q", APIVersion, t.APIVersion)
 	}
 	if t.Kind != "Template" {
@@ -186,4 +196,66 @@ func (t *Template) Check(file string, actions *Registry) error {
 		return nil
 	}
 	return errs
+}
+
+// UnmarshalYAML reads a step keeping the order of the mappings in its input, `if` and `each` (Backstage
+// keeps it: catalog:write writes an entity in the order its template wrote it, `each` over an object goes
+// in that order).
+func (s *Step) UnmarshalYAML(n *yaml.Node) error {
+	type plainStep Step
+	var p plainStep
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*s = Step(p)
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i].Value, n.Content[i+1]
+		if key != "input" && key != "if" && key != "each" {
+			continue
+		}
+		v, err := expr.FromYAML(val)
+		if err != nil {
+			return err
+		}
+		s.set(key, v)
+	}
+	return nil
+}
+
+// UnmarshalJSON reads a step (as a task stores it) keeping the order of its input's objects.
+func (s *Step) UnmarshalJSON(data []byte) error {
+	type plainStep Step
+	var p plainStep
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*s = Step(p)
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	for _, key := range []string{"input", "if", "each"} {
+		if r, ok := raw[key]; ok {
+			v, err := expr.DecodeJSON(r)
+			if err != nil {
+				return err
+			}
+			s.set(key, v)
+		}
+	}
+	return nil
+}
+
+func (s *Step) set(key string, v any) {
+	switch key {
+	case "input":
+		s.Input, _ = expr.AsMap(v)
+	case "if":
+		s.If = v
+	case "each":
+		s.Each = v
+	}
 }

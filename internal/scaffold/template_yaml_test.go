@@ -27,3 +27,23 @@ func TestParseRefusesDuplicateKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestParseRefusesV1beta2: a v1beta2 template is refused with a message that says how to convert it, once.
+func TestParseRefusesV1beta2(t *testing.T) {
+	doc := "apiVersion: scaffolder.backstage.io/v1beta2\nkind: Template\nmetadata:\n  name: t\nspec:\n  type: service\n" +
+		"  steps:\n    - id: log\n      action: debug:log\n      input: {message: '{{ parameters.name }}'}\n"
+	_, err := Parse("templates/t/template.yaml", []byte(doc))
+	if err == nil {
+		t.Fatal("a v1beta2 template was accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{"templates/t/template.yaml: apiVersion: ", "convert it to scaffolder.backstage.io/v1beta3",
+		"${{ expression }}", "migrating-from-v1beta2-to-v1beta3"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not say %q", msg, want)
+		}
+	}
+	if strings.Count(msg, "templates/t/template.yaml") != 1 || strings.Contains(msg, "apiVersion: apiVersion") {
+		t.Errorf("error %q repeats its prefix", msg)
+	}
+}

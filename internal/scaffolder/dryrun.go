@@ -3,6 +3,7 @@ package scaffolder
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -16,7 +17,7 @@ import (
 // DryRunInput is a dry run: a template given inline with its files (Backstage's form), or a template of
 // the platform repository by ref.
 type DryRunInput struct {
-	Template    map[string]any
+	Template    json.RawMessage // the template as JSON (or YAML)
 	TemplateRef string
 	Values      map[string]any
 	Secrets     map[string]string
@@ -145,15 +146,17 @@ func (m *Manager) dryRunTemplate(ctx context.Context, in DryRunInput) (*scaffold
 		}
 		return found.Template, &forgeSource{repo: repo, spec: found.Source, cache: m.cache}, nil
 	}
-	if in.Template == nil {
+	if len(in.Template) == 0 || string(in.Template) == "null" {
 		return nil, nil, problem.Field("template", "is required (or templateRef)")
 	}
-	raw, err := json.Marshal(in.Template)
+	tmpl, err := scaffold.Parse("template", in.Template)
 	if err != nil {
-		return nil, nil, problem.Field("template", "%v", err)
-	}
-	tmpl, err := scaffold.Parse("template", raw)
-	if err != nil {
+		var te *scaffold.TemplateError
+		if errors.As(err, &te) && te.Field != "" { // the field's path, said once: "template.apiVersion: ..."
+			return nil, nil, problem.Field("template."+te.Field, "%s", te.Rule)
+		} else if te != nil {
+			return nil, nil, problem.Field("template", "%s", te.Rule)
+		}
 		return nil, nil, problem.Field("template", "%v", err)
 	}
 	return tmpl, newMemSource("the dry run's directoryContents", in.Files), nil

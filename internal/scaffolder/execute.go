@@ -14,6 +14,7 @@ import (
 
 	"github.com/goldenpathidp/goldenpath/internal/problem"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
 	"github.com/goldenpathidp/goldenpath/internal/secrets"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 )
@@ -178,6 +179,12 @@ func readSpec(t store.Task) (taskSpec, taskState, error) {
 	var state taskState
 	if err := json.Unmarshal([]byte(t.Spec), &spec); err != nil {
 		return spec, state, fmt.Errorf("task %s: spec is corrupt: %w", t.ID, err)
+	}
+	var params struct {
+		Parameters expr.Object `json:"parameters"` // the form's objects keep their order
+	}
+	if err := json.Unmarshal([]byte(t.Spec), &params); err == nil {
+		spec.Parameters = params.Parameters
 	}
 	_ = json.Unmarshal([]byte(t.State), &state)
 	return spec, state, nil

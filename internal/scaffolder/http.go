@@ -14,6 +14,7 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/auth"
 	"github.com/goldenpathidp/goldenpath/internal/problem"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/skeleton"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 )
@@ -105,7 +106,7 @@ func decode(r *http.Request, v any) error {
 
 type createBody struct {
 	TemplateRef string            `json:"templateRef"`
-	Values      map[string]any    `json:"values"`
+	Values      expr.Object       `json:"values"` // objects in the values keep their order, as in Backstage
 	Secrets     map[string]string `json:"secrets"`
 }
 
@@ -120,7 +121,7 @@ func (m *Manager) httpCreate(w http.ResponseWriter, r *http.Request, u scaffold.
 	if in.Values == nil {
 		in.Values = map[string]any{}
 	}
-	id, err := m.Create(r.Context(), CreateInput{TemplateRef: in.TemplateRef, Values: in.Values, Secrets: in.Secrets, User: u})
+	id, err := m.Create(r.Context(), CreateInput{TemplateRef: in.TemplateRef, Values: map[string]any(in.Values), Secrets: in.Secrets, User: u})
 	if err != nil {
 		return err
 	}
@@ -291,9 +292,9 @@ func (m *Manager) httpRetry(w http.ResponseWriter, r *http.Request, u scaffold.U
 }
 
 type dryRunBody struct {
-	Template          map[string]any    `json:"template"`
+	Template          json.RawMessage   `json:"template"` // parsed as written: its mappings keep their order
 	TemplateRef       string            `json:"templateRef"`
-	Values            map[string]any    `json:"values"`
+	Values            expr.Object       `json:"values"`
 	Secrets           map[string]string `json:"secrets"`
 	DirectoryContents []struct {
 		Path          string `json:"path"`
@@ -314,7 +315,7 @@ func (m *Manager) httpDryRun(w http.ResponseWriter, r *http.Request, u scaffold.
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	di := DryRunInput{Template: in.Template, TemplateRef: in.TemplateRef, Values: in.Values, Secrets: in.Secrets, User: u}
+	di := DryRunInput{Template: in.Template, TemplateRef: in.TemplateRef, Values: map[string]any(in.Values), Secrets: in.Secrets, User: u}
 	for i, f := range in.DirectoryContents {
 		b, err := base64.StdEncoding.DecodeString(f.Base64Content)
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path"
 	"strings"
-
 )
 
 // registered reads the templates registered in the catalog, each at the current commit of its branch.

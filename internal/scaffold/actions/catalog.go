@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -151,9 +152,9 @@ func CatalogWrite() scaffold.Action {
 			"filePath": str("Path within the workspace (default catalog-info.yaml)"),
 		}, "entity"),
 		run: func(ctx context.Context, ac *scaffold.ActionContext) error {
-			raw, err := yaml.Marshal(ac.Input["entity"])
+			raw, err := marshalYAML(ac.Input["entity"], 2)
 			if err != nil {
-				return err
+				return fmt.Errorf("input.entity: %w", err)
 			}
 			if expr.HasSecret(ac.SecretInput("entity")) {
 				ac.AddSecret(string(raw)) // YAML may quote or fold a secret: the whole file is hidden where shown
@@ -166,4 +167,19 @@ func CatalogWrite() scaffold.Action {
 			return nil
 		},
 	}
+}
+
+// marshalYAML writes v as Backstage's yaml.stringify does by default: indented by indent spaces (2),
+// sequences indented under their key, objects in their order (a Map's; a Go map's keys sorted).
+func marshalYAML(v any, indent int) ([]byte, error) {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(indent)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }

@@ -77,7 +77,7 @@ func FetchTemplate(engine *expr.Engine, remote Remote) scaffold.Action {
 }
 
 func templateOptions(ac *scaffold.ActionContext) (skeleton.Options, error) {
-	values, _ := ac.SecretInput("values").(map[string]any) // secret values stay marked, so the files say what they show of them
+	values := ac.SecretInput("values") // secret values stay marked, so the files say what they show of them
 	o := skeleton.Options{
 		Values:                values,
 		CopyWithoutTemplating: ac.Strings("copyWithoutTemplating"),

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold/skeleton"
 )
 
@@ -47,7 +48,7 @@ func FsRename() scaffold.Action {
 		run: func(ctx context.Context, ac *scaffold.ActionContext) error {
 			list, _ := ac.Input["files"].([]any)
 			for i, item := range list {
-				m, _ := item.(map[string]any)
+				m, _ := expr.AsMap(item)
 				from, _ := m["from"].(string)
 				to, _ := m["to"].(string)
 				overwrite, _ := m["overwrite"].(bool)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/goldenpathidp/goldenpath/internal/contract"
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
 )
 
 // Requests files contracts through goldenpath's request flow on behalf of a task's user.
@@ -58,7 +59,7 @@ func RequestCreate(req Requests) scaffold.Action {
     environment: dev
     spec: {engine: postgres, size: small}`}},
 		run: func(ctx context.Context, ac *scaffold.ActionContext) error {
-			spec, _ := ac.Input["spec"].(map[string]any)
+			spec, _ := expr.AsMap(ac.Input["spec"])
 			return file(ctx, ac, req, ac.String("kind", ""), ac.String("name", ""), ac.String("environment", "dev"),
 				ac.String("owner", ""), ac.String("team", ""), ac.String("description", ""), spec)
 		},
@@ -195,7 +196,7 @@ func ActionsDispatch(req Requests) scaffold.Action {
 				return fmt.Errorf("input.workflowId: goldenpath does not know workflow %q; it runs %s (other GitHub workflows need GitHub Actions)",
 					id, strings.Join(workflowNames(), ", "))
 			}
-			inputs, _ := ac.Input["workflowInputs"].(map[string]any)
+			inputs, _ := expr.AsMap(ac.Input["workflowInputs"])
 			name, env, owner, team := "", "dev", "", ""
 			spec := map[string]any{}
 			for k, v := range inputs {

@@ -130,7 +130,7 @@ func renderCompat(t *testing.T, e *expr.Engine, dir string, step templateStep) {
 			// clean-architecture-app passes no `destination` value, so Backstage itself renders
 			// values.destination.owner + "/" + values.destination.repo as "undefined/undefined".
 			slug := "undefined/undefined"
-			if _, ok := opts.Values["destination"]; ok {
+			if values, _ := expr.AsMap(opts.Values); values["destination"] != nil {
 				slug = "acme/orders"
 			}
 			checkCatalogInfo(t, f.Content, slug)

@@ -31,7 +31,7 @@ type File struct {
 
 // Options are the inputs of fetch:template that shape rendering.
 type Options struct {
-	Values map[string]any // the template's `values` (context `values.*`, or `cookiecutter.*`)
+	Values any // the template's `values`, an object (context `values.*`, or `cookiecutter.*`)
 	// CopyWithoutTemplating lists globs (matched against the path relative to the skeleton
 	// root) of files whose contents are copied raw; their paths are still rendered.
 	CopyWithoutTemplating []string

@@ -32,5 +32,6 @@ func All(d Deps) []scaffold.Action {
 		RoadieWrite(), RoadieAppend(), RoadieParse(), RoadieReplace(), RoadieMerge(), RoadieJSONMerge(),
 		RoadieSerializeJSON(), RoadieSerializeYAML(), RoadieZip(), RoadieSleep(d.MaxWait),
 		RoadieJSONata(), RoadieJSONataJSON(), RoadieJSONataYAML(),
+		CatalogTimestamping(nil), CatalogScaffoldedFrom(), CatalogAnnotate(),
 	}
 }

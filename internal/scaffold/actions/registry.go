@@ -26,12 +26,13 @@ func All(d Deps) []scaffold.Action {
 		FetchTemplate(d.Engine, d.Remote), FetchPlain(d.Remote), FetchPlainFile(d.Remote),
 		FsDelete(), FsRename(), FsReaddir(), DebugLog(), DebugWait(d.MaxWait),
 		CatalogWrite(), CatalogRegister(d.Catalog), CatalogFetch(d.Catalog),
-		d.Publisher.Publish("publish:github"), d.Publisher.Publish("publish:gitea"), d.Publisher.Publish("publish:gitlab"),
+		d.Publisher.Publish("publish:github"), d.Publisher.Publish("publish:gitea"),
 		d.Publisher.RepoPush(), d.Publisher.PullRequest(),
 		ActionsDispatch(d.Requests), RequestCreate(d.Requests),
 		RoadieWrite(), RoadieAppend(), RoadieParse(), RoadieReplace(), RoadieMerge(), RoadieJSONMerge(),
 		RoadieSerializeJSON(), RoadieSerializeYAML(), RoadieZip(), RoadieSleep(d.MaxWait),
 		RoadieJSONata(), RoadieJSONataJSON(), RoadieJSONataYAML(),
 		CatalogTimestamping(nil), CatalogScaffoldedFrom(), CatalogAnnotate(),
+		d.Publisher.GitLab(), d.Publisher.GitLabMergeRequest(),
 	}
 }

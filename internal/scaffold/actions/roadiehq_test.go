@@ -57,9 +57,12 @@ spec:
 	}
 	ev := &recorder{}
 	res, err := (&scaffold.Runner{Actions: reg, Engine: engine}).Execute(ctx, scaffold.Run{
-		TaskID: "t", Template: tmpl, Values: values, Workspace: ws, Events: ev})
+		TaskID: "t", Template: tmpl, Values: values, Workspace: ws, Events: ev, User: testUser})
 	return ws, res, ev, err
 }
+
+// testUser is who runSteps runs as.
+var testUser = scaffold.User{Name: "alice", Ref: "user:default/alice", Teams: []string{"payments"}}
 
 func roadieActions() []scaffold.Action {
 	return []scaffold.Action{RoadieWrite(), RoadieAppend(), RoadieParse(), RoadieReplace(), RoadieMerge(), RoadieJSONMerge(),

@@ -32,10 +32,10 @@ func gitlabPublishInput() map[string]any {
 	props["setUserAsOwner"] = boolean("Make the task's user the owner (recorded: the repository belongs to its owner group or user)")
 	props["settings"] = object(map[string]any{
 		"path": str("Project path"), "auto_devops_enabled": boolean("Auto DevOps"), "ci_config_path": str("CI config path"),
-		"description": str("Project description"),
-		"merge_method": map[string]any{"type": "string", "enum": []any{"merge", "rebase_merge", "ff"}},
+		"description":   str("Project description"),
+		"merge_method":  map[string]any{"type": "string", "enum": []any{"merge", "rebase_merge", "ff"}},
 		"squash_option": map[string]any{"type": "string", "enum": []any{"default_off", "default_on", "never", "always"}},
-		"topics": strs("Topics"), "visibility": map[string]any{"type": "string", "enum": []any{"private", "public", "internal"}},
+		"topics":        strs("Topics"), "visibility": map[string]any{"type": "string", "enum": []any{"private", "public", "internal"}},
 		"only_allow_merge_if_all_discussions_are_resolved": boolean("All threads must be resolved"),
 		"only_allow_merge_if_pipeline_succeeds":            boolean("Pipelines must succeed"),
 		"allow_merge_on_skipped_pipeline":                  boolean("Skipped pipelines are considered successful"),

@@ -15,6 +15,7 @@ type Deps struct {
 	Publisher *Publisher
 	Requests  Requests
 	MaxWait   time.Duration // debug:wait cap; default 10s
+	API       API           // goldenpath's own API, for http:backstage:request
 }
 
 // All returns every built-in action.
@@ -34,5 +35,6 @@ func All(d Deps) []scaffold.Action {
 		RoadieJSONata(), RoadieJSONataJSON(), RoadieJSONataYAML(),
 		CatalogTimestamping(nil), CatalogScaffoldedFrom(), CatalogAnnotate(),
 		d.Publisher.GitLab(), d.Publisher.GitLabMergeRequest(),
+		BackstageRequest(d.API),
 	}
 }

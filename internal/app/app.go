@@ -337,7 +337,7 @@ func (a *App) openScaffolder() error {
 	engine := expr.New(expr.Options{})
 	registry, err := scaffold.NewRegistry(actions.All(actions.Deps{
 		Engine: engine, Remote: forgeRemote{a}, Catalog: scaffoldCatalog{a}, Requests: scaffoldRequests{a},
-		API: selfAPI{a},
+		API: selfAPI{a}, Environments: a.environmentNames,
 		Publisher: &actions.Publisher{Forge: a.Forge, Changes: scaffoldChanges{a}, BaseURL: a.url,
 			Published: func(ctx context.Context, repo string) { a.onPush(ctx, forge.PushEvent{Repo: repo}) }},
 	})...)

@@ -83,3 +83,16 @@ func (c *capturedResponse) Write(p []byte) (int, error) {
 }
 
 func (c *capturedResponse) Flush() {}
+
+// environmentNames lists the environments platform.yaml on main defines (argocd:create-resources).
+func (a *App) environmentNames(ctx context.Context) ([]string, error) {
+	cfg, err := a.Requests.Config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(cfg.Environments))
+	for _, e := range cfg.Environments {
+		names = append(names, e.Name)
+	}
+	return names, nil
+}

@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"context"
 	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
@@ -16,6 +17,8 @@ type Deps struct {
 	Requests  Requests
 	MaxWait   time.Duration // debug:wait cap; default 10s
 	API       API           // goldenpath's own API, for http:backstage:request
+	// Environments lists platform.yaml's environments (argocd:create-resources' instances).
+	Environments func(ctx context.Context) ([]string, error)
 }
 
 // All returns every built-in action.
@@ -35,6 +38,6 @@ func All(d Deps) []scaffold.Action {
 		RoadieJSONata(), RoadieJSONataJSON(), RoadieJSONataYAML(),
 		CatalogTimestamping(nil), CatalogScaffoldedFrom(), CatalogAnnotate(),
 		d.Publisher.GitLab(), d.Publisher.GitLabMergeRequest(),
-		BackstageRequest(d.API),
+		BackstageRequest(d.API), d.Publisher.ArgoCD(d.Environments),
 	}
 }

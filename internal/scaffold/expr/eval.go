@@ -25,6 +25,7 @@ type state struct {
 	calls    int // macro calls in progress
 	regexps  map[string]*jsRegexp
 	taint    taint
+	jinja    bool // cookiecutter mode: Python's string and dict methods (jinja.go)
 }
 
 func newState(o Options, vars map[string]any) *state {
@@ -494,6 +495,9 @@ func (st *state) evalMember(m memberNode) (any, error) {
 	v := member(obj, key)
 	if _, ok := v.(method); ok {
 		v = member(st.use(obj), key) // a method reads its receiver whole
+	}
+	if st.jinja && isJinjaName(key) {
+		v = st.jinjaMember(st.use(obj), key, v) // Python's methods in cookiecutter mode (jinja.go)
 	}
 	return v, nil
 }

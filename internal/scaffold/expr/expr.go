@@ -90,6 +90,7 @@ func (e *Engine) RenderTracked(name, text string, vars map[string]any, o RenderO
 		return "", nil, fmt.Errorf("%s: %w", name, err)
 	}
 	st := newState(e.opts, vars)
+	st.jinja = o.Cookiecutter
 	if err := st.execBody(body); err != nil {
 		return "", nil, fmt.Errorf("%s: %w", name, st.sanitize(err))
 	}

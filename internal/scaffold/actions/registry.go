@@ -39,5 +39,6 @@ func All(d Deps) []scaffold.Action {
 		CatalogTimestamping(nil), CatalogScaffoldedFrom(), CatalogAnnotate(),
 		d.Publisher.GitLab(), d.Publisher.GitLabMergeRequest(),
 		BackstageRequest(d.API), d.Publisher.ArgoCD(d.Environments),
+		Cookiecutter(d.Engine, d.Remote),
 	}
 }

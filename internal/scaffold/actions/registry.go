@@ -40,5 +40,7 @@ func All(d Deps) []scaffold.Action {
 		d.Publisher.GitLab(), d.Publisher.GitLabMergeRequest(),
 		BackstageRequest(d.API), d.Publisher.ArgoCD(d.Environments),
 		Cookiecutter(d.Engine, d.Remote),
+		d.Publisher.Bitbucket("publish:bitbucket"), d.Publisher.Bitbucket("publish:bitbucketCloud"),
+		d.Publisher.Bitbucket("publish:bitbucketServer"), d.Publisher.Azure(), d.Publisher.RepoCreate(),
 	}
 }

@@ -36,7 +36,7 @@ func TestCommunityActionsTemplate(t *testing.T) {
       input: {path: package.json, content: {scripts: {test: "go test ./..."}}}
     - id: scripts
       action: roadiehq:utils:jsonata:json:transform
-      input: {path: package.json, expression: "$keys(scripts)", as: object}
+      input: {path: package.json, expression: "$sort($keys(scripts))", as: object}
     - id: meta
       action: roadiehq:utils:serialize:yaml
       input: {data: {scripts: "${{ steps.scripts.output.result }}"}}

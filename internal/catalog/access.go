@@ -68,6 +68,24 @@ func (c *Catalog) RemoveLocationAs(ctx context.Context, p auth.Principal, id str
 	return c.RemoveLocation(ctx, id)
 }
 
+// MoveLocationAs is MoveLocation for a user: it needs the rights to remove the location and to register
+// its new target (see above), and records the user as the registrant.
+func (c *Catalog) MoveLocationAs(ctx context.Context, p auth.Principal, id, typ, target string) (Location, []*Entity, error) {
+	loc, by, err := c.locationAndRegistrant(ctx, id)
+	if err != nil {
+		return Location{}, nil, err
+	}
+	if err := c.mayChange(p, loc, by, "change"); err != nil {
+		return Location{}, nil, err
+	}
+	if typ == "url" {
+		if err := c.mayChange(p, Location{Type: typ, Target: target}, p.Name, "register"); err != nil {
+			return Location{}, nil, err
+		}
+	}
+	return c.MoveLocation(ctx, id, typ, target, p.Name)
+}
+
 // RefreshAs is Refresh for a user. Whoever may change the location refreshes it; anyone else may too, as
 // long as the refresh would change nothing (a Backstage page's refresh button), and is refused otherwise:
 // the location's owner decides when its files are read (a push to the repository refreshes it anyway).
@@ -89,7 +107,7 @@ func (c *Catalog) RefreshAs(ctx context.Context, p auth.Principal, id string) er
 	if err != nil {
 		return fmt.Errorf("refreshing location %s: %w", loc.ID, err)
 	}
-	_, changes, err := c.store(ctx, loc, &res, "", false, true)
+	_, changes, err := c.store(ctx, loc, &res, "", claimExisting, true)
 	if err != nil {
 		return fmt.Errorf("refreshing location %s: %w", loc.ID, err)
 	}

@@ -38,6 +38,8 @@ type QueryRequest struct {
 	Limit      int // page size; see DefaultQueryLimit
 	Cursor     string
 	Fields     []string // dotted paths to keep in each entity; all when empty
+	// NoTotal skips counting the matches (Backstage's totalItems=exclude): TotalItems is 0, as there.
+	NoTotal bool
 }
 
 // QueryResponse is Backstage's answer to /entities/by-query.
@@ -129,7 +131,10 @@ func (c *Catalog) QueryEntities(ctx context.Context, req QueryRequest) (*QueryRe
 	} else {
 		res.matched = -1
 	}
-	if initial {
+	switch {
+	case initial && req.NoTotal:
+		cur.Total = 0
+	case initial:
 		if cur.Total = res.matched; cur.Total < 0 {
 			if cur.Total, err = c.Count(ctx, filter); err != nil {
 				return nil, err

@@ -64,9 +64,12 @@ func (c *Catalog) Handler(authn Authenticator) http.Handler {
 	route("GET /entities/by-name/{kind}/{namespace}/{name}/ancestry", read(c.httpAncestry))
 	route("POST /entities/by-refs", read(c.httpByRefs))
 	route("GET /entity-facets", read(c.httpFacets))
+	route("POST /entity-facets", read(c.httpFacetsByPredicate))
 	route("GET /locations", read(c.httpLocations))
 	route("POST /locations", c.httpAddLocation)
+	route("POST /locations/by-query", read(c.httpQueryLocations))
 	route("GET /locations/{id}", read(c.httpLocation))
+	route("PUT /locations/{id}", c.httpUpdateLocation)
 	route("DELETE /locations/{id}", c.httpRemoveLocation)
 	route("GET /locations/by-entity/{kind}/{namespace}/{name}", read(c.httpLocationByEntity))
 	route("POST /refresh", c.httpRefresh)
@@ -146,9 +149,9 @@ func (c *Catalog) classify(err error) *apiError {
 			message: fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit)}
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrLocationNotFound):
 		return &apiError{status: http.StatusNotFound, name: "NotFoundError", message: err.Error()}
-	case errors.Is(err, ErrInvalidCursor), errors.Is(err, ErrUnreadable), errors.Is(err, ErrInvalidLocation):
+	case errors.Is(err, ErrInvalidCursor), errors.Is(err, ErrUnreadable), errors.Is(err, ErrInvalidLocation), errors.Is(err, ErrInvalidLocationQuery):
 		return inputError(err)
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrLocationExists):
 		return &apiError{status: http.StatusConflict, name: "ConflictError", message: err.Error()}
 	case errors.Is(err, context.Canceled):
 		return &apiError{status: 499, name: "Error", message: "the request was cancelled"}
@@ -164,6 +167,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // decodeBody decodes a JSON body strictly: unknown fields are errors that name them.
 func decodeBody(r *http.Request, v any) error {
+	return decode(r, v, false)
+}
+
+// decodeOptionalBody is decodeBody for a body that may be left out (it then means {}).
+func decodeOptionalBody(r *http.Request, v any) error {
+	return decode(r, v, true)
+}
+
+func decode(r *http.Request, v any, optional bool) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -171,6 +183,8 @@ func decodeBody(r *http.Request, v any) error {
 		switch {
 		case errors.As(err, &tooBig):
 			return err
+		case errors.Is(err, io.EOF) && optional:
+			return nil
 		case errors.Is(err, io.EOF):
 			return inputErrorf("the request body is empty; send a JSON object")
 		}

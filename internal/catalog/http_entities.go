@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/goldenpathidp/goldenpath/internal/auth"
@@ -84,7 +85,7 @@ func entitiesRequest(r *http.Request) (EntitiesRequest, error) {
 }
 
 // GET /entities/by-query: filter, fields, limit (20), offset, orderField (field,asc|desc),
-// fullTextFilterTerm, fullTextFilterFields, cursor.
+// fullTextFilterTerm, fullTextFilterFields, totalItems (include|exclude), cursor.
 func (c *Catalog) httpQuery(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var req QueryRequest
@@ -105,10 +106,28 @@ func (c *Catalog) httpQuery(w http.ResponseWriter, r *http.Request) error {
 		if req.OrderField, err = orderFieldParam(q["orderField"]); err != nil {
 			return err
 		}
+		if req.NoTotal, err = totalItemsParam("totalItems", q["totalItems"]...); err != nil {
+			return err
+		}
 		req.FullText.Term = q.Get("fullTextFilterTerm")
 		req.FullText.Fields, _ = ParseFields(q["fullTextFilterFields"])
 	}
 	return c.respondQuery(w, r, req)
+}
+
+// totalItemsParam reads Backstage's totalItems mode (include, the default, or exclude) and tells whether
+// the count is to be skipped.
+func totalItemsParam(name string, values ...string) (bool, error) {
+	if len(values) == 0 {
+		return false, nil
+	}
+	switch values[0] {
+	case "include":
+		return false, nil
+	case "exclude":
+		return true, nil
+	}
+	return false, inputErrorf("%s: %q: expected include or exclude", name, values[0])
 }
 
 // orderFieldParam reads orderField values ("metadata.name,asc"); like Backstage, only the first orders.
@@ -141,18 +160,27 @@ func (c *Catalog) respondQuery(w http.ResponseWriter, r *http.Request, req Query
 	return nil
 }
 
-// predicateQuery is the body of POST /entities/by-query.
+// predicateQuery is the body of POST /entities/by-query, as Backstage's client sends it.
 type predicateQuery struct {
 	Cursor         string          `json:"cursor"`
 	Limit          *int            `json:"limit"`
-	OrderField     []string        `json:"orderField"`
+	Offset         *int            `json:"offset"`
+	OrderBy        []orderBy       `json:"orderBy"`
+	OrderField     []string        `json:"orderField"` // "field,asc|desc" as in the GET form (goldenpath's earlier spelling)
 	FullTextFilter *FullTextFilter `json:"fullTextFilter"`
 	Fields         []string        `json:"fields"`
+	TotalItems     *string         `json:"totalItems"`
 	Query          json.RawMessage `json:"query"`
 }
 
+// orderBy is one order of a predicate query; like Backstage, only the first orders.
+type orderBy struct {
+	Field string `json:"field"`
+	Order string `json:"order"`
+}
+
 // POST /entities/by-query: the same query with a filter predicate ($all, $any, $not, $exists, $in,
-// $hasPrefix, $contains) in the body.
+// $hasPrefix, $contains) in the body. With a cursor, only fields and limit count besides it.
 func (c *Catalog) httpQueryByPredicate(w http.ResponseWriter, r *http.Request) error {
 	var body predicateQuery
 	if err := decodeBody(r, &body); err != nil {
@@ -169,20 +197,61 @@ func (c *Catalog) httpQueryByPredicate(w http.ResponseWriter, r *http.Request) e
 	if req.Fields, err = ParseFields(body.Fields); err != nil {
 		return inputError(err)
 	}
-	if req.Cursor == "" {
-		if len(body.Query) > 0 {
-			if req.Filter, err = ParsePredicate(body.Query); err != nil {
-				return inputError(err)
-			}
+	if req.Cursor != "" {
+		return c.respondQuery(w, r, req)
+	}
+	if req.Filter, err = predicateParam(body.Query); err != nil {
+		return err
+	}
+	if body.Offset != nil {
+		if *body.Offset < 0 {
+			return inputErrorf("offset: must not be negative, got %d", *body.Offset)
 		}
-		if req.OrderField, err = orderFieldParam(body.OrderField); err != nil {
+		req.Offset = *body.Offset
+	}
+	if req.OrderField, err = orderByParam(body.OrderBy, body.OrderField); err != nil {
+		return err
+	}
+	if body.TotalItems != nil {
+		if req.NoTotal, err = totalItemsParam("totalItems", *body.TotalItems); err != nil {
 			return err
 		}
-		if body.FullTextFilter != nil {
-			req.FullText = *body.FullTextFilter
-		}
+	}
+	if body.FullTextFilter != nil {
+		req.FullText = *body.FullTextFilter
 	}
 	return c.respondQuery(w, r, req)
+}
+
+// predicateParam parses the "query" of a request body: a filter predicate, or nothing.
+func predicateParam(raw json.RawMessage) (*Filter, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	f, err := ParsePredicate(raw)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	return f, nil
+}
+
+// orderByParam reads a predicate query's order: Backstage's orderBy, or goldenpath's earlier orderField.
+func orderByParam(list []orderBy, legacy []string) (*OrderField, error) {
+	if len(list) > 0 && len(legacy) > 0 {
+		return nil, inputErrorf("orderBy and orderField: give one of them; orderBy is Backstage's, e.g. [{\"field\": \"metadata.name\", \"order\": \"asc\"}]")
+	}
+	for i, o := range list {
+		if strings.TrimSpace(o.Field) == "" {
+			return nil, inputErrorf("orderBy[%d].field: must not be empty", i)
+		}
+		if o.Order != "asc" && o.Order != "desc" {
+			return nil, inputErrorf("orderBy[%d].order: must be asc or desc, got %q", i, o.Order)
+		}
+	}
+	if len(list) > 0 {
+		return &OrderField{Field: strings.TrimSpace(list[0].Field), Desc: list[0].Order == "desc"}, nil
+	}
+	return orderFieldParam(legacy)
 }
 
 func (c *Catalog) httpByUID(w http.ResponseWriter, r *http.Request) error {
@@ -254,12 +323,13 @@ func (c *Catalog) httpAncestry(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// POST /entities/by-refs {entityRefs, fields} (and filter, fields query parameters) → {items} in the
-// order asked, null where there is no such entity.
+// POST /entities/by-refs {entityRefs, fields, query} (and filter, fields query parameters) → {items} in
+// the order asked, null where there is no such entity or it matches neither the filter nor the query.
 func (c *Catalog) httpByRefs(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
-		EntityRefs []string `json:"entityRefs"`
-		Fields     []string `json:"fields"`
+		EntityRefs []string        `json:"entityRefs"`
+		Fields     []string        `json:"fields"`
+		Query      json.RawMessage `json:"query"`
 	}
 	if err := decodeBody(r, &body); err != nil {
 		return err
@@ -271,6 +341,11 @@ func (c *Catalog) httpByRefs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	query, err := predicateParam(body.Query)
+	if err != nil {
+		return err
+	}
+	f = and(f, query)
 	fields, err := fieldsParam(r, body.Fields...)
 	if err != nil {
 		return err
@@ -298,6 +373,31 @@ func (c *Catalog) httpFacets(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return c.respondFacets(w, r, f, facets)
+}
+
+// POST /entity-facets {facets, query} → the same answer, with a filter predicate. Empty facet names are
+// dropped, as in Backstage.
+func (c *Catalog) httpFacetsByPredicate(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Facets []string        `json:"facets"`
+		Query  json.RawMessage `json:"query"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		return err
+	}
+	facets := slices.DeleteFunc(body.Facets, func(f string) bool { return strings.TrimSpace(f) == "" })
+	if len(facets) == 0 {
+		return inputErrorf("facets: at least one facet is required, e.g. {\"facets\": [\"spec.type\"]}")
+	}
+	f, err := predicateParam(body.Query)
+	if err != nil {
+		return err
+	}
+	return c.respondFacets(w, r, f, facets)
+}
+
+func (c *Catalog) respondFacets(w http.ResponseWriter, r *http.Request, f *Filter, facets []string) error {
 	counts, err := c.Facets(r.Context(), f, facets)
 	if err != nil {
 		return err

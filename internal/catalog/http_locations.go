@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -40,27 +41,42 @@ type addLocationResponse struct {
 	Problems []string  `json:"problems,omitempty"`
 }
 
-// POST /locations {type, target} (?dryRun=true) → 201 {location, entities}; 409 when it is registered.
+// POST /locations {type, target} (?dryRun=true, ?onConflict=reject|refresh) → 201 {location, entities}.
+// A registered location is a 409, or with onConflict=refresh is read again (a refresh, with its rights).
+// A dry run whose entities have problems fails as Backstage's does: 400 InputError naming them.
 func (c *Catalog) httpAddLocation(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	var in locationInput
 	if err := decodeBody(r, &in); err != nil {
 		return err
 	}
-	if in.Type == "" || in.Target == "" {
-		return inputErrorf("type and target: both are required, e.g. {\"type\": \"url\", \"target\": \"https://host/repo/catalog-info.yaml\"}")
+	if err := in.validate(); err != nil {
+		return err
 	}
-	if in.Presence != "" && in.Presence != "optional" && in.Presence != "required" {
-		return inputErrorf("presence: must be optional or required, got %q", in.Presence)
+	q := r.URL.Query()
+	dryRun := isYes(q.Get("dryRun"))
+	onConflict := q.Get("onConflict")
+	if onConflict != "" && onConflict != "reject" && onConflict != "refresh" {
+		return inputErrorf("onConflict: must be reject or refresh, got %q", onConflict)
 	}
-	dryRun := isYes(r.URL.Query().Get("dryRun"))
 	loc, entities, exists, err := c.AddLocationAs(r.Context(), p, in.Type, in.Target, dryRun)
 	var problems EntityErrors
 	if err != nil && !errors.As(err, &problems) {
 		return err
 	}
 	if exists && !dryRun {
-		return &apiError{status: http.StatusConflict, name: "ConflictError",
-			message: fmt.Sprintf("Location %s:%s already exists", in.Type, in.Target)}
+		if onConflict != "refresh" {
+			return &apiError{status: http.StatusConflict, name: "ConflictError",
+				message: fmt.Sprintf("Location %s:%s already exists", in.Type, in.Target)}
+		}
+		if err := c.RefreshAs(r.Context(), p, loc.ID); err != nil && !errors.As(err, &problems) {
+			return err
+		}
+		if entities, err = c.locationEntities(r.Context(), loc.ID); err != nil {
+			return err
+		}
+	}
+	if dryRun && len(problems) > 0 {
+		return inputErrorf("%s:%s would not register cleanly: %v", in.Type, in.Target, problems)
 	}
 	out := addLocationResponse{Location: loc, Entities: entities}
 	if out.Entities == nil {
@@ -73,6 +89,76 @@ func (c *Catalog) httpAddLocation(w http.ResponseWriter, r *http.Request, p auth
 		out.Problems = append(out.Problems, p.Error())
 	}
 	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func (in locationInput) validate() error {
+	if in.Type == "" || in.Target == "" {
+		return inputErrorf("type and target: both are required, e.g. {\"type\": \"url\", \"target\": \"https://host/repo/catalog-info.yaml\"}")
+	}
+	if in.Presence != "" && in.Presence != "optional" && in.Presence != "required" {
+		return inputErrorf("presence: must be optional or required, got %q", in.Presence)
+	}
+	return nil
+}
+
+// PUT /locations/{id} {type, target} → 200 the location, moved to the new target and read at once. It
+// needs the rights to remove the location and to register the new target.
+func (c *Catalog) httpUpdateLocation(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var in locationInput
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	if err := in.validate(); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	loc, _, err := c.MoveLocationAs(r.Context(), p, id, in.Type, in.Target)
+	var problems EntityErrors
+	switch {
+	case errors.Is(err, ErrLocationNotFound):
+		return notFound("Found no location with ID %s", id)
+	case errors.Is(err, ErrLocationExists):
+		return &apiError{status: http.StatusConflict, name: "ConflictError",
+			message: fmt.Sprintf("Location %s:%s already exists", in.Type, in.Target), cause: err}
+	case err != nil && !errors.As(err, &problems):
+		return err
+	}
+	writeJSON(w, http.StatusOK, loc)
+	return nil
+}
+
+// POST /locations/by-query {query, limit, cursor} → {items, totalItems, pageInfo: {nextCursor}}: the
+// locations matching a filter predicate on id, type and target, by id.
+func (c *Catalog) httpQueryLocations(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Cursor *string         `json:"cursor"`
+		Limit  *int            `json:"limit"`
+		Query  json.RawMessage `json:"query"`
+	}
+	if err := decodeOptionalBody(r, &body); err != nil {
+		return err
+	}
+	var q LocationQuery
+	if body.Cursor != nil {
+		if *body.Cursor == "" {
+			return inputErrorf("cursor: must not be empty; leave it out for the first page")
+		}
+		q.Cursor = *body.Cursor
+	} else {
+		q.Query = body.Query
+		if body.Limit != nil {
+			if *body.Limit < 1 {
+				return inputErrorf("limit: must be at least 1, got %d", *body.Limit)
+			}
+			q.Limit = *body.Limit
+		}
+	}
+	res, err := c.QueryLocations(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
 	return nil
 }
 
@@ -251,13 +337,19 @@ type GenerateField struct {
 }
 
 // AnalyzeLocation reads a url target (or target/catalogFilename, default catalog-info.yaml) and reports
-// the entities it holds and whether the file is registered; when there are none it suggests a Component.
+// the entities it holds and whether the file is registered; when there are none it suggests a Component
+// named after the repository. A folder's URL (.../tree/<ref>/...) names its file by the file's own URL
+// (.../blob/<ref>/...), which is what registering it records.
 func (c *Catalog) AnalyzeLocation(ctx context.Context, target, catalogFilename string) (*AnalyzeResult, error) {
 	if catalogFilename == "" {
 		catalogFilename = "catalog-info.yaml"
 	}
 	out := &AnalyzeResult{ExistingEntityFiles: []ExistingEntityFile{}, GenerateEntities: []GenerateEntity{}}
-	for _, t := range []string{target, strings.TrimSuffix(target, "/") + "/" + catalogFilename} {
+	file := strings.TrimSuffix(target, "/") + "/" + catalogFilename
+	if repo, rest, ok := strings.Cut(file, "/tree/"); ok {
+		file = repo + "/blob/" + rest
+	}
+	for _, t := range []string{target, file} {
 		data, err := c.read(ctx, t)
 		if err != nil {
 			continue
@@ -273,7 +365,11 @@ func (c *Catalog) AnalyzeLocation(ctx context.Context, target, catalogFilename s
 		}
 		return out, nil
 	}
-	name := path.Base(strings.TrimSuffix(strings.TrimSuffix(target, "/"), ".git"))
+	repo := target
+	for _, sep := range []string{"/tree/", "/blob/"} {
+		repo, _, _ = strings.Cut(repo, sep)
+	}
+	name := path.Base(strings.TrimSuffix(strings.TrimSuffix(repo, "/"), ".git"))
 	if nameProblem(name) != "" {
 		name = "my-component"
 	}

@@ -39,7 +39,7 @@ func (c *Catalog) addLocation(ctx context.Context, typ, target string, dryRun bo
 	if err != nil {
 		return Location{}, nil, false, fmt.Errorf("adding location %s:%s: %w", typ, target, err)
 	}
-	entities, _, err := c.store(ctx, loc, &res, by, true, dryRun)
+	entities, _, err := c.store(ctx, loc, &res, by, claimNew, dryRun)
 	if errors.Is(err, errLocationExists) {
 		// Registered concurrently by someone else between our lookup and our insert.
 		return c.addLocation(ctx, typ, target, dryRun, by)
@@ -55,11 +55,19 @@ func (c *Catalog) addLocation(ctx context.Context, typ, target string, dryRun bo
 
 var errLocationExists = errors.New("location exists")
 
+// claimMode is what store does with the location row before writing what was read from it.
+type claimMode int
+
+const (
+	claimExisting claimMode = iota // the location is registered: check that it still is
+	claimNew                       // insert it, registered by by
+	claimMoved                     // change its type and target to loc's, registered by by
+)
+
 // store writes a crawl's result for loc in one transaction: the claims, then the orphaning of what the
-// location no longer provides. With create the location row is inserted first, registered by by. It
-// returns the entities as stored and how many entities the write created, changed or orphaned (with
-// dryRun: would have).
-func (c *Catalog) store(ctx context.Context, loc Location, res *crawlResult, by string, create, dryRun bool) ([]*Entity, int, error) {
+// location no longer provides, after claiming the location row (see claimMode). It returns the entities
+// as stored and how many entities the write created, changed or orphaned (with dryRun: would have).
+func (c *Catalog) store(ctx context.Context, loc Location, res *crawlResult, by string, mode claimMode, dryRun bool) ([]*Entity, int, error) {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("beginning transaction: %w", err)
@@ -68,7 +76,7 @@ func (c *Catalog) store(ctx context.Context, loc Location, res *crawlResult, by 
 	ix := newIndexer(c, tx)
 	defer ix.close()
 	now := c.opts.Now().UnixNano()
-	if err := c.claimLocation(ctx, tx, loc, by, create, now); err != nil {
+	if err := c.claimLocation(ctx, tx, loc, by, mode, now); err != nil {
 		return nil, 0, err
 	}
 	stored, orphaned, err := c.writeCrawl(ctx, ix, loc, res, now)
@@ -116,8 +124,9 @@ func (c *Catalog) writeCrawl(ctx context.Context, ix *indexer, loc Location, res
 	return stored, orphaned, nil
 }
 
-func (c *Catalog) claimLocation(ctx context.Context, tx *sql.Tx, loc Location, by string, create bool, now int64) error {
-	if create {
+func (c *Catalog) claimLocation(ctx context.Context, tx *sql.Tx, loc Location, by string, mode claimMode, now int64) error {
+	switch mode {
+	case claimNew:
 		_, err := tx.ExecContext(ctx, `INSERT INTO locations (id, type, target, created_at, registered_by) VALUES (?,?,?,?,?)`,
 			loc.ID, loc.Type, loc.Target, now, by)
 		if isUnique(err) {
@@ -125,6 +134,19 @@ func (c *Catalog) claimLocation(ctx context.Context, tx *sql.Tx, loc Location, b
 		}
 		if err != nil {
 			return fmt.Errorf("storing location: %w", err)
+		}
+		return nil
+	case claimMoved:
+		res, err := tx.ExecContext(ctx, `UPDATE locations SET type = ?, target = ?, registered_by = ? WHERE id = ?`,
+			loc.Type, loc.Target, by, loc.ID)
+		if isUnique(err) {
+			return errLocationExists
+		}
+		if err != nil {
+			return fmt.Errorf("moving location %s: %w", loc.ID, err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return fmt.Errorf("location %s: %w", loc.ID, ErrLocationNotFound)
 		}
 		return nil
 	}
@@ -162,7 +184,7 @@ func (c *Catalog) Refresh(ctx context.Context, locationID string) error {
 		}
 		return fmt.Errorf("refreshing location %s: %w", loc.ID, err)
 	}
-	if _, _, err := c.store(ctx, loc, &res, "", false, false); err != nil {
+	if _, _, err := c.store(ctx, loc, &res, "", claimExisting, false); err != nil {
 		return fmt.Errorf("refreshing location %s: %w", loc.ID, err)
 	}
 	if len(res.errs) > 0 {
@@ -204,6 +226,47 @@ func (c *Catalog) RefreshAll(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// MoveLocation points a registered location at another target (Backstage's PUT /locations/{id}) and reads
+// it at once, recording by as its registrant: what the new files provide is stored under the location,
+// what only the old ones provided becomes an orphan. A target registered as another location is
+// ErrLocationExists; one that cannot be read changes nothing. Problems with single entities are an
+// EntityErrors, as for AddLocation.
+func (c *Catalog) MoveLocation(ctx context.Context, id, typ, target, by string) (Location, []*Entity, error) {
+	if typ != "url" {
+		return Location{}, nil, fmt.Errorf("%w: location type %q is not supported; use url", ErrInvalidLocation, typ)
+	}
+	if strings.TrimSpace(target) == "" {
+		return Location{}, nil, fmt.Errorf("%w: location target: must not be empty", ErrInvalidLocation)
+	}
+	unlock := c.lockLocation(id)
+	defer unlock()
+	if _, err := c.Location(ctx, id); err != nil {
+		return Location{}, nil, err
+	}
+	if other, err := c.locationBy(ctx, `type = ? AND target = ? AND id <> ?`, typ, target, id); err == nil {
+		return Location{}, nil, fmt.Errorf("location %s:%s: %w (%s)", typ, target, ErrLocationExists, other.ID)
+	} else if !errors.Is(err, ErrLocationNotFound) {
+		return Location{}, nil, err
+	}
+	loc := Location{ID: id, Type: typ, Target: target}
+	res, err := c.crawl(ctx, loc)
+	if err != nil {
+		return Location{}, nil, fmt.Errorf("moving location %s to %s:%s: %w", id, typ, target, err)
+	}
+	entities, _, err := c.store(ctx, loc, &res, by, claimMoved, false)
+	if errors.Is(err, errLocationExists) {
+		err = fmt.Errorf("location %s:%s: %w", typ, target, ErrLocationExists) // registered meanwhile
+	}
+	if err != nil {
+		return Location{}, nil, fmt.Errorf("moving location %s: %w", id, err)
+	}
+	c.log.Info("location moved", "location", id, "target", target, "by", by, "entities", len(entities), "problems", len(res.errs))
+	return loc, entities, res.errs.orNil()
+}
+
+// ErrLocationExists is wrapped when a location's type and target are already registered as another one.
+var ErrLocationExists = errors.New("location already exists")
 
 // RemoveLocation unregisters a location. Its entities become orphans, and are removed at once or after
 // Options.OrphanGrace.

@@ -137,6 +137,19 @@ func TestTemplateCommands(t *testing.T) {
 	if _, errs, code := c.run(alice, "template", "dry-run", "app-template", "--set", "name=Not_Valid"); code != 3 || !strings.Contains(errs, "name") {
 		t.Errorf("invalid parameter: exit %d, %s", code, errs)
 	}
+	// A local template's step inputs and a values file keep their objects' order (catalog:write writes it).
+	local := t.TempDir()
+	_ = os.WriteFile(filepath.Join(local, "template.yaml"), []byte("apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\n"+
+		"metadata: {name: local}\nspec:\n  type: service\n  steps:\n    - id: w\n      action: catalog:write\n      input:\n"+
+		"        entity:\n          kind: Component\n          metadata:\n            name: x\n            annotations: ${{ parameters.annotations }}\n"+
+		"          spec: {type: service, owner: team-a}\n"), 0o644)
+	_ = os.WriteFile(filepath.Join(local, "values.yaml"), []byte("annotations: {z: '1', a: '2'}\n"), 0o644)
+	localOut := filepath.Join(t.TempDir(), "local")
+	c.ok(alice, "template", "dry-run", "--dir", local, "--values", filepath.Join(local, "values.yaml"), "--out", localOut)
+	want := "kind: Component\nmetadata:\n  name: x\n  annotations:\n    z: \"1\"\n    a: \"2\"\nspec:\n  type: service\n  owner: team-a\n"
+	if b, err := os.ReadFile(filepath.Join(localOut, "catalog-info.yaml")); err != nil || string(b) != want {
+		t.Errorf("dry-run --dir wrote catalog-info.yaml\n%s(%v)\nwant\n%s", b, err, want)
+	}
 	res := c.ok(alice, "template", "run", "secret-request", "--set", "name=api-key", "--set", "environment=dev")
 	if !strings.Contains(res, "Run completed with status: completed") || !strings.Contains(res, "/api/v1/changes/1") {
 		t.Errorf("template run:\n%s", res)

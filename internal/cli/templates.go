@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/problem"
+	"github.com/goldenpathidp/goldenpath/internal/scaffold/expr"
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 )
@@ -115,8 +116,12 @@ func readValues(g *globals, file string, sets []string) (map[string]any, error) 
 		if err != nil {
 			return nil, fmt.Errorf("reading --values: %w", err)
 		}
-		if err := yaml.Unmarshal(raw, &values); err != nil {
+		var ordered expr.Object // objects in the values keep their order (catalog:write writes them so)
+		if err := yaml.Unmarshal(raw, &ordered); err != nil {
 			return nil, problem.Field("--values", "%s is not a YAML mapping: %v", file, err)
+		}
+		if ordered != nil {
+			values = ordered
 		}
 	}
 	for _, s := range sets {
@@ -314,7 +319,7 @@ func localTemplate(dir string) (map[string]any, []map[string]any, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("--dir: %w", err)
 	}
-	var tmpl map[string]any
+	var tmpl expr.Object // the steps' inputs keep their order
 	if err := yaml.Unmarshal(raw, &tmpl); err != nil {
 		return nil, nil, problem.Field("template.yaml", "%v", err)
 	}

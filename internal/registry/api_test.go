@@ -225,7 +225,9 @@ func TestParseRoute(t *testing.T) {
 		{"/v2/x/blobs/uploads/", route{kind: routeUploadStart, name: "x"}, true},
 		{"/v2/x/blobs/uploads", route{kind: routeUploadStart, name: "x"}, true},
 		{"/v2/x/y/blobs/uploads/abc", route{kind: routeUpload, name: "x/y", ref: "abc"}, true},
-		{"/v2/x/referrers/" + dg, route{}, false},
+		{"/v2/x/referrers/" + dg, route{kind: routeReferrers, name: "x", ref: dg}, true},
+		{"/v2/x/referrers/referrers/" + dg, route{kind: routeReferrers, name: "x/referrers", ref: dg}, true},
+		{"/v2/x/referrers/", route{}, false},
 		{"/v2/tags/list", route{}, false},
 		{"/v2x/", route{}, false},
 	}

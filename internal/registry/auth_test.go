@@ -222,3 +222,47 @@ func TestMountNeedsPullOnSource(t *testing.T) {
 		})
 	}
 }
+
+// A mount without from (automatic content discovery) takes the blob from a
+// repository the subject may pull, and from no other.
+func TestMountWithoutFrom(t *testing.T) {
+	env := authEnv(t)
+	alice := remote.WithAuth(&authn.Basic{Username: "alice", Password: "a-secret"})
+	img := randomImage(t)
+	if err := remote.Write(env.ref(t, "team-a/api:v1"), img, alice); err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer := digestString(t, layers[0])
+	env.create(t, "team-c/app", RepoSettings{})
+	tests := []struct {
+		name, user, pass, digest string
+		want                     int
+	}{
+		{"carol may not pull team-a", "carol", "c-secret", layer, http.StatusAccepted},
+		{"no repository has it", "alice", "a-secret", sha256Digest([]byte("nowhere")), http.StatusAccepted},
+		{"malformed digest", "alice", "a-secret", "sha256:12", http.StatusAccepted},
+		{"alice may pull team-a", "alice", "a-secret", layer, http.StatusCreated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := env.do(t, "POST", "/v2/team-c/app/blobs/uploads/?mount="+tt.digest, nil,
+				http.Header{"Authorization": {basicHeader(tt.user, tt.pass)}})
+			wantStatus(t, resp, tt.want)
+			if tt.want == http.StatusAccepted && !strings.HasPrefix(resp.Header.Get("Location"), "/v2/team-c/app/blobs/uploads/") {
+				t.Errorf("got Location %q, want an upload session to fall back to", resp.Header.Get("Location"))
+			}
+			if tt.want == http.StatusCreated && resp.Header.Get("Location") != "/v2/team-c/app/blobs/"+layer {
+				t.Errorf("got Location %q, want the mounted blob", resp.Header.Get("Location"))
+			}
+			head := env.do(t, "HEAD", "/v2/team-c/app/blobs/"+layer, nil,
+				http.Header{"Authorization": {basicHeader("alice", "a-secret")}})
+			if linked := head.StatusCode == http.StatusOK; linked != (tt.want == http.StatusCreated) {
+				t.Errorf("after %s's mount the blob HEAD is %d: a mount must link the blob only when allowed", tt.user, head.StatusCode)
+			}
+		})
+	}
+}

@@ -19,7 +19,6 @@ const (
 	codeNameInvalid         = "NAME_INVALID"
 	codeNameUnknown         = "NAME_UNKNOWN"
 	codeSizeInvalid         = "SIZE_INVALID"
-	codeTagInvalid          = "TAG_INVALID"
 	codeUnauthorized        = "UNAUTHORIZED"
 	codeDenied              = "DENIED"
 	codeUnsupported         = "UNSUPPORTED"

@@ -188,3 +188,11 @@ func (e *testEnv) putBlob(t testing.TB, repo string, data []byte) string {
 	wantStatus(t, resp, http.StatusCreated)
 	return d
 }
+
+// putManifest pushes body under ref (tag or digest) and returns the response.
+func (e *testEnv) putManifest(t testing.TB, repo, ref, mediaType string, body []byte) *http.Response {
+	t.Helper()
+	resp := e.do(t, "PUT", "/v2/"+repo+"/manifests/"+ref, body, http.Header{"Content-Type": {mediaType}})
+	wantStatus(t, resp, http.StatusCreated)
+	return resp
+}

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
@@ -88,7 +89,7 @@ func TestManifestValidation(t *testing.T) {
 			http.StatusBadRequest, codeManifestBlobUnknown, "manifests[1]"},
 		{"index of pushed children", "multi", mediaOCIIndex, indexManifest(sha256Digest(good)), http.StatusCreated, "", ""},
 		{"digest in URL does not match", missing, mediaOCIManifest, good, http.StatusBadRequest, codeDigestInvalid, "not " + missing},
-		{"invalid tag", "-bad", mediaOCIManifest, good, http.StatusBadRequest, codeTagInvalid, "-bad"},
+		{"invalid tag", "-bad", mediaOCIManifest, good, http.StatusBadRequest, codeManifestInvalid, "-bad"},
 		{"too large", "big", mediaOCIManifest, []byte(`{"pad":"` + strings.Repeat("x", 5000) + `"}`),
 			http.StatusRequestEntityTooLarge, codeSizeInvalid, "4096"},
 	}
@@ -156,5 +157,78 @@ func TestGetManifest(t *testing.T) {
 	wantStatus(t, resp, http.StatusNotFound)
 	if code, _ := errorCode(t, resp); code != codeManifestUnknown {
 		t.Errorf("unknown tag: got %s, want %s", code, codeManifestUnknown)
+	}
+}
+
+// A push by digest may set tags with ?tag= parameters; each is confirmed in
+// OCI-Tag, each push event names its tag, and a refused tag refuses them all.
+func TestManifestTagParameters(t *testing.T) {
+	var events []PushEvent
+	env := newEnv(t, Options{OnPush: func(_ context.Context, ev PushEvent) { events = append(events, ev) }})
+	env.create(t, "dev/orders", RepoSettings{TagImmutability: true})
+	config := env.putBlob(t, "dev/orders", []byte("{}"))
+	first := imageManifest(mediaOCIManifest, config)
+	d := sha256Digest(first)
+	resp := env.putManifest(t, "dev/orders", d+"?tag=1.2.3&tag=1.2&tag=latest&tag=1.2", mediaOCIManifest, first)
+	if got := resp.Header.Values("OCI-Tag"); strings.Join(got, "|") != "1.2.3, 1.2, latest" {
+		t.Errorf("got OCI-Tag %q, want one header listing 1.2.3, 1.2, latest", got)
+	}
+	if tags := listTags(t, env, "dev/orders"); strings.Join(tags, ",") != "1.2,1.2.3,latest" {
+		t.Errorf("got tags %v, want 1.2, 1.2.3, latest", tags)
+	}
+	var evTags []string
+	for _, ev := range events {
+		if ev.Digest != d {
+			t.Errorf("push event for %s, want %s", ev.Digest, d)
+		}
+		evTags = append(evTags, ev.Tag)
+	}
+	if strings.Join(evTags, ",") != "1.2.3,1.2,latest" {
+		t.Errorf("push events for tags %v, want one per tag", evTags)
+	}
+
+	second := imageManifest(mediaOCIManifest, config, env.putBlob(t, "dev/orders", []byte("layer")))
+	many := strings.Repeat("&tag=t", maxTagParams+1)
+	for _, tt := range []struct {
+		name, query string
+		status      int
+		code, msg   string
+	}{
+		{"immutable tag among new ones", "?tag=2.0&tag=latest", http.StatusBadRequest, codeDenied, "latest"},
+		{"invalid tag", "?tag=2.0&tag=-bad", http.StatusBadRequest, codeManifestInvalid, "query parameter tag"},
+		{"too many tags", "?" + many[1:], http.StatusRequestURITooLong, codeUnsupported, fmt.Sprint(maxTagParams)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := env.do(t, "PUT", "/v2/dev/orders/manifests/"+sha256Digest(second)+tt.query, second,
+				http.Header{"Content-Type": {mediaOCIManifest}})
+			wantStatus(t, resp, tt.status)
+			if code, msg := errorCode(t, resp); code != tt.code || !strings.Contains(msg, tt.msg) {
+				t.Errorf("got %s %q, want %s mentioning %q", code, msg, tt.code, tt.msg)
+			}
+			if tags := listTags(t, env, "dev/orders"); strings.Join(tags, ",") != "1.2,1.2.3,latest" {
+				t.Errorf("got tags %v after a refused push, want them unchanged", tags)
+			}
+		})
+	}
+}
+
+// A tag that cannot exist names no manifest: 404 MANIFEST_UNKNOWN as the
+// spec says, for every method that reads or deletes by tag.
+func TestInvalidTagIsUnknown(t *testing.T) {
+	env := newEnv(t, Options{})
+	env.create(t, "dev/orders", RepoSettings{})
+	for _, method := range []string{"GET", "HEAD", "DELETE"} {
+		for _, tag := range []string{".INVALID_MANIFEST_NAME", "-bad", strings.Repeat("a", 129)} {
+			t.Run(method+" "+tag, func(t *testing.T) {
+				resp := env.do(t, method, "/v2/dev/orders/manifests/"+tag, nil, nil)
+				wantStatus(t, resp, http.StatusNotFound)
+				if method == "HEAD" {
+					return
+				}
+				if code, msg := errorCode(t, resp); code != codeManifestUnknown || !strings.Contains(msg, "must match") {
+					t.Errorf("got %s %q, want %s saying what a tag must match", code, msg, codeManifestUnknown)
+				}
+			})
+		}
 	}
 }

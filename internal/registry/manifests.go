@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
@@ -12,8 +13,10 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -46,11 +49,14 @@ type descriptor struct {
 
 // manifestJSON covers image manifests and indexes of both OCI and Docker.
 type manifestJSON struct {
-	SchemaVersion int          `json:"schemaVersion"`
-	MediaType     string       `json:"mediaType"`
-	Config        *descriptor  `json:"config"`
-	Layers        []descriptor `json:"layers"`
-	Manifests     []descriptor `json:"manifests"`
+	SchemaVersion int               `json:"schemaVersion"`
+	MediaType     string            `json:"mediaType"`
+	ArtifactType  string            `json:"artifactType"`
+	Config        *descriptor       `json:"config"`
+	Layers        []descriptor      `json:"layers"`
+	Manifests     []descriptor      `json:"manifests"`
+	Subject       *descriptor       `json:"subject"`
+	Annotations   map[string]string `json:"annotations"`
 }
 
 // reference is a descriptor a manifest points at, with where it appears (for
@@ -66,6 +72,12 @@ type reference struct {
 type parsedManifest struct {
 	mediaType string
 	refs      []reference
+	// subject is the manifest this one refers to (an OCI manifest's or
+	// index's subject field), nil when there is none.
+	subject *digest
+	// artifactType and annotations are what the referrers API lists for it.
+	artifactType string
+	annotations  map[string]string
 }
 
 func manifestInvalid(format string, args ...any) *apiError {
@@ -86,7 +98,10 @@ func parseManifest(contentType string, body []byte) (parsedManifest, error) {
 	if m.SchemaVersion != 2 {
 		return parsedManifest{}, manifestInvalid("schemaVersion is %d: only schema version 2 manifests are supported", m.SchemaVersion)
 	}
-	pm := parsedManifest{mediaType: mt}
+	pm := parsedManifest{mediaType: mt, artifactType: m.ArtifactType, annotations: m.Annotations}
+	if err := pm.setSubject(m); err != nil {
+		return parsedManifest{}, err
+	}
 	if isIndexType(mt) {
 		if m.Manifests == nil {
 			return parsedManifest{}, manifestInvalid("an index (%s) needs a manifests array", mt)
@@ -102,6 +117,9 @@ func parseManifest(contentType string, body []byte) (parsedManifest, error) {
 	}
 	if m.Config == nil {
 		return parsedManifest{}, manifestInvalid("an image manifest (%s) needs a config descriptor", mt)
+	}
+	if pm.artifactType == "" {
+		pm.artifactType = m.Config.MediaType // what the referrers API reports for an image without artifactType
 	}
 	ref, err := toReference("config", *m.Config, false)
 	if err != nil {
@@ -186,23 +204,51 @@ func (r *Registry) readManifestBody(req *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// manifestTarget works out the digest and tag a PUT stores under.
-func manifestTarget(ref string, body []byte) (digest, string, error) {
-	if !isDigest(ref) {
-		if err := validateTag(ref); err != nil {
-			return digest{}, "", newAPIError(http.StatusBadRequest, codeTagInvalid, "%s", err.Error())
+// maxTagParams bounds the ?tag= parameters of one push; the spec asks for
+// at least 10 and lets a registry answer 414 beyond its limit.
+const maxTagParams = 100
+
+// manifestTarget works out the digest a PUT stores under and the tags it
+// sets: the tag in the URL and any ?tag= query parameters, which is how a
+// push by digest tags the manifest in the same request.
+func manifestTarget(ref string, q url.Values, body []byte) (digest, []string, error) {
+	params := q["tag"]
+	if len(params) > maxTagParams {
+		return digest{}, nil, newAPIError(http.StatusRequestURITooLong, codeUnsupported,
+			"%d tag query parameters: at most %d tags can be pushed in one request", len(params), maxTagParams)
+	}
+	var tags []string
+	add := func(tag, where string) error {
+		if err := validateTag(tag); err != nil {
+			return manifestInvalid("%s: %v", where, err)
 		}
-		return digestOf("sha256", body), ref, nil
+		if !slices.Contains(tags, tag) {
+			tags = append(tags, tag)
+		}
+		return nil
 	}
-	d, err := parseDigest(ref)
-	if err != nil {
-		return digest{}, "", newAPIError(http.StatusBadRequest, codeDigestInvalid, "%s", err.Error())
+	var d digest
+	if isDigest(ref) {
+		var err error
+		if d, err = parseDigest(ref); err != nil {
+			return digest{}, nil, newAPIError(http.StatusBadRequest, codeDigestInvalid, "%s", err.Error())
+		}
+		if got := digestOf(d.Algorithm, body); got != d {
+			return digest{}, nil, newAPIError(http.StatusBadRequest, codeDigestInvalid,
+				"manifest digest is %s, not %s as in the URL", got, d)
+		}
+	} else {
+		if err := add(ref, "the tag in the URL"); err != nil {
+			return digest{}, nil, err
+		}
+		d = digestOf("sha256", body)
 	}
-	if got := digestOf(d.Algorithm, body); got != d {
-		return digest{}, "", newAPIError(http.StatusBadRequest, codeDigestInvalid,
-			"manifest digest is %s, not %s as in the URL", got, d)
+	for _, tag := range params {
+		if err := add(tag, "query parameter tag"); err != nil {
+			return digest{}, nil, err
+		}
 	}
-	return d, "", nil
+	return d, tags, nil
 }
 
 func (r *Registry) putManifest(w http.ResponseWriter, req *http.Request, c *call) error {
@@ -214,46 +260,68 @@ func (r *Registry) putManifest(w http.ResponseWriter, req *http.Request, c *call
 	if err != nil {
 		return err
 	}
-	d, tag, err := manifestTarget(c.ref, body)
+	d, tags, err := manifestTarget(c.ref, req.URL.Query(), body)
 	if err != nil {
 		return err
 	}
-	settings, err := r.storeManifest(c.repo, pm, d, tag, body)
+	settings, err := r.storeManifest(c.repo, pm, d, tags, body)
 	if err != nil {
 		return err
 	}
-	ev := PushEvent{Repository: c.name, Tag: tag, Digest: d.String(), MediaType: pm.mediaType,
-		Size: int64(len(body)), Subject: c.subject, Time: time.Now().UTC()}
+	r.log.InfoContext(req.Context(), "manifest pushed", "repository", c.name, "tags", tags,
+		"digest", d.String(), "subject", c.subject)
+	r.notifyPush(req.Context(), c, pm, d, tags, int64(len(body)), settings)
+	h := w.Header()
+	h.Set("Location", "/v2/"+c.name+"/manifests/"+d.String())
+	h.Set("Docker-Content-Digest", d.String())
+	if pm.subject != nil {
+		// Tells the client the registry indexed the subject, so it need not
+		// maintain the referrers tag schema itself.
+		h.Set("OCI-Subject", pm.subject.String())
+	}
+	if len(tags) > 0 {
+		h.Set("OCI-Tag", strings.Join(tags, ", "))
+	}
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+// notifyPush sends one push event per tag (one untagged event for a push by
+// digest without tags), so an image watcher sees every tag it might follow.
+func (r *Registry) notifyPush(ctx context.Context, c *call, pm parsedManifest, d digest, tags []string, size int64, settings RepoSettings) {
+	if r.onPush == nil {
+		return
+	}
+	ev := PushEvent{Repository: c.name, Digest: d.String(), MediaType: pm.mediaType,
+		Size: size, Subject: c.subject, Time: time.Now().UTC()}
 	if settings.ScanOnPush {
 		ev.Scan = ScanNotAvailable
 	}
-	r.log.InfoContext(req.Context(), "manifest pushed", "repository", c.name, "tag", tag,
-		"digest", ev.Digest, "subject", c.subject)
-	if r.onPush != nil {
-		r.onPush(req.Context(), ev)
+	if len(tags) == 0 {
+		r.onPush(ctx, ev)
 	}
-	w.Header().Set("Location", "/v2/"+c.name+"/manifests/"+d.String())
-	w.Header().Set("Docker-Content-Digest", d.String())
-	w.Header().Set("Content-Length", "0")
-	w.WriteHeader(http.StatusCreated)
-	return nil
+	for _, tag := range tags {
+		ev.Tag = tag
+		r.onPush(ctx, ev)
+	}
 }
 
 // storeManifest checks the repository's policies and the manifest's
 // references and stores it, all under the repository lock so two pushes
 // cannot both slip under MaxImages or both claim an immutable tag. It returns
 // the settings it enforced.
-func (r *Registry) storeManifest(rp *repository, pm parsedManifest, d digest, tag string, body []byte) (RepoSettings, error) {
+func (r *Registry) storeManifest(rp *repository, pm parsedManifest, d digest, tags []string, body []byte) (RepoSettings, error) {
 	var settings RepoSettings
 	err := r.withBlobLink(rp, func() error {
 		settings = rp.meta.Settings
 		if err := r.checkReferences(rp.name, pm.refs); err != nil {
 			return err
 		}
-		if err := r.checkPolicies(rp, d, tag); err != nil {
+		if err := r.checkPolicies(rp, d, tags); err != nil {
 			return err
 		}
-		return r.writeManifest(rp.name, pm.mediaType, d, tag, body)
+		return r.writeManifest(rp.name, pm, d, tags, body)
 	})
 	return settings, err
 }
@@ -284,8 +352,9 @@ func (r *Registry) checkReferences(name string, refs []reference) error {
 	return nil
 }
 
-// checkPolicies enforces MaxImages and tag immutability. Caller holds rp.mu.
-func (r *Registry) checkPolicies(rp *repository, d digest, tag string) error {
+// checkPolicies enforces MaxImages and tag immutability for every tag of the
+// push, before anything is written. Caller holds rp.mu.
+func (r *Registry) checkPolicies(rp *repository, d digest, tags []string) error {
 	s := rp.meta.Settings
 	known, err := fileExists(r.revisionLink(rp.name, d))
 	if err != nil {
@@ -302,37 +371,46 @@ func (r *Registry) checkPolicies(rp *repository, d digest, tag string) error {
 				rp.name, len(revs), s.MaxImages)
 		}
 	}
-	if tag == "" || !s.TagImmutability {
+	if !s.TagImmutability {
 		return nil
 	}
-	current, found, err := r.readTag(rp.name, tag)
-	if err != nil {
-		return err
-	}
-	if found && current != d {
-		return newAPIError(http.StatusBadRequest, codeTagInvalid,
-			"tag %s in repository %s is immutable and already points to %s: push under a new tag",
-			tag, rp.name, current)
+	for _, tag := range tags {
+		current, found, err := r.readTag(rp.name, tag)
+		if err != nil {
+			return err
+		}
+		if found && current != d {
+			return newAPIError(http.StatusBadRequest, codeDenied,
+				"tag %s in repository %s is immutable and already points to %s: push under a new tag",
+				tag, rp.name, current)
+		}
 	}
 	return nil
 }
 
-// writeManifest stores the bytes, then the revision link, then the tag, so a
-// reader that finds the tag always finds the manifest. Caller holds rp.mu.
-func (r *Registry) writeManifest(name, mediaType string, d digest, tag string, body []byte) error {
+// writeManifest stores the bytes, then its referrer entry, then the revision
+// link, then the tags, so a reader that finds a tag always finds the manifest
+// and a referrer entry is listed only once its manifest exists (a crash
+// between the two leaves an entry that listings skip). Caller holds rp.mu.
+func (r *Registry) writeManifest(name string, pm parsedManifest, d digest, tags []string, body []byte) error {
 	if ok, err := fileExists(r.blobPath(d)); err != nil || !ok {
 		if err := r.writeFileAtomic(r.blobPath(d), body); err != nil {
 			return err
 		}
 	}
-	rev := revision{Digest: d.String(), MediaType: mediaType, Size: int64(len(body))}
+	if err := r.writeReferrer(name, pm, d, int64(len(body))); err != nil {
+		return err
+	}
+	rev := revision{Digest: d.String(), MediaType: pm.mediaType, Size: int64(len(body))}
 	if err := r.writeJSONAtomic(r.revisionLink(name, d), rev); err != nil {
 		return err
 	}
-	if tag == "" {
-		return nil
+	for _, tag := range tags {
+		if err := r.writeFileAtomic(filepath.Join(r.tagsDir(name), tag), []byte(d.String())); err != nil {
+			return err
+		}
 	}
-	return r.writeFileAtomic(filepath.Join(r.tagsDir(name), tag), []byte(d.String()))
+	return nil
 }
 
 // readTag returns the digest tag points to in repository name.
@@ -357,7 +435,9 @@ func (r *Registry) resolve(name, ref string) (digest, error) {
 		return blobDigest(ref)
 	}
 	if err := validateTag(ref); err != nil {
-		return digest{}, newAPIError(http.StatusBadRequest, codeTagInvalid, "%s", err.Error())
+		// No manifest can have this tag: the spec wants 404, not a 400.
+		return digest{}, newAPIError(http.StatusNotFound, codeManifestUnknown,
+			"manifest %s is not in this repository: %v", ref, err)
 	}
 	d, ok, err := r.readTag(name, ref)
 	if err != nil {
@@ -434,14 +514,25 @@ func (r *Registry) removeTag(name, tag string, d digest) error {
 	return removeIfExists(filepath.Join(r.tagsDir(name), tag))
 }
 
-// removeManifest removes revision d and its tags. Caller holds the repo lock.
+// removeManifest removes revision d, its tags and its referrer entry. Caller
+// holds the repo lock.
 func (r *Registry) removeManifest(name string, d digest) error {
-	err := os.Remove(r.revisionLink(name, d))
+	// Read before the revision goes: once unlinked, the body may be collected.
+	refLink, err := r.referrerLinkOf(name, d)
+	if err != nil {
+		return err
+	}
+	err = os.Remove(r.revisionLink(name, d))
 	if errors.Is(err, fs.ErrNotExist) {
 		return errManifestUnknown(d.String())
 	}
 	if err != nil {
 		return fmt.Errorf("removing manifest %s: %w", d, err)
+	}
+	if refLink != "" {
+		if err := removeIfExists(refLink); err != nil {
+			return fmt.Errorf("removing the referrer entry of %s: %w", d, err)
+		}
 	}
 	tags, err := listNames(r.tagsDir(name))
 	if err != nil {

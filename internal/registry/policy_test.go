@@ -31,7 +31,7 @@ func TestTagImmutability(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := remote.Write(env.ref(t, "dev/orders:v1"), second, noRetry)
-	msg := wantRegistryError(t, err, http.StatusBadRequest, codeTagInvalid)
+	msg := wantRegistryError(t, err, http.StatusBadRequest, codeDenied)
 	if !strings.Contains(msg, "immutable") || !strings.Contains(msg, digestString(t, first)) {
 		t.Errorf("got message %q, want it to say the tag is immutable and where it points", msg)
 	}

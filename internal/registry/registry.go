@@ -1,8 +1,9 @@
 // Package registry is goldenpath's embedded OCI registry: the local backend for
-// ECRRequests. It serves the OCI distribution API (v1.1) under /v2/ so that
-// ordinary clients (crane, go-containerregistry, docker) can push and pull, and
-// keeps blobs, manifests, tags and repository settings on disk so everything
-// survives a restart. Repositories exist only when goldenpath's provisioner
+// ECRRequests. It serves the OCI distribution API (v1.1, with the referrers
+// API) under /v2/ so that ordinary clients (crane, go-containerregistry,
+// docker, oras) can push, pull and attach artifacts, and keeps blobs,
+// manifests, tags and repository settings on disk so everything survives a
+// restart. Repositories exist only when goldenpath's provisioner
 // creates them with CreateRepository; who may pull, push or delete is decided
 // by the caller's Authorizer.
 package registry
@@ -202,6 +203,9 @@ func New(dir string, opts Options) (*Registry, error) {
 	}
 	for name, meta := range found {
 		r.repos[name] = &repository{name: name, meta: meta}
+	}
+	if err := r.indexReferrers(); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

@@ -141,7 +141,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	}
 	// The policy still holds: v1 cannot be moved after the restart.
 	err = remote.Write(second.ref(t, "dev/orders:v1"), randomImage(t), noRetry)
-	wantRegistryError(t, err, http.StatusBadRequest, codeTagInvalid)
+	wantRegistryError(t, err, http.StatusBadRequest, codeDenied)
 }
 
 func TestRepositoryInfo(t *testing.T) {

@@ -17,6 +17,7 @@ const (
 	routeBlob
 	routeUploadStart
 	routeUpload
+	routeReferrers
 )
 
 // route is a parsed /v2/ path. ref is the digest, tag or upload id.
@@ -51,6 +52,8 @@ func parseRoute(path string) (route, bool) {
 		return route{kind: routeTags, name: name(2)}, true
 	case n >= 3 && segs[n-2] == "manifests" && segs[n-1] != "":
 		return route{kind: routeManifest, name: name(2), ref: segs[n-1]}, true
+	case n >= 3 && segs[n-2] == "referrers" && segs[n-1] != "":
+		return route{kind: routeReferrers, name: name(2), ref: segs[n-1]}, true
 	case n >= 4 && segs[n-3] == "blobs" && segs[n-2] == "uploads":
 		if segs[n-1] == "" {
 			return route{kind: routeUploadStart, name: name(3)}, true
@@ -92,6 +95,8 @@ func (r *Registry) endpoints(kind routeKind) map[string]endpoint {
 	case routeManifest:
 		return map[string]endpoint{"GET": {Pull, r.getManifest}, "HEAD": {Pull, r.getManifest},
 			"PUT": {Push, r.putManifest}, "DELETE": {Delete, r.deleteManifest}}
+	case routeReferrers:
+		return map[string]endpoint{"GET": {Pull, r.getReferrers}}
 	case routeBlob:
 		return map[string]endpoint{"GET": {Pull, r.getBlob}, "HEAD": {Pull, r.getBlob}, "DELETE": {Delete, r.deleteBlob}}
 	case routeUploadStart:

@@ -19,6 +19,7 @@ import (
 //	repositories/<name>/_layers/<alg>/<hex>             the repository may serve this blob
 //	repositories/<name>/_manifests/revisions/<alg>/<hex> a manifest in the repository (JSON: media type, size)
 //	repositories/<name>/_manifests/tags/<tag>           the digest the tag points to
+//	repositories/<name>/_manifests/referrers/...        the referrers API's entries (referrers.go)
 //	uploads/<id>                                        blob uploads in progress
 //	tmp/                                                temp files, renamed into place
 //	trash/                                              deleted repositories, removed after the rename

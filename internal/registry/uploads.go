@@ -368,25 +368,50 @@ func (r *Registry) withBlobLink(rp *repository, fn func() error) error {
 	return fn()
 }
 
-// tryMount links blob mount from repository from into c's repository when the
-// subject may pull from and the blob is there. Otherwise it reports false and
-// the caller falls back to a normal upload, as the spec asks.
+// tryMount links blob mount into c's repository from repository from, or,
+// without from, from any repository that has it and that the subject may pull
+// (the spec's automatic content discovery). When the blob cannot be mounted it
+// reports false and the caller falls back to a normal upload, as the spec asks.
 func (r *Registry) tryMount(req *http.Request, c *call, mount, from string) (digest, bool, error) {
 	d, err := parseDigest(mount)
-	if err != nil || ValidateRepositoryName(from) != nil {
+	if err != nil {
 		return d, false, nil
 	}
-	if _, err := r.authorizeRequest(req, from, Pull); err != nil {
-		r.log.DebugContext(req.Context(), "cross-repository mount not allowed", "from", from, "to", c.name, "err", err)
-		return d, false, nil
+	sources := []string{from}
+	if from == "" {
+		sources = r.repoNames()
 	}
-	if src := r.lookup(from); src == nil {
-		return d, false, nil
+	for _, src := range sources {
+		ok, err := r.mountableFrom(req, src, d)
+		if err != nil {
+			return d, false, err
+		}
+		if ok {
+			return r.linkMounted(c, d)
+		}
 	}
-	if ok, err := r.hasBlob(from, d); err != nil || !ok {
-		return d, false, err
+	return d, false, nil
+}
+
+// mountableFrom reports whether repository src holds blob d and the subject
+// may pull it.
+func (r *Registry) mountableFrom(req *http.Request, src string, d digest) (bool, error) {
+	if ValidateRepositoryName(src) != nil || r.lookup(src) == nil {
+		return false, nil
 	}
-	err = r.withBlobLink(c.repo, func() error {
+	if ok, err := r.hasBlob(src, d); err != nil || !ok {
+		return false, err
+	}
+	if _, err := r.authorizeRequest(req, src, Pull); err != nil {
+		r.log.DebugContext(req.Context(), "cross-repository mount not allowed", "from", src, "err", err)
+		return false, nil
+	}
+	return true, nil
+}
+
+// linkMounted links blob d into c's repository; false if it was collected meanwhile.
+func (r *Registry) linkMounted(c *call, d digest) (digest, bool, error) {
+	err := r.withBlobLink(c.repo, func() error {
 		if ok, err := fileExists(r.blobPath(d)); err != nil || !ok {
 			return errors.Join(err, errBlobUnknown(d)) // collected meanwhile
 		}

@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/forge"
 )
@@ -62,18 +64,10 @@ func TestTemplatesAnywhere(t *testing.T) {
 	tm := twoTeams(e)
 	ctx := context.Background()
 
-	head, err := e.app.Platform.ResolveRef(ctx, "main")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.app.Platform.Commit(ctx, forge.CommitOptions{Branch: "main", Parent: head, Message: "nested templates and shared skeletons",
-		Author: forge.Signature{Name: "e2e", Email: "e2e@localhost"}, Changes: []forge.Change{
-			{Path: "templates/github/go-backend/template.yaml", Content: []byte(anywhereTemplate("go-backend", "group:default/payments", "../../../skeletons/go"))},
-			{Path: "templates/github/escape/template.yaml", Content: []byte(anywhereTemplate("escape", "group:default/payments", "../../../../elsewhere"))},
-			{Path: "skeletons/go/README.md", Content: []byte("# ${{ values.name }} (shared Go skeleton)\n")},
-		}}); err != nil {
-		t.Fatal(err)
-	}
+	e.commitMain(ctx, "nested templates and shared skeletons",
+		forge.Change{Path: "templates/github/go-backend/template.yaml", Content: []byte(anywhereTemplate("go-backend", "group:default/payments", "../../../skeletons/go"))},
+		forge.Change{Path: "templates/github/escape/template.yaml", Content: []byte(anywhereTemplate("escape", "group:default/payments", "../../../../elsewhere"))},
+		forge.Change{Path: "skeletons/go/README.md", Content: []byte("# ${{ values.name }} (shared Go skeleton)\n")})
 	createRepo(t, e, "search/templates", map[string]string{
 		"templates/search-svc/template.yaml": anywhereTemplate("search-svc", "group:default/search", "../../skeletons/svc"),
 		"skeletons/svc/README.md":            "# ${{ values.name }} (search's skeleton)\n",
@@ -81,7 +75,17 @@ func TestTemplatesAnywhere(t *testing.T) {
 	e.must(201, "POST", "/api/catalog/locations", tm.seadev, map[string]string{"type": "url",
 		"target": e.app.URL() + "/git/search/templates/blob/main/templates/search-svc/template.yaml"})
 
-	want := []string{"go-backend", "escape", "search-svc", "app-template"}
+	// The common public layout: a Location file listing the templates of a repository.
+	createRepo(t, e, "search/more-templates", map[string]string{
+		"all-templates.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: more-templates\nspec:\n  targets:\n" +
+			"    - ./nodejs/template.yaml\n",
+		"nodejs/template.yaml":      anywhereTemplate("nodejs-svc", "group:default/search", "./skeleton"),
+		"nodejs/skeleton/README.md": "# ${{ values.name }} (node)\n",
+	})
+	e.must(201, "POST", "/api/catalog/locations", tm.seadev, map[string]string{"type": "url",
+		"target": e.app.URL() + "/git/search/more-templates/blob/main/all-templates.yaml"})
+
+	want := []string{"go-backend", "escape", "search-svc", "nodejs-svc", "app-template"}
 	t.Run("listed by the API", func(t *testing.T) {
 		e.t = t
 		var listed struct {
@@ -142,6 +146,13 @@ func TestTemplatesAnywhere(t *testing.T) {
 			t.Errorf("dry run of search-svc: error %q, files %q; want README.md from search/templates' skeletons/svc", errMsg, files)
 		}
 	})
+	t.Run("a template listed by a Location file runs", func(t *testing.T) {
+		e.t = t
+		files, errMsg := anywhereDryRun(t, e, tm.seadev, "template:default/nodejs-svc")
+		if errMsg != "" || files["README.md"] != "# orders (node)\n" {
+			t.Errorf("dry run of nodejs-svc: error %q, files %q; want README.md from its own folder", errMsg, files)
+		}
+	})
 	t.Run("a url leaving the repository is refused", func(t *testing.T) {
 		e.t = t
 		files, errMsg := anywhereDryRun(t, e, tm.alice, "template:default/escape")
@@ -163,5 +174,109 @@ func TestTemplateV1beta2Refused(t *testing.T) {
 	if !strings.Contains(body, "template.apiVersion: scaffolder.backstage.io/v1beta2 templates are not run; convert it to scaffolder.backstage.io/v1beta3") ||
 		!strings.Contains(body, "migrating-from-v1beta2-to-v1beta3") || strings.Contains(body, "template: template") {
 		t.Errorf("dry run of a v1beta2 template: %s; want the conversion said once", body)
+	}
+}
+
+// TestTemplateChecksOnChangeRequest: a change request adding a nested template with an unknown action,
+// an invalid parameters schema and a v1beta2 template fails its templates check, each problem naming
+// the file, the step and the action (or the field).
+func TestTemplateChecksOnChangeRequest(t *testing.T) {
+	e := start(t, startOptions{})
+	tm := twoTeams(e)
+	dir := clonePlatform(t, e, "alice", tm.alice)
+	bad := strings.Replace(anywhereTemplate("bad", "group:default/payments", "./skeleton"), "action: fetch:template", "action: cloud:nuke", 1)
+	bad = strings.Replace(bad, "name: {type: string}", "name: {type: 12}", 1)
+	old := strings.Replace(anywhereTemplate("old", "group:default/payments", "./skeleton"), "v1beta3", "v1beta2", 1)
+	commitFiles(t, dir, "bad-templates", map[string]string{"templates/github/bad/template.yaml": bad, "templates/legacy/old/template.yaml": old})
+	git(t, dir, "push", "-q", "origin", "bad-templates")
+	n := changeNumber(e, openChange(e, tm.alice, "", "bad-templates"))
+	if passed, text := changeCheck(e, n, "templates"); passed {
+		t.Fatalf("the templates check passed:\n%s", text)
+	}
+	var v struct {
+		Evaluation struct {
+			Checks []struct {
+				Name   string
+				Errors []struct{ File, Field, Rule string }
+			}
+		}
+	}
+	e.must(200, "GET", fmt.Sprintf("/api/v1/changes/%d", n), tm.alice, nil).json(t, &v)
+	var got []string
+	for _, c := range v.Evaluation.Checks {
+		if c.Name == "templates" {
+			for _, er := range c.Errors {
+				got = append(got, er.File+": "+er.Field+": "+er.Rule)
+			}
+		}
+	}
+	all := strings.Join(got, "\n")
+	for _, want := range []string{
+		`templates/github/bad/template.yaml: spec.steps[0] (fetch).action: unknown action "cloud:nuke"`,
+		`templates/github/bad/template.yaml: spec.parameters[0]: is not a valid JSON Schema`,
+		`templates/legacy/old/template.yaml: apiVersion: scaffolder.backstage.io/v1beta2 templates are not run; convert it to scaffolder.backstage.io/v1beta3`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the templates check does not say %q; it says:\n%s", want, all)
+		}
+	}
+}
+
+// TestTemplateForgeURLs: owner and repository names in URLs are case-insensitive, as on source hosts
+// (github.com/Payments/Skeletons is payments/skeletons, and messages keep the case written), and a bare
+// repository URL means the default branch's root.
+func TestTemplateForgeURLs(t *testing.T) {
+	e := start(t, startOptions{})
+	tm := twoTeams(e)
+	createRepo(t, e, "payments/skeletons", map[string]string{"README.md": "# ${{ values.name }}\n", "go/main.go": "package main\n"})
+	dryRun := func(t *testing.T, token, step string) (map[string]string, string) {
+		t.Helper()
+		var res struct {
+			DirectoryContents []struct{ Path, Base64Content string } `json:"directoryContents"`
+			Error             string                                 `json:"error"`
+		}
+		e.must(200, "POST", "/api/scaffolder/v2/dry-run", token, inlineTemplate(tmplJSON("["+step+"]"), nil, map[string]any{"name": "orders"}, nil)).json(t, &res)
+		files := map[string]string{}
+		for _, f := range res.DirectoryContents {
+			b, _ := base64.StdEncoding.DecodeString(f.Base64Content)
+			files[f.Path] = string(b)
+		}
+		return files, res.Error
+	}
+	t.Run("catalog:register with a bare repository URL registers its catalog-info.yaml", func(t *testing.T) {
+		e.t = t
+		createRepo(t, e, "payments/ledger", map[string]string{"catalog-info.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Component\n" +
+			"metadata:\n  name: ledger\nspec:\n  type: service\n  lifecycle: production\n  owner: payments\n"})
+		e.addTemplate("register-bare", "    - id: r\n      action: catalog:register\n      input:\n        catalogInfoUrl: https://github.com/Payments/Ledger\n")
+		id := e.task(tm.alice, "register-bare", map[string]any{}, nil)
+		if status, evs := e.waitTask(tm.alice, id, 30*time.Second); status != "completed" {
+			t.Fatalf("task %s: %s\n%s", id, status, messages(evs))
+		}
+		e.must(200, "GET", "/api/catalog/entities/by-name/component/default/ledger", tm.alice, nil)
+	})
+	for _, tt := range []struct{ name, step, file, content, err string }{
+		{"a bare repository URL with capitals", `{"id":"f","action":"fetch:template","input":{"url":"https://github.com/Payments/Skeletons","values":{"name":"${{ parameters.name }}"}}}`,
+			"README.md", "# orders\n", ""},
+		{"a tree URL with capitals", `{"id":"f","action":"fetch:plain","input":{"url":"https://github.com/PAYMENTS/skeletons/tree/main/go"}}`,
+			"main.go", "package main\n", ""},
+		{"goldenpath's own URL, bare", `{"id":"f","action":"fetch:plain","input":{"url":"` + e.app.URL() + `/git/Payments/Skeletons"}}`,
+			"go/main.go", "package main\n", ""},
+		{"a missing repository keeps the case written", `{"id":"f","action":"fetch:plain","input":{"url":"https://github.com/Payments/Nope"}}`,
+			"", "", "repository Payments/Nope does not exist"},
+		{"publishing under the own team with capitals", `{"id":"f","action":"fetch:plain","input":{"url":"https://github.com/payments/skeletons"}},` +
+			`{"id":"p","action":"publish:github","input":{"repoUrl":"github.com?owner=Payments&repo=orders"}}`, "README.md", "# ${{ values.name }}\n", ""},
+		{"publishing under another team with capitals", `{"id":"p","action":"publish:github","input":{"repoUrl":"github.com?owner=Search&repo=orders"}}`,
+			"", "", `not under \"Search\"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e.t = t
+			files, errMsg := dryRun(t, tm.alice, tt.step)
+			if tt.err == "" && errMsg != "" || tt.err != "" && !strings.Contains(errMsg, strings.ReplaceAll(tt.err, `\"`, `"`)) {
+				t.Fatalf("dry run error %q, want %q", errMsg, tt.err)
+			}
+			if tt.file != "" && files[tt.file] != tt.content {
+				t.Errorf("dry run files %q, want %s = %q", files, tt.file, tt.content)
+			}
+		})
 	}
 }

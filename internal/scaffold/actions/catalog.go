@@ -1,7 +1,6 @@
 package actions
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -152,34 +151,19 @@ func CatalogWrite() scaffold.Action {
 			"filePath": str("Path within the workspace (default catalog-info.yaml)"),
 		}, "entity"),
 		run: func(ctx context.Context, ac *scaffold.ActionContext) error {
-			raw, err := marshalYAML(ac.Input["entity"], 2)
+			raw, err := expr.StringifyYAML(ac.Input["entity"]) // as Backstage's yaml.stringify writes it
 			if err != nil {
 				return fmt.Errorf("input.entity: %w", err)
 			}
 			if expr.HasSecret(ac.SecretInput("entity")) {
-				ac.AddSecret(string(raw)) // YAML may quote or fold a secret: the whole file is hidden where shown
+				ac.AddSecret(raw) // YAML may quote or fold a secret: the whole file is hidden where shown
 			}
 			ac.Logf("Writing %s", ac.String("filePath", "catalog-info.yaml"))
 			// A symlink at filePath is replaced, not written through.
-			if err := ac.Workspace.WriteFile(ac.String("filePath", "catalog-info.yaml"), raw, false); err != nil {
+			if err := ac.Workspace.WriteFile(ac.String("filePath", "catalog-info.yaml"), []byte(raw), false); err != nil {
 				return fmt.Errorf("input.filePath: %w", err)
 			}
 			return nil
 		},
 	}
-}
-
-// marshalYAML writes v as Backstage's yaml.stringify does by default: indented by indent spaces (2),
-// sequences indented under their key, objects in their order (a Map's; a Go map's keys sorted).
-func marshalYAML(v any, indent int) ([]byte, error) {
-	var b bytes.Buffer
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(indent)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
 }

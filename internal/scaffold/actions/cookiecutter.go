@@ -61,7 +61,7 @@ func Cookiecutter(engine *expr.Engine, remote Remote) scaffold.Action {
 				}
 			}
 			rendered, err := skeleton.Render(engine, files, skeleton.Options{
-				Values: flatMap(cc), CookiecutterCompat: true, CopyWithoutTemplating: copyGlobs(raw),
+				Values: flatMap(cc), CookiecutterCompat: true, Jinja: true, CopyWithoutTemplating: copyGlobs(raw),
 			})
 			if err != nil {
 				return err
@@ -151,7 +151,7 @@ func cookiecutterDefault(engine *expr.Engine, key string, def any, sofar *expr.M
 		return def, nil // private: raw
 	}
 	render := func(s string) (string, error) {
-		out, err := engine.Render("cookiecutter.json: "+key, s, map[string]any{"cookiecutter": flatMap(sofar)}, expr.RenderOptions{Cookiecutter: true})
+		out, err := engine.Render("cookiecutter.json: "+key, s, map[string]any{"cookiecutter": flatMap(sofar)}, expr.RenderOptions{Cookiecutter: true, Jinja: true})
 		if err != nil {
 			return "", err
 		}

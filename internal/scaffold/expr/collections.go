@@ -273,6 +273,9 @@ func fRound(_ *state, v any, args []any) (any, error) {
 }
 
 func fSlice(st *state, v any, args []any) (any, error) {
+	if s, ok := v.(string); ok {
+		return sliceString(st, s, args)
+	}
 	arr := items(v)
 	slices := int(toNumber(arg(args, 0)))
 	if slices <= 0 {
@@ -294,6 +297,33 @@ func fSlice(st *state, v any, args []any) (any, error) {
 			row = append(row, fill)
 		}
 		res = append(res, row)
+	}
+	return res, nil
+}
+
+// sliceString is slice over a string: JavaScript's String.slice gives substrings, and a fill value
+// fails (a string has no push).
+func sliceString(st *state, s string, args []any) (any, error) {
+	rs := []rune(s)
+	slices := int(toNumber(arg(args, 0)))
+	if slices <= 0 {
+		return nil, errors.New("slices must be a positive number")
+	}
+	if err := st.checkLoop(slices, "a slice"); err != nil {
+		return nil, err
+	}
+	size, extra := len(rs)/slices, len(rs)%slices
+	res := []any{}
+	offset := 0
+	for i := range slices {
+		start := offset + i*size
+		if i < extra {
+			offset++
+		}
+		if truthy(arg(args, 1)) && i >= extra {
+			return nil, errors.New("a slice of a string cannot be filled (currSlice.push is not a function)")
+		}
+		res = append(res, string(rs[start:offset+(i+1)*size]))
 	}
 	return res, nil
 }

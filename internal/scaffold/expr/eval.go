@@ -25,7 +25,7 @@ type state struct {
 	calls    int // macro calls in progress
 	regexps  map[string]*jsRegexp
 	taint    taint
-	jinja    bool // cookiecutter mode: Python's string and dict methods (jinja.go)
+	jinja    bool // RenderOptions.Jinja
 }
 
 func newState(o Options, vars map[string]any) *state {
@@ -496,10 +496,56 @@ func (st *state) evalMember(m memberNode) (any, error) {
 	if _, ok := v.(method); ok {
 		v = member(st.use(obj), key) // a method reads its receiver whole
 	}
+	if _, ok := v.(undefined); ok && st.jinja {
+		if m, ok := jinjaDictMethod(st.use(obj), toString(key)); ok {
+			return m, nil
+		}
+	}
 	if st.jinja && isJinjaName(key) {
-		v = st.jinjaMember(st.use(obj), key, v) // Python's methods in cookiecutter mode (jinja.go)
+		v = st.jinjaMember(st.use(obj), key, v) // Python's string methods (jinja.go)
 	}
 	return v, nil
+}
+
+// jinjaDictMethod is Jinja2's dict.items(), keys(), values() or get(key[, default]) of an object, in the
+// object's key order.
+func jinjaDictMethod(obj any, name string) (method, bool) {
+	o := norm(obj)
+	switch o.(type) {
+	case *object, map[string]any:
+	default:
+		return method{}, false
+	}
+	keys := objectKeys(o)
+	switch name {
+	case "items", "keys", "values":
+		return method{name: name, call: func(*state, []any) (any, error) {
+			out := make([]any, len(keys))
+			for i, k := range keys {
+				v, _ := objectGet(o, k)
+				switch name {
+				case "items":
+					out[i] = []any{k, v}
+				case "keys":
+					out[i] = k
+				default:
+					out[i] = v
+				}
+			}
+			return out, nil
+		}}, true
+	case "get":
+		return method{name: name, call: func(_ *state, a []any) (any, error) {
+			if v, ok := objectGet(o, toString(arg(a, 0))); ok {
+				return v, nil
+			}
+			if len(a) > 1 {
+				return arg(a, 1), nil
+			}
+			return nil, nil
+		}}, true
+	}
+	return method{}, false
 }
 
 // member is Nunjucks' memberLookup: a member of undefined or null is undefined, never an
@@ -851,16 +897,30 @@ func (st *state) evalFilter(f filterNode) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range f.kw {
-		i := indexOf(f.fn.params, k.name)
-		if i < 0 {
-			return nil, fmt.Errorf("filter %q has no argument %q", f.name, k.name)
+	if len(f.kw) > 0 {
+		kw := newObject()
+		for _, k := range f.kw {
+			v, err := st.eval(k.x)
+			if err != nil {
+				return nil, err
+			}
+			kw.set(k.name, v)
 		}
-		for len(args) <= i {
-			args = append(args, undefined{})
-		}
-		if args[i], err = st.eval(k.x); err != nil {
-			return nil, err
+		if byName[f.name] {
+			// sort and int are Nunjucks macros: a name=value argument fills the parameter of that name
+			// (after the positional ones); other names are ignored.
+			for i := len(args); i < len(f.fn.params); i++ {
+				v, ok := kw.vals[f.fn.params[i]]
+				if !ok {
+					v = undefined{}
+				}
+				args = append(args, v)
+			}
+		} else {
+			// As in Nunjucks, name=value arguments reach any other filter as one last positional object
+			// (with its __keywords marker): `truncate(length=5)` passes an object as the length.
+			kw.set("__keywords", true)
+			args = append(args, kw)
 		}
 	}
 	out, err := f.fn.fn(st, norm(v), args)
@@ -874,6 +934,9 @@ func (st *state) evalFilter(f filterNode) (any, error) {
 	}
 	return out, nil
 }
+
+// byName are the filters Nunjucks defines as macros, which take name=value arguments by name.
+var byName = map[string]bool{"sort": true, "int": true}
 
 func indexOf(list []string, s string) int {
 	for i, e := range list {

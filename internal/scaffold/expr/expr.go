@@ -60,6 +60,10 @@ func New(o Options) *Engine {
 // RenderOptions selects the dialect of one Render.
 type RenderOptions struct {
 	Cookiecutter bool // variables delimited by {{ }} instead of ${{ }} (cookiecutterCompat); `jsonify` filter
+	// Jinja adds Jinja2's dict methods items(), keys(), values() and get(key[, default]) to objects (a
+	// member of that name still wins): real cookiecutter templates (fetch:cookiecutter) use them; Nunjucks
+	// and so Backstage's fetch:template do not have them.
+	Jinja        bool
 	TrimBlocks   bool // Jinja/Nunjucks trimBlocks
 	LstripBlocks bool // Jinja/Nunjucks lstripBlocks
 }
@@ -90,7 +94,7 @@ func (e *Engine) RenderTracked(name, text string, vars map[string]any, o RenderO
 		return "", nil, fmt.Errorf("%s: %w", name, err)
 	}
 	st := newState(e.opts, vars)
-	st.jinja = o.Cookiecutter
+	st.jinja = o.Jinja
 	if err := st.execBody(body); err != nil {
 		return "", nil, fmt.Errorf("%s: %w", name, st.sanitize(err))
 	}

@@ -59,7 +59,7 @@ func stringFilter(name string) (filterDef, bool) {
 	case "indent":
 		return filterDef{[]string{"width", "first"}, fIndent}, true
 	case "int":
-		return filterDef{[]string{"default"}, fInt}, true
+		return filterDef{[]string{"default", "base"}, fInt}, true
 	case "lower":
 		return filterDef{nil, strFn(strings.ToLower)}, true
 	case "upper":
@@ -169,14 +169,15 @@ func title(s string) string {
 
 func fCenter(st *state, v any, args []any) (any, error) {
 	s := asString(v)
-	width := int(toNumber(arg(args, 0)))
-	if isNullish(arg(args, 0)) || width == 0 {
-		width = 80
+	widthF := 80.0
+	if w := arg(args, 0); truthy(w) {
+		widthF = toNumber(w)
 	}
 	n := utf16Len(s)
-	if n >= width {
-		return s, nil
+	if math.IsNaN(widthF) || float64(n) >= widthF {
+		return s, nil // NaN (an object of name=value arguments) pads nothing
 	}
+	width := int(math.Ceil(widthF))
 	if err := st.checkSize(width); err != nil {
 		return nil, err
 	}
@@ -234,11 +235,11 @@ func fIndent(st *state, v any, args []any) (any, error) {
 	if s == "" {
 		return "", nil
 	}
-	width := int(toNumber(arg(args, 0)))
-	if isNullish(arg(args, 0)) || width == 0 {
-		width = 4
+	width := 4
+	if w := arg(args, 0); truthy(w) {
+		width = jsRepeat(toNumber(w)) // an object of name=value arguments repeats 0 times, as in JavaScript
 	}
-	if width < 0 || width > 1024 {
+	if width > 1024 {
 		return nil, fmt.Errorf("width %d is out of range 0..1024", width)
 	}
 	lines := strings.Split(s, "\n")
@@ -278,9 +279,11 @@ func fReplace(st *state, v any, args []any) (any, error) {
 	if !ok {
 		return v, nil
 	}
-	count := -1
-	if c := arg(args, 2); !isNullish(c) {
-		count = int(toNumber(c))
+	count := -1 // every occurrence; otherwise JavaScript's count < maxCount decides (NaN and null: none)
+	if c := arg(args, 2); !isUndefined(c) {
+		if f := toNumber(c); f != -1 {
+			count = jsRepeat(f)
+		}
 	}
 	if oldS == "" {
 		if err := st.checkSize(len(s) + (utf8.RuneCountInString(s)+1)*len(repl)); err != nil {
@@ -382,26 +385,34 @@ func fStriptags(_ *state, v any, args []any) (any, error) {
 	return regexp.MustCompile(`\n\n\n+`).ReplaceAllString(s, "\n\n"), nil
 }
 
+// fTruncate is Nunjucks' truncate, with JavaScript's arithmetic: a length that is not a number (an
+// object of name=value arguments) compares as NaN and cuts at 0.
 func fTruncate(_ *state, v any, args []any) (any, error) {
 	s := []rune(asString(v))
-	length := int(toNumber(arg(args, 0)))
-	if isNullish(arg(args, 0)) || length <= 0 {
-		length = 255
+	length := 255.0
+	if l := arg(args, 0); truthy(l) {
+		length = toNumber(l)
 	}
-	if len(s) <= length {
+	if float64(len(s)) <= length {
 		return string(s), nil
 	}
-	cut := length
-	if !truthy(arg(args, 1)) {
+	var cut int
+	if truthy(arg(args, 1)) {
+		cut = jsIndex(length, len(s))
+	} else {
+		from := len(s) - 1 // lastIndexOf(' ', NaN) searches from the end
+		if !math.IsNaN(length) {
+			from = min(jsIndex(length, len(s)), len(s)-1)
+		}
 		cut = -1
-		for i := min(length, len(s)-1); i >= 0; i-- {
+		for i := from; i >= 0; i-- {
 			if s[i] == ' ' {
 				cut = i
 				break
 			}
 		}
 		if cut < 0 {
-			cut = length
+			cut = jsIndex(length, len(s))
 		}
 	}
 	end := "..."
@@ -409,6 +420,26 @@ func fTruncate(_ *state, v any, args []any) (any, error) {
 		end = toString(e)
 	}
 	return string(s[:cut]) + end, nil
+}
+
+// jsIndex is a position as String.prototype.substring takes it: NaN is 0, fractions are truncated, and
+// the result is clamped to 0..n.
+func jsIndex(f float64, n int) int {
+	switch {
+	case math.IsNaN(f) || f <= 0:
+		return 0
+	case f >= float64(n):
+		return n
+	}
+	return int(f)
+}
+
+// jsRepeat is how many times Nunjucks' lib.repeat repeats (i < n): NaN and negatives are 0.
+func jsRepeat(f float64) int {
+	if math.IsNaN(f) || f <= 0 {
+		return 0
+	}
+	return int(math.Ceil(f))
 }
 
 // encodeURIComponent escapes everything but A-Z a-z 0-9 - _ . ! ~ * ' ( ).

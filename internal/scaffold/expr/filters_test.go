@@ -91,7 +91,7 @@ func TestNunjucksFilters(t *testing.T) {
 		{"rejectattr", "${{ parameters.people | rejectattr('active') | join(',', 'name') }}", "Bob"},
 		{"select reject tests", "${{ [1, 2, 3, 4] | select('odd') | join }} ${{ [1, 2, 3, 4] | reject('odd') | join }} ${{ [0, 1, ''] | select | join }}", "13 24 1"},
 		{"groupby", "{% for role, ps in parameters.people | groupby('role') %}${{ role }}:${{ ps | join('+', 'name') }} {% endfor %}", "dev:ann+cid ops:Bob "},
-		{"sum", "${{ [1, 2, 3] | sum }} ${{ parameters.people | sum('age') }} ${{ [1, 2] | sum(start=10) }}", "6 96 13"},
+		{"sum", "${{ [1, 2, 3] | sum }} ${{ parameters.people | sum('age') }} ${{ [1, 2] | sum(start=10) }}", "6 96 NaN"}, // Nunjucks passes start=10 as an object in the attribute's place
 		{"batch", "${{ [1, 2, 3, 4, 5] | batch(2) | dump }} ${{ [1, 2, 3] | batch(2, 'x') | dump }} ${{ [1, 2, 3] | batch(2, 0) | dump }}", `[[1,2],[3,4],[5]] [[1,2],[3,"x"]] [[1,2],[3]]`},
 		{"slice filter", "${{ [1, 2, 3, 4, 5] | slice(2) | dump }}", "[[1,2,3],[4,5]]"},
 		{"dictsort", "${{ {b: 1, A: 2, c: 0} | dictsort | dump }} ${{ {b: 1, a: 2, c: 0} | dictsort(false, 'value') | dump }}", `[["A",2],["b",1],["c",0]] [["c",0],["b",1],["a",2]]`},
@@ -106,7 +106,6 @@ func TestNunjucksFilters(t *testing.T) {
 
 func TestFilterArgumentErrors(t *testing.T) {
 	tests := []struct{ src, want string }{
-		{"${{ 'x' | truncate(nope=1) }}", `filter "truncate" has no argument "nope"`},
 		{"${{ 5 | dictsort }}", "value must be an object"},
 		{"${{ [1] | batch(0) }}", "linecount must be a positive number"},
 		{"${{ 5 | list }}", "type not iterable"},

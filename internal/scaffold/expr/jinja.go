@@ -5,11 +5,11 @@ import (
 	"unicode"
 )
 
-// Cookiecutter templates are Jinja2, and call Python's methods: {{ cookiecutter.name.lower().replace(' ', '_') }},
-// {% for k, v in cookiecutter.env.items() %}. In cookiecutter mode (RenderOptions.Cookiecutter: fetch:cookiecutter
-// and fetch:template's cookiecutterCompat) these methods exist with Python's meaning. Where JavaScript has a
-// method of the same name with another meaning (replace replaces every occurrence, split without a separator
-// splits at whitespace), Python's wins in that mode; everywhere else nothing changes.
+// Cookiecutter templates are Jinja2, and call Python's string methods: {{ cookiecutter.name.lower().replace(' ', '_') }}.
+// With RenderOptions.Jinja (fetch:cookiecutter) these methods exist with Python's meaning, besides the dict
+// methods (jinjaDictMethod). Where JavaScript has a method of the same name with another meaning (replace
+// replaces every occurrence, split without a separator splits at whitespace), Python's wins there; everywhere
+// else (Nunjucks, fetch:template with cookiecutterCompat) nothing changes.
 
 // jinjaNames are the methods offered, with whether Python's meaning replaces JavaScript's.
 var jinjaNames = map[string]bool{
@@ -17,7 +17,6 @@ var jinjaNames = map[string]bool{
 	"capitalize": false, "startswith": false, "endswith": false, "isdigit": false, "isalpha": false,
 	"isalnum": false, "islower": false, "isupper": false, "count": false, "find": false, "join": false,
 	"replace": true, "split": true,
-	"items": false, "keys": false, "values": false, "get": false,
 }
 
 func isJinjaName(key any) bool {
@@ -46,47 +45,8 @@ func (st *state) jinjaMember(obj, key, v any) any {
 }
 
 func jinjaMethod(recv any, name string) func(st *state, args []any) (any, error) {
-	switch r := recv.(type) {
-	case string:
-		return jinjaString(r, name)
-	case *object, map[string]any:
-		return jinjaDict(r, name)
-	}
-	return nil
-}
-
-func jinjaDict(d any, name string) func(st *state, args []any) (any, error) {
-	switch name {
-	case "items", "keys", "values":
-		return func(st *state, _ []any) (any, error) {
-			keys := objectKeys(d)
-			if err := st.checkLoop(len(keys), name+"()"); err != nil {
-				return nil, err
-			}
-			out := make([]any, 0, len(keys))
-			for _, k := range keys {
-				v, _ := objectGet(d, k)
-				switch name {
-				case "items":
-					out = append(out, []any{k, v})
-				case "keys":
-					out = append(out, k)
-				default:
-					out = append(out, v)
-				}
-			}
-			return out, nil
-		}
-	case "get":
-		return func(_ *state, a []any) (any, error) {
-			if v, ok := objectGet(d, toString(arg(a, 0))); ok {
-				return v, nil
-			}
-			if def := arg(a, 1); !isUndefined(def) {
-				return def, nil
-			}
-			return nil, nil
-		}
+	if s, ok := recv.(string); ok {
+		return jinjaString(s, name)
 	}
 	return nil
 }

@@ -2,7 +2,7 @@ package expr
 
 import "testing"
 
-func TestJinjaMethodsInCookiecutterMode(t *testing.T) {
+func TestJinjaStringMethods(t *testing.T) {
 	e := New(Options{})
 	env := NewMap()
 	env.Set("ZED", "1")
@@ -19,7 +19,7 @@ func TestJinjaMethodsInCookiecutterMode(t *testing.T) {
 		{"{{ cookiecutter.items }}", "own"}, // an object's own member wins over the method
 	}
 	for _, tt := range tests {
-		got, err := e.Render("cc", tt.src, vars, RenderOptions{Cookiecutter: true})
+		got, err := e.Render("cc", tt.src, vars, RenderOptions{Cookiecutter: true, Jinja: true})
 		if err != nil {
 			t.Errorf("%s: %v", tt.src, err)
 			continue
@@ -28,10 +28,13 @@ func TestJinjaMethodsInCookiecutterMode(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", tt.src, got, tt.want)
 		}
 	}
-	// Outside cookiecutter mode, JavaScript's meaning stays: replace replaces the first occurrence only, and
+	// Without Jinja (fetch:template, with or without cookiecutterCompat), JavaScript's meaning stays: replace replaces the first occurrence only, and
 	// Python's methods do not exist.
 	if got, err := e.Render("js", "${{ 'a a'.replace('a', 'b') }}", nil, RenderOptions{}); err != nil || got != "b a" {
 		t.Errorf("JavaScript replace: got %q, %v", got, err)
+	}
+	if got, err := e.Render("cc", "{{ 'a a'.replace('a', 'b') }}", nil, RenderOptions{Cookiecutter: true}); err != nil || got != "b a" {
+		t.Errorf("cookiecutterCompat (Nunjucks) replace: got %q, %v", got, err)
 	}
 	if _, err := e.Render("js", "${{ 'a'.lower() }}", nil, RenderOptions{}); err == nil {
 		t.Errorf("lower() outside cookiecutter mode: want an error, as Nunjucks gives")

@@ -66,6 +66,10 @@ func methodOf(recv any, name string) any {
 		if name == "toString" {
 			fn = func(*state, []any) (any, error) { return formatNumber(r), nil }
 		}
+	case *jsRegexp:
+		if name == "test" { // r/^my/.test(x): whether x (as a string) matches
+			fn = func(_ *state, a []any) (any, error) { return r.re.MatchString(toString(arg(a, 0))), nil }
+		}
 	}
 	if name == "toString" && fn == nil {
 		fn = func(*state, []any) (any, error) { return toString(recv), nil }

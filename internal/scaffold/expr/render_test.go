@@ -233,3 +233,32 @@ func TestRenderErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderJinjaDictMethods: with Jinja (fetch:cookiecutter), objects have Jinja2's items(), keys(),
+// values() and get(); without it (Nunjucks, fetch:template) calling them fails as in Backstage.
+func TestRenderJinjaDictMethods(t *testing.T) {
+	e := New(Options{})
+	ctx, err := DecodeObject([]byte(`{"cookiecutter": {"name": "orders", "b": 2, "a": 1, "items": "own"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := DecodeObject([]byte(`{"cookiecutter": {"name": "orders", "b": 2, "a": 1}}`))
+	o := RenderOptions{Cookiecutter: true, Jinja: true}
+	for _, tt := range []struct{ src, want string }{
+		{"{% for k, v in cookiecutter.items() %}{{ k }}={{ v }};{% endfor %}", "name=orders;b=2;a=1;"},
+		{"{{ cookiecutter.keys() | join(',') }}", "name,b,a"},
+		{"{{ cookiecutter.values() | join(',') }}", "orders,2,1"},
+		{"{{ cookiecutter.get('name') }} {{ cookiecutter.get('nope', 'x') }} [{{ cookiecutter.get('nope') }}]", "orders x []"},
+	} {
+		got, err := e.Render("cc", tt.src, plain, o)
+		if err != nil || got != tt.want {
+			t.Errorf("Render(%q) = %q, %v; want %q", tt.src, got, err, tt.want)
+		}
+	}
+	if got, err := e.Render("cc", "{{ cookiecutter.items }}", ctx, o); err != nil || got != "own" {
+		t.Errorf("a member named items = %q, %v; want the member", got, err)
+	}
+	if _, err := e.Render("cc", "{% for k, v in cookiecutter.items() %}{% endfor %}", plain, RenderOptions{Cookiecutter: true}); err == nil {
+		t.Error("items() worked without Jinja; Nunjucks has no dict methods")
+	}
+}

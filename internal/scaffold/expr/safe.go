@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"math"
 	"math/rand/v2"
 	"regexp"
 	"strings"
@@ -81,10 +82,12 @@ var (
 // .org and .net names become links.
 func fURLize(_ *state, v any, args []any) (any, error) {
 	s := asString(v)
+	// Nunjucks' own isNaN (x !== x) lets an object of name=value arguments through as the length, and
+	// substr(0, NaN) is empty; only a true nofollow (not an object) adds rel.
 	length := -1
-	if l := arg(args, 0); !isNullish(l) {
-		if f := toNumber(l); f == f {
-			length = max(int(f), 0)
+	if l := arg(args, 0); !isUndefined(l) {
+		if f, isNum := num(l); !isNum || !math.IsNaN(f) {
+			length = jsIndex(toNumber(l), math.MaxInt32)
 		}
 	}
 	nofollow := ""

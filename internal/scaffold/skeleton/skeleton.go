@@ -39,6 +39,9 @@ type Options struct {
 	// with neither content nor path rendered. Setting both is an error.
 	CopyWithoutRender  []string
 	CookiecutterCompat bool
+	// Jinja gives objects Jinja2's items(), keys(), values() and get() (expr.RenderOptions.Jinja): for real
+	// cookiecutter templates (fetch:cookiecutter), not for fetch:template.
+	Jinja bool
 	// TemplateFileExtension: "" templates every file; ".njk" (true → ".njk" at the action
 	// layer) templates only files with the extension, which is removed. It excludes the copy
 	// options and CookiecutterCompat.
@@ -150,7 +153,7 @@ func newRenderer(e *expr.Engine, o Options) (*renderer, error) {
 		vars = map[string]any{"cookiecutter": values}
 	}
 	return &renderer{e: e, o: o, vars: vars, raw: m, rawPath: rawPath, ropts: expr.RenderOptions{
-		Cookiecutter: o.CookiecutterCompat, TrimBlocks: o.TrimBlocks, LstripBlocks: o.LstripBlocks,
+		Cookiecutter: o.CookiecutterCompat, TrimBlocks: o.TrimBlocks, LstripBlocks: o.LstripBlocks, Jinja: o.Jinja,
 	}}, nil
 }
 

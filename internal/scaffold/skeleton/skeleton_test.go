@@ -318,3 +318,19 @@ func TestRenderMarksSecretParts(t *testing.T) {
 		t.Errorf("secret parts = %q, want %q", got, want)
 	}
 }
+
+// TestRenderJinja: with Jinja, a cookiecutter skeleton may call items() on its values.
+func TestRenderJinja(t *testing.T) {
+	vals, _ := expr.DecodeJSON([]byte(`{"name": "orders", "port": 8080}`))
+	files := []File{{Path: "{{ cookiecutter.name }}/env", Content: []byte("{% for k, v in cookiecutter.items() %}{{ k | upper }}={{ v }}\n{% endfor %}")}}
+	got, err := Render(expr.New(expr.Options{}), files, Options{Values: vals, CookiecutterCompat: true, Jinja: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := summary(got); s != "orders/env=NAME=orders\nPORT=8080\n" {
+		t.Errorf("rendered %q", s)
+	}
+	if _, err := Render(expr.New(expr.Options{}), files, Options{Values: vals, CookiecutterCompat: true}); err == nil {
+		t.Error("items() rendered without Jinja")
+	}
+}

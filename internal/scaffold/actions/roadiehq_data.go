@@ -257,8 +257,9 @@ func jsNumber(f float64) string {
 	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
-// yamlStringify is the yaml package's stringify(v, options) for the options goldenpath applies: indent
-// (default 2) and indentSeq (default true: sequences under a key are indented). Objects keep their order.
+// yamlStringify is the yaml package's stringify(v, options): with the default layout, expr.StringifyYAML
+// (the package's defaults: 2-space indents, YAML 1.2 quoting, block scalars, folding at 80 columns); with
+// another indent, or indentSeq false, goldenpath's YAML encoder with that layout. Objects keep their order.
 func yamlStringify(v any, options any) (string, error) {
 	opts, _ := expr.AsMap(options)
 	indent := 2
@@ -267,10 +268,17 @@ func yamlStringify(v any, options any) (string, error) {
 	} else if n, ok := opts["indent"].(int); ok && n >= 1 && n <= 16 {
 		indent = n
 	}
+	seq, _ := opts["indentSeq"].(bool)
+	if _, set := opts["indentSeq"]; !set {
+		seq = true
+	}
+	if indent == 2 && seq {
+		return expr.StringifyYAML(ordered(v))
+	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(indent)
-	if seq, ok := opts["indentSeq"].(bool); ok && !seq {
+	if !seq {
 		enc.CompactSeqIndent()
 	}
 	if err := enc.Encode(ordered(v)); err != nil {

@@ -38,7 +38,7 @@ spec:
 	if got := stepOutput(res, "ts")["annotatedObject"].(string); !strings.Contains(got, "backstage.io/createdAt: 1/31/2025, 01:04:05 PM") {
 		t.Errorf("annotatedObject: %s", got)
 	}
-	wantAn := "kind: Component\nmetadata:\n  name: x\n  annotations:\n    x: \"y\"\n  labels:\n    a: b\n    c: d\nspec: {}\n"
+	wantAn := "kind: Component\nmetadata:\n  name: x\n  annotations:\n    x: y\n  labels:\n    a: b\n    c: d\nspec: {}\n"
 	if got := readWS(t, ws, "out/entity.yaml"); got != wantAn {
 		t.Errorf("catalog:annotate wrote\n%s\nwant\n%s", got, wantAn)
 	}

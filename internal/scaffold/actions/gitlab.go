@@ -92,7 +92,7 @@ func (p *Publisher) publishGitLab(ctx context.Context, ac *scaffold.ActionContex
 	}
 	branch := ac.String("defaultBranch", "main")
 	in["defaultBranch"] = branch
-	if ac.Bool("skipExisting", false) {
+	if ac.Bool("skipExisting", false) && p.Forge != nil {
 		if _, err := p.Forge.Repo(name); err == nil {
 			remote, contents := p.urls(name, branch)
 			ac.Logf("Repository %s exists already; skipExisting: not published", name)
@@ -134,7 +134,15 @@ func (p *Publisher) publishEmpty(ctx context.Context, ac *scaffold.ActionContext
 		return fmt.Errorf("creating repository %s: %w", name, err)
 	}
 	if !created {
-		return fmt.Errorf("repository %s already exists; choose another repo name", name)
+		repo, err := p.Forge.Repo(name)
+		if err != nil {
+			return err
+		}
+		own, ok := p.ownCommit(ctx, repo, branch, ac.TaskID)
+		if !ok {
+			return fmt.Errorf("repository %s already exists; choose another repo name", name)
+		}
+		sha = own // a retry of this task: the repository is the one it made
 	}
 	ac.Output("commitHash", sha)
 	p.published(ctx, name)

@@ -36,6 +36,10 @@ func TestMorePublishers(t *testing.T) {
 			t.Errorf("%s: README.md %q, %v", name, got, err)
 		}
 	}
+	// A retry of the same task finds the repository it made.
+	if _, _, err := runAs(t, alice, acts, `    - {id: create, action: "github:repo:create", input: {repoUrl: "github.com?owner=payments&repo=gh"}}`+"\n", nil); err != nil {
+		t.Errorf("github:repo:create retried by its task: %v", err)
+	}
 	bob := scaffold.User{Name: "bob", Teams: []string{"search"}}
 	if _, _, err := runAs(t, bob, acts, `    - {id: create, action: "github:repo:create", input: {repoUrl: "github.com?owner=payments&repo=bobs"}}`+"\n", nil); err == nil {
 		t.Errorf("bob created a repository under payments")

@@ -307,3 +307,32 @@ func (p *Publisher) gitlabMergeRequest(ctx context.Context, ac *scaffold.ActionC
 	ac.Output("mergeRequestUrl", url)
 	return nil
 }
+
+// GitLabGroupEnsureExists is gitlab:group:ensureExists. The forge's owners are goldenpath's teams and users,
+// one level deep, made by admins, not by templates: the group must be the task's user, or a team the user
+// belongs to (admins: any owner). groupId is its stable number.
+func GitLabGroupEnsureExists() scaffold.Action {
+	return &action{
+		id:          "gitlab:group:ensureExists",
+		description: "Ensures a group exists: in goldenpath, that it is a team of the task's user (or the user); teams are made by admins.",
+		input: object(map[string]any{
+			"repoUrl": str("gitlab.com (the host; every host is goldenpath's forge)"),
+			"token":   str("Token (unused)"),
+			"path":    map[string]any{"type": "array", "minItems": 1, "items": map[string]any{"type": "string"}, "title": "A path of group names that is ensured to exist (goldenpath's owners are one level deep)"},
+		}, "repoUrl", "path"),
+		output: object(map[string]any{"groupId": num("The group's stable number")}),
+		run: func(ctx context.Context, ac *scaffold.ActionContext) error {
+			path := ac.Strings("path")
+			if len(path) != 1 {
+				return fmt.Errorf("input.path: %q: goldenpath's forge has one level of owners (teams and users), not subgroups", strings.Join(path, "/"))
+			}
+			owner := strings.ToLower(path[0])
+			if !MayPublish(ac.User, owner) {
+				return fmt.Errorf("input.path: %q is neither %s nor one of their teams (%s); goldenpath's teams are made by admins",
+					path[0], ac.User.Name, strings.Join(ac.User.Teams, ", "))
+			}
+			ac.Output("groupId", projectID(owner))
+			return nil
+		},
+	}
+}

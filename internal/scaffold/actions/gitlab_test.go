@@ -113,6 +113,16 @@ func TestPublishGitLab(t *testing.T) {
 			t.Errorf("bob publishing under payments: %v", err)
 		}
 	}
+	for user, want := range map[string]string{"alice": "", "bob": "neither bob nor one of their teams"} {
+		u := map[string]scaffold.User{"alice": alice, "bob": bob}[user]
+		res, _, err := runAs(t, u, []scaffold.Action{GitLabGroupEnsureExists()}, `    - {id: g, action: "gitlab:group:ensureExists", input: {repoUrl: gitlab.com, path: [payments]}}`+"\n", nil)
+		if want == "" && (err != nil || stepOutput(res, "g")["groupId"] == nil) {
+			t.Errorf("%s: gitlab:group:ensureExists of payments: %v %v", user, res, err)
+		}
+		if want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("%s: gitlab:group:ensureExists of payments: %v, want %q", user, err, want)
+		}
+	}
 	if _, err := f.Repo("payments/evil"); err == nil {
 		t.Errorf("bob created payments/evil")
 	}

@@ -37,7 +37,7 @@ func All(d Deps) []scaffold.Action {
 		RoadieSerializeJSON(), RoadieSerializeYAML(), RoadieZip(), RoadieSleep(d.MaxWait),
 		RoadieJSONata(), RoadieJSONataJSON(), RoadieJSONataYAML(),
 		CatalogTimestamping(nil), CatalogScaffoldedFrom(), CatalogAnnotate(),
-		d.Publisher.GitLab(), d.Publisher.GitLabMergeRequest(),
+		d.Publisher.GitLab(), d.Publisher.GitLabMergeRequest(), GitLabGroupEnsureExists(),
 		BackstageRequest(d.API), d.Publisher.ArgoCD(d.Environments),
 		Cookiecutter(d.Engine, d.Remote),
 		d.Publisher.Bitbucket("publish:bitbucket"), d.Publisher.Bitbucket("publish:bitbucketCloud"),

@@ -170,9 +170,11 @@ func apiRequest(ac *scaffold.ActionContext) (APIRequest, error) {
 	h := http.Header{}
 	headers, _ := expr.AsMap(ac.Input["headers"])
 	for k, v := range headers {
-		switch strings.ToLower(k) {
-		case "authorization", "cookie", "proxy-authorization":
+		switch lk := strings.ToLower(k); {
+		case lk == "authorization" || lk == "cookie" || lk == "proxy-authorization":
 			return APIRequest{}, fmt.Errorf("input.headers.%s: http:backstage:request always calls as the task's user; it takes no credentials", k)
+		case lk == "host" || strings.HasPrefix(lk, "x-forwarded-") || lk == "forwarded":
+			return APIRequest{}, fmt.Errorf("input.headers.%s: http:backstage:request calls goldenpath itself; it takes no host", k)
 		}
 		h.Set(k, fmt.Sprint(v))
 	}

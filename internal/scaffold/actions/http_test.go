@@ -87,6 +87,7 @@ func TestBackstageRequest(t *testing.T) {
 		{`{id: x, action: "http:backstage:request", input: {path: /v1/users, method: GET}}`, "unable to complete request (status 403)"},
 		{`{id: x, action: "http:backstage:request", input: {path: "http://example.com/", method: GET}}`, "another host"},
 		{`{id: x, action: "http:backstage:request", input: {path: /v1/whoami, method: GET, headers: {Authorization: "Bearer gp_admin"}}}`, "always calls as the task's user"},
+		{`{id: x, action: "http:backstage:request", input: {path: /v1/whoami, method: GET, headers: {X-Forwarded-Host: evil.example}}}`, "takes no host"},
 	} {
 		n := len(api.calls)
 		_, _, _, err := runSteps(t, context.Background(), acts, "    - "+tt.step+"\n", nil, nil)

@@ -150,10 +150,14 @@ func cookiecutterDefault(engine *expr.Engine, key string, def any, sofar *expr.M
 	if strings.HasPrefix(key, "_") && !strings.HasPrefix(key, "__") {
 		return def, nil // private: raw
 	}
-	render := func(s string) (string, error) {
-		out, err := engine.Render("cookiecutter.json: "+key, s, map[string]any{"cookiecutter": flatMap(sofar)}, expr.RenderOptions{Cookiecutter: true, Jinja: true})
+	render := func(s string) (any, error) {
+		out, secret, err := engine.RenderTracked("cookiecutter.json: "+key, s, map[string]any{"cookiecutter": flatMap(sofar)},
+			expr.RenderOptions{Cookiecutter: true, Jinja: true})
 		if err != nil {
-			return "", err
+			return nil, err
+		}
+		if len(secret) > 0 {
+			return expr.NewSecret(out), nil // a default computed from a secret value stays one
 		}
 		return out, nil
 	}

@@ -65,3 +65,47 @@ spec:
 		t.Errorf("context without cookiecutter.json: %v, %v", cc.Keys(), err)
 	}
 }
+
+// TestFetchCookiecutterSecret: a default computed from a secret value is secret too: the file holds it, the
+// log shows it hidden.
+func TestFetchCookiecutterSecret(t *testing.T) {
+	src := memSource{"cc": {
+		{Path: "cookiecutter.json", Content: []byte(`{"pw": "", "dsn": "db://u:{{ cookiecutter.pw }}@h"}`)},
+		{Path: "conf.txt", Content: []byte("{{ cookiecutter.dsn }}")},
+	}}
+	engine := expr.New(expr.Options{})
+	reg, err := scaffold.NewRegistry(Cookiecutter(engine, nil), DebugLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := scaffold.Parse("t.yaml", []byte(`apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: t}
+spec:
+  type: service
+  parameters:
+    - properties:
+        password: {type: string, ui:widget: password}
+  steps:
+    - {id: cc, action: fetch:cookiecutter, input: {url: ./cc, values: {pw: "${{ parameters.password }}"}}}
+    - {id: list, action: debug:log, input: {listWorkspace: with-contents}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := filepath.Join(t.TempDir(), "ws")
+	if err := os.Mkdir(ws, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ev := &recorder{}
+	if _, err := (&scaffold.Runner{Actions: reg, Engine: engine}).Execute(context.Background(), scaffold.Run{
+		TaskID: "t", Template: tmpl, Source: src, Workspace: ws, Events: ev, Values: map[string]any{"password": "hunter2-x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readWS(t, ws, "conf.txt"); got != "db://u:hunter2-x@h" {
+		t.Errorf("conf.txt: %q", got)
+	}
+	if log := ev.text(); strings.Contains(log, "hunter2") || !strings.Contains(log, "conf.txt:\n") {
+		t.Errorf("the log shows the secret, or not the file:\n%s", log)
+	}
+}

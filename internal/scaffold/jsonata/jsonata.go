@@ -40,6 +40,9 @@ const (
 
 var hooked atomic.Bool
 
+// timeout is Timeout (tests shorten it).
+var timeout = Timeout
+
 // Main must be called first thing in main: started as the evaluator, the program evaluates the expression
 // on its standard input, writes the answer and exits; otherwise Main returns at once.
 func Main() {
@@ -112,7 +115,7 @@ func Eval(ctx context.Context, expression string, data any) (result any, defined
 	if err != nil {
 		return nil, false, fmt.Errorf("starting the JSONata evaluator: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, exe, childArg)
 	cmd.Env = []string{"GOMAXPROCS=1", "GOTRACEBACK=none"} // nothing of goldenpath's environment
@@ -123,7 +126,7 @@ func Eval(ctx context.Context, expression string, data any) (result any, defined
 	runErr := cmd.Run()
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return nil, false, fmt.Errorf("the expression ran longer than %s", Timeout)
+		return nil, false, fmt.Errorf("the expression ran longer than %s", timeout)
 	case ctx.Err() != nil:
 		return nil, false, fmt.Errorf("the expression did not finish: %w", ctx.Err())
 	case stdout.over:

@@ -78,6 +78,14 @@ type appScan struct {
 	apps     []appInfo
 	refused  []refusedApp
 	problems []error
+	invalid  []invalidApp // repositories whose score.yaml on main does not parse
+}
+
+// invalidApp is a repository whose score.yaml on main does not parse: it is still listed (under the name it
+// holds, or the one its file gives), with why, and what goldenpath rendered for it stays as it was.
+type invalidApp struct {
+	Repo, Name, Commit string
+	Err                error
 }
 
 // scanApps finds every app in the forge and settles who holds each name: a claim stands while its
@@ -93,6 +101,13 @@ func (a *App) scanApps(ctx context.Context, cfg *platform.Config) (appScan, erro
 	holders, err := a.settleClaims(ctx, found, unreadable)
 	if err != nil {
 		return s, err
+	}
+	for i, inv := range s.invalid {
+		for _, c := range holders {
+			if c.Repo == inv.Repo {
+				s.invalid[i].Name = c.Name // the name it holds, whatever the broken file says
+			}
+		}
 	}
 	for _, ai := range found {
 		if reason := reservedAppName(cfg, ai.Name()); reason != "" {
@@ -155,6 +170,7 @@ func (a *App) readApps(ctx context.Context, cfg *platform.Config, s *appScan) ([
 		if err != nil {
 			unreadable[name] = true
 			s.problems = append(s.problems, err)
+			s.invalid = append(s.invalid, invalidApp{Repo: name, Name: score.NameOf(raw), Commit: commit, Err: err})
 			continue
 		}
 		found = append(found, appInfo{Repo: name, Owner: appOwner(name), Commit: commit, Workload: w, Environments: appEnvironments(w, cfg)})

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,11 +35,16 @@ func (a *App) apps(ctx context.Context, cfg *platform.Config) ([]appInfo, []erro
 	if err != nil {
 		return nil, nil, err
 	}
-	problems := s.problems
+	return s.apps, s.allProblems(), nil
+}
+
+// allProblems are the score.yaml files that do not parse and the repositories refused their app name.
+func (s appScan) allProblems() []error {
+	problems := slices.Clone(s.problems)
 	for _, r := range s.refused {
 		problems = append(problems, fmt.Errorf("%s: %s", r.Repo, r.Reason))
 	}
-	return s.apps, problems, nil
+	return problems
 }
 
 // appEnvironments reads the app's environments annotation, keeping only environments platform.yaml defines.

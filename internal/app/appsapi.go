@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -11,8 +13,10 @@ import (
 
 	"github.com/goldenpathidp/goldenpath/internal/auth"
 	"github.com/goldenpathidp/goldenpath/internal/localrun"
+	"github.com/goldenpathidp/goldenpath/internal/platform"
 	"github.com/goldenpathidp/goldenpath/internal/problem"
 	"github.com/goldenpathidp/goldenpath/internal/rest"
+	"github.com/goldenpathidp/goldenpath/internal/score"
 	"github.com/goldenpathidp/goldenpath/internal/store"
 )
 
@@ -24,11 +28,14 @@ var _ rest.Apps = appsAPI{}
 // AppView is an app as the API shows it. The list also shows the repositories refused their app name
 // (Refused says why; they have no environments), so a developer sees why their repository is no app.
 type AppView struct {
-	Name         string            `json:"name"`
-	Repo         string            `json:"repo"`
-	Owner        string            `json:"owner,omitempty"` // the repository's owner: a team or a user
-	Commit       string            `json:"commit"`
-	Refused      string            `json:"refused,omitempty"`
+	Name    string `json:"name"`
+	Repo    string `json:"repo"`
+	Owner   string `json:"owner,omitempty"` // the repository's owner: a team or a user
+	Commit  string `json:"commit"`
+	Refused string `json:"refused,omitempty"`
+	// Invalid says why the repository's score.yaml on main does not parse: the app is not rendered or
+	// deployed again until it is fixed (what was rendered for it stays).
+	Invalid      string            `json:"invalid,omitempty"`
 	Environments []AppEnvironment  `json:"environments"`
 	Annotations  map[string]string `json:"annotations,omitempty"`
 }
@@ -53,6 +60,9 @@ type AppEnvironment struct {
 	// Problems are what the app is refused here: another team's request behind one of its resources
 	// (nothing of it is given to the app), another team's image repository (its images are not deployed).
 	Problems []string `json:"problems,omitempty"`
+	// Blocked says why an image pushed now would not be deployed here (the app cannot be rendered, its
+	// image repository is another team's, it builds no image), or "": goldenpath build stops on it.
+	Blocked string `json:"blocked,omitempty"`
 }
 
 // privateDetail replaces, for users outside the app's team, what may quote the app's own output.
@@ -84,7 +94,12 @@ func (s appsAPI) Get(ctx context.Context, p auth.Principal, name string) (any, e
 		return nil, err
 	}
 	for _, v := range views {
-		if v.Refused == "" {
+		if v.Refused == "" && v.Invalid == "" {
+			return v, nil
+		}
+	}
+	for _, v := range views {
+		if v.Invalid != "" {
 			return v, nil
 		}
 	}
@@ -242,15 +257,12 @@ func (s appsAPI) views(ctx context.Context, p auth.Principal, only string) ([]Ap
 			if d := last[ai.Name()+"/"+env]; d != nil && !d.Pushed.Before(ai.ClaimedAt) {
 				e.Last = d
 			}
-			e.Status, e.Message = "pinned", "pinned in git"
-			if e.Tag == "" && e.Digest == "" {
-				e.Status, e.Message = "not-deployed", "no image pushed yet: goldenpath build --push, or push to "+e.Repository
-			}
+			s.pinStatus(ctx, cfg, &e, ai)
 			switch cfg.Delivery.Mode {
 			case "local":
 				s.localStatus(&e, ai.Name())
 			case "apply":
-				if e.Status != "not-deployed" {
+				if e.Status != "not-deployed" && e.Status != "failed" && e.Status != "blocked" {
 					if r, err := s.a.rollout(ctx, ai.Name()); err != nil {
 						e.Status, e.Message = "unknown", "reading the Deployment: "+err.Error()
 					} else {
@@ -263,11 +275,23 @@ func (s appsAPI) views(ctx context.Context, p auth.Principal, only string) ([]Ap
 				}
 			}
 			e.Problems = s.a.resourceProblems(ctx, ai, env)
+			if err := s.a.renderProblem(ctx, cfg, ai, scan.apps, env); err != nil {
+				e.Problems = append(e.Problems, err.Error())
+				e.Blocked = err.Error()
+				if e.Status == "not-deployed" {
+					e.Status, e.Message = "blocked", err.Error()
+				}
+			}
 			switch problem, err := s.a.imageProblem(ctx, ai, env); {
 			case err != nil:
 				e.Problems = append(e.Problems, err.Error())
 			case problem != "":
 				e.Problems = append(e.Problems, problem)
+				e.Blocked = cmp.Or(e.Blocked, problem)
+			}
+			if !ai.Workload.UsesOwnImage() {
+				e.Blocked = cmp.Or(e.Blocked, fmt.Sprintf("app %s builds no image: its containers name their images (%s), so there is nothing to push",
+					ai.Name(), strings.Join(namedImages(ai), ", ")))
 			}
 			if !ownsApp(p, ai) {
 				hidePrivate(&e)
@@ -281,7 +305,43 @@ func (s appsAPI) views(ctx context.Context, p auth.Principal, only string) ([]Ap
 			out = append(out, AppView{Name: r.Name, Repo: r.Repo, Owner: appOwner(r.Repo), Refused: r.Reason, Environments: []AppEnvironment{}})
 		}
 	}
+	for _, inv := range scan.invalid {
+		name := cmp.Or(inv.Name, path.Base(inv.Repo))
+		if only == "" || name == only {
+			out = append(out, AppView{Name: name, Repo: inv.Repo, Owner: appOwner(inv.Repo), Commit: inv.Commit, Environments: []AppEnvironment{},
+				Invalid: "score.yaml on main is invalid, so the app is not rendered or deployed until it is fixed (what was rendered stays): " + inv.Err.Error()})
+		}
+	}
 	return out, nil
+}
+
+// pinStatus sums up what git pins for an app environment, before the runtime has its say.
+func (s appsAPI) pinStatus(ctx context.Context, cfg *platform.Config, e *AppEnvironment, ai appInfo) {
+	switch {
+	case !ai.Workload.UsesOwnImage():
+		e.Status, e.Message = "rendered", "runs the images score.yaml names ("+strings.Join(namedImages(ai), ", ")+")"
+		if cfg.Delivery.Mode == "local" {
+			e.Message += "; the local runtime runs only the image built from the app's repository (image \".\"): it runs on Kubernetes (delivery.mode apply or argocd)"
+		}
+	case e.Tag != "" || e.Digest != "":
+		e.Status, e.Message = "pinned", "pinned in git"
+	case e.Last != nil && e.Last.Status == "failed":
+		e.Status, e.Message = "failed", e.Last.Message
+	default:
+		e.Status, e.Message = "not-deployed", "no image pushed yet: goldenpath build, or push to "+e.Repository
+	}
+}
+
+// namedImages are the images an app's containers name, sorted.
+func namedImages(ai appInfo) []string {
+	var out []string
+	for _, c := range ai.Workload.Containers {
+		if c.Image != score.OwnImage && !slices.Contains(out, c.Image) {
+			out = append(out, c.Image)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // hidePrivate removes from an app environment's view what may quote the app's own output: the local

@@ -1,7 +1,9 @@
 package app
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"path"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/goldenpathidp/goldenpath/internal/contract"
 	"github.com/goldenpathidp/goldenpath/internal/edge"
+	"github.com/goldenpathidp/goldenpath/internal/forge"
 	"github.com/goldenpathidp/goldenpath/internal/images"
 	"github.com/goldenpathidp/goldenpath/internal/platform"
 	"github.com/goldenpathidp/goldenpath/internal/provision/local"
@@ -77,6 +80,8 @@ type appResources struct {
 	// refused says, by resource, why none of its request's outputs are given to the app: another team
 	// owns the request.
 	refused map[string]string
+	// unavailable says, by resource, why it has no outputs yet: no request, or one not Ready.
+	unavailable map[string]string
 }
 
 // problems lists the refusals, sorted.
@@ -99,8 +104,9 @@ var blankOutputs = map[contract.Kind][]string{
 // it: the non-secret ones (for manifests) and the secret ones (for the local runtime only). A request is
 // used only when the app's owner owns it (the request's team, or its owner for a user's repository); any
 // other is refused, whatever the app is called, and nothing of it is given to the app.
-func (a *App) resourceOutputs(ctx context.Context, ai appInfo, env string) appResources {
-	r := appResources{public: map[string]map[string]string{}, secret: map[string]map[string]string{}, refused: map[string]string{}}
+func (a *App) resourceOutputs(ctx context.Context, ai appInfo, env string, withSecrets bool) appResources {
+	r := appResources{public: map[string]map[string]string{}, secret: map[string]map[string]string{}, refused: map[string]string{},
+		unavailable: map[string]string{}}
 	for name, res := range ai.Workload.Resources {
 		kind, ok := resourceKind(res)
 		if !ok {
@@ -108,7 +114,12 @@ func (a *App) resourceOutputs(ctx context.Context, ai appInfo, env string) appRe
 		}
 		id := resourceRequest(res, kind, env, ai.Name())
 		rec, err := a.Store.GetRequest(ctx, string(id))
+		if errors.Is(err, store.ErrNotFound) {
+			r.unavailable[name] = fmt.Sprintf("there is no request %s: file a %s named %s for %s (the stateful app template does)", id, kind, ai.Name(), env)
+			continue
+		}
 		if err != nil {
+			r.unavailable[name] = fmt.Sprintf("reading request %s: %v", id, err)
 			continue
 		}
 		if !ownedBy(ai.Owner, rec.Owner, rec.Team) {
@@ -120,6 +131,7 @@ func (a *App) resourceOutputs(ctx context.Context, ai appInfo, env string) appRe
 			continue
 		}
 		if rec.Phase != store.PhaseReady {
+			r.unavailable[name] = fmt.Sprintf("request %s is %s, not Ready yet: the app deploys once it is", id, rec.Phase)
 			continue
 		}
 		out := map[string]string{}
@@ -130,6 +142,9 @@ func (a *App) resourceOutputs(ctx context.Context, ai appInfo, env string) appRe
 			out["name"] = out["database"] // Score's postgres outputs call the database "name"
 		}
 		r.public[name] = out
+		if !withSecrets {
+			continue
+		}
 		sec := map[string]string{}
 		names, _ := a.Vault.List(ctx, local.SecretPrefix(id))
 		for _, n := range names {
@@ -192,36 +207,217 @@ func secretRefs(w *score.Workload) map[string]string {
 	return refs
 }
 
+// renderError is why an app environment cannot be rendered, in its developer's words: a resource that is
+// not there yet, a file its repository lacks, a service it may not use.
+type renderError struct {
+	app, env string
+	err      error
+}
+
+func (e *renderError) Error() string {
+	return fmt.Sprintf("cannot render %s for %s: %v", e.app, e.env, e.err)
+}
+
+func (e *renderError) Unwrap() error { return e.err }
+
 // renderApp renders one app environment's overlay and Application, with the app's resources wired in.
-func (a *App) renderApp(ctx context.Context, cfg *platform.Config, ai appInfo, env, tag, digest string, edgeFiles map[string][]byte) (map[string][]byte, error) {
-	in := a.appInputs(ctx, cfg, ai, env, tag, digest)
-	in.Outputs = a.resourceOutputs(ctx, ai, env).public
-	in.SecretRefs = secretRefs(ai.Workload)
+// peers are the apps its service resources may point at. A failure is a *renderError.
+func (a *App) renderApp(ctx context.Context, cfg *platform.Config, ai appInfo, peers []appInfo, env, tag, digest string, edgeFiles map[string][]byte) (map[string][]byte, error) {
+	in, err := a.renderInputs(ctx, cfg, ai, peers, env, tag, digest)
+	if err != nil {
+		return nil, &renderError{ai.Name(), env, err}
+	}
 	in.ExtraResources = edge.Resources(edgeFiles, edge.AppDir(env, ai.Name()))
-	return score.Render(ai.Workload, in)
+	files, err := score.Render(ai.Workload, in)
+	if err != nil {
+		return nil, &renderError{ai.Name(), env, err}
+	}
+	return files, nil
+}
+
+// renderInputs gathers what rendering an app environment takes: its resources' outputs (the requests
+// behind postgres and s3, the apps behind service resources, the environment's values), and the files its
+// score.yaml reads from its repository.
+func (a *App) renderInputs(ctx context.Context, cfg *platform.Config, ai appInfo, peers []appInfo, env, tag, digest string) (score.Inputs, error) {
+	in := a.appInputs(ctx, cfg, ai, env, tag, digest)
+	res := a.resourceOutputs(ctx, ai, env, false)
+	in.Outputs, in.Unavailable = res.public, res.unavailable
+	in.SecretRefs = secretRefs(ai.Workload)
+	if err := a.linkResources(ctx, ai, peers, env, &in); err != nil {
+		return in, err
+	}
+	sources, err := a.readSources(ctx, ai, ai.Workload.FileSources())
+	in.Sources = sources
+	return in, err
+}
+
+// linkResources gives the app's service resources the Service of the app they point at, and its
+// environment resources the values of its repository's .env files.
+func (a *App) linkResources(ctx context.Context, ai appInfo, peers []appInfo, env string, in *score.Inputs) error {
+	for _, name := range slices.Sorted(maps.Keys(ai.Workload.Resources)) {
+		res := ai.Workload.Resources[name]
+		switch res.Type {
+		case score.TypeService, score.TypeServicePort:
+			out, note, err := serviceOutputs(ai, peers, env, name, res)
+			if err != nil {
+				return fmt.Errorf("resource %s: %w", name, err)
+			}
+			in.Outputs[name] = out
+			if note != "" {
+				in.Unavailable[name] = note
+			}
+		case score.TypeEnvironment:
+			vals, files, err := a.environmentValues(ctx, ai, env)
+			if err != nil {
+				return fmt.Errorf("resource %s: %w", name, err)
+			}
+			in.Outputs[name] = vals
+			in.Unavailable[name] = fmt.Sprintf("set it in %s of %s", strings.Join(files, " or "), ai.Repo)
+		}
+	}
+	return nil
+}
+
+// serviceOutputs resolves a service resource to the Service of the app it points at, which must be an app
+// of the same owner (an app takes nothing of another team's) deployed to the same environment.
+func serviceOutputs(ai appInfo, peers []appInfo, env, name string, res score.Resource) (map[string]string, string, error) {
+	want := score.ServiceWorkload(name, res)
+	for _, p := range peers {
+		if p.Name() != want {
+			continue
+		}
+		if ai.Owner == "" || p.Owner != ai.Owner {
+			return nil, "", fmt.Errorf("app %s is repository %s's, owned by %s, not by %s (which owns %s): a service resource points only at an app of the same owner",
+				want, p.Repo, cmp.Or(p.Owner, "nobody"), cmp.Or(ai.Owner, "nobody"), ai.Repo)
+		}
+		if !slices.Contains(p.Environments, env) {
+			return nil, "", fmt.Errorf("app %s is not deployed to %s (its environments: %s)", want, env, strings.Join(p.Environments, ", "))
+		}
+		return score.ServiceOutputs(p.Workload, p.Name(), res)
+	}
+	return nil, "", fmt.Errorf("there is no app %s to point at (goldenpath apps lists the apps)", want)
+}
+
+// environmentValues are an app's values in env: its repository's .env, overridden by .env.<env>, at the
+// commit its score.yaml was read at. files names the files, for messages.
+func (a *App) environmentValues(ctx context.Context, ai appInfo, env string) (map[string]string, []string, error) {
+	files := []string{".env." + env, ".env"}
+	vals := map[string]string{}
+	for _, f := range []string{".env", ".env." + env} {
+		got, err := a.readSources(ctx, ai, []string{f})
+		if errors.Is(err, errNoSource) {
+			continue
+		}
+		if err != nil {
+			return nil, files, err
+		}
+		parsed, err := score.ParseEnvFile(ai.Repo+":"+f, got[f])
+		if err != nil {
+			return nil, files, err
+		}
+		maps.Copy(vals, parsed)
+	}
+	return vals, files, nil
+}
+
+// errNoSource is a file the app's repository does not have.
+var errNoSource = errors.New("no such file")
+
+// maxSymlinks bounds the symbolic links followed to read one file.
+const maxSymlinks = 8
+
+// readSources reads files of the app's repository at the commit its score.yaml was read at. A path is
+// relative to the repository's root and may not leave it: a symbolic link is followed only to a file
+// inside the repository.
+func (a *App) readSources(ctx context.Context, ai appInfo, paths []string) (map[string][]byte, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	repo, err := a.Forge.Repo(ai.Repo)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, p := range paths {
+		data, err := readConfined(ctx, repo, ai.Commit, p)
+		if err != nil {
+			return nil, fmt.Errorf("file %s of %s: %w", p, ai.Repo, err)
+		}
+		out[p] = data
+	}
+	return out, nil
+}
+
+// readConfined reads p in commit, following symbolic links that stay inside the repository.
+func readConfined(ctx context.Context, repo *forge.Repo, commit, p string) ([]byte, error) {
+	for hop := 0; ; hop++ {
+		files, err := repo.ReadTree(ctx, commit, p)
+		if err != nil {
+			return nil, err
+		}
+		var f *forge.File
+		for i := range files {
+			if files[i].Path == p {
+				f = &files[i]
+			}
+		}
+		switch {
+		case f == nil && len(files) > 0:
+			return nil, fmt.Errorf("%s is a directory, not a file", p)
+		case f == nil:
+			return nil, fmt.Errorf("%w in the repository (a path through a symbolic link to a directory is not followed)", errNoSource)
+		case f.Mode != "120000":
+			return f.Content, nil
+		case hop == maxSymlinks:
+			return nil, fmt.Errorf("more than %d symbolic links to follow", maxSymlinks)
+		}
+		target := string(f.Content)
+		next := path.Clean(path.Join(path.Dir(p), target))
+		if path.IsAbs(target) || next == ".." || strings.HasPrefix(next, "../") {
+			return nil, fmt.Errorf("%s is a symbolic link to %q, outside the repository: only files inside it are read", p, target)
+		}
+		p = next
+	}
 }
 
 // renderAppTree renders every deployed app's overlay for each of its environments, and per environment a
-// kustomization listing the Argo CD Applications. An app waits for its first image (the write-back
-// renders it then); an app that cannot be rendered is reported and left out.
+// kustomization listing the Argo CD Applications. An app of its own image waits for its first image (the
+// write-back renders it then); an app whose containers all name their images has nothing to wait for. An
+// app that cannot be rendered now (a resource not Ready, a file missing) is reported and keeps what main
+// has for it, as does an app whose score.yaml no longer parses: a mistake never undeploys an app.
 func (a *App) renderAppTree(ctx context.Context, st *EdgeState, apps []appInfo, edgeFiles map[string][]byte) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	applications := map[string][]string{}
 	for _, ai := range apps {
 		for _, env := range ai.Environments {
 			tag, digest := a.pinned(ctx, env, ai.Name())
-			if tag == "" && digest == "" {
+			if tag == "" && digest == "" && ai.Workload.UsesOwnImage() {
 				continue
 			}
-			rendered, err := a.renderApp(ctx, st.cfg, ai, env, tag, digest, edgeFiles)
+			rendered, err := a.renderApp(ctx, st.cfg, ai, apps, env, tag, digest, edgeFiles)
 			if err != nil {
-				st.Problems = append(st.Problems, fmt.Sprintf("%s in %s: %v", ai.Repo, env, err))
+				st.Problems = append(st.Problems, fmt.Sprintf("%s: %v; what main has for it stays", ai.Repo, err))
+				if rendered, err = a.renderedOnMain(ctx, ai.Name(), env); err != nil {
+					return nil, err
+				}
+			}
+			if len(rendered) == 0 {
 				continue
 			}
-			for p, b := range rendered {
-				files[p] = b
-			}
+			maps.Copy(files, rendered)
 			applications[env] = append(applications[env], path.Base(score.ApplicationPath(env, ai.Name())))
+		}
+	}
+	for _, name := range st.held {
+		for _, env := range st.cfg.EnvironmentNames() {
+			kept, err := a.renderedOnMain(ctx, name, env)
+			if err != nil {
+				return nil, err
+			}
+			if len(kept) > 0 {
+				maps.Copy(files, kept)
+				applications[env] = append(applications[env], path.Base(score.ApplicationPath(env, name)))
+			}
 		}
 	}
 	for env, list := range applications {
@@ -234,6 +430,45 @@ func (a *App) renderAppTree(ctx context.Context, st *EdgeState, apps []appInfo, 
 		files[path.Dir(score.ApplicationPath(env, "x"))+"/kustomization.yaml"] = []byte(b.String())
 	}
 	return files, nil
+}
+
+// renderedOnMain returns what main holds of an app environment's rendered files (its overlay and its
+// Application, without goldenpath's header), so that they are committed unchanged; none when it was never
+// rendered.
+func (a *App) renderedOnMain(ctx context.Context, app, env string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	overlay, err := a.Platform.ReadTree(ctx, "main", score.OverlayDir(env, app))
+	if err != nil {
+		return nil, err
+	}
+	application, err := a.Platform.ReadTree(ctx, "main", score.ApplicationPath(env, app))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range append(overlay, application...) {
+		if isGenerated(f.Path, f.Content) && !edgeOwned(f.Path) {
+			out[f.Path] = []byte(strings.TrimPrefix(string(f.Content), generatedHeader))
+		}
+	}
+	if _, ok := out[score.ApplicationPath(env, app)]; !ok {
+		return nil, nil // not an app rendered there
+	}
+	return out, nil
+}
+
+// edgeOwned reports whether a file of an app's overlay is the edge's (its Ingress, sign-in), which the edge
+// renders on its own.
+func edgeOwned(p string) bool {
+	base := path.Base(p)
+	return base != score.DeploymentFile && base != score.ServiceFile && base != score.FilesFile && base != score.KustomizationFile &&
+		strings.Contains(p, "/apps/") && strings.HasPrefix(p, "gitops/kustomize/")
+}
+
+// renderProblem says why an app environment cannot be rendered now (nil when it can), with its pin, or a
+// stand-in before its first image.
+func (a *App) renderProblem(ctx context.Context, cfg *platform.Config, ai appInfo, peers []appInfo, env string) error {
+	_, err := a.renderApp(ctx, cfg, ai, peers, env, "", "", nil)
+	return err
 }
 
 // imagePolicy is the app's Argo CD Image Updater policy for its own image, in the images package's terms.

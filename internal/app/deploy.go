@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -125,6 +124,9 @@ func (a *App) syncDelivery(ctx context.Context, cfg *platform.Config, apps []app
 	for _, ai := range apps {
 		for _, env := range ai.Environments {
 			key := ai.Name() + "/" + env
+			if !ai.Workload.UsesOwnImage() {
+				continue // its containers name their images: nothing to watch or pin (not watched, so unwatched below)
+			}
 			if problem, err := a.imageProblem(ctx, ai, env); err != nil || problem != "" {
 				// Not watched (so unwatched and stopped below): another team owns the image repository.
 				a.log.Debug("not deploying an app's images", "app", key, "repo", ai.Repo, "reason", problem, "err", err)
@@ -221,6 +223,7 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 	if envCfg.Deployments == "change-request" {
 		n, err := a.proposeImage(ctx, app, env, tag, digest, d.Image, d.Previous)
 		if err != nil {
+			a.recordRenderFailure(ctx, d, err)
 			return err
 		}
 		a.supersedeProposals(ctx, app, env, n)
@@ -229,10 +232,13 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 		return nil
 	}
 	// Claimed before the commit, so the sync that may run once the commit lands does not deploy it too.
+	prevPin := a.deployedPin(sub.Key)
 	a.setDeployedPin(sub.Key, cmp.Or(digest, tag))
 	sha, changed, err := a.writeBack(ctx, app, env, tag, digest, d.Image, d.Previous)
 	if err != nil {
-		return err
+		a.setDeployedPin(sub.Key, prevPin)
+		a.recordRenderFailure(ctx, d, err)
+		return err // the watcher reports the image again at the next push or poll
 	}
 	d.Commit, d.Committed = sha, time.Now().UTC()
 	if !changed {
@@ -256,6 +262,23 @@ func (a *App) onImage(ctx context.Context, sub images.Subscription, c images.Can
 	d.Deployed = time.Now().UTC()
 	a.recordDeployment(ctx, d)
 	return nil
+}
+
+// recordRenderFailure records a deployment that failed because the app cannot be rendered (a resource not
+// Ready, a file missing, a service it may not use), so that the developer sees why (goldenpath deployments,
+// apps show, build) rather than a server log line. Other errors are transient and only retried. The same
+// failure of the same image is recorded once, however often the watcher retries it.
+func (a *App) recordRenderFailure(ctx context.Context, d Deployment, err error) {
+	var re *renderError
+	if !errors.As(err, &re) {
+		return
+	}
+	d.Status, d.Message = "failed", re.Error()
+	recent, lerr := a.Store.ListDeployments(ctx, store.DeploymentFilter{App: d.App, Environment: d.Environment, Limit: 1})
+	if lerr == nil && len(recent) == 1 && recent[0].Image == d.Image && recent[0].Status == d.Status && recent[0].Message == d.Message {
+		return
+	}
+	a.recordDeployment(ctx, d)
 }
 
 // refuseImage records a deployment refused because the app may not deploy from its image repository
@@ -422,7 +445,7 @@ func (a *App) firstRender(ctx context.Context, app, env, tag, digest string) ([]
 		if ai.Name() != app {
 			continue
 		}
-		files, err := a.renderApp(ctx, st.cfg, ai, env, tag, digest, edgeFiles)
+		files, err := a.renderApp(ctx, st.cfg, ai, apps, env, tag, digest, edgeFiles)
 		if err != nil {
 			return nil, err
 		}
@@ -493,8 +516,6 @@ func (a *App) deploy(ctx context.Context, cfg *platform.Config, app, env, tag, d
 	return a.runLocally(ctx, cfg, ai, env, tag, digest)
 }
 
-var placeholder = regexp.MustCompile(`\$\{([a-zA-Z0-9_.-]+)\}`)
-
 // runLocally runs an app environment's pinned image as a local process with the environment its Score
 // workload and resource outputs give it.
 func (a *App) runLocally(ctx context.Context, cfg *platform.Config, ai appInfo, env, tag, digest string) error {
@@ -502,36 +523,36 @@ func (a *App) runLocally(ctx context.Context, cfg *platform.Config, ai appInfo, 
 	if digest != "" {
 		ref = a.appImage(env, ai.Name()) + "@" + digest
 	}
-	res := a.resourceOutputs(ctx, ai, env)
-	public, secret := res.public, res.secret
+	vars, secretKeys, health, err := a.localEnvironment(ctx, cfg, ai, env)
+	if err != nil {
+		return err
+	}
+	return a.delivery.local.Deploy(ctx, localrun.App{Name: ai.Name(), Environment: env, Image: ref, Env: vars, Secrets: secretKeys, Health: health})
+}
+
+// localEnvironment is what the local runtime gives an app's process: its first container's variables with
+// their placeholders resolved as Render resolves them ("$${x}" is the text "${x}"), which of them hold a
+// secret, and the readiness probe's path.
+func (a *App) localEnvironment(ctx context.Context, cfg *platform.Config, ai appInfo, env string) (map[string]string, []string, string, error) {
+	res := a.resourceOutputs(ctx, ai, env, true)
+	peers, _, err := a.apps(ctx, cfg)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	links := localLinks{a: a, ai: ai, peers: peers, env: env, res: res}
 	vars := map[string]string{}
 	var secretKeys []string
 	health := ""
 	for _, name := range slices.Sorted(maps.Keys(ai.Workload.Containers)) {
 		c := ai.Workload.Containers[name]
-		for k, v := range c.Variables {
-			isSecret := false
-			vars[k] = placeholder.ReplaceAllStringFunc(v, func(m string) string {
-				ref := placeholder.FindStringSubmatch(m)[1]
-				if ref == "metadata.name" {
-					return ai.Name()
-				}
-				parts := strings.Split(ref, ".")
-				if len(parts) == 3 && parts[0] == "resources" {
-					if _, ok := res.refused[parts[1]]; ok {
-						return "" // another team's request: nothing of it reaches the app
-					}
-					if s, ok := secret[parts[1]][parts[2]]; ok {
-						isSecret = true
-						return s
-					}
-					if s, ok := public[parts[1]][parts[2]]; ok {
-						return s
-					}
-				}
-				return m
-			})
-			if isSecret {
+		for _, k := range slices.Sorted(maps.Keys(c.Variables)) {
+			links.secret = false
+			v, err := ai.Workload.Expand(c.Variables[k], func(r, out string) (string, error) { return links.output(ctx, r, out) })
+			if err != nil {
+				return nil, nil, "", fmt.Errorf("variable %s of container %s: %w", k, name, err)
+			}
+			vars[k] = v
+			if links.secret {
 				secretKeys = append(secretKeys, k)
 			}
 		}
@@ -540,7 +561,72 @@ func (a *App) runLocally(ctx context.Context, cfg *platform.Config, ai appInfo, 
 		}
 		break // the local runtime runs the workload's first container
 	}
-	return a.delivery.local.Deploy(ctx, localrun.App{Name: ai.Name(), Environment: env, Image: ref, Env: vars, Secrets: secretKeys, Health: health})
+	return vars, secretKeys, health, nil
+}
+
+// localLinks resolves resource outputs for the local runtime.
+type localLinks struct {
+	a      *App
+	ai     appInfo
+	peers  []appInfo
+	env    string
+	res    appResources
+	secret bool // set when an output resolved was secret
+}
+
+func (l *localLinks) output(ctx context.Context, name, out string) (string, error) {
+	r := l.ai.Workload.Resources[name]
+	if _, refused := l.res.refused[name]; refused {
+		return "", nil // another team's request: nothing of it reaches the app
+	}
+	switch r.Type {
+	case score.TypeService, score.TypeServicePort:
+		return l.service(name, r, out)
+	case score.TypeEnvironment:
+		vals, files, err := l.a.environmentValues(ctx, l.ai, l.env)
+		if err != nil {
+			return "", err
+		}
+		v, ok := vals[out]
+		if !ok {
+			return "", fmt.Errorf("%s is not set: set it in %s of %s", out, strings.Join(files, " or "), l.ai.Repo)
+		}
+		return v, nil
+	}
+	key, secret, ok := score.OutputKey(r.Type, out)
+	if !ok {
+		return "", fmt.Errorf("a %s resource has no output %s in the local runtime", r.Type, out)
+	}
+	values := l.res.public[name]
+	if secret {
+		values, l.secret = l.res.secret[name], true
+	}
+	v, ok := values[key]
+	if !ok {
+		if why := l.res.unavailable[name]; why != "" {
+			return "", fmt.Errorf("resource %s has no output %s: %s", name, out, why)
+		}
+		return "", fmt.Errorf("resource %s has no output %s", name, out)
+	}
+	return v, nil
+}
+
+// service resolves a service resource locally: the app it points at runs as a local process on 127.0.0.1.
+func (l *localLinks) service(name string, r score.Resource, out string) (string, error) {
+	if _, _, err := serviceOutputs(l.ai, l.peers, l.env, name, r); err != nil {
+		return "", fmt.Errorf("resource %s: %w", name, err)
+	}
+	target := score.ServiceWorkload(name, r)
+	if out == "name" || out == "hostname" {
+		return "127.0.0.1", nil
+	}
+	l.a.edge.mu.Lock()
+	u := l.a.edge.upstreams[target+"/"+l.env]
+	l.a.edge.mu.Unlock()
+	if u == nil {
+		return "", fmt.Errorf("resource %s: app %s is not running locally in %s yet: deploy it first", name, target, l.env)
+	}
+	return u.Port(), nil
 }
 
 // notifyArgoCD tells Argo CD about a commit to main (a GitHub-style push event), when configured, so it

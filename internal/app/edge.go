@@ -39,6 +39,8 @@ type EdgeState struct {
 	Computed time.Time    `json:"computed"`
 
 	cfg *platform.Config
+	// held are the apps whose score.yaml does not parse now: what main has rendered for them stays.
+	held []string
 }
 
 // edgeRuntime holds the edge's moving parts in `up`.
@@ -90,9 +92,15 @@ func (a *App) computeEdge(ctx context.Context) (*EdgeState, []appInfo, *edge.Tab
 		return nil, nil, nil, err
 	}
 	st := &EdgeState{Domain: cfg.Domain, Computed: time.Now().UTC(), cfg: cfg}
-	apps, problems, err := a.apps(ctx, cfg)
+	scan, err := a.scanApps(ctx, cfg)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	apps, problems := scan.apps, scan.allProblems()
+	for _, inv := range scan.invalid {
+		if inv.Name != "" {
+			st.held = append(st.held, inv.Name)
+		}
 	}
 	for _, p := range problems {
 		st.Problems = append(st.Problems, p.Error())

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+
+	"github.com/goldenpathidp/goldenpath/internal/auth"
 	"net/http"
 	"strings"
 
@@ -18,7 +20,7 @@ func (a *App) portalHandler() (http.Handler, []string) {
 		Tokens: a.Auth, Store: a.Store, Changes: a.changeRouter, Requests: a.Requests, Catalog: a.Catalog,
 		Templates: a.Scaffolder.Templates(), Source: a.templateSource, Tasks: a.Scaffolder, TaskUsers: scaffoldUsers{a},
 		Credentials: portalCredentials{a}, APIBase: a.url, Logger: a.log,
-		Users: a.Auth,
+		Users: a.Auth, Apps: portalApps{a},
 	})
 	if err != nil {
 		// Only a broken build (an unparsable embedded template) gets here; say so on every page.
@@ -61,6 +63,32 @@ func (c portalCredentials) Secrets(ctx context.Context, rec store.Request) (map[
 			return nil, err
 		}
 		out[key] = v.Reveal()
+	}
+	return out, nil
+}
+
+// portalApps shows the portal the apps as the API's views do (the same problems, the same details hidden
+// from users outside an app's team).
+type portalApps struct{ a *App }
+
+func (p portalApps) Apps(ctx context.Context, who auth.Principal, only string) ([]portal.App, error) {
+	if only != "" {
+		if err := checkAppName(only); err != nil {
+			return nil, err
+		}
+	}
+	views, err := appsAPI{p.a}.views(ctx, who, only)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]portal.App, 0, len(views))
+	for _, v := range views {
+		pa := portal.App{Name: v.Name, Repo: v.Repo, Owner: v.Owner, Commit: v.Commit, Refused: v.Refused, Invalid: v.Invalid}
+		for _, e := range v.Environments {
+			pa.Environments = append(pa.Environments, portal.AppEnvironment{Name: e.Name, Repository: e.Repository, Tag: e.Tag,
+				Digest: e.Digest, URLs: e.URLs, Status: e.Status, Message: e.Message, Problems: e.Problems, Blocked: e.Blocked, Last: e.Last})
+		}
+		out = append(out, pa)
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -45,6 +46,11 @@ func appsCmd(g *globals) *cobra.Command {
 					if a.Refused != "" {
 						row(w, a.Name, a.Repo, "-", "-", "refused", "")
 						problems = append(problems, a.Repo+": "+a.Refused)
+						continue
+					}
+					if a.Invalid != "" {
+						row(w, a.Name, a.Repo, "-", "-", "invalid", "")
+						problems = append(problems, a.Repo+": "+a.Invalid)
 						continue
 					}
 					for _, e := range a.Environments {
@@ -96,6 +102,9 @@ func appShowCmd(g *globals) *cobra.Command {
 			}
 			return g.printer().print(a, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "app:\t%s\nrepository:\t%s (main at %s)\n", a.Name, a.Repo, shortSHA(a.Commit))
+				if a.Invalid != "" {
+					fmt.Fprintf(w, "status:\tinvalid\nproblem:\t%s\n", a.Invalid)
+				}
 				for _, e := range a.Environments {
 					fmt.Fprintf(w, "\n[%s]\n", e.Name)
 					fmt.Fprintf(w, "  status:\t%s\t%s\n", e.Status, e.Message)
@@ -243,6 +252,9 @@ func runBuild(ctx context.Context, g *globals, dir string, f buildFlags) error {
 	if err := checkAppHolder(ctx, c, dir, f.app); err != nil {
 		return err
 	}
+	if err := checkDeployable(ctx, c, f.app, f.env); err != nil {
+		return err
+	}
 	var who struct {
 		Name string `json:"name"`
 	}
@@ -346,6 +358,37 @@ func checkAppHolder(ctx context.Context, c *client, dir, name string) error {
 			return &problem.Error{Code: problem.Conflict, Message: fmt.Sprintf(
 				"app %s is repository %s's, not %s's (this checkout): rename metadata.name in score.yaml, or build from %s", name, a.Repo, repo, a.Repo)}
 		}
+	}
+	return nil
+}
+
+// checkDeployable fails a build, before anything is compiled, when an image pushed for app in env would not
+// be deployed: its score.yaml on main is invalid, it is not deployed to env, or it cannot be rendered there
+// now (a resource not Ready, a file missing), each named as goldenpath apps show names it. An app the
+// server does not know (yet) is not checked.
+func checkDeployable(ctx context.Context, c *client, name, env string) error {
+	var a app.AppView
+	err := c.getJSON(ctx, "/api/v1/apps/"+url.PathEscape(name), &a)
+	var pe *problem.Error
+	if errors.As(err, &pe) && pe.Code == problem.NotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if a.Invalid != "" {
+		return &problem.Error{Code: problem.Precondition, Message: fmt.Sprintf("app %s (%s): %s", name, a.Repo, a.Invalid)}
+	}
+	var names []string
+	for _, e := range a.Environments {
+		names = append(names, e.Name)
+		if e.Name == env && e.Blocked != "" {
+			return &problem.Error{Code: problem.Precondition, Message: fmt.Sprintf("an image of %s would not be deployed to %s: %s", name, env, e.Blocked)}
+		}
+	}
+	if !slices.Contains(names, env) {
+		return &problem.Error{Code: problem.Precondition, Message: fmt.Sprintf(
+			"app %s is not deployed to %s (its environments: %s): list it in score.yaml's goldenpath.io/environments annotation", name, env, strings.Join(names, ", "))}
 	}
 	return nil
 }

@@ -130,6 +130,7 @@ type Options struct {
 	Tasks       Tasks
 	TaskUsers   TaskUsers
 	Credentials Credentials // optional: without it the credentials page shows the outputs only
+	Apps        Apps        // optional: without it the apps pages are unavailable
 	// APIBase is the base URL of goldenpath's API (http://127.0.0.1:7070): links to the API in task outputs
 	// (change requests, requests) are shown as the portal's pages instead.
 	APIBase string
@@ -223,6 +224,8 @@ func (s *Server) routes() *http.ServeMux {
 	page("GET /tasks/{id}/events", s.taskEvents)
 	action("POST /tasks/{id}/cancel", s.taskCancel)
 	action("POST /tasks/{id}/retry", s.taskRetry)
+	page("GET /apps", s.appList)
+	page("GET /apps/{name}", s.appPage)
 	page("GET /requests", s.requestList)
 	page("GET /requests/{id}", s.requestPage)
 	page("GET /requests/{id}/credentials", s.credentialsPage)

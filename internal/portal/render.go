@@ -80,6 +80,7 @@ var nav = map[string]string{
 	"home": "home", "catalog": "catalog", "entity": "catalog", "templates": "create", "form": "create",
 	"review": "create", "task": "create", "tasks": "create", "requests": "requests", "request": "requests",
 	"credentials": "requests", "changes": "changes", "change": "changes", "users": "users", "user": "users",
+	"apps": "apps", "app": "apps",
 }
 
 // render writes a page. It renders into a buffer first so that a template error becomes an error page
@@ -189,11 +190,11 @@ func shortSHA(s string) string {
 // phaseClass picks the badge colour of a phase, a task status or a change request state.
 func phaseClass(phase string) string {
 	switch strings.ToLower(phase) {
-	case "ready", "completed", "merged", "approved", "passed":
+	case "ready", "completed", "merged", "approved", "passed", "running", "rolled-out", "pinned", "rendered", "deployed":
 		return "ok"
-	case "failed", "rejected", "cancelled", "deleted", "closed":
+	case "failed", "rejected", "cancelled", "deleted", "closed", "blocked":
 		return "bad"
-	case "provisioning", "processing", "deleting", "open":
+	case "provisioning", "processing", "deleting", "open", "progressing", "committed":
 		return "busy"
 	}
 	return "wait"

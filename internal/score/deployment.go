@@ -2,6 +2,8 @@ package score
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"slices"
@@ -69,11 +71,19 @@ func (r *renderer) deployment() (*appsv1.Deployment, *corev1.ConfigMap, error) {
 	if len(containers) == 1 {
 		containers[0].Ports = r.containerPorts()
 	}
+	if n := files.size(); n > maxFilesBytes {
+		return nil, nil, fmt.Errorf("the files of %s hold %d bytes, more than the %d a ConfigMap can hold: keep large files in the image", r.app, n, maxFilesBytes)
+	}
 	pod := r.podSpec(containers, files)
-	tmpl := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: r.labels()}, Spec: pod}
+	// The workload's annotations go on the pods too, where what reads them (a metrics scraper, a mesh's
+	// injector) looks, as score-k8s puts them.
+	tmpl := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: r.labels(), Annotations: r.deploymentAnnotations()}, Spec: pod}
 	cm := files.configMap(r)
 	if cm != nil {
-		tmpl.Annotations = map[string]string{AnnotationFilesChecksum: files.checksum()}
+		if tmpl.Annotations == nil {
+			tmpl.Annotations = map[string]string{}
+		}
+		tmpl.Annotations[AnnotationFilesChecksum] = files.checksum()
 	}
 	dep := &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
@@ -115,6 +125,7 @@ func (r *renderer) podSpec(containers []corev1.Container, files *fileSet) corev1
 	if v := files.volume(r); v != nil {
 		volumes = append(volumes, *v)
 	}
+	volumes = append(volumes, r.emptyDirs()...)
 	return corev1.PodSpec{
 		AutomountServiceAccountToken: &no,
 		EnableServiceLinks:           &no,
@@ -152,6 +163,11 @@ func (r *renderer) container(name string, c Container, files *fileSet) (corev1.C
 	if err != nil {
 		return corev1.Container{}, err
 	}
+	vols, err := volumeMounts(c.Volumes)
+	if err != nil {
+		return corev1.Container{}, err
+	}
+	mounts = append(mounts, vols...)
 	image := c.Image
 	if image == OwnImage {
 		image = ownImageName(r.app)
@@ -395,4 +411,52 @@ func (r *renderer) service() *corev1.Service {
 			Ports:    ports,
 		},
 	}
+}
+
+// volumeName is the pod volume of a volume resource: "vol-<resource>", or a hash of it when that is too long
+// for a volume name.
+func volumeName(resource string) string {
+	if n := "vol-" + resource; len(n) <= 63 {
+		return n
+	}
+	h := sha256.Sum256([]byte(resource))
+	return "vol-" + hex.EncodeToString(h[:8])
+}
+
+// volumeMounts mounts a container's volume resources: each is one emptyDir of the pod, shared by every
+// container that mounts it.
+func volumeMounts(vols Volumes) ([]corev1.VolumeMount, error) {
+	var out []corev1.VolumeMount
+	for _, target := range slices.Sorted(maps.Keys(vols)) {
+		v := vols[target]
+		res, err := VolumeSource(v.Source)
+		if err != nil {
+			return nil, fmt.Errorf("volume %s: %w", target, err)
+		}
+		sub := ""
+		if v.Path != "" {
+			if sub, err = SourcePath(v.Path); err != nil {
+				return nil, fmt.Errorf("volume %s: path: %w", target, err)
+			}
+		}
+		out = append(out, corev1.VolumeMount{Name: volumeName(res), MountPath: target, SubPath: sub, ReadOnly: v.ReadOnly})
+	}
+	return out, nil
+}
+
+// emptyDirs are the pod volumes of the volume resources some container mounts, sorted by resource.
+func (r *renderer) emptyDirs() []corev1.Volume {
+	used := map[string]bool{}
+	for _, c := range r.w.Containers {
+		for _, v := range c.Volumes {
+			if res, err := VolumeSource(v.Source); err == nil {
+				used[res] = true
+			}
+		}
+	}
+	var out []corev1.Volume
+	for _, res := range slices.Sorted(maps.Keys(used)) {
+		out = append(out, corev1.Volume{Name: volumeName(res), VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,6 +49,9 @@ func (f *fileSet) add(r *renderer, container string, files Files) ([]corev1.Volu
 }
 
 func (f *fileSet) store(r *renderer, key string, file File) error {
+	if file.Source != "" {
+		return f.storeSource(r, key, file)
+	}
 	if file.BinaryContent != "" {
 		b, err := base64.StdEncoding.DecodeString(file.BinaryContent)
 		if err != nil {
@@ -77,6 +81,46 @@ func (f *fileSet) store(r *renderer, key string, file File) error {
 	}
 	f.data[key] = content
 	return nil
+}
+
+// storeSource stores a file read from the app's repository: expanded like content unless noExpand, and
+// kept as binary data when it is not UTF-8 text.
+func (f *fileSet) storeSource(r *renderer, key string, file File) error {
+	p, err := SourcePath(file.Source)
+	if err != nil {
+		return err
+	}
+	data, ok := r.in.Sources[p]
+	if !ok {
+		return fmt.Errorf("source %q: the app's repository has no such file", file.Source)
+	}
+	if !utf8.Valid(data) {
+		if !file.NoExpand {
+			return fmt.Errorf("source %q is not UTF-8 text, so its placeholders cannot be expanded: set noExpand: true", file.Source)
+		}
+		if f.binary == nil {
+			f.binary = map[string][]byte{}
+		}
+		f.binary[key] = data
+		return nil
+	}
+	content := string(data)
+	return f.store(r, key, File{Content: &content, NoExpand: file.NoExpand})
+}
+
+// maxFilesBytes bounds the files of one app: they go into one ConfigMap, which Kubernetes keeps under 1 MiB.
+const maxFilesBytes = 1000 << 10
+
+// size is the bytes the files hold.
+func (f *fileSet) size() int {
+	n := 0
+	for _, v := range f.data {
+		n += len(v)
+	}
+	for _, v := range f.binary {
+		n += len(v)
+	}
+	return n
 }
 
 func (f *fileSet) configMap(r *renderer) *corev1.ConfigMap {

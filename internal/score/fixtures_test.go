@@ -82,6 +82,20 @@ func scenarios() []scenario {
 		{name: "stateful-app-template-dev", file: "ledger/score.yaml", data: statefulTemplate, in: statefulInputs("dev", "dev.goldenpathidp.io")},
 		{name: "stateful-app-template-prod", file: "ledger/score.yaml", data: statefulTemplate, in: statefulInputs("prod", "goldenpathidp.io")},
 		{name: "shop-dev", file: "shop/score.yaml", data: readFixture("shop.yaml"), in: shopInputs()},
+		{name: "tools-dev", file: "tools/score.yaml", data: readFixture("tools.yaml"), in: toolsInputs()},
+	}
+}
+
+// toolsInputs are a workload of literal images: a volume, a file from the repository, another app's Service
+// and the environment's values.
+func toolsInputs() Inputs {
+	return Inputs{
+		Environment: "dev", Namespace: "tools", Domain: "dev.goldenpathidp.io", ArgoCD: ArgoCD{RepoURL: gitopsRepo},
+		Outputs: map[string]map[string]string{
+			"api": {"name": "orders.orders.svc", "hostname": "orders.orders.svc", "port": "80"},
+			"env": {"LOG_LEVEL": "debug"},
+		},
+		Sources: map[string][]byte{"conf/app.conf": []byte("app = ${metadata.name}\n")},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"maps"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -273,7 +274,11 @@ func (c *checker) checkRef(at []string, ref []string, allowSecret bool) {
 
 func (c *checker) checkResourceRef(at []string, ref []string, allowSecret bool) {
 	if len(ref) != 3 {
-		c.errAt(at, "%s: a resource placeholder names a resource and one output, e.g. ${resources.db.host}", refString(ref))
+		hint := ""
+		if r, ok := c.w.Resources[ref[1]]; ok && len(ref) == 2 && r.Type == TypeVolume {
+			hint = " (a volume is mounted with containers.<name>.volumes, not used as a value)"
+		}
+		c.errAt(at, "%s: a resource placeholder names a resource and one output, e.g. ${resources.db.host}%s", refString(ref), hint)
 		return
 	}
 	r, ok := c.w.Resources[ref[1]]
@@ -284,6 +289,13 @@ func (c *checker) checkResourceRef(at []string, ref []string, allowSecret bool) 
 	rt, ok := c.types[r.Type]
 	if !ok {
 		return // reported with the resource
+	}
+	switch {
+	case rt.volume:
+		c.errAt(at, "%s: a volume resource has no outputs: mount it with containers.<name>.volumes (source: ${resources.%s})", refString(ref), ref[1])
+		return
+	case rt.anyOutput:
+		return // any value the environment sets
 	}
 	out, ok := rt.outputs[ref[2]]
 	if !ok {
@@ -353,10 +365,7 @@ func (c *checker) checkContainer(name string, ct Container) {
 		c.checkTemplate(append(at, "args", strconv.Itoa(i)), s, true)
 	}
 	c.checkFiles(at, ct)
-	if len(ct.Volumes) > 0 {
-		c.errAt(append(at, "volumes"), "volumes are not supported: goldenpath provides no volume resources, "+
-			"use a postgres or s3 resource for state")
-	}
+	c.checkVolumes(at, ct)
 	if len(ct.Before) > 0 {
 		c.errAt(append(at, "before"), "container ordering (before) is not supported")
 	}
@@ -388,7 +397,9 @@ func (c *checker) checkFiles(at []string, ct Container) {
 		case sources != 1:
 			c.errAt(fat, "a file needs exactly one of content, binaryContent and source")
 		case f.Source != "":
-			c.errAt(append(fat, "source"), "files read from a source path are not supported: inline the file with content")
+			if _, err := SourcePath(f.Source); err != nil {
+				c.errAt(append(fat, "source"), "%v", err)
+			}
 		case f.BinaryContent != "":
 			if _, err := base64.StdEncoding.DecodeString(f.BinaryContent); err != nil {
 				c.errAt(append(fat, "binaryContent"), "is not standard base64: %v", err)
@@ -398,6 +409,91 @@ func (c *checker) checkFiles(at []string, ct Container) {
 		}
 	}
 }
+
+// checkVolumes checks that each volume mounts a volume resource, at an absolute path, from a relative path
+// inside it.
+func (c *checker) checkVolumes(at []string, ct Container) {
+	for _, target := range slices.Sorted(maps.Keys(ct.Volumes)) {
+		v := ct.Volumes[target]
+		vat := append(append([]string{}, at...), "volumes", target)
+		switch {
+		case !strings.HasPrefix(target, "/"):
+			c.errAt(vat, "volume target %q must be an absolute path", target)
+			continue
+		case v.Target != "" && v.Target != target:
+			c.errAt(append(vat, "target"), "a volume listed by its target path must not set target")
+			continue
+		}
+		name, err := VolumeSource(v.Source)
+		if err != nil {
+			c.errAt(append(vat, "source"), "%v", err)
+			continue
+		}
+		res, ok := c.w.Resources[name]
+		switch {
+		case !ok:
+			c.errAt(append(vat, "source"), "there is no resource %q in resources: declare it with type volume", name)
+		case res.Type != TypeVolume:
+			c.errAt(append(vat, "source"), "resource %q has type %s: only a volume resource can be mounted", name, res.Type)
+		}
+		if v.Path != "" {
+			if _, err := SourcePath(v.Path); err != nil {
+				c.errAt(append(vat, "path"), "path %q must be a relative path inside the volume, without '..'", v.Path)
+			}
+		}
+	}
+}
+
+// VolumeSource reads a volume's source: ${resources.<name>} (or, in Score's older form, the bare resource
+// name), and returns the resource's name.
+func VolumeSource(source string) (string, error) {
+	if rfc1123Label.MatchString(source) {
+		return source, nil
+	}
+	t, err := parseTemplate(source)
+	if err != nil {
+		return "", err
+	}
+	if len(t) != 1 || len(t[0].ref) != 2 || t[0].ref[0] != "resources" {
+		return "", fmt.Errorf("source %q must name a volume resource as ${resources.<name>}", source)
+	}
+	return t[0].ref[1], nil
+}
+
+// SourcePath cleans a file's source path, read from the app's repository relative to score.yaml (the
+// repository's root), and refuses one that leaves the repository.
+func SourcePath(source string) (string, error) {
+	p := path.Clean(strings.ReplaceAll(source, `\`, "/"))
+	switch {
+	case source == "" || strings.Contains(source, "\x00"):
+		return "", fmt.Errorf("source %q is not a path", source)
+	case path.IsAbs(p):
+		return "", fmt.Errorf("source %q must be a path relative to score.yaml, inside the app's repository", source)
+	case p == ".." || strings.HasPrefix(p, "../"):
+		return "", fmt.Errorf("source %q leaves the app's repository: it must be a path inside it, relative to score.yaml", source)
+	case p == ".":
+		return "", fmt.Errorf("source %q names the repository itself, not a file", source)
+	}
+	return p, nil
+}
+
+// FileSources lists the repository files the workload's files read (their cleaned source paths), sorted.
+func (w *Workload) FileSources() []string {
+	var out []string
+	for _, c := range w.Containers {
+		for _, f := range c.Files {
+			if p, err := SourcePath(f.Source); f.Source != "" && err == nil && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// UsesOwnImage reports whether any container runs the image built from the app's repository ("."); a
+// workload whose containers all name their images has nothing to build or pin.
+func (w *Workload) UsesOwnImage() bool { return w.usesOwnImage() }
 
 // checkImages reads the image update policy from the annotations and checks it against the containers.
 func (c *checker) checkImages() {

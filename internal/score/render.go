@@ -34,6 +34,13 @@ type Inputs struct {
 	// SecretRefs name, by resource, the Kubernetes Secret in Namespace that holds the resource's secret
 	// outputs under the SecretKey* keys. Render references it; it never reads or writes it.
 	SecretRefs map[string]string
+	// Unavailable says, by resource, why it has no outputs (yet), in the words its user understands, e.g.
+	// "request rds.dev.orders is Provisioning, not Ready yet": Render's error quotes it.
+	Unavailable map[string]string
+
+	// Sources are the contents of the repository files the workload's files read, by the path SourcePath
+	// gives (Workload.FileSources lists them).
+	Sources map[string][]byte
 
 	ArgoCD ArgoCD
 
@@ -259,7 +266,15 @@ func (r *renderer) resolve(ref []string) (value, error) {
 	if !ok {
 		return value{}, fmt.Errorf("%s: there is no resource %q", refString(ref), name)
 	}
-	out, ok := r.types[res.Type].outputs[outName]
+	rt := r.types[res.Type]
+	if rt.anyOutput {
+		v, ok := r.in.Outputs[name][outName]
+		if !ok {
+			return value{}, fmt.Errorf("%s: %s resource %q has no value %s%s", refString(ref), res.Type, name, outName, r.why(name))
+		}
+		return value{text: v}, nil
+	}
+	out, ok := rt.outputs[outName]
 	if !ok {
 		return value{}, fmt.Errorf("%s: a %s resource has no output %q", refString(ref), res.Type, outName)
 	}
@@ -277,10 +292,21 @@ func (r *renderer) resolve(ref []string) (value, error) {
 	}
 	v, ok := r.in.Outputs[name][out.key]
 	if !ok {
+		if why := r.in.Unavailable[name]; why != "" {
+			return value{}, fmt.Errorf("%s: %s resource %q has no output %q: %s", refString(ref), res.Type, name, outName, why)
+		}
 		return value{}, fmt.Errorf("%s: %s resource %q has no output %q yet (Inputs.Outputs[%q]): is it provisioned?",
 			refString(ref), res.Type, name, out.key, name)
 	}
 	return value{text: v}, nil
+}
+
+// why is ": <reason>" when the caller said why a resource has no outputs, or "".
+func (r *renderer) why(name string) string {
+	if w := r.in.Unavailable[name]; w != "" {
+		return ": " + w
+	}
+	return ""
 }
 
 // host is the host of a route (its host param) or of a dns resource: the host the caller provisioned

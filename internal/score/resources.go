@@ -8,12 +8,18 @@ import (
 )
 
 // The resource types goldenpath provides. postgres and s3 are backed by an RDSRequest and an S3Request of
-// the app; route and dns are served by the edge (internal/edge), which renders the Ingress.
+// the app; route and dns are served by the edge (internal/edge), which renders the Ingress; a volume is an
+// emptyDir of the pod; service and service-port point at another app's Service; environment holds the
+// app's values for the environment (its repository's .env files).
 const (
-	TypePostgres = "postgres"
-	TypeS3       = "s3"
-	TypeRoute    = "route"
-	TypeDNS      = "dns"
+	TypePostgres    = "postgres"
+	TypeS3          = "s3"
+	TypeRoute       = "route"
+	TypeDNS         = "dns"
+	TypeVolume      = "volume"
+	TypeService     = "service"
+	TypeServicePort = "service-port"
+	TypeEnvironment = "environment"
 )
 
 // Keys of the Kubernetes Secret (Inputs.SecretRefs) that holds a resource's secret outputs. The caller
@@ -48,6 +54,10 @@ type param struct {
 type resourceType struct {
 	outputs map[string]output
 	params  map[string]param
+	// anyOutput: every output name is the key of a value the caller gives (an environment's values).
+	anyOutput bool
+	// volume: mounted through containers.*.volumes (source: ${resources.<name>}), with no outputs.
+	volume bool
 }
 
 // resourceTypes lists the supported types. Output names follow score-k8s' default provisioners, with
@@ -86,6 +96,16 @@ func resourceTypes() map[string]resourceType {
 			outputs: map[string]output{"host": {computed: true}},
 			params:  map[string]param{"host": {kind: "string"}},
 		},
+		TypeVolume: {volume: true},
+		TypeService: {
+			outputs: map[string]output{"name": {key: "name"}, "hostname": {key: "hostname"}, "port": {key: "port"}},
+			params:  map[string]param{"workload": {kind: "name"}, "port": {kind: "string"}},
+		},
+		TypeServicePort: {
+			outputs: map[string]output{"hostname": {key: "hostname"}, "port": {key: "port"}, "name": {key: "name"}},
+			params:  map[string]param{"workload": {kind: "name", required: true}, "port": {kind: "string", required: true}},
+		},
+		TypeEnvironment: {anyOutput: true},
 	}
 }
 
@@ -97,6 +117,11 @@ func supportedTypes() []string {
 // checkParam checks one param's value against its declaration.
 func checkParam(name string, p param, v any) error {
 	switch p.kind {
+	case "name":
+		s, ok := v.(string)
+		if !ok || !rfc1123Label.MatchString(s) {
+			return fmt.Errorf("param %s must be an app name (a DNS label of lowercase letters, digits and '-'), got %v", name, v)
+		}
 	case "port":
 		f, ok := v.(float64)
 		if !ok || f != math.Trunc(f) || f < 1 || f > 65535 {
@@ -112,4 +137,22 @@ func checkParam(name string, p param, v any) error {
 		}
 	}
 	return nil
+}
+
+// OutputKey says where a resource type's output comes from: the key of the value the caller provides
+// (Inputs.Outputs, or the Secret's key when secret), for runtimes that resolve outputs themselves. ok is
+// false for an output the type does not have; a type with any outputs (environment) keys them by name.
+func OutputKey(typ, output string) (key string, secret, ok bool) {
+	rt, known := resourceTypes()[typ]
+	if !known {
+		return "", false, false
+	}
+	if rt.anyOutput {
+		return output, false, true
+	}
+	o, ok := rt.outputs[output]
+	if !ok || o.computed {
+		return "", false, false
+	}
+	return o.key, o.secret, true
 }

@@ -391,6 +391,8 @@ func matrixProbes() []probe {
 		portalProbe("GET", "/tasks/{id}/events", "/tasks/{task}/events", "", "303", nf, nf, ok, ok),
 		portalProbe("POST", "/tasks/{id}/cancel", "/tasks/{task}/cancel", "", u, nf, nf, ok, ok),
 		portalProbe("POST", "/tasks/{id}/retry", "/tasks/{task}/retry", "", u, nf, nf, ok, ok),
+		portalProbe("GET", "/apps", "/apps", "", "303", ok, ok, ok, ok),
+		portalProbe("GET", "/apps/{name}", "/apps/orders", "failure details only to the owning team and admins", "303", ok, ok, ok, ok),
 		portalProbe("GET", "/requests", "/requests", "", "303", ok, ok, ok, ok),
 		portalProbe("GET", "/requests/{id}", "/requests/{request}", "", "303", ok, ok, ok, ok),
 		portalProbe("GET", "/requests/{id}/credentials", "/requests/{request}/credentials", "owner, team, admins; audited", "303", fb, fb, ok, ok),

@@ -36,12 +36,32 @@ func items(v any) []any {
 	return []any{}
 }
 
+// jsItems is what Nunjucks' loops over arr.length and arr[i] see: an array's items, a string's characters,
+// and for a SafeString (which has a length but no indexes) as many undefineds.
+func jsItems(v any) []any {
+	switch x := v.(type) {
+	case string:
+		out := []any{}
+		for _, r := range x {
+			out = append(out, string(r))
+		}
+		return out
+	case safeString:
+		out := make([]any, utf16Len(string(x)))
+		for i := range out {
+			out[i] = undefined{}
+		}
+		return out
+	}
+	return items(v)
+}
+
 func fBatch(st *state, v any, args []any) (any, error) {
 	n := int(toNumber(arg(args, 0)))
 	if n <= 0 {
 		return nil, errors.New("linecount must be a positive number")
 	}
-	arr := items(v)
+	arr := jsItems(v)
 	res := []any{}
 	for len(arr) > 0 {
 		k := min(n, len(arr))
@@ -129,7 +149,7 @@ func attrGetter(path any) func(any) any {
 func fGroupby(_ *state, v any, args []any) (any, error) {
 	get := attrGetter(arg(args, 0))
 	out := newObject()
-	for _, it := range items(v) {
+	for _, it := range jsItems(v) {
 		k := toString(get(it))
 		prev, _ := out.vals[k].([]any)
 		out.set(k, append(prev, it))
@@ -176,6 +196,10 @@ func fLength(_ *state, v any, _ []any) (any, error) {
 		return float64(len(x)), nil
 	case *object, map[string]any, loopVars:
 		return float64(len(objectKeys(x))), nil
+	case bool:
+		if !x {
+			return 0.0, nil // Nunjucks normalizes false to ""
+		}
 	}
 	return undefined{}, nil
 }
@@ -329,7 +353,7 @@ func sliceString(st *state, s string, args []any) (any, error) {
 }
 
 func fSort(_ *state, v any, args []any) (any, error) {
-	arr := items(v)
+	arr := jsItems(v)
 	reverse, caseSens := truthy(arg(args, 0)), truthy(arg(args, 1))
 	get := func(x any) any { return x }
 	if a := arg(args, 2); truthy(a) {
@@ -388,22 +412,27 @@ func test(name string) (func(v any, args []any) bool, bool) {
 		"number":    func(v any, _ []any) bool { _, ok := num(v); return ok },
 		"string":    func(v any, _ []any) bool { _, ok := v.(string); return ok },
 		"boolean":   func(v any, _ []any) bool { _, ok := v.(bool); return ok },
-		"odd":       func(v any, _ []any) bool { return math.Mod(toNumber(v), 2) != 0 && !math.IsNaN(toNumber(v)) },
+		"odd":       func(v any, _ []any) bool { return math.Mod(toNumber(v), 2) == 1 }, // JavaScript's v % 2 === 1: -1 is not odd
 		"even":      func(v any, _ []any) bool { return math.Mod(toNumber(v), 2) == 0 },
 		"divisibleby": func(v any, args []any) bool {
 			return math.Mod(toNumber(v), toNumber(arg(args, 0))) == 0
 		},
-		"eq":          func(v any, args []any) bool { return strictEqual(v, arg(args, 0)) },
-		"ne":          func(v any, args []any) bool { return !strictEqual(v, arg(args, 0)) },
-		"lt":          cmp(func(c int) bool { return c < 0 }),
-		"le":          cmp(func(c int) bool { return c <= 0 }),
-		"gt":          cmp(func(c int) bool { return c > 0 }),
-		"ge":          cmp(func(c int) bool { return c >= 0 }),
-		"lower":       func(v any, _ []any) bool { s, ok := v.(string); return ok && strings.ToLower(s) == s },
-		"upper":       func(v any, _ []any) bool { s, ok := v.(string); return ok && strings.ToUpper(s) == s },
-		"truthy":      func(v any, _ []any) bool { return truthy(v) },
-		"falsy":       func(v any, _ []any) bool { return !truthy(v) },
-		"iterable":    func(v any, _ []any) bool { _, a := v.([]any); _, s := v.(string); return a || s },
+		"eq":     func(v any, args []any) bool { return strictEqual(v, arg(args, 0)) },
+		"ne":     func(v any, args []any) bool { return !strictEqual(v, arg(args, 0)) },
+		"lt":     cmp(func(c int) bool { return c < 0 }),
+		"le":     cmp(func(c int) bool { return c <= 0 }),
+		"gt":     cmp(func(c int) bool { return c > 0 }),
+		"ge":     cmp(func(c int) bool { return c >= 0 }),
+		"lower":  func(v any, _ []any) bool { s, ok := v.(string); return ok && strings.ToLower(s) == s },
+		"upper":  func(v any, _ []any) bool { s, ok := v.(string); return ok && strings.ToUpper(s) == s },
+		"truthy": func(v any, _ []any) bool { return truthy(v) },
+		"falsy":  func(v any, _ []any) bool { return !truthy(v) },
+		"iterable": func(v any, _ []any) bool {
+			_, a := v.([]any)
+			_, s := v.(string)
+			_, ss := v.(safeString)
+			return a || s || ss
+		},
 		"mapping":     func(v any, _ []any) bool { return isObject(v) },
 		"callable":    func(v any, _ []any) bool { _, ok := v.(method); return ok },
 		"escaped":     func(any, []any) bool { return false },

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -204,7 +205,7 @@ func (st *state) macro(m macroStmt) method {
 			switch {
 			case i < len(args):
 				scope[p] = args[i]
-			case kw != nil && kw.vals[p] != nil:
+			case kw != nil && hasKey(kw, p): // given, even as null or undefined
 				scope[p] = kw.vals[p]
 			case m.defaults[i] != nil:
 				v, err := st.eval(m.defaults[i])
@@ -340,8 +341,40 @@ func loopItems(v any, names int) ([][]any, bool) {
 			items[i] = []any{k, val}
 		}
 		return items, true
+	case string:
+		// Nunjucks loops over a string's length: one name gets its characters, two its indexes and characters.
+		var items [][]any
+		i := 0
+		for _, r := range x {
+			if names == 1 {
+				items = append(items, []any{string(r)})
+			} else {
+				items = append(items, append([]any{strconv.Itoa(i), string(r)}, undefinedN(names-2)...))
+			}
+			i++
+		}
+		return items, true
+	case safeString:
+		if names != 1 {
+			return nil, false
+		}
+		items := make([][]any, utf16Len(string(x))) // a SafeString has a length but no indexes
+		for i := range items {
+			items[i] = []any{undefined{}}
+		}
+		return items, true
 	}
 	return nil, false
+}
+
+func hasKey(o *object, k string) bool { _, ok := o.vals[k]; return ok }
+
+func undefinedN(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = undefined{}
+	}
+	return out
 }
 
 func destructure(e any, names int) []any {
@@ -353,14 +386,10 @@ func destructure(e any, names int) []any {
 	if secret {
 		e = norm(sec.v)
 	}
-	arr, _ := e.([]any)
 	for i := range vals {
-		vals[i] = undefined{}
-		if i < len(arr) {
-			vals[i] = norm(arr[i])
-			if secret {
-				vals[i] = NewSecret(vals[i]) // each part of a secret pair is secret
-			}
+		vals[i] = member(e, float64(i)) // item[0], item[1]: parts of an array, characters of a string
+		if secret && !isUndefined(vals[i]) {
+			vals[i] = NewSecret(vals[i]) // each part of a secret pair is secret
 		}
 	}
 	return vals
@@ -923,6 +952,9 @@ func (st *state) evalFilter(f filterNode) (any, error) {
 			args = append(args, kw)
 		}
 	}
+	if err := nunjucksTypeError(f.name, norm(v), args); err != nil {
+		return nil, fmt.Errorf("filter %q: %w", f.name, err)
+	}
 	out, err := f.fn.fn(st, norm(v), args)
 	if err != nil {
 		return nil, fmt.Errorf("filter %q: %w", f.name, err)
@@ -963,6 +995,9 @@ func (st *state) evalTest(t testNode) (any, error) {
 	args, err := st.evalList(t.args)
 	if err != nil {
 		return nil, err
+	}
+	if err := nunjucksTestTypeError(t.test, norm(v)); err != nil {
+		return nil, fmt.Errorf("test %q: %w", t.test, err)
 	}
 	return t.fn(norm(v), args) != t.neg, nil
 }

@@ -167,24 +167,38 @@ func title(s string) string {
 	return strings.Join(words, " ")
 }
 
+// fCenter is Nunjucks' center: it measures the value's JavaScript length (an array's item count; a number
+// has none, so it is returned as it is).
 func fCenter(st *state, v any, args []any) (any, error) {
-	s := asString(v)
-	widthF := 80.0
+	if isNullish(v) || v == false {
+		v = ""
+	}
+	n := math.NaN()
+	switch x := v.(type) {
+	case string:
+		n = float64(utf16Len(x))
+	case safeString:
+		n = float64(utf16Len(string(x)))
+	case []any:
+		n = float64(len(x))
+	case *object, map[string]any:
+		if l, ok := objectGet(x, "length"); ok {
+			n = toNumber(l)
+		}
+	}
+	width := 80.0
 	if w := arg(args, 0); truthy(w) {
-		widthF = toNumber(w)
+		width = toNumber(w)
 	}
-	n := utf16Len(s)
-	if math.IsNaN(widthF) || float64(n) >= widthF {
-		return s, nil // NaN (an object of name=value arguments) pads nothing
-	}
-	width := int(math.Ceil(widthF))
-	if err := st.checkSize(width); err != nil {
-		return nil, err
+	if n >= width {
+		return v, nil
 	}
 	spaces := width - n
-	pre := int(math.Ceil(float64(spaces)/2 - float64(spaces%2)))
-	post := int(math.Ceil(float64(spaces) / 2))
-	return strings.Repeat(" ", pre) + s + strings.Repeat(" ", post), nil
+	pre, post := jsRepeat(spaces/2-math.Mod(spaces, 2)), jsRepeat(spaces/2)
+	if err := st.checkSize(pre + post); err != nil {
+		return nil, err
+	}
+	return strings.Repeat(" ", pre) + toString(v) + strings.Repeat(" ", post), nil
 }
 
 func fEscape(_ *state, v any, _ []any) (any, error) {
@@ -388,11 +402,11 @@ func fStriptags(_ *state, v any, args []any) (any, error) {
 // fTruncate is Nunjucks' truncate, with JavaScript's arithmetic: a length that is not a number (an
 // object of name=value arguments) compares as NaN and cuts at 0.
 func fTruncate(_ *state, v any, args []any) (any, error) {
-	s := []rune(asString(v))
-	length := 255.0
-	if l := arg(args, 0); truthy(l) {
-		length = toNumber(l)
+	if _, ok := v.([]any); ok {
+		return v, nil // no longer than the length (nunjucksTypeError refuses the others)
 	}
+	s := []rune(asString(v))
+	length := truncateLength(args)
 	if float64(len(s)) <= length {
 		return string(s), nil
 	}
@@ -420,6 +434,14 @@ func fTruncate(_ *state, v any, args []any) (any, error) {
 		end = toString(e)
 	}
 	return string(s[:cut]) + end, nil
+}
+
+// truncateLength is truncate's length: `length || 255`.
+func truncateLength(args []any) float64 {
+	if l := arg(args, 0); truthy(l) {
+		return toNumber(l)
+	}
+	return 255
 }
 
 // jsIndex is a position as String.prototype.substring takes it: NaN is 0, fractions are truncated, and
@@ -476,6 +498,9 @@ func fURLEncode(_ *state, v any, _ []any) (any, error) {
 }
 
 func fWordcount(_ *state, v any, _ []any) (any, error) {
+	if f, ok := num(v); (ok && f == 0) || v == false {
+		return nil, nil // Nunjucks: normalize(false) is "", and a falsy value counts nothing
+	}
 	n := len(regexp.MustCompile(`\w+`).FindAllStringIndex(asString(v), -1))
 	if n == 0 {
 		return nil, nil

@@ -69,6 +69,8 @@ type lexer struct {
 	// rawEnd is set while lexing the {% endraw %} of a raw block: Nunjucks' trimBlocks does not remove the
 	// newline after it (its parser reads a raw block's end tag itself).
 	rawEnd bool
+	// rawDash: the raw tag ended with "-%}", which strips the text after its {% endraw %}.
+	rawDash bool
 	// next caches where each opening delimiter occurs next (-1: nowhere), so that finding
 	// the next tag stays linear in the size of the source.
 	next [3]int
@@ -133,7 +135,7 @@ func (l *lexer) lexText() error {
 	switch {
 	case dash:
 		text = strings.TrimRight(text, " \t\r\n")
-	case l.syn.lstripBlocks && (kind == openBlock || kind == openComment):
+	case l.syn.lstripBlocks && kind == openBlock: // Nunjucks lstrips block tags only, not comments
 		text = l.lstrip(text, idx)
 	}
 	if text != "" {
@@ -189,8 +191,7 @@ func (l *lexer) lexComment(n int) error {
 	}
 	body := l.src[l.pos+n : l.pos+n+end]
 	l.stripNext = strings.HasSuffix(body, "-")
-	l.advance(n + end + len(commentEnd))
-	l.trimNewline()
+	l.advance(n + end + len(commentEnd)) // Nunjucks' trimBlocks leaves the newline after a comment
 	return nil
 }
 
@@ -207,39 +208,68 @@ func (l *lexer) trimNewline() {
 	}
 }
 
-// lexRawBody handles {% raw %}/{% verbatim %}: everything up to the matching end tag is text.
+// lexRawBody handles {% raw %}/{% verbatim %} as Nunjucks' parser does: everything up to the matching
+// {% endraw %} is text. The end tag is found as Nunjucks finds it, {%\s*endraw\s*%} with no "-" (a
+// {%- endraw %} is text), nested raw tags counted. A "-%}" on the raw tag does not strip the raw text: it
+// strips the text right after the end tag.
 func (l *lexer) lexRawBody() error {
 	n := len(l.toks)
 	if n < 3 || l.toks[n-2].kind != tName || (l.toks[n-2].val != "raw" && l.toks[n-2].val != "verbatim") ||
 		l.toks[n-3].kind != tBlockStart {
 		return nil
 	}
-	endName := "end" + l.toks[n-2].val
-	start := l.line
+	name := l.toks[n-2].val
+	endName := "end" + name
+	dash := l.stripNext
+	l.stripNext = false
+	if dash {
+		l.trimNewline() // trimBlocks still applies to the raw tag itself
+	}
+	level, lastEnd := 1, l.pos
 	for from := l.pos; ; {
 		i := strings.Index(l.src[from:], blockStart)
 		if i < 0 {
-			return lineErrorf(start, "unclosed {%% %s %%}: missing {%% %s %%}", l.toks[n-2].val, endName)
+			// No matching end: as Nunjucks, the raw text is what the raw and endraw tags found so far
+			// enclose (nothing if none), and the rest is read as template.
+			if text := l.src[l.pos:lastEnd]; text != "" {
+				l.emit(tText, text)
+			}
+			l.advance(lastEnd - l.pos)
+			l.emit(tBlockStart, blockStart)
+			l.emit(tName, endName)
+			l.emit(tBlockEnd, blockEnd)
+			l.stripNext = dash
+			return nil
 		}
 		at := from + i
-		rest := strings.TrimLeft(strings.TrimPrefix(l.src[at+len(blockStart):], "-"), " \t\r\n")
-		if !strings.HasPrefix(rest, endName) {
-			from = at + len(blockStart)
+		from = at + len(blockStart)
+		tag := strings.TrimLeft(l.src[from:], " \t\r\n")
+		var word string
+		switch {
+		case strings.HasPrefix(tag, endName):
+			word = endName
+		case strings.HasPrefix(tag, name):
+			word = name
+		default:
 			continue
 		}
-		text := l.src[l.pos:at]
-		if l.stripNext {
-			text = strings.TrimLeft(text, " \t\r\n")
-			l.stripNext = false
+		after := strings.TrimLeft(tag[len(word):], " \t\r\n")
+		if !strings.HasPrefix(after, blockEnd) {
+			continue // {% endraw -%}, {% rawer %}: not a raw tag
 		}
-		if strings.HasPrefix(l.src[at+len(blockStart):], "-") {
-			text = strings.TrimRight(text, " \t\r\n")
+		lastEnd = len(l.src) - len(after) + len(blockEnd)
+		if word == name {
+			level++
+			continue
 		}
-		if text != "" {
+		if level--; level > 0 {
+			continue
+		}
+		if text := l.src[l.pos:at]; text != "" {
 			l.emit(tText, text)
 		}
 		l.advance(at - l.pos)
-		l.rawEnd = true
+		l.rawEnd, l.rawDash = true, dash
 		return nil
 	}
 }
@@ -273,7 +303,10 @@ func (l *lexer) lexCode(end string, endKind tokKind) error {
 			if endKind == tBlockEnd && !l.rawEnd {
 				l.trimNewline()
 			}
-			l.rawEnd = false
+			if l.rawEnd && l.rawDash {
+				l.stripNext = true
+			}
+			l.rawEnd, l.rawDash = false, false
 			return nil
 		}
 		if err := l.lexToken(); err != nil {

@@ -204,6 +204,8 @@ func toNumber(v any) float64 {
 		return 0
 	case string:
 		return stringToNumber(x)
+	case safeString:
+		return stringToNumber(string(x))
 	case []any:
 		switch len(x) {
 		case 0:

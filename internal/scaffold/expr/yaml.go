@@ -13,9 +13,7 @@ import (
 // 2-space indents, sequences indented under their key, keys in the object's order, strings plain where
 // YAML 1.2 reads them back as the same string and double-quoted otherwise (single-quoted when they hold a
 // " and no '), multi-line strings as block scalars (| or >, with chomping indicators), and lines folded
-// at 80 columns. What is left out: comments, anchors and tags, which JSON values do not have, and the
-// folding of more-indented lines inside a folded block scalar (such a string is written as a literal
-// block instead).
+// at 80 columns. Left out: comments, anchors and tags, which JSON values do not have.
 func StringifyYAML(v any) (string, error) {
 	raw, err := json.Marshal(jsonable(v))
 	if err != nil {
@@ -131,6 +129,7 @@ var (
 	yamlDocMarker     = regexp.MustCompile(`(?m)^(%|---|\.\.\.)`)
 	yamlSpaceAroundNL = regexp.MustCompile("[ \t]\n|\n[ \t]")
 	yamlNewlines      = regexp.MustCompile("\n+")
+	yamlTrailingBlank = regexp.MustCompile("\n[\t ]+$")
 	// What YAML 1.2's core schema reads as something other than a string.
 	yamlCoreTypes = []*regexp.Regexp{
 		regexp.MustCompile(`^(?:~|[Nn]ull|NULL)?$`),
@@ -331,7 +330,7 @@ func lineLengthOverLimit(s []rune, indent int) bool {
 }
 
 func (w yamlWriter) block(s string, c yamlCtx) string {
-	if regexp.MustCompile("\n[\t ]+$").MatchString(s) {
+	if yamlTrailingBlank.MatchString(s) {
 		return w.quoted(s, c) // a block cannot end in whitespace after its last line break
 	}
 	indent := c.indent
@@ -383,8 +382,9 @@ func (w yamlWriter) block(s string, c yamlCtx) string {
 	if startWithSpace {
 		header = "2" + chomp
 	}
-	if !literal && !regexp.MustCompile(`(^|\n)[\t ]`).MatchString(value) {
+	if !literal {
 		folded := yamlNewlines.ReplaceAllStringFunc(value, func(nl string) string { return "\n" + nl })
+		folded = unfoldMoreIndented(folded)
 		folded = yamlNewlines.ReplaceAllStringFunc(folded, func(nl string) string { return nl + indent })
 		body, overflow := foldBlock(head+folded+end, indent)
 		if !overflow {
@@ -393,6 +393,43 @@ func (w yamlWriter) block(s string, c yamlCtx) string {
 	}
 	value = yamlNewlines.ReplaceAllStringFunc(value, func(nl string) string { return nl + indent })
 	return "|" + header + "\n" + indent + head + value + end
+}
+
+// unfoldMoreIndented takes back, around each more-indented line (one starting with a space or a tab), the
+// line break that doubling the breaks added: a folded block does not fold those lines.
+func unfoldMoreIndented(s string) string {
+	rs := []rune(s)
+	isWS := func(r rune) bool { return r == '\n' || r == '\t' || r == ' ' }
+	var b strings.Builder
+	for i := 0; i < len(rs); {
+		atStart := i == 0 && (rs[0] == ' ' || rs[0] == '\t')
+		afterNL := rs[i] == '\n' && i+1 < len(rs) && (rs[i+1] == ' ' || rs[i+1] == '\t')
+		if !atStart && !afterNL {
+			b.WriteRune(rs[i])
+			i++
+			continue
+		}
+		j := i
+		if afterNL {
+			j++ // the break before the line goes
+		}
+		k := j
+		for k < len(rs) && rs[k] != '\n' {
+			k++
+		}
+		b.WriteString(string(rs[j:k]))
+		r := k
+		for r < len(rs) && isWS(rs[r]) {
+			r++
+		}
+		if r > k && rs[r-1] == '\n' {
+			b.WriteString(string(rs[k : r-1])) // and so does the last break of the blank run after it
+			i = r
+		} else {
+			i = k
+		}
+	}
+	return b.String()
 }
 
 // indentInnerNewlines indents after each run of newlines that is not at the end of s (the trailing

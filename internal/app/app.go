@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/auth"
@@ -134,6 +135,9 @@ type App struct {
 
 	changeRouter *changeRouter
 	routes       []string // what the main listener serves (Routes)
+
+	// apiHandler is the main listener's handler, for http:backstage:request (selfapi.go).
+	apiHandler atomic.Pointer[http.ServeMux]
 
 	// AdminToken is set when this start created the admin user.
 	AdminToken string
@@ -340,6 +344,7 @@ func (a *App) openScaffolder() error {
 	engine := expr.New(expr.Options{})
 	registry, err := scaffold.NewRegistry(actions.All(actions.Deps{
 		Engine: engine, Remote: forgeRemote{a}, Catalog: scaffoldCatalog{a}, Requests: scaffoldRequests{a},
+		API: selfAPI{a}, Environments: a.environmentNames,
 		Publisher: &actions.Publisher{Forge: a.Forge, Changes: scaffoldChanges{a}, BaseURL: a.url,
 			Published: func(ctx context.Context, repo string) { a.onPush(ctx, forge.PushEvent{Repo: repo}) }},
 	})...)
@@ -377,6 +382,7 @@ func (a *App) mainHandler() http.Handler {
 	mux.Handle("/", portal)
 	mux.Handle("/git/", a.Forge)
 	mux.Handle("/v2/", a.Registry)
+	a.apiHandler.Store(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, "ok")

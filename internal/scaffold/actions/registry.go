@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"context"
 	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/scaffold"
@@ -15,6 +16,9 @@ type Deps struct {
 	Publisher *Publisher
 	Requests  Requests
 	MaxWait   time.Duration // debug:wait cap; default 10s
+	API       API           // goldenpath's own API, for http:backstage:request
+	// Environments lists platform.yaml's environments (argocd:create-resources' instances).
+	Environments func(ctx context.Context) ([]string, error)
 }
 
 // All returns every built-in action.
@@ -26,8 +30,17 @@ func All(d Deps) []scaffold.Action {
 		FetchTemplate(d.Engine, d.Remote), FetchPlain(d.Remote), FetchPlainFile(d.Remote),
 		FsDelete(), FsRename(), FsReaddir(), DebugLog(), DebugWait(d.MaxWait),
 		CatalogWrite(), CatalogRegister(d.Catalog), CatalogFetch(d.Catalog),
-		d.Publisher.Publish("publish:github"), d.Publisher.Publish("publish:gitea"), d.Publisher.Publish("publish:gitlab"),
+		d.Publisher.Publish("publish:github"), d.Publisher.Publish("publish:gitea"),
 		d.Publisher.RepoPush(), d.Publisher.PullRequest(),
 		ActionsDispatch(d.Requests), RequestCreate(d.Requests),
+		RoadieWrite(), RoadieAppend(), RoadieParse(), RoadieReplace(), RoadieMerge(), RoadieJSONMerge(),
+		RoadieSerializeJSON(), RoadieSerializeYAML(), RoadieZip(), RoadieSleep(d.MaxWait),
+		RoadieJSONata(), RoadieJSONataJSON(), RoadieJSONataYAML(),
+		CatalogTimestamping(nil), CatalogScaffoldedFrom(), CatalogAnnotate(),
+		d.Publisher.GitLab(), d.Publisher.GitLabMergeRequest(), GitLabGroupEnsureExists(),
+		BackstageRequest(d.API), d.Publisher.ArgoCD(d.Environments),
+		Cookiecutter(d.Engine, d.Remote),
+		d.Publisher.Bitbucket("publish:bitbucket"), d.Publisher.Bitbucket("publish:bitbucketCloud"),
+		d.Publisher.Bitbucket("publish:bitbucketServer"), d.Publisher.Azure(), d.Publisher.RepoCreate(),
 	}
 }

@@ -530,6 +530,9 @@ func (st *state) evalMember(m memberNode) (any, error) {
 			return m, nil
 		}
 	}
+	if st.jinja && isJinjaName(key) {
+		v = st.jinjaMember(st.use(obj), key, v) // Python's string methods (jinja.go)
+	}
 	return v, nil
 }
 

@@ -198,14 +198,18 @@ func TestMergeRecordedOnlyInGit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	main, _ := e.app.Platform.ResolveRef(ctx, "main")
 	e.app.Close()
-	// What Merge does in git, without the store update that would follow.
+	// What Merge does in git, without the store update that would follow. main is read once goldenpath has
+	// stopped: until then its own commits (rendered files) may move it.
 	f, err := forge.New(dir+"/repos", forge.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	repo, _ := f.Repo("platform")
+	main, err := repo.ResolveRef(ctx, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := repo.Merge(ctx, "main", main, c.HeadSHA, "merge", forge.Signature{Name: "bob", Email: "bob@example.com"}); err != nil {
 		t.Fatal(err)
 	}

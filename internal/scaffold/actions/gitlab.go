@@ -128,21 +128,10 @@ func (p *Publisher) publishEmpty(ctx context.Context, ac *scaffold.ActionContext
 		ac.Output("commitHash", "dry-run")
 		return nil
 	}
-	sha, created, err := p.Forge.CreateRepoWithCommit(ctx, name, branch, forge.CommitOptions{
+	sha, _, err := p.createRepo(ctx, ac, name, branch, forge.CommitOptions{
 		Message: commitMessage(ac, "initial commit"), Author: author(ac), AllowEmpty: true})
 	if err != nil {
-		return fmt.Errorf("creating repository %s: %w", name, err)
-	}
-	if !created {
-		repo, err := p.Forge.Repo(name)
-		if err != nil {
-			return err
-		}
-		own, ok := p.ownCommit(ctx, repo, branch, ac.TaskID)
-		if !ok {
-			return fmt.Errorf("repository %s already exists; choose another repo name", name)
-		}
-		sha = own // a retry of this task: the repository is the one it made
+		return err
 	}
 	ac.Output("commitHash", sha)
 	p.published(ctx, name)

@@ -144,29 +144,42 @@ func (p *Publisher) publish(ctx context.Context, ac *scaffold.ActionContext) err
 		ac.Output("commitHash", "dry-run")
 		return nil
 	}
-	sha, created, err := p.Forge.CreateRepoWithCommit(ctx, name, branch, forge.CommitOptions{
+	sha, retry, err := p.createRepo(ctx, ac, name, branch, forge.CommitOptions{
 		Message: commitMessage(ac, "initial commit"), Author: author(ac), Changes: toChanges(files),
 	})
 	if err != nil {
-		return fmt.Errorf("creating repository %s: %w", name, err)
+		return err
 	}
-	if !created {
-		repo, err := p.Forge.Repo(name)
-		if err != nil {
-			return err
-		}
-		own, ok := p.ownCommit(ctx, repo, branch, ac.TaskID)
-		if !ok {
-			return fmt.Errorf("repository %s already exists; choose another repo name", name)
-		}
-		ac.Logf("Repository %s was already published by this task (retry); keeping commit %s", name, own[:10])
-		ac.Output("commitHash", own)
+	if retry {
+		ac.Logf("Repository %s was already published by this task (retry); keeping commit %s", name, sha[:10])
+		ac.Output("commitHash", sha)
 		return nil
 	}
 	ac.Logf("Published %d files to %s (%s)", len(files), remote, sha[:10])
 	ac.Output("commitHash", sha)
 	p.published(ctx, name)
 	return nil
+}
+
+// createRepo makes repository name with one commit on branch. A repository that already exists is
+// accepted only when its branch tip was made by this task (a retry): then its commit is returned, with retry true.
+func (p *Publisher) createRepo(ctx context.Context, ac *scaffold.ActionContext, name, branch string, o forge.CommitOptions) (sha string, retry bool, err error) {
+	sha, created, err := p.Forge.CreateRepoWithCommit(ctx, name, branch, o)
+	if err != nil {
+		return "", false, fmt.Errorf("creating repository %s: %w", name, err)
+	}
+	if created {
+		return sha, false, nil
+	}
+	repo, err := p.Forge.Repo(name)
+	if err != nil {
+		return "", false, err
+	}
+	own, ok := p.ownCommit(ctx, repo, branch, ac.TaskID)
+	if !ok {
+		return "", false, fmt.Errorf("repository %s already exists; choose another repo name", name)
+	}
+	return own, true, nil
 }
 
 // ownCommit tells whether branch's tip was made by this task.

@@ -83,10 +83,7 @@ func RoadieJSONataJSON() scaffold.Action {
 			if err != nil {
 				return err
 			}
-			if ac.String("as", "string") == "object" {
-				if defined {
-					ac.Output("result", res)
-				}
+			if outputObject(ac, res, defined) {
 				return nil
 			}
 			if !defined {
@@ -135,10 +132,7 @@ func RoadieJSONataYAML() scaffold.Action {
 			if err != nil {
 				return err
 			}
-			if ac.String("as", "string") == "object" {
-				if defined {
-					ac.Output("result", res)
-				}
+			if outputObject(ac, res, defined) {
 				return nil
 			}
 			var s string
@@ -153,4 +147,16 @@ func RoadieJSONataYAML() scaffold.Action {
 			return nil
 		},
 	}
+}
+
+// outputObject is as: object, where the result itself is the output (none when it is undefined).
+// It reports whether as is object.
+func outputObject(ac *scaffold.ActionContext, res any, defined bool) bool {
+	if ac.String("as", "string") != "object" {
+		return false
+	}
+	if defined {
+		ac.Output("result", res)
+	}
+	return true
 }

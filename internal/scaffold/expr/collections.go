@@ -301,22 +301,13 @@ func fSlice(st *state, v any, args []any) (any, error) {
 		return sliceString(st, s, args)
 	}
 	arr := items(v)
-	slices := int(toNumber(arg(args, 0)))
-	if slices <= 0 {
-		return nil, errors.New("slices must be a positive number")
-	}
-	if err := st.checkLoop(slices, "a slice"); err != nil {
+	bounds, extra, err := sliceBounds(st, len(arr), args)
+	if err != nil {
 		return nil, err
 	}
-	size, extra := len(arr)/slices, len(arr)%slices
 	res := []any{}
-	offset := 0
-	for i := range slices {
-		start := offset + i*size
-		if i < extra {
-			offset++
-		}
-		row := append([]any{}, arr[start:offset+(i+1)*size]...)
+	for i, b := range bounds {
+		row := append([]any{}, arr[b[0]:b[1]]...)
 		if fill := arg(args, 1); truthy(fill) && i >= extra {
 			row = append(row, fill)
 		}
@@ -329,27 +320,41 @@ func fSlice(st *state, v any, args []any) (any, error) {
 // fails (a string has no push).
 func sliceString(st *state, s string, args []any) (any, error) {
 	rs := []rune(s)
-	slices := int(toNumber(arg(args, 0)))
-	if slices <= 0 {
-		return nil, errors.New("slices must be a positive number")
-	}
-	if err := st.checkLoop(slices, "a slice"); err != nil {
+	bounds, extra, err := sliceBounds(st, len(rs), args)
+	if err != nil {
 		return nil, err
 	}
-	size, extra := len(rs)/slices, len(rs)%slices
 	res := []any{}
+	for i, b := range bounds {
+		if truthy(arg(args, 1)) && i >= extra {
+			return nil, errors.New("a slice of a string cannot be filled (currSlice.push is not a function)")
+		}
+		res = append(res, string(rs[b[0]:b[1]]))
+	}
+	return res, nil
+}
+
+// sliceBounds is the slice filter's arithmetic: n items cut into args[0] slices, the first extra of
+// them one item longer than the rest. It returns each slice's start and end.
+func sliceBounds(st *state, n int, args []any) (bounds [][2]int, extra int, err error) {
+	slices := int(toNumber(arg(args, 0)))
+	if slices <= 0 {
+		return nil, 0, errors.New("slices must be a positive number")
+	}
+	if err := st.checkLoop(slices, "a slice"); err != nil {
+		return nil, 0, err
+	}
+	size := n / slices
+	extra = n % slices
 	offset := 0
 	for i := range slices {
 		start := offset + i*size
 		if i < extra {
 			offset++
 		}
-		if truthy(arg(args, 1)) && i >= extra {
-			return nil, errors.New("a slice of a string cannot be filled (currSlice.push is not a function)")
-		}
-		res = append(res, string(rs[start:offset+(i+1)*size]))
+		bounds = append(bounds, [2]int{start, offset + (i+1)*size})
 	}
-	return res, nil
+	return bounds, extra, nil
 }
 
 func fSort(_ *state, v any, args []any) (any, error) {

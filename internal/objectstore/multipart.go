@@ -131,11 +131,7 @@ func (s *Store) createMultipartUpload(ctx context.Context, rq *request) error {
 	if _, err := mustBucket(ctx, s.db, rq.bucket); err != nil {
 		return err
 	}
-	contentType, headers, err := objectHeaders(rq.r.Header)
-	if err != nil {
-		return err
-	}
-	tags, err := taggingHeader(rq.r.Header)
+	contentType, headers, tags, err := newObjectMeta(rq.r.Header)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,18 @@ const (
 // storedStandardHeaders are the standard headers kept with an object and returned on GET.
 var storedStandardHeaders = []string{"Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires"}
 
+// newObjectMeta reads what a request gives the object it writes: the content type and headers
+// stored with it (objectHeaders) and its tags (X-Amz-Tagging).
+func newObjectMeta(h http.Header) (contentType string, headers, tags map[string]string, err error) {
+	if contentType, headers, err = objectHeaders(h); err != nil {
+		return "", nil, nil, err
+	}
+	if tags, err = taggingHeader(h); err != nil {
+		return "", nil, nil, err
+	}
+	return contentType, headers, tags, nil
+}
+
 // objectHeaders extracts the content type and the headers stored with an object.
 func objectHeaders(h http.Header) (string, map[string]string, error) {
 	out := map[string]string{}
@@ -151,11 +163,7 @@ func (s *Store) putObject(ctx context.Context, rq *request) error {
 	if err != nil {
 		return err
 	}
-	contentType, headers, err := objectHeaders(rq.r.Header)
-	if err != nil {
-		return err
-	}
-	tags, err := taggingHeader(rq.r.Header)
+	contentType, headers, tags, err := newObjectMeta(rq.r.Header)
 	if err != nil {
 		return err
 	}
@@ -459,11 +467,7 @@ func (s *Store) copyObject(ctx context.Context, rq *request) error {
 		return errAccessDenied("Access Denied: this access key may not read the copy source bucket %q.", src.bucket)
 	}
 	// What the copy gives the destination is checked before anything is looked up, as S3 does.
-	contentType, headers, err := objectHeaders(rq.r.Header)
-	if err != nil {
-		return err
-	}
-	tags, err := taggingHeader(rq.r.Header)
+	contentType, headers, tags, err := newObjectMeta(rq.r.Header)
 	if err != nil {
 		return err
 	}

@@ -180,15 +180,36 @@ func ParsePredicate(data []byte) (*Filter, error) {
 	return parsePredicate(v, "query")
 }
 
+// loneOperator fails when $all, $any or $not shares its object with another key.
+func loneOperator(obj map[string]any, path string) error {
+	for _, op := range []string{"$all", "$any", "$not"} {
+		if _, has := obj[op]; has && len(obj) != 1 {
+			return fmt.Errorf("%s: %s must be the only key of its object; wrap it in $all to combine it with other conditions", path, op)
+		}
+	}
+	return nil
+}
+
+// parsePredicates parses each predicate of list, the array of $all or $any (op) at path, with parse.
+func parsePredicates[T any](list []any, path, op string, parse func(any, string) (T, error)) ([]T, error) {
+	subs := make([]T, len(list))
+	for i, item := range list {
+		f, err := parse(item, fmt.Sprintf("%s.%s[%d]", path, op, i))
+		if err != nil {
+			return nil, err
+		}
+		subs[i] = f
+	}
+	return subs, nil
+}
+
 func parsePredicate(v any, path string) (*Filter, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("%s: must be an object such as {\"kind\": \"component\"}, not %s", path, jsonTypeName(v))
 	}
-	for _, op := range []string{"$all", "$any", "$not"} {
-		if _, has := obj[op]; has && len(obj) != 1 {
-			return nil, fmt.Errorf("%s: %s must be the only key of its object; wrap it in $all to combine it with other conditions", path, op)
-		}
+	if err := loneOperator(obj, path); err != nil {
+		return nil, err
 	}
 	if sub, ok := obj["$not"]; ok {
 		f, err := parsePredicate(sub, path+".$not")
@@ -206,13 +227,9 @@ func parsePredicate(v any, path string) (*Filter, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s.%s: must be an array of predicates", path, op)
 		}
-		subs := make([]*Filter, len(list))
-		for i, item := range list {
-			f, err := parsePredicate(item, fmt.Sprintf("%s.%s[%d]", path, op, i))
-			if err != nil {
-				return nil, err
-			}
-			subs[i] = f
+		subs, err := parsePredicates(list, path, op, parsePredicate)
+		if err != nil {
+			return nil, err
 		}
 		if op == "$all" {
 			return AllOf(subs...), nil

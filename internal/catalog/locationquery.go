@@ -118,11 +118,8 @@ func locationPredicate(v any, path string) (func(Location) bool, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s: must be an object such as {\"type\": \"url\"}, not %s", ErrInvalidLocationQuery, path, jsonTypeName(v))
 	}
-	for _, op := range []string{"$all", "$any", "$not"} {
-		if _, has := obj[op]; has && len(obj) != 1 {
-			return nil, fmt.Errorf("%w: %s: %s must be the only key of its object; wrap it in $all to combine it with other conditions",
-				ErrInvalidLocationQuery, path, op)
-		}
+	if err := loneOperator(obj, path); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidLocationQuery, err)
 	}
 	if sub, ok := obj["$not"]; ok {
 		f, err := locationPredicate(sub, path+".$not")
@@ -140,13 +137,9 @@ func locationPredicate(v any, path string) (func(Location) bool, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: %s.%s: must be an array of predicates", ErrInvalidLocationQuery, path, op)
 		}
-		subs := make([]func(Location) bool, len(list))
-		for i, item := range list {
-			f, err := locationPredicate(item, fmt.Sprintf("%s.%s[%d]", path, op, i))
-			if err != nil {
-				return nil, err
-			}
-			subs[i] = f
+		subs, err := parsePredicates(list, path, op, locationPredicate)
+		if err != nil {
+			return nil, err
 		}
 		if op == "$all" {
 			// An empty $all matches nothing, as in Backstage.

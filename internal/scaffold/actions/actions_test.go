@@ -38,15 +38,10 @@ func (r *recorder) text() string {
 	return strings.Join(r.lines, "\n")
 }
 
-// run runs a template of the given steps with the built-in workspace actions, in a new workspace.
-func run(t *testing.T, steps string, src memSource, values map[string]any, dryRun bool) (string, scaffold.Result, *recorder, error) {
+// stepsTemplate parses a template of the given steps (YAML list items indented by four spaces), with a
+// password parameter for the tests of secrets.
+func stepsTemplate(t *testing.T, steps string) *scaffold.Template {
 	t.Helper()
-	engine := expr.New(expr.Options{})
-	reg, err := scaffold.NewRegistry(FetchTemplate(engine, nil), FetchPlain(nil), FetchPlainFile(nil), FsDelete(), FsRename(),
-		FsReaddir(), DebugLog(), CatalogWrite())
-	if err != nil {
-		t.Fatal(err)
-	}
 	tmpl, err := scaffold.Parse("t.yaml", []byte(`apiVersion: scaffolder.backstage.io/v1beta3
 kind: Template
 metadata: {name: t}
@@ -60,6 +55,19 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tmpl
+}
+
+// run runs a template of the given steps with the built-in workspace actions, in a new workspace.
+func run(t *testing.T, steps string, src memSource, values map[string]any, dryRun bool) (string, scaffold.Result, *recorder, error) {
+	t.Helper()
+	engine := expr.New(expr.Options{})
+	reg, err := scaffold.NewRegistry(FetchTemplate(engine, nil), FetchPlain(nil), FetchPlainFile(nil), FsDelete(), FsRename(),
+		FsReaddir(), DebugLog(), CatalogWrite())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := stepsTemplate(t, steps)
 	ws := filepath.Join(t.TempDir(), "workspace")
 	if err := os.Mkdir(ws, 0o755); err != nil {
 		t.Fatal(err)

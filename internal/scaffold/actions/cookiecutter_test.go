@@ -78,21 +78,9 @@ func TestFetchCookiecutterSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl, err := scaffold.Parse("t.yaml", []byte(`apiVersion: scaffolder.backstage.io/v1beta3
-kind: Template
-metadata: {name: t}
-spec:
-  type: service
-  parameters:
-    - properties:
-        password: {type: string, ui:widget: password}
-  steps:
-    - {id: cc, action: fetch:cookiecutter, input: {url: ./cc, values: {pw: "${{ parameters.password }}"}}}
+	tmpl := stepsTemplate(t, `    - {id: cc, action: fetch:cookiecutter, input: {url: ./cc, values: {pw: "${{ parameters.password }}"}}}
     - {id: list, action: debug:log, input: {listWorkspace: with-contents}}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	ws := filepath.Join(t.TempDir(), "ws")
 	if err := os.Mkdir(ws, 0o755); err != nil {
 		t.Fatal(err)

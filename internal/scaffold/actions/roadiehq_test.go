@@ -23,19 +23,7 @@ func runSteps(t *testing.T, ctx context.Context, acts []scaffold.Action, steps s
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl, err := scaffold.Parse("t.yaml", []byte(`apiVersion: scaffolder.backstage.io/v1beta3
-kind: Template
-metadata: {name: t}
-spec:
-  type: service
-  parameters:
-    - properties:
-        password: {type: string, ui:widget: password}
-  steps:
-`+steps))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tmpl := stepsTemplate(t, steps)
 	ws := filepath.Join(t.TempDir(), "workspace")
 	for name, content := range files {
 		p := filepath.Join(ws, filepath.FromSlash(name))

@@ -135,7 +135,7 @@ func (w *jsonWriterJS) value(v any, cur string, depth int) error {
 	case bool:
 		w.b.WriteString(strconv.FormatBool(x))
 	case string:
-		w.quote(x)
+		expr.WriteJSONString(&w.b, x)
 	case float64:
 		w.b.WriteString(jsNumber(x))
 	case int:
@@ -194,7 +194,7 @@ func (w *jsonWriterJS) object(m *expr.Map, cur string, depth int) error {
 		}
 		n++
 		w.newline(inner)
-		w.quote(k)
+		expr.WriteJSONString(&w.b, k)
 		w.b.WriteByte(':')
 		if w.indent != "" {
 			w.b.WriteByte(' ')
@@ -216,34 +216,6 @@ func (w *jsonWriterJS) newline(cur string) {
 		w.b.WriteByte('\n')
 		w.b.WriteString(cur)
 	}
-}
-
-// quote writes s as JSON.stringify does: only quotes, backslashes and control characters are escaped.
-func (w *jsonWriterJS) quote(s string) {
-	w.b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			w.b.WriteString(`\"`)
-		case r == '\\':
-			w.b.WriteString(`\\`)
-		case r == '\n':
-			w.b.WriteString(`\n`)
-		case r == '\r':
-			w.b.WriteString(`\r`)
-		case r == '\t':
-			w.b.WriteString(`\t`)
-		case r == '\b':
-			w.b.WriteString(`\b`)
-		case r == '\f':
-			w.b.WriteString(`\f`)
-		case r < 0x20:
-			fmt.Fprintf(&w.b, `\u%04x`, r)
-		default:
-			w.b.WriteRune(r)
-		}
-	}
-	w.b.WriteByte('"')
 }
 
 // jsNumber formats a number as JavaScript prints it.

@@ -54,7 +54,7 @@ func (j *jsonWriter) value(v any, cur string, depth int) error {
 	case bool:
 		fmt.Fprint(&j.b, x)
 	case string:
-		j.quote(x)
+		WriteJSONString(&j.b, x)
 	case []any:
 		return j.array(x, cur, depth)
 	case *object, map[string]any, loopVars:
@@ -109,7 +109,7 @@ func (j *jsonWriter) object(o any, cur string, depth int) error {
 		}
 		n++
 		j.newline(inner)
-		j.quote(k)
+		WriteJSONString(&j.b, k)
 		j.b.WriteByte(':')
 		if j.indent != "" {
 			j.b.WriteByte(' ')
@@ -132,31 +132,33 @@ func (j *jsonWriter) newline(cur string) {
 	}
 }
 
-func (j *jsonWriter) quote(s string) {
-	j.b.WriteByte('"')
+// WriteJSONString writes s quoted as JSON.stringify does: only quotes, backslashes and control
+// characters are escaped.
+func WriteJSONString(b *strings.Builder, s string) {
+	b.WriteByte('"')
 	for _, r := range s {
 		switch r {
 		case '"':
-			j.b.WriteString(`\"`)
+			b.WriteString(`\"`)
 		case '\\':
-			j.b.WriteString(`\\`)
+			b.WriteString(`\\`)
 		case '\b':
-			j.b.WriteString(`\b`)
+			b.WriteString(`\b`)
 		case '\f':
-			j.b.WriteString(`\f`)
+			b.WriteString(`\f`)
 		case '\n':
-			j.b.WriteString(`\n`)
+			b.WriteString(`\n`)
 		case '\r':
-			j.b.WriteString(`\r`)
+			b.WriteString(`\r`)
 		case '\t':
-			j.b.WriteString(`\t`)
+			b.WriteString(`\t`)
 		default:
 			if r < 0x20 {
-				fmt.Fprintf(&j.b, `\u%04x`, r)
+				fmt.Fprintf(b, `\u%04x`, r)
 			} else {
-				j.b.WriteRune(r)
+				b.WriteRune(r)
 			}
 		}
 	}
-	j.b.WriteByte('"')
+	b.WriteByte('"')
 }

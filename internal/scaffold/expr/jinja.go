@@ -130,14 +130,7 @@ func jinjaString(s, name string) func(st *state, args []any) (any, error) {
 				}
 				parts = strings.SplitN(s, toString(sep), n)
 			}
-			if err := st.checkLoop(len(parts), "a split"); err != nil {
-				return nil, err
-			}
-			out := make([]any, len(parts))
-			for i, p := range parts {
-				out[i] = p
-			}
-			return out, nil
+			return splitParts(st, parts)
 		}
 	}
 	return nil

@@ -190,6 +190,11 @@ func splitString(st *state, s string, sep any) (any, error) {
 	default:
 		parts = strings.Split(s, toString(sp))
 	}
+	return splitParts(st, parts)
+}
+
+// splitParts is the list a split gives, refused when it has more parts than a loop may run over.
+func splitParts(st *state, parts []string) (any, error) {
 	if err := st.checkLoop(len(parts), "a split"); err != nil {
 		return nil, err
 	}

@@ -134,24 +134,24 @@ func schemaType(p map[string]any) string {
 func schemaTitle(p map[string]any) string {
 	t, _ := p["title"].(string)
 	if props, ok := p["properties"].(map[string]any); ok && len(props) > 0 {
-		var names []string
-		for k := range props {
-			names = append(names, "`"+k+"`")
-		}
-		slices.Sort(names)
-		t = strings.TrimSpace(t + " (fields: " + strings.Join(names, ", ") + ")")
+		t = strings.TrimSpace(t + " (fields: " + fieldList(props) + ")")
 	}
 	if it, ok := p["items"].(map[string]any); ok {
 		if props, ok := it["properties"].(map[string]any); ok && len(props) > 0 {
-			var names []string
-			for k := range props {
-				names = append(names, "`"+k+"`")
-			}
-			slices.Sort(names)
-			t = strings.TrimSpace(t + " (items' fields: " + strings.Join(names, ", ") + ")")
+			t = strings.TrimSpace(t + " (items' fields: " + fieldList(props) + ")")
 		}
 	}
 	return t
+}
+
+// fieldList names a schema's properties, sorted, each in backticks.
+func fieldList(props map[string]any) string {
+	var names []string
+	for k := range props {
+		names = append(names, "`"+k+"`")
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
 }
 
 func refCell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }

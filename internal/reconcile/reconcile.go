@@ -152,7 +152,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.work(ctx)
+			r.work(ctx, fmt.Sprintf("%s/%d", r.owner, i))
 		}()
 	}
 	r.syncLoop(ctx)

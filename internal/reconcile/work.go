@@ -24,9 +24,10 @@ func backoff(attempts int) time.Duration {
 	return min(d, maxBackoff)
 }
 
-func (r *Reconciler) work(ctx context.Context) {
+// work leases items as owner (one per worker, so that a worker's lease is its own) and processes them.
+func (r *Reconciler) work(ctx context.Context, owner string) {
 	for ctx.Err() == nil {
-		item, ok, err := r.store.Lease(ctx, r.owner, r.now(), r.leaseFor)
+		item, ok, err := r.store.Lease(ctx, owner, r.now(), r.leaseFor)
 		if err != nil {
 			if ctx.Err() == nil {
 				r.log.Error("leasing work", "err", err)
@@ -38,7 +39,48 @@ func (r *Reconciler) work(ctx context.Context) {
 			r.idle(ctx)
 			continue
 		}
-		r.process(ctx, item)
+		r.process(ctx, owner, item)
+	}
+}
+
+// errLeaseLost is the cause of a provisioner's context ending because another worker took its item.
+var errLeaseLost = errors.New("the work item's lease was lost to another worker")
+
+// holdLease renews owner's lease on item every leaseFor/3 while a provisioner works on it, so that a long
+// create (an RDS instance, an EKS cluster) is not leased a second time by another worker or replica. The
+// returned context ends with errLeaseLost if the lease is found held by someone else; stop ends the
+// renewals and must be called once the provisioner has returned.
+func (r *Reconciler) holdLease(ctx context.Context, owner string, item store.WorkItem) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(max(r.leaseFor/3, time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			err := r.store.RenewLease(ctx, item.RequestID, owner, r.now().Add(r.leaseFor))
+			switch {
+			case errors.Is(err, store.ErrLeaseLost):
+				r.log.Warn("lease lost while provisioning; stopping this attempt", "request", item.RequestID, "err", err)
+				cancel(errLeaseLost)
+				return
+			case err != nil && ctx.Err() == nil:
+				r.log.Warn("renewing the lease", "request", item.RequestID, "err", err) // tried again at the next tick
+			}
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		<-stopped
+		cancel(nil)
 	}
 }
 
@@ -95,7 +137,7 @@ func (rc *recorder) Event(ctx context.Context, reason, message string) {
 	}
 }
 
-func (r *Reconciler) process(ctx context.Context, item store.WorkItem) {
+func (r *Reconciler) process(ctx context.Context, owner string, item store.WorkItem) {
 	log := r.log.With("request", item.RequestID, "action", item.Action, "attempt", item.Attempts)
 	rec, err := r.store.GetRequest(ctx, item.RequestID)
 	if err != nil {
@@ -124,13 +166,21 @@ func (r *Reconciler) process(ctx context.Context, item store.WorkItem) {
 	rc := &recorder{r: r, id: req.ID(), action: item.Action}
 	start := r.now()
 	var out Outputs
+	pctx, stop := r.holdLease(ctx, owner, item)
 	if item.Action == store.ActionDelete {
-		err = prov.Delete(ctx, req, cfg, rc)
+		err = prov.Delete(pctx, req, cfg, rc)
 	} else {
-		out, err = prov.Apply(ctx, req, cfg, rc)
+		out, err = prov.Apply(pctx, req, cfg, rc)
 	}
+	lost := errors.Is(context.Cause(pctx), errLeaseLost)
+	stop()
 	if ctx.Err() != nil {
 		return // stopping: leave the lease; the next start releases it and the step repeats idempotently
+	}
+	if lost {
+		// Another worker holds the item now and repeats the step idempotently: this attempt records nothing.
+		log.Warn("lease lost; the outcome of this attempt is not recorded", "err", err)
+		return
 	}
 	if err != nil {
 		log.Warn("provisioning failed", "err", err)

@@ -14,6 +14,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("already exists")
 	ErrConflict = errors.New("changed concurrently")
+	// ErrLeaseLost: the work item is gone or another owner leased it.
+	ErrLeaseLost = errors.New("the work item's lease is held by another owner or the item is gone")
 )
 
 // Roles a user may hold.
@@ -259,6 +261,9 @@ type Store interface {
 	Enqueue(ctx context.Context, requestID, action, specHash string, notBefore time.Time) error
 	// Lease takes the next due item whose lease has expired, for leaseFor.
 	Lease(ctx context.Context, owner string, now time.Time, leaseFor time.Duration) (WorkItem, bool, error)
+	// RenewLease extends the lease owner holds on requestID's item to until (it never shortens it). It
+	// returns ErrLeaseLost if the item is gone or leased by another owner.
+	RenewLease(ctx context.Context, requestID, owner string, until time.Time) error
 	// Complete removes the item if its generation is still gen; otherwise it only releases the lease.
 	Complete(ctx context.Context, requestID string, gen int64) error
 	// Retry releases the item to run again at notBefore (immediately if a newer generation arrived).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/goldenpathidp/goldenpath/internal/store"
@@ -39,6 +40,23 @@ func (s *Store) Lease(ctx context.Context, owner string, now time.Time, leaseFor
 	}
 	w.NotBefore, w.LeaseUntil, w.CreatedAt = fromNS(notBefore), fromNS(leaseUntil), fromNS(created)
 	return w, true, nil
+}
+
+func (s *Store) RenewLease(ctx context.Context, requestID, owner string, until time.Time) error {
+	if owner == "" {
+		return fmt.Errorf("renewing the lease of %s: no owner given", requestID)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE work_items SET lease_until = max(lease_until, ?)
+		WHERE request_id = ? AND lease_owner = ?`, ns(until), requestID, owner)
+	if err != nil {
+		return fmt.Errorf("renewing the lease of %s: %w", requestID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("renewing the lease of %s: %w", requestID, err)
+	} else if n == 0 {
+		return fmt.Errorf("renewing %s's lease of %s: %w", owner, requestID, store.ErrLeaseLost)
+	}
+	return nil
 }
 
 func (s *Store) Complete(ctx context.Context, requestID string, gen int64) error {

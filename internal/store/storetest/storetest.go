@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"requests and events", requests},
 		{"work queue", queue},
 		{"work queue leases exclusively", queueExclusive},
+		{"work queue lease renewal", leaseRenewal},
 		{"secrets and meta", secretsAndMeta},
 		{"tasks", tasks},
 		{"deployments", deployments},
@@ -284,6 +285,51 @@ func requests(t *testing.T, s store.Store) {
 	evs, _ := s.Events(ctx, "rds.dev.orders", 0)
 	if len(evs) != 1 || evs[0].Reason != "Requested" {
 		t.Errorf("events = %+v, want just Requested", evs)
+	}
+}
+
+func leaseRenewal(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	if err := s.Enqueue(ctx, "a", store.ActionApply, "h1", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.Lease(ctx, "w1", now, time.Minute); err != nil || !ok {
+		t.Fatalf("Lease = %v, %v", ok, err)
+	}
+	// Renewed for an hour, the item stays w1's past the first minute.
+	if err := s.RenewLease(ctx, "a", "w1", now.Add(time.Hour)); err != nil {
+		t.Fatalf("RenewLease by the holder = %v", err)
+	}
+	if w, ok, _ := s.Lease(ctx, "w2", now.Add(30*time.Minute), time.Minute); ok {
+		t.Fatalf("a renewed lease was taken before its new expiry: %+v", w)
+	}
+	// A renewal never shortens the lease.
+	if err := s.RenewLease(ctx, "a", "w1", now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if w, ok, _ := s.Lease(ctx, "w2", now.Add(30*time.Minute), time.Minute); ok {
+		t.Fatalf("a renewal shortened the lease: %+v", w)
+	}
+	// Once it has expired another worker takes it, and the old holder's renewal fails.
+	if w, ok, _ := s.Lease(ctx, "w2", now.Add(2*time.Hour), time.Minute); !ok || w.LeaseOwner != "w2" {
+		t.Fatalf("expired lease not taken: %+v, %v", w, ok)
+	}
+	if err := s.RenewLease(ctx, "a", "w1", now.Add(3*time.Hour)); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("RenewLease of a lease w2 holds = %v, want ErrLeaseLost", err)
+	}
+	if w, ok, _ := s.Lease(ctx, "w3", now.Add(2*time.Hour+30*time.Second), time.Minute); ok {
+		t.Errorf("the failed renewal released w2's lease: %+v", w)
+	}
+	// A completed item has no lease to renew.
+	if err := s.Complete(ctx, "a", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RenewLease(ctx, "a", "w2", now.Add(3*time.Hour)); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("RenewLease of a completed item = %v, want ErrLeaseLost", err)
+	}
+	if err := s.RenewLease(ctx, "missing", "w2", now.Add(time.Hour)); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("RenewLease of an unknown item = %v, want ErrLeaseLost", err)
 	}
 }
 

@@ -32,7 +32,10 @@ type recorder struct {
 	events []string
 }
 
-func (r *recorder) Step(_ context.Context, name string) error { r.steps = append(r.steps, name); return nil }
+func (r *recorder) Step(_ context.Context, name string) error {
+	r.steps = append(r.steps, name)
+	return nil
+}
 func (r *recorder) Event(_ context.Context, reason, msg string) {
 	r.events = append(r.events, reason+": "+msg)
 }

@@ -35,12 +35,15 @@ type Config struct {
 	Region  string `json:"region"`
 	Account string `json:"account,omitempty"` // the expected account ID; empty means the credentials' own
 	// AssumeRole, when set, is the role goldenpath assumes (with ExternalID) on top of the SDK's default chain.
-	AssumeRole struct {
-		ARN        string `json:"arn,omitempty"`
-		ExternalID string `json:"externalId,omitempty"`
-	} `json:"assumeRole,omitzero"`
-	Tags   map[string]string `json:"tags,omitempty"`   // extra tags on every resource
-	KMSKey string            `json:"kmsKey,omitempty"` // encrypt with this KMS key instead of AES256
+	AssumeRole AssumeRole        `json:"assumeRole,omitzero"`
+	Tags       map[string]string `json:"tags,omitempty"`   // extra tags on every resource
+	KMSKey     string            `json:"kmsKey,omitempty"` // encrypt with this KMS key instead of AES256
+}
+
+// AssumeRole is a role goldenpath assumes, with an optional external ID.
+type AssumeRole struct {
+	ARN        string `json:"arn,omitempty"`
+	ExternalID string `json:"externalId,omitempty"`
 }
 
 // ECRAPI is the part of *ecr.Client the ECR provisioner calls.

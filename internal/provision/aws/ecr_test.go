@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/goldenpathidp/goldenpath/internal/contract"
 	"github.com/goldenpathidp/goldenpath/internal/platform"
@@ -197,5 +198,44 @@ func TestECRDeletes(t *testing.T) {
 	}
 	if err := p.Delete(ctx, r, ecrPlatform(), &recorder{}); err != nil {
 		t.Errorf("deleting again: %v; want success", err)
+	}
+}
+
+func TestECRRemovesTheLifecyclePolicyWhenUnlimited(t *testing.T) {
+	ctx := context.Background()
+	api, _ := ecrClient(t)
+	r := ecrRequest(t)
+	p := NewECR(api, Config{})
+	if _, err := p.Apply(ctx, r, ecrPlatform(), &recorder{}); err != nil {
+		t.Fatal(err)
+	}
+	unlimited := &platform.Config{}
+	for range 2 { // the second time there is no policy to remove, which is not an error
+		if _, err := p.Apply(ctx, r, unlimited, &recorder{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := api.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String(RepositoryName(r))})
+	var nf *types.LifecyclePolicyNotFoundException
+	if !errors.As(err, &nf) {
+		t.Errorf("lifecycle policy after applying a size class without maxImages: got %v, want none", err)
+	}
+}
+
+func TestAWSErrorClasses(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		class  reconcile.Class
+		reason string
+	}{
+		{&smithy.GenericAPIError{Code: "AccessDeniedException", Message: "no", Fault: smithy.FaultClient}, reconcile.ClassPermanent, "AWSAccessDeniedException"},
+		{&smithy.GenericAPIError{Code: "ThrottlingException", Message: "slow down", Fault: smithy.FaultClient}, reconcile.ClassTransient, "AWSError"},
+		{&smithy.GenericAPIError{Code: "ServerException", Message: "oops", Fault: smithy.FaultServer}, reconcile.ClassTransient, "AWSError"},
+		{errors.New("connection refused"), reconcile.ClassTransient, "AWSError"},
+	} {
+		var re *reconcile.Error
+		if err := awsError(tc.err, "creating %s", "x"); !errors.As(err, &re) || re.Class != tc.class || re.Reason != tc.reason || !strings.Contains(err.Error(), "creating x") {
+			t.Errorf("%v: got %v (%+v), want class %v reason %s", tc.err, err, re, tc.class, tc.reason)
+		}
 	}
 }

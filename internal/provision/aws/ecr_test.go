@@ -239,3 +239,43 @@ func TestAWSErrorClasses(t *testing.T) {
 		}
 	}
 }
+
+func TestECRUpdatesAnAdoptedRepository(t *testing.T) {
+	ctx := context.Background()
+	api, fake := ecrClient(t)
+	r := ecrRequest(t)
+	p := NewECR(api, Config{})
+	if _, err := p.Apply(ctx, r, ecrPlatform(), &recorder{}); err != nil {
+		t.Fatal(err)
+	}
+	r.Spec.TagImmutability, r.Spec.ScanOnPush = false, false
+	rec := &recorder{}
+	if _, err := p.Apply(ctx, r, ecrPlatform(), rec); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := api.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{RepositoryName(r)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if repo := desc.Repositories[0]; repo.ImageTagMutability != types.ImageTagMutabilityMutable || repo.ImageScanningConfiguration == nil || repo.ImageScanningConfiguration.ScanOnPush {
+		t.Errorf("after the change: got mutability %s, scanning %+v; want MUTABLE and no scan on push", repo.ImageTagMutability, repo.ImageScanningConfiguration)
+	}
+	if fake.Calls("PutImageTagMutability") != 1 || fake.Calls("PutImageScanningConfiguration") != 1 || fake.Calls("CreateRepository") != 1 {
+		t.Errorf("calls: %v; want one create, one PutImageTagMutability, one PutImageScanningConfiguration", fake.allCalls())
+	}
+	// Applying again with nothing changed makes no update call.
+	if _, err := p.Apply(ctx, r, ecrPlatform(), &recorder{}); err != nil {
+		t.Fatal(err)
+	}
+	if fake.Calls("PutImageTagMutability") != 1 || fake.Calls("PutImageScanningConfiguration") != 1 {
+		t.Errorf("calls after an unchanged apply: %v; want no further update", fake.allCalls())
+	}
+	// A KMS key configured later cannot change the repository: the event says so.
+	rec = &recorder{}
+	if _, err := NewECR(api, Config{KMSKey: "alias/gp"}).Apply(ctx, r, ecrPlatform(), rec); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.events) != 1 || !strings.HasPrefix(rec.events[0], "EncryptionUnchanged") {
+		t.Errorf("events: got %q, want EncryptionUnchanged", rec.events)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,14 +20,16 @@ import (
 )
 
 // ecrTagger sits in front of kumo, whose ECR accepts tags and forgets them (its ListTagsForResource always
-// answers no tags). It speaks the AWS JSON 1.1 protocol for the tag calls itself, remembers the tags given
-// to CreateRepository, forgets them on DeleteRepository, forwards every other call to kumo, and counts
-// the calls per operation.
+// answers no tags) and has no PutImageTagMutability or PutImageScanningConfiguration. It speaks the AWS
+// JSON 1.1 protocol for those calls itself: it remembers the tags given to CreateRepository, forgets them
+// on DeleteRepository, and lays the settings changed later over kumo's DescribeRepositories answers. It
+// forwards every other call to kumo and counts the calls per operation.
 type ecrTagger struct {
 	kumo string // kumo's base URL
 
 	mu    sync.Mutex
 	tags  map[string]map[string]string // repository ARN -> tags
+	later map[string]map[string]any    // repository name -> settings changed after creation
 	calls map[string]int
 }
 
@@ -40,7 +43,7 @@ func ecrClient(t *testing.T) (*ecr.Client, *ecrTagger) {
 	t.Helper()
 	k := kumo.NewServer()
 	t.Cleanup(k.Close)
-	f := &ecrTagger{kumo: k.URL, tags: map[string]map[string]string{}, calls: map[string]int{}}
+	f := &ecrTagger{kumo: k.URL, tags: map[string]map[string]string{}, later: map[string]map[string]any{}, calls: map[string]int{}}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return ecr.New(ecr.Options{
@@ -113,6 +116,32 @@ func (f *ecrTagger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		writeJSON(w, http.StatusOK, struct{}{})
 		return
+	case "PutImageTagMutability", "PutImageScanningConfiguration":
+		var in struct {
+			RegistryID                 string `json:"registryId"`
+			RepositoryName             string `json:"repositoryName"`
+			ImageTagMutability         string `json:"imageTagMutability,omitempty"`
+			ImageScanningConfiguration *struct {
+				ScanOnPush bool `json:"scanOnPush"`
+			} `json:"imageScanningConfiguration,omitempty"`
+		}
+		if err := decode(body, &in); err != nil {
+			writeAWSError(w, "ValidationException", err.Error())
+			return
+		}
+		f.mu.Lock()
+		if f.later[in.RepositoryName] == nil {
+			f.later[in.RepositoryName] = map[string]any{}
+		}
+		if in.ImageTagMutability != "" {
+			f.later[in.RepositoryName]["imageTagMutability"] = in.ImageTagMutability
+		}
+		if in.ImageScanningConfiguration != nil {
+			f.later[in.RepositoryName]["imageScanningConfiguration"] = in.ImageScanningConfiguration
+		}
+		f.mu.Unlock()
+		writeJSON(w, http.StatusOK, in)
+		return
 	case "ListTagsForResource":
 		var in struct {
 			ResourceArn string `json:"resourceArn"`
@@ -142,8 +171,13 @@ func (f *ecrTagger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAWSError(w, "RepositoryNotFoundException", "The repository does not exist in the registry.")
 		return
 	}
+	if status == http.StatusOK && op == "DescribeRepositories" {
+		resp = f.overlay(resp)
+	}
 	for k, v := range header {
-		w.Header()[k] = v
+		if k != "Content-Length" {
+			w.Header()[k] = v
+		}
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(resp)
@@ -152,7 +186,8 @@ func (f *ecrTagger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var out struct {
 		Repository struct {
-			RepositoryArn string `json:"repositoryArn"`
+			RepositoryArn  string `json:"repositoryArn"`
+			RepositoryName string `json:"repositoryName"`
 		} `json:"repository"`
 	}
 	switch op {
@@ -167,9 +202,34 @@ func (f *ecrTagger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if json.Unmarshal(resp, &out) == nil {
 			f.mu.Lock()
 			delete(f.tags, out.Repository.RepositoryArn)
+			delete(f.later, out.Repository.RepositoryName)
 			f.mu.Unlock()
 		}
 	}
+}
+
+// overlay lays the settings changed after creation over a DescribeRepositories answer.
+func (f *ecrTagger) overlay(resp []byte) []byte {
+	var out struct {
+		Repositories []map[string]any `json:"repositories"`
+		NextToken    string           `json:"nextToken,omitempty"`
+	}
+	if json.Unmarshal(resp, &out) != nil {
+		return resp
+	}
+	f.mu.Lock()
+	for _, r := range out.Repositories {
+		name, _ := r["repositoryName"].(string)
+		for k, v := range f.later[name] {
+			r[k] = v
+		}
+	}
+	f.mu.Unlock()
+	b, err := json.Marshal(out)
+	if err != nil {
+		return resp
+	}
+	return b
 }
 
 func (f *ecrTagger) setTags(arn string, tags []fakeTag) {
@@ -218,7 +278,7 @@ func tagMap(tags []types.Tag) map[string]string {
 	return m
 }
 
-// TestECRTaggerSpeaksTheSDKShapes drives the fake's tag calls with the SDK's own serializers and
+// TestECRTaggerSpeaksTheSDKShapes drives the fake's own calls with the SDK's own serializers and
 // deserializers: a member name the fake got wrong fails the strict decode or comes back empty.
 func TestECRTaggerSpeaksTheSDKShapes(t *testing.T) {
 	ctx := context.Background()
@@ -244,11 +304,43 @@ func TestECRTaggerSpeaksTheSDKShapes(t *testing.T) {
 	if m := tagMap(got.Tags); len(m) != 2 || m["a"] != "1" || m["b"] != "2" {
 		t.Errorf("tags after create with a=1, tag b=2 c=3, untag c: got %v, want a=1 b=2", m)
 	}
+	if _, err := api.PutImageTagMutability(ctx, &ecr.PutImageTagMutabilityInput{RepositoryName: aws.String(name),
+		ImageTagMutability: types.ImageTagMutabilityImmutable}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.PutImageScanningConfiguration(ctx, &ecr.PutImageScanningConfigurationInput{RepositoryName: aws.String(name),
+		ImageScanningConfiguration: &types.ImageScanningConfiguration{ScanOnPush: true}}); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := api.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := desc.Repositories[0]; r.ImageTagMutability != types.ImageTagMutabilityImmutable || r.ImageScanningConfiguration == nil ||
+		!r.ImageScanningConfiguration.ScanOnPush || aws.ToString(r.RepositoryArn) != aws.ToString(arn) {
+		t.Errorf("repository after PutImageTagMutability and PutImageScanningConfiguration: got %+v, want IMMUTABLE and scan on push", r)
+	}
 	if _, err := api.DeleteRepository(ctx, &ecr.DeleteRepositoryInput{RepositoryName: aws.String(name)}); err != nil {
 		t.Fatal(err)
+	}
+	_, err = api.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{name}})
+	var nf *types.RepositoryNotFoundException
+	if !errors.As(err, &nf) {
+		t.Errorf("looking up a deleted repository: got %v, want RepositoryNotFoundException as AWS answers", err)
 	}
 	got, err = api.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: arn})
 	if err != nil || len(got.Tags) != 0 {
 		t.Errorf("tags after delete: got %v, %v; want none", got, err)
 	}
+}
+
+// allCalls is a copy of the call counts.
+func (f *ecrTagger) allCalls() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := make(map[string]int, len(f.calls))
+	for k, v := range f.calls {
+		m[k] = v
+	}
+	return m
 }

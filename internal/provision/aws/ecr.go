@@ -33,7 +33,7 @@ const (
 // Config is the aws backend's own settings for one environment.
 type Config struct {
 	Region  string `json:"region"`
-	Account string `json:"account,omitempty"` // the expected account ID; empty means the credentials' own
+	Account string `json:"account,omitempty"` // the account (ECR registry ID) resources go to; empty means the credentials' own
 	// AssumeRole, when set, is the role goldenpath assumes (with ExternalID) on top of the SDK's default chain.
 	AssumeRole AssumeRole        `json:"assumeRole,omitzero"`
 	Tags       map[string]string `json:"tags,omitempty"`   // extra tags on every resource

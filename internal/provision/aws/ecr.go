@@ -50,6 +50,7 @@ type AssumeRole struct {
 type ECRAPI interface {
 	DescribeRepositories(ctx context.Context, in *ecr.DescribeRepositoriesInput, optFns ...func(*ecr.Options)) (*ecr.DescribeRepositoriesOutput, error)
 	ListTagsForResource(ctx context.Context, in *ecr.ListTagsForResourceInput, optFns ...func(*ecr.Options)) (*ecr.ListTagsForResourceOutput, error)
+	TagResource(ctx context.Context, in *ecr.TagResourceInput, optFns ...func(*ecr.Options)) (*ecr.TagResourceOutput, error)
 	CreateRepository(ctx context.Context, in *ecr.CreateRepositoryInput, optFns ...func(*ecr.Options)) (*ecr.CreateRepositoryOutput, error)
 	PutImageScanningConfiguration(ctx context.Context, in *ecr.PutImageScanningConfigurationInput, optFns ...func(*ecr.Options)) (*ecr.PutImageScanningConfigurationOutput, error)
 	PutImageTagMutability(ctx context.Context, in *ecr.PutImageTagMutabilityInput, optFns ...func(*ecr.Options)) (*ecr.PutImageTagMutabilityOutput, error)
@@ -154,7 +155,8 @@ func (p *ECR) Describe(r *contract.Request, cfg *platform.Config) []plan.Resourc
 }
 
 func (p *ECR) ConfigKey(r *contract.Request, cfg *platform.Config) string {
-	return fmt.Sprintf("%s|%s|%s|%d", p.cfg.Region, p.cfg.Account, p.cfg.KMSKey, p.maxImages(r, cfg))
+	// The extra tags too: a change re-applies, which tags the repository. (fmt prints maps sorted by key.)
+	return fmt.Sprintf("%s|%s|%s|%d|%v", p.cfg.Region, p.cfg.Account, p.cfg.KMSKey, p.maxImages(r, cfg), p.cfg.Tags)
 }
 
 // lookup returns the repository named name, or nil when there is none.
@@ -179,17 +181,17 @@ func (p *ECR) lookup(ctx context.Context, name string) (*types.Repository, error
 	return nil, nil
 }
 
-func (p *ECR) requestTag(ctx context.Context, repo *types.Repository) (string, error) {
+// tags returns the tags of repo.
+func (p *ECR) tags(ctx context.Context, repo *types.Repository) (map[string]string, error) {
 	out, err := p.api.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: repo.RepositoryArn})
 	if err != nil {
-		return "", awsError(err, "reading the tags of ECR repository %s", aws.ToString(repo.RepositoryName))
+		return nil, awsError(err, "reading the tags of ECR repository %s", aws.ToString(repo.RepositoryName))
 	}
+	m := make(map[string]string, len(out.Tags))
 	for _, t := range out.Tags {
-		if aws.ToString(t.Key) == TagRequestID {
-			return aws.ToString(t.Value), nil
-		}
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
-	return "", nil
+	return m, nil
 }
 
 func (p *ECR) Apply(ctx context.Context, r *contract.Request, cfg *platform.Config, rec reconcile.Recorder) (reconcile.Outputs, error) {
@@ -199,14 +201,14 @@ func (p *ECR) Apply(ctx context.Context, r *contract.Request, cfg *platform.Conf
 		return nil, err
 	}
 	if repo != nil {
-		owner, err := p.requestTag(ctx, repo)
+		tags, err := p.tags(ctx, repo)
 		if err != nil {
 			return nil, err
 		}
-		if owner != string(r.ID()) {
+		if owner := tags[TagRequestID]; owner != string(r.ID()) {
 			return nil, nameTaken("ECR repository", name, r, owner)
 		}
-		if err := p.update(ctx, r, repo, rec); err != nil {
+		if err := p.update(ctx, r, repo, tags, rec); err != nil {
 			return nil, err
 		}
 	} else {
@@ -248,9 +250,24 @@ func (p *ECR) Apply(ctx context.Context, r *contract.Request, cfg *platform.Conf
 	}, nil
 }
 
-// update makes an adopted repository match the settings that can change after creation.
-func (p *ECR) update(ctx context.Context, r *contract.Request, repo *types.Repository, rec reconcile.Recorder) error {
+// update makes an adopted repository match the settings that can change after creation. Tags are added or
+// changed, never removed: a tag someone else added stays.
+func (p *ECR) update(ctx context.Context, r *contract.Request, repo *types.Repository, have map[string]string, rec reconcile.Recorder) error {
 	name := aws.ToString(repo.RepositoryName)
+	changed := map[string]string{}
+	for k, v := range p.cfg.tagsFor(r) {
+		if cur, ok := have[k]; !ok || cur != v {
+			changed[k] = v
+		}
+	}
+	if len(changed) > 0 {
+		if err := rec.Step(ctx, "tag ECR repository "+name); err != nil {
+			return err
+		}
+		if _, err := p.api.TagResource(ctx, &ecr.TagResourceInput{ResourceArn: repo.RepositoryArn, Tags: sdkTags(changed)}); err != nil {
+			return awsError(err, "tagging ECR repository %s", name)
+		}
+	}
 	if repo.ImageTagMutability != mutability(r) {
 		if err := rec.Step(ctx, "set tag mutability of ECR repository "+name); err != nil {
 			return err
@@ -305,11 +322,11 @@ func (p *ECR) Delete(ctx context.Context, r *contract.Request, _ *platform.Confi
 	if err != nil || repo == nil {
 		return err
 	}
-	owner, err := p.requestTag(ctx, repo)
+	tags, err := p.tags(ctx, repo)
 	if err != nil {
 		return err
 	}
-	if owner != string(r.ID()) {
+	if owner := tags[TagRequestID]; owner != string(r.ID()) {
 		rec.Event(ctx, "NotDeleted", fmt.Sprintf("ECR repository %s belongs to %s, not this request; goldenpath left it alone", name, ownerOrNobody(owner)))
 		return nil
 	}

@@ -279,3 +279,39 @@ func TestECRUpdatesAnAdoptedRepository(t *testing.T) {
 		t.Errorf("events: got %q, want EncryptionUnchanged", rec.events)
 	}
 }
+
+func TestECRRetagsAnAdoptedRepository(t *testing.T) {
+	ctx := context.Background()
+	api, fake := ecrClient(t)
+	r := ecrRequest(t)
+	cfg := Config{Tags: map[string]string{"cost-center": "42"}}
+	if _, err := NewECR(api, cfg).Apply(ctx, r, ecrPlatform(), &recorder{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewECR(api, cfg).Apply(ctx, r, ecrPlatform(), &recorder{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := fake.Calls("TagResource"); n != 0 {
+		t.Errorf("TagResource calls with the tags unchanged: got %d, want 0", n)
+	}
+	before := NewECR(api, cfg).ConfigKey(r, ecrPlatform())
+	r.Metadata.Team = "search"
+	cfg = Config{Tags: map[string]string{"cost-center": "43"}}
+	if NewECR(api, cfg).ConfigKey(r, ecrPlatform()) == before {
+		t.Errorf("ConfigKey did not change with the extra tags; want a re-apply when they change")
+	}
+	if _, err := NewECR(api, cfg).Apply(ctx, r, ecrPlatform(), &recorder{}); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := api.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{RepositoryName(r)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags, err := api.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: desc.Repositories[0].RepositoryArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := tagMap(tags.Tags); m[TagTeam] != "search" || m["cost-center"] != "43" || m[TagRequestID] != string(r.ID()) {
+		t.Errorf("tags after the team and the extra tag changed: got %v, want team search, cost-center 43", m)
+	}
+}

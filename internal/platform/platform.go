@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -117,6 +118,55 @@ type Environment struct {
 	Gateway   Gateway `json:"gateway"`
 	// Deployments is direct (a write-back commit) or change-request.
 	Deployments string `json:"deployments,omitempty"`
+	// AWS holds the aws backend's settings; backend aws requires it (with a region).
+	AWS *AWS `json:"aws,omitempty"`
+}
+
+// AWS is the aws backend's settings for one environment.
+type AWS struct {
+	Region        string            `json:"region,omitempty"`
+	Account       string            `json:"account,omitempty"`       // account (ECR registry ID) resources go to; empty: the credentials' own
+	AssumeRoleARN string            `json:"assumeRoleArn,omitempty"` // role assumed on top of the SDK's default credential chain
+	ExternalID    string            `json:"externalId,omitempty"`    // external ID for assuming AssumeRoleARN
+	Tags          map[string]string `json:"tags,omitempty"`          // extra tags on every resource
+	KMSKeyID      string            `json:"kmsKeyId,omitempty"`      // encrypt with this KMS key instead of AES256
+	// Endpoint overrides the AWS service endpoint, for emulators (kumo, LocalStack) only; empty in real use.
+	Endpoint string `json:"endpoint,omitempty"`
+}
+
+var (
+	awsAccountID = regexp.MustCompile(`^[0-9]{12}$`)
+	awsRoleARN   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`)
+)
+
+// checkAWS validates the aws block of the environment at field (environments[i]).
+func (e Environment) checkAWS(doc *strictyaml.Document, field string) strictyaml.Errors {
+	var errs strictyaml.Errors
+	a := e.AWS
+	if a == nil {
+		if e.Backend == BackendAWS {
+			errs = append(errs, doc.Errorf(field+".aws.region", "is required with backend aws (e.g. aws: {region: eu-west-1})"))
+		}
+		return errs
+	}
+	if a.Region == "" && e.Backend == BackendAWS {
+		errs = append(errs, doc.Errorf(field+".aws.region", "is required with backend aws (e.g. eu-west-1)"))
+	}
+	if a.Account != "" && !awsAccountID.MatchString(a.Account) {
+		errs = append(errs, doc.Errorf(field+".aws.account", "%q is not an AWS account ID (12 digits)", a.Account))
+	}
+	if a.AssumeRoleARN != "" && !awsRoleARN.MatchString(a.AssumeRoleARN) {
+		errs = append(errs, doc.Errorf(field+".aws.assumeRoleArn", "%q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", a.AssumeRoleARN))
+	}
+	if a.ExternalID != "" && a.AssumeRoleARN == "" {
+		errs = append(errs, doc.Errorf(field+".aws.externalId", "is set without aws.assumeRoleArn"))
+	}
+	if a.Endpoint != "" {
+		if u, err := url.Parse(a.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, doc.Errorf(field+".aws.endpoint", "%q is not an http(s) URL", a.Endpoint))
+		}
+	}
+	return errs
 }
 
 // SizeClasses maps, per kind, a class name (small, medium, ...) to concrete settings.
@@ -277,7 +327,8 @@ func (c *Config) check(doc *strictyaml.Document) strictyaml.Errors {
 			errs = append(errs, doc.Errorf(field+".name", "environment %q is already defined at environments[%d]", e.Name, j))
 		}
 		seen[e.Name] = i
-		if e.Backend != BackendLocal {
+		errs = append(errs, e.checkAWS(doc, field)...)
+		if e.Backend == BackendTerraform {
 			errs = append(errs, doc.Errorf(field+".backend", "backend %q is not available in this version of goldenpath; use %q", e.Backend, BackendLocal))
 		}
 	}

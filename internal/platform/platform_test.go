@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -40,7 +41,12 @@ func TestParseErrors(t *testing.T) {
 		{"bad domain", strings.Replace(base, "domain: goldenpathidp.io", "domain: Not_A_Domain", 1), []string{"platform.yaml:6: domain:"}},
 		{"duplicate environment", strings.Replace(base, "name: staging", "name: dev", 1), []string{"environments[1].name", `environment "dev" is already defined`}},
 		{"zero approvals", strings.Replace(base, "approvals: 2", "approvals: 0", 1), []string{"environments[2].approvals"}},
-		{"aws backend not yet", strings.Replace(base, "backend: local\n    approvals: 2", "backend: aws\n    approvals: 2", 1), []string{"environments[2].backend", "not available"}},
+		{"aws backend without region", strings.Replace(base, "backend: local\n    approvals: 2", "backend: aws\n    approvals: 2", 1), []string{"environments[2].aws.region", "required"}},
+		{"aws account not 12 digits", strings.Replace(base, "backend: local\n    approvals: 2", "backend: aws\n    aws: {region: eu-west-1, account: \"123\"}\n    approvals: 2", 1), []string{"environments[2].aws.account", "12 digits"}},
+		{"aws bad role arn", strings.Replace(base, "backend: local\n    approvals: 2", "backend: aws\n    aws: {region: eu-west-1, assumeRoleArn: admin}\n    approvals: 2", 1), []string{"environments[2].aws.assumeRoleArn", "IAM role ARN"}},
+		{"aws external id alone", strings.Replace(base, "backend: local\n    approvals: 2", "backend: aws\n    aws: {region: eu-west-1, externalId: x}\n    approvals: 2", 1), []string{"environments[2].aws.externalId", "without aws.assumeRoleArn"}},
+		{"aws unknown field", strings.Replace(base, "backend: local\n    approvals: 2", "backend: aws\n    aws: {region: eu-west-1, colour: blue}\n    approvals: 2", 1), []string{"environments[2].aws.colour: unknown field"}},
+		{"terraform backend not yet", strings.Replace(base, "backend: local\n    approvals: 2", "backend: terraform\n    approvals: 2", 1), []string{"environments[2].backend", `backend "terraform" is not available`}},
 		{"password in url", strings.Replace(base, `url: ""`, `url: "postgres://postgres:hunter2@127.0.0.1/postgres"`, 1), []string{"local.postgres.url", "must not contain a password"}},
 		{"missing size field", strings.Replace(base, "{quotaGB: 5}", "{}", 1), []string{"sizeClasses.s3.small.quotaGB: is required"}},
 		{"two documents", base + "---\n" + base, []string{"exactly one YAML document"}},
@@ -59,6 +65,30 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParseAWSBackend(t *testing.T) {
+	base := string(DefaultYAML("goldenpathidp.io"))
+	y := strings.Replace(base, "backend: local\n    approvals: 2", `backend: aws
+    aws:
+      region: eu-west-1
+      account: "123456789012"
+      assumeRoleArn: arn:aws:iam::123456789012:role/goldenpath
+      externalId: gp
+      tags: {cost-center: "42"}
+      kmsKeyId: alias/goldenpath
+      endpoint: http://127.0.0.1:4566
+    approvals: 2`, 1)
+	c, err := Parse("platform.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, _ := c.Environment("prod")
+	want := AWS{Region: "eu-west-1", Account: "123456789012", AssumeRoleARN: "arn:aws:iam::123456789012:role/goldenpath", ExternalID: "gp",
+		Tags: map[string]string{"cost-center": "42"}, KMSKeyID: "alias/goldenpath", Endpoint: "http://127.0.0.1:4566"}
+	if prod.Backend != BackendAWS || prod.AWS == nil || fmt.Sprint(*prod.AWS) != fmt.Sprint(want) {
+		t.Errorf("prod: got backend %q, aws %+v; want aws with %+v", prod.Backend, prod.AWS, want)
 	}
 }
 

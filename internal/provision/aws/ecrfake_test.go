@@ -41,16 +41,23 @@ type fakeTag struct {
 // ecrClient returns the real SDK client talking to kumo through an ecrTagger.
 func ecrClient(t *testing.T) (*ecr.Client, *ecrTagger) {
 	t.Helper()
+	url, f := ecrEndpoint(t)
+	return ecr.New(ecr.Options{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(url),
+	}), f
+}
+
+// ecrEndpoint starts kumo behind an ecrTagger and returns the tagger's URL, an ECR endpoint.
+func ecrEndpoint(t *testing.T) (string, *ecrTagger) {
+	t.Helper()
 	k := kumo.NewServer()
 	t.Cleanup(k.Close)
 	f := &ecrTagger{kumo: k.URL, tags: map[string]map[string]string{}, later: map[string]map[string]any{}, calls: map[string]int{}}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	return ecr.New(ecr.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(srv.URL),
-	}), f
+	return srv.URL, f
 }
 
 // Calls is how many times op was called.

@@ -28,6 +28,7 @@ import (
 	"github.com/goldenpathidp/goldenpath/internal/gateway"
 	"github.com/goldenpathidp/goldenpath/internal/objectstore"
 	"github.com/goldenpathidp/goldenpath/internal/platform"
+	awsprov "github.com/goldenpathidp/goldenpath/internal/provision/aws"
 	"github.com/goldenpathidp/goldenpath/internal/provision/local"
 	"github.com/goldenpathidp/goldenpath/internal/reconcile"
 	"github.com/goldenpathidp/goldenpath/internal/registry"
@@ -309,7 +310,7 @@ func (a *App) open(ctx context.Context, host string) error {
 			contract.Secret: &local.Secret{Vault: a.Vault},
 			contract.RDS:    &local.RDS{Vault: a.Vault, Getenv: a.cfg.Getenv, Installation: installation},
 			contract.EKS:    local.EKS{},
-		}},
+		}, platform.BackendAWS: awsprov.Provisioners()},
 	})
 	var req *request.Service
 	a.Changes = change.New(change.Options{

@@ -112,12 +112,8 @@ func newLeaseFixture(t *testing.T, leaseFor time.Duration) *leaseFixture {
 	}
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	// Both have released stale leases and read platform.yaml before any work exists.
-	deadline := time.Now().Add(10 * time.Second)
-	for fx.r.Syncs() == 0 || fx.r2.Syncs() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the reconcilers did not sync")
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !until(10*time.Second, func() bool { return fx.r.Syncs() > 0 && fx.r2.Syncs() > 0 }) {
+		t.Fatal("the reconcilers did not sync")
 	}
 	return fx
 }
@@ -138,17 +134,20 @@ func TestLeaseIsRenewedWhileTheProvisionerWorks(t *testing.T) {
 	fx.r2.wakeWorkers() // the item is queued now: the other replica looks and then waits for the lease's expiry
 	// Wait until the idle replica has looked for work well after the first lease would have expired.
 	past := startedAt.Add(2 * leaseFor)
-	deadline := time.Now().Add(20 * time.Second)
-	for !fx.st.emptyAfter(past) {
+	var again contract.ID
+	looked := until(20*time.Second, func() bool {
 		select {
-		case id := <-fx.prov.started:
-			t.Fatalf("Apply of %s was called a second time while the first call still worked (the lease was not renewed)", id)
+		case again = <-fx.prov.started:
+			return true
 		default:
+			return fx.st.emptyAfter(past)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the idle replica did not look for work after the first lease's expiry")
-		}
-		time.Sleep(5 * time.Millisecond)
+	})
+	if again != "" {
+		t.Fatalf("Apply of %s was called a second time while the first call still worked (the lease was not renewed)", again)
+	}
+	if !looked {
+		t.Fatal("the idle replica did not look for work after the first lease's expiry")
 	}
 	close(fx.prov.release)
 	r := fx.wait("s3.dev.slow", store.PhaseReady)
@@ -189,12 +188,8 @@ func TestLostLeaseStopsTheProvisionerAndRecordsNothing(t *testing.T) {
 	}
 	// The worker is done with the item once it looks for work again.
 	fx.r.wakeWorkers()
-	deadline := time.Now().Add(10 * time.Second)
-	for !fx.st.emptyAfter(canceledAt) {
-		if time.Now().After(deadline) {
-			t.Fatal("the worker did not return to the queue")
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !until(10*time.Second, func() bool { return fx.st.emptyAfter(canceledAt) }) {
+		t.Fatal("the worker did not return to the queue")
 	}
 	r, err := fx.fixture.st.GetRequest(ctx, "s3.dev.stolen")
 	if err != nil || r.Phase != store.PhaseProvisioning {

@@ -126,17 +126,28 @@ func (fx *fixture) wait(id, phase string) store.Request {
 
 func (fx *fixture) waitFor(id, phase string, ok func(store.Request) bool) store.Request {
 	fx.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r, err := fx.st.GetRequest(context.Background(), id)
-		if err == nil && r.Phase == phase && ok(r) {
-			return r
-		}
+	var r store.Request
+	held := until(10*time.Second, func() bool {
+		var err error
+		r, err = fx.st.GetRequest(context.Background(), id)
+		return err == nil && r.Phase == phase && ok(r)
+	})
+	if !held {
+		fx.t.Fatalf("%s: phase %q (%+v), want %s", id, r.Phase, r.Conditions, phase)
+	}
+	return r
+}
+
+// until polls cond until it holds or timeout has passed, and reports whether it held.
+func until(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
 		if time.Now().After(deadline) {
-			fx.t.Fatalf("%s: phase %q (%+v), want %s", id, r.Phase, r.Conditions, phase)
+			return false
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	return true
 }
 
 func condition(r store.Request, typ string) (store.Condition, bool) {

@@ -139,32 +139,44 @@ var (
 	awsRoleARN   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`)
 )
 
-// checkAWS validates the aws block of the environment at field (environments[i]).
-func (e Environment) checkAWS(doc *strictyaml.Document, field string) strictyaml.Errors {
-	var errs strictyaml.Errors
-	a := e.AWS
-	if a == nil {
-		if e.Backend == BackendAWS {
-			errs = append(errs, doc.Errorf(field+".aws.region", "is required with backend aws (e.g. aws: {region: eu-west-1})"))
-		}
-		return errs
-	}
-	if a.Region == "" && e.Backend == BackendAWS {
-		errs = append(errs, doc.Errorf(field+".aws.region", "is required with backend aws (e.g. eu-west-1)"))
+// AWSProblem is one broken rule of an aws block: the field under aws and what is wrong with it.
+type AWSProblem struct{ Field, Message string }
+
+// Problems lists what is wrong with a. The region is required only when the environment's backend is aws.
+// These are the only rules for AWS settings: the aws backend checks its own settings with them too.
+func (a AWS) Problems(backendAWS bool) []AWSProblem {
+	var ps []AWSProblem
+	if a.Region == "" && backendAWS {
+		ps = append(ps, AWSProblem{"region", "is required with backend aws (e.g. eu-west-1)"})
 	}
 	if a.Account != "" && !awsAccountID.MatchString(a.Account) {
-		errs = append(errs, doc.Errorf(field+".aws.account", "%q is not an AWS account ID (12 digits)", a.Account))
+		ps = append(ps, AWSProblem{"account", fmt.Sprintf("%q is not an AWS account ID (12 digits)", a.Account)})
 	}
 	if a.AssumeRoleARN != "" && !awsRoleARN.MatchString(a.AssumeRoleARN) {
-		errs = append(errs, doc.Errorf(field+".aws.assumeRoleArn", "%q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", a.AssumeRoleARN))
+		ps = append(ps, AWSProblem{"assumeRoleArn", fmt.Sprintf("%q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", a.AssumeRoleARN)})
 	}
 	if a.ExternalID != "" && a.AssumeRoleARN == "" {
-		errs = append(errs, doc.Errorf(field+".aws.externalId", "is set without aws.assumeRoleArn"))
+		ps = append(ps, AWSProblem{"externalId", "is set without aws.assumeRoleArn"})
 	}
 	if a.Endpoint != "" {
 		if u, err := url.Parse(a.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, doc.Errorf(field+".aws.endpoint", "%q is not an http(s) URL", a.Endpoint))
+			ps = append(ps, AWSProblem{"endpoint", fmt.Sprintf("%q is not an http(s) URL", a.Endpoint)})
 		}
+	}
+	return ps
+}
+
+// checkAWS validates the aws block of the environment at field (environments[i]).
+func (e Environment) checkAWS(doc *strictyaml.Document, field string) strictyaml.Errors {
+	if e.AWS == nil {
+		if e.Backend == BackendAWS {
+			return strictyaml.Errors{doc.Errorf(field+".aws.region", "is required with backend aws (e.g. aws: {region: eu-west-1})")}
+		}
+		return nil
+	}
+	var errs strictyaml.Errors
+	for _, p := range e.AWS.Problems(e.Backend == BackendAWS) {
+		errs = append(errs, doc.Errorf(field+".aws."+p.Field, "%s", p.Message))
 	}
 	return errs
 }

@@ -3,32 +3,21 @@ package aws
 import (
 	"context"
 	"fmt"
-	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/goldenpathidp/goldenpath/internal/platform"
 )
 
-var (
-	accountID = regexp.MustCompile(`^[0-9]{12}$`)
-	roleARN   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`)
-)
-
-// Validate checks the settings; field names are those of the backend's block in platform.yaml.
+// Validate checks the settings with platform.yaml's rules for an aws block; the error names the field as
+// platform.yaml does.
 func (c Config) Validate() error {
-	if c.Region == "" {
-		return fmt.Errorf("region: required (e.g. eu-west-1)")
-	}
-	if c.Account != "" && !accountID.MatchString(c.Account) {
-		return fmt.Errorf("account: %q is not an AWS account ID (12 digits)", c.Account)
-	}
-	if c.AssumeRole.ARN != "" && !roleARN.MatchString(c.AssumeRole.ARN) {
-		return fmt.Errorf("assumeRole.arn: %q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", c.AssumeRole.ARN)
-	}
-	if c.AssumeRole.ExternalID != "" && c.AssumeRole.ARN == "" {
-		return fmt.Errorf("assumeRole.externalId: set without assumeRole.arn")
+	a := platform.AWS{Region: c.Region, Account: c.Account, AssumeRoleARN: c.AssumeRole.ARN, ExternalID: c.AssumeRole.ExternalID}
+	if ps := a.Problems(true); len(ps) > 0 {
+		return fmt.Errorf("%s: %s", ps[0].Field, ps[0].Message)
 	}
 	return nil
 }

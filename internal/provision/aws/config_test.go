@@ -23,8 +23,8 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"no region", Config{}, "region"},
 		{"bad account", Config{Region: "eu-west-1", Account: "12345"}, "account"},
-		{"bad role", Config{Region: "eu-west-1", AssumeRole: assumeRole("goldenpath", "")}, "assumeRole.arn"},
-		{"external id alone", Config{Region: "eu-west-1", AssumeRole: assumeRole("", "x")}, "assumeRole.externalId"},
+		{"bad role", Config{Region: "eu-west-1", AssumeRole: assumeRole("goldenpath", "")}, "assumeRoleArn"},
+		{"external id alone", Config{Region: "eu-west-1", AssumeRole: assumeRole("", "x")}, "externalId"},
 		{"valid", Config{Region: "eu-west-1", Account: "123456789012", AssumeRole: assumeRole("arn:aws:iam::123456789012:role/gp", "x")}, ""},
 	} {
 		err := tc.cfg.Validate()

@@ -114,7 +114,7 @@ func (b *ECRBackend) ConfigKey(r *contract.Request, pc *platform.Config) string 
 	if err != nil {
 		return "invalid: " + err.Error()
 	}
-	return NewECR(nil, s.cfg).ConfigKey(r, pc) + "|" + s.cfg.AssumeRole.ARN + "|" + s.endpoint
+	return NewECR(nil, s.cfg).ConfigKey(r, pc) + "|" + s.key() // and what shapes the client: role, external ID, endpoint
 }
 
 func (b *ECRBackend) Apply(ctx context.Context, r *contract.Request, pc *platform.Config, rec reconcile.Recorder) (reconcile.Outputs, error) {

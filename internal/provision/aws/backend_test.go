@@ -87,6 +87,13 @@ func TestBackendConfigKeyFollowsTheEnvironment(t *testing.T) {
 	if p.ConfigKey(r, a) == p.ConfigKey(r, b) {
 		t.Errorf("ConfigKey did not change with the environment's kmsKeyId: %q", p.ConfigKey(r, a))
 	}
+	c := awsPlatform("http://127.0.0.1:1")
+	c.Environments[0].AWS.AssumeRoleARN, c.Environments[0].AWS.ExternalID = "arn:aws:iam::123456789012:role/gp", "one"
+	d := awsPlatform("http://127.0.0.1:1")
+	d.Environments[0].AWS.AssumeRoleARN, d.Environments[0].AWS.ExternalID = "arn:aws:iam::123456789012:role/gp", "two"
+	if p.ConfigKey(r, c) == p.ConfigKey(r, d) {
+		t.Errorf("ConfigKey did not change with the environment's externalId: %q", p.ConfigKey(r, c))
+	}
 	if d := p.Describe(r, b); len(d) != 1 || !strings.Contains(d[0].Settings[3].Value, "alias/gp") {
 		t.Errorf("Describe: got %+v, want the environment's KMS key", d)
 	}
